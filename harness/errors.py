@@ -1,0 +1,28 @@
+"""The one error hierarchy of the harness, and the exit codes the CLI maps it to.
+
+Every error a user can cause (bad input) or meet (missing infrastructure) is a ``HarnessError`` carrying a
+one-line message that names the file / line / field and what would be valid. The CLI prints it without a
+traceback and exits with ``exit_code``.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_UNKNOWN = 2
+EXIT_BAD_INPUT = 3
+EXIT_INTERRUPTED = 130
+
+
+class HarnessError(Exception):
+    """Base of every expected error; ``str(err)`` is a complete one-line message."""
+
+    exit_code: int = EXIT_BAD_INPUT
+
+
+class BadInput(HarnessError):
+    """A malformed file, an unknown name, an out-of-range value: the user can fix the input."""
+
+
+class InfrastructureError(HarnessError):
+    """Docker, Toxiproxy or a port is not available or misbehaves: fix the machine, not the input."""

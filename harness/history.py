@@ -1,0 +1,202 @@
+"""The immutable history, invoke/complete pairing, and the line-per-op JSON format on disk (``history.jsonl``).
+
+A run appends ops through a ``HistoryWriter`` (thread-safe, one flushed line per op, so a crash loses at most
+the last line); everything downstream reads a ``History``. Importers of foreign formats (Jepsen EDN, Porcupine
+logs) live in ``harness.importers``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, overload
+
+from harness.errors import BadInput
+from harness.op import NEMESIS, Op, OpType, Process
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """An invocation and its completion (``None`` when the op was still open at the end of the history)."""
+
+    invoke: Op
+    complete: Op | None
+
+    @property
+    def type(self) -> str:
+        """``ok`` / ``fail`` / ``info``; an op never completed counts as ``info`` (outcome unknown)."""
+        return self.complete.type if self.complete is not None else "info"
+
+    @property
+    def value(self) -> Any:
+        """The completion's value when it completed ``ok``, else the invocation's value."""
+        if self.complete is not None and self.complete.type == "ok":
+            return self.complete.value
+        return self.invoke.value
+
+
+class History(Sequence[Op]):
+    """An immutable sequence of ops in index order."""
+
+    __slots__ = ("_ops",)
+
+    def __init__(self, ops: Iterable[Op] = ()) -> None:
+        self._ops: tuple[Op, ...] = tuple(ops)
+
+    @overload
+    def __getitem__(self, i: int) -> Op: ...
+    @overload
+    def __getitem__(self, i: slice) -> History: ...
+    def __getitem__(self, i: int | slice) -> Op | History:
+        if isinstance(i, slice):
+            return History(self._ops[i])
+        return self._ops[i]
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    def __iter__(self) -> Iterator[Op]:
+        return iter(self._ops)
+
+    def __repr__(self) -> str:
+        return f"History({len(self._ops)} ops)"
+
+    @property
+    def ops(self) -> tuple[Op, ...]:
+        return self._ops
+
+    def client_ops(self) -> History:
+        return History(op for op in self._ops if op.process != NEMESIS)
+
+    def nemesis_ops(self) -> History:
+        return History(op for op in self._ops if op.process == NEMESIS)
+
+    def pairs(self) -> list[Pair]:
+        """Pair each client invocation with the next completion of the same process, in invocation order.
+
+        Nemesis ops and completions with no open invocation are skipped. Raises ``BadInput`` when a process
+        invokes twice without completing (a history no honest recorder produces).
+        """
+        open_: dict[Process, int] = {}
+        invokes: list[Op] = []
+        completes: list[Op | None] = []
+        for op in self._ops:
+            if op.process == NEMESIS:
+                continue
+            if op.type == "invoke":
+                if op.process in open_:
+                    raise BadInput(
+                        f"op index {op.index}: process {op.process!r} invokes while its op "
+                        f"{invokes[open_[op.process]].index} is still open"
+                    )
+                open_[op.process] = len(invokes)
+                invokes.append(op)
+                completes.append(None)
+            else:
+                slot = open_.pop(op.process, None)
+                if slot is not None:
+                    completes[slot] = op
+        return [Pair(i, c) for i, c in zip(invokes, completes, strict=True)]
+
+
+def read_jsonl(path: str | os.PathLike[str], *, tolerate_torn_tail: bool = True) -> History:
+    """Read a ``history.jsonl`` file; a malformed line raises ``BadInput`` naming file and line.
+
+    A torn last line (a crash mid-write) is dropped when ``tolerate_torn_tail`` is set.
+    """
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise BadInput(f"{p}: cannot read history: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{p}: not a UTF-8 text file; expected one JSON object per line") from None
+    ops: list[Op] = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+        except json.JSONDecodeError as e:
+            if tolerate_torn_tail and n == len(lines):
+                break
+            raise BadInput(f"{p}:{n}: not valid JSON ({e.msg}); expected one op object per line") from None
+        if not isinstance(d, dict):
+            raise BadInput(f"{p}:{n}: expected a JSON object with index, time, process, type, f, value")
+        try:
+            ops.append(Op.from_dict(d))
+        except ValueError as e:
+            raise BadInput(f"{p}:{n}: {e}") from None
+    return History(ops)
+
+
+def write_jsonl(history: Iterable[Op], path: str | os.PathLike[str]) -> None:
+    """Write a whole history atomically (temp file, then rename)."""
+    p = Path(path)
+    tmp = p.with_name(p.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for op in history:
+            fh.write(json.dumps(op.to_dict(), separators=(",", ":"), default=str) + "\n")
+    os.replace(tmp, p)
+
+
+class HistoryWriter:
+    """Thread-safe recorder: assigns index and time, appends one flushed JSON line per op, keeps ops in memory.
+
+    ``time`` is nanoseconds since the writer was created (``time.monotonic_ns``). Pass ``path=None`` to record
+    in memory only (tests, simulations).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, clock: Any = time.monotonic_ns) -> None:
+        self._lock = threading.Lock()
+        self._ops: list[Op] = []
+        self._clock = clock
+        self._t0: int = clock()
+        self._fh = open(path, "a", encoding="utf-8") if path is not None else None  # noqa: SIM115
+
+    def now(self) -> int:
+        return int(self._clock() - self._t0)
+
+    def record(
+        self,
+        process: Process,
+        type: OpType,
+        f: str,
+        value: Any = None,
+        *,
+        error: str | None = None,
+        node: str | None = None,
+    ) -> Op:
+        with self._lock:
+            op = Op(len(self._ops), self.now(), process, type, f, value, error, node)
+            self._ops.append(op)
+            if self._fh is not None:
+                self._fh.write(json.dumps(op.to_dict(), separators=(",", ":"), default=str) + "\n")
+                self._fh.flush()
+            return op
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    def history(self) -> History:
+        with self._lock:
+            return History(self._ops)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fh is not None:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+                self._fh.close()
+                self._fh = None
+
+    def __enter__(self) -> HistoryWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
