@@ -94,3 +94,28 @@ class Target(Protocol):
     def client(self, nodes: Mapping[str, Addr], process: int, timeout: float) -> Client:
         """A client for one worker; ``nodes`` maps each client-reachable node to its client-side proxy."""
         ...
+
+
+class WorkerPlan(Protocol):
+    """One worker's stream of operations. ``next`` gets the previous call and its outcome (``None`` at first)
+    and returns the next ``(f, value)`` to invoke, or ``None`` when this worker is done."""
+
+    def next(self, last: tuple[str, Any, Outcome] | None) -> tuple[str, Any] | None: ...
+
+
+@runtime_checkable
+class Workload(Protocol):
+    """What the workers do against a target, and how the history is checked afterwards.
+
+    ``final_ops`` run after the faults are healed and the cluster has recovered (final reads, a queue drain,
+    reading the protected resource's log); their completions are in the history like any other op.
+    ``checkers`` names the checkers (with options) that fit this workload's history by default.
+    """
+
+    name: str
+
+    def plan(self, process: int, rng: Any) -> WorkerPlan: ...
+
+    def final_ops(self) -> Sequence[tuple[str, Any]]: ...
+
+    def checkers(self) -> Mapping[str, Mapping[str, Any]]: ...
