@@ -1,0 +1,190 @@
+"""What a report shows, read from a run bundle and derived once: facts, op pairs, fault windows, lanes.
+
+The report never re-checks and never talks to the cluster: everything here comes from the bundle's files
+(``run.json``, ``history.jsonl``, ``results.json``, ``logs/``). Missing files or fields yield empty values so
+that a crashed or interrupted run still renders.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.bundle import Bundle
+from harness.history import History, Pair
+from harness.op import Op, Process
+
+# Fault kinds that stop or freeze a node's process; drawn per node as restarts and pauses.
+RESTART_KINDS = frozenset({"kill", "crash", "restart", "stop"})
+PAUSE_KINDS = frozenset({"pause", "freeze"})
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    """One fault from its ``start-<kind>`` op to its ``stop-<kind>`` op (``end`` None: never ended)."""
+
+    kind: str
+    start: int
+    end: int | None
+    nodes: tuple[str, ...]
+    value: Any
+    start_index: int
+
+    @property
+    def label(self) -> str:
+        who = ", ".join(self.nodes) if self.nodes else "all"
+        return f"{self.kind} {who}"
+
+    def detail(self) -> str:
+        """A plain-words description for tooltips: the grudge when there is one."""
+        parts = [self.label]
+        grudge = self.value.get("grudge") if isinstance(self.value, dict) else None
+        if isinstance(grudge, dict) and grudge:
+            drops = "; ".join(
+                f"{k} drops {', '.join(map(str, v)) or 'none'}"
+                for k, v in grudge.items()
+                if isinstance(v, (list, tuple))
+            )
+            if drops:
+                parts.append(f"grudge: {drops}")
+        if self.end is None:
+            parts.append("(not ended before the history closed)")
+        return " | ".join(parts)
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the renderer needs, already parsed."""
+
+    run: dict[str, Any]
+    results: dict[str, Any] | None
+    history: History
+    pairs: list[Pair]
+    faults: list[FaultWindow]
+    nemesis_points: list[Op]
+    logs: dict[str, str]
+    t0: int
+    t1: int
+    history_error: str | None = None
+    lanes: dict[Process, int] = field(default_factory=dict)
+
+    @property
+    def nodes(self) -> list[str]:
+        seen: list[str] = [str(n) for n in self.run.get("nodes") or [] if isinstance(n, (str, int))]
+        for w in self.faults:
+            seen.extend(n for n in w.nodes if n not in seen)
+        seen.extend(n for n in self.logs if n not in seen)
+        return list(dict.fromkeys(seen))
+
+    @property
+    def lane_count(self) -> int:
+        return max(self.lanes.values(), default=-1) + 1
+
+    def outcome(self) -> str:
+        """pass / fail / unknown / none: recorded by the runner, else derived from validity and ``expect``."""
+        for src in (self.results or {}, self.run):
+            o = src.get("outcome")
+            if isinstance(o, str) and o:
+                return o
+        if self.results is None:
+            return "none"
+        valid = self.results.get("valid")
+        if valid == "unknown" or valid is None:
+            return "unknown"
+        expect_valid = self.run.get("expect", "valid") != "invalid"
+        return "pass" if bool(valid) == expect_valid else "fail"
+
+
+def _fault_nodes(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, dict):
+        return ()
+    nodes = value.get("nodes")
+    if isinstance(nodes, (list, tuple)):
+        return tuple(str(n) for n in nodes)
+    grudge = value.get("grudge")
+    if isinstance(grudge, dict):
+        return tuple(str(n) for n in grudge)
+    return ()
+
+
+def fault_windows(history: History, t_end: int) -> tuple[list[FaultWindow], list[Op]]:
+    """Pair ``start-<kind>`` with a ``stop-<kind>`` (same nodes, else FIFO); other nemesis ops are points."""
+    open_: dict[str, deque[Op]] = defaultdict(deque)
+    done: list[FaultWindow] = []
+    points: list[Op] = []
+    for op in history.nemesis_ops():
+        if op.f.startswith("start-"):
+            open_[op.f[6:]].append(op)
+        elif op.f.startswith("stop-") and open_[op.f[5:]]:
+            q = open_[op.f[5:]]
+            nodes = _fault_nodes(op.value)
+            same = next((k for k, c in enumerate(q) if nodes and _fault_nodes(c.value) == nodes), 0)
+            s = q[same]
+            del q[same]
+            done.append(FaultWindow(op.f[5:], s.time, op.time, _fault_nodes(s.value), s.value, s.index))
+        else:
+            points.append(op)
+    for kind, q in open_.items():
+        done.extend(FaultWindow(kind, s.time, None, _fault_nodes(s.value), s.value, s.index) for s in q)
+    done.sort(key=lambda w: (w.start, w.start_index))
+    return done, points
+
+
+def pack_lanes(pairs: list[Pair], t_end: int) -> dict[Process, int]:
+    """Give each process a lane; a fresh process reuses the lane of one that ended in ``info`` (crashed).
+
+    A worker whose call ends ``info`` continues as a new process, so a run can have hundreds of processes;
+    reusing the crashed one's lane keeps one lane per concurrent worker, as Jepsen's timeline does.
+    """
+    span: dict[Process, list[Any]] = {}
+    for p in pairs:
+        end = p.complete.time if p.complete is not None else t_end
+        s = span.setdefault(p.invoke.process, [p.invoke.time, end, p.type])
+        s[0] = min(s[0], p.invoke.time)
+        if end >= s[1]:
+            s[1], s[2] = end, p.type
+    lanes: dict[Process, int] = {}
+    reusable: list[tuple[int, int]] = []  # (free from, lane) of lanes whose process crashed
+    count = 0
+    for proc, (start, end, last) in sorted(span.items(), key=lambda kv: (kv[1][0], str(kv[0]))):
+        slot = next((k for k, (free, _) in enumerate(reusable) if free < start), None)
+        if slot is not None:
+            lanes[proc] = reusable.pop(slot)[1]
+        else:
+            lanes[proc] = count
+            count += 1
+        if last == "info":
+            reusable.append((end, lanes[proc]))
+    return lanes
+
+
+def load(bundle: Bundle) -> ReportData:
+    """Read a bundle for rendering; a missing or unreadable part becomes empty, with the reason kept."""
+    run = bundle.read_run() if bundle.run_file.exists() else {}
+    results = bundle.read_results()
+    history_error: str | None = None
+    history = bundle.read_history()
+    try:
+        pairs = history.pairs()
+    except Exception as e:  # noqa: BLE001 - a malformed history still gets a report saying so
+        history_error = str(e)
+        pairs = []
+    times = [op.time for op in history] or [0]
+    t0, t1 = min(times), max(times)
+    if t1 <= t0:
+        t1 = t0 + 1
+    faults, points = fault_windows(history, t1)
+    return ReportData(
+        run=run,
+        results=results,
+        history=history,
+        pairs=pairs,
+        faults=faults,
+        nemesis_points=points,
+        logs=bundle.node_logs(),
+        t0=t0,
+        t1=t1,
+        history_error=history_error,
+        lanes=pack_lanes(pairs, t1),
+    )

@@ -1,0 +1,240 @@
+"""Assembles ``report.html``: one self-contained page (inline CSS, JS, SVG; no network) from ``ReportData``.
+
+Order of the page: what ran (experiment, seed, target, mode, replay command) and its outcome; a verdict banner
+per invariant; the counterexample of each violated invariant; the op timeline with fault bands; throughput and
+latency; per node restarts and pauses; the fault list; every operation (a virtualised table fed by embedded
+JSON); node logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from harness.report import effects_view, lin_view, timeline, verdicts
+from harness.report.data import ReportData
+from harness.report.markup import esc, fmt_seconds, script_json, show, table, tag
+
+LOG_TAIL = 400
+
+
+def _asset(name: str) -> str:
+    return resources.files("harness.report").joinpath(name).read_text(encoding="utf-8")
+
+
+def _facts(run: Mapping[str, Any]) -> str:
+    rows = []
+    for label, key in (
+        ("experiment", "experiment"),
+        ("seed", "seed"),
+        ("target", "target"),
+        ("nodes", "nodes"),
+        ("planted bugs (flags)", "flags"),
+        ("mode (backend)", "backend"),
+        ("expect", "expect"),
+        ("status", "status"),
+        ("started", "started"),
+        ("finished", "finished"),
+        ("workload", "workload"),
+    ):
+        v = run.get(key)
+        if v is None or v == []:
+            v = "none" if key == "flags" else "-"
+        rows.append([esc(label), esc(", ".join(map(str, v)) if isinstance(v, list) else show(v, 400))])
+    replay = run.get("replay")
+    rows.append([esc("replay"), tag("code", esc(replay), class_="replay") if replay else esc("-")])
+    return table(["", ""], rows, class_="facts")
+
+
+OUTCOME_TEXT = {
+    "pass": "PASS: the outcome matched what the experiment expected",
+    "fail": "FAIL: the outcome did not match what the experiment expected",
+    "unknown": "UNKNOWN: at least one invariant could not be decided",
+    "none": "NO VERDICT: the run has no checker results",
+}
+
+
+def _op_rows(data: ReportData) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for p in data.pairs:
+        c = p.complete
+        rows.append(
+            [
+                p.invoke.index,
+                p.invoke.process,
+                p.invoke.f,
+                p.type,
+                round((p.invoke.time - data.t0) / 1e6, 3),
+                None if c is None else round((c.time - data.t0) / 1e6, 3),
+                p.invoke.value,
+                c.value if c is not None and c.type == "ok" and c.value != p.invoke.value else None,
+                c.error if c is not None else None,
+            ]
+        )
+    for op in data.history.nemesis_ops():
+        rows.append(
+            [
+                op.index,
+                op.process,
+                op.f,
+                op.type,
+                round((op.time - data.t0) / 1e6, 3),
+                None,
+                op.value,
+                None,
+                op.error,
+            ]
+        )
+    rows.sort(key=lambda r: r[0])
+    return rows
+
+
+def _faults_table(data: ReportData) -> str:
+    if not data.faults and not data.nemesis_points:
+        return tag("p", "No faults were injected in this run.", class_="note")
+    rows = [
+        [
+            esc(w.kind),
+            esc(", ".join(w.nodes) or "all"),
+            esc(fmt_seconds(w.start - data.t0)),
+            esc(fmt_seconds(w.end - data.t0) if w.end is not None else "never ended"),
+            esc(fmt_seconds(w.end - w.start) if w.end is not None else "-"),
+            esc(w.detail()),
+        ]
+        for w in data.faults
+    ]
+    rows += [
+        [esc(op.f), "", esc(fmt_seconds(op.time - data.t0)), "", "", esc(show(op.value, 200))]
+        for op in data.nemesis_points
+    ]
+    return table(["fault", "nodes", "start", "end", "duration", "detail"], rows, class_="faults")
+
+
+def _counterexamples(data: ReportData) -> str:
+    out = []
+    for name, r in ((data.results or {}).get("results") or {}).items():
+        if not isinstance(r, Mapping) or r.get("valid") is not False:
+            continue
+        details = r.get("details")
+        d: Mapping[str, Any] = details if isinstance(details, Mapping) else {}
+        if isinstance(d.get("failed_part"), Mapping):
+            out.append(tag("h2", esc(f"Why {name} failed")) + lin_view.render(d["failed_part"], data.pairs))
+        elif "lost" in d or "duplicated" in d or "unexpected" in d:
+            out.append(
+                tag("h2", esc(f"Why {name} failed"))
+                + effects_view.render_exactly_once(d, data.pairs, data.history)
+            )
+        elif "overlaps" in d or "token_regressions" in d or "duplicate_grants" in d:
+            out.append(tag("h2", esc(f"Why {name} failed")) + effects_view.render_lock(d))
+    return "".join(out)
+
+
+def _nodes(data: ReportData) -> str:
+    svg, rows = timeline.node_lanes(data)
+    cells = [
+        [
+            esc(r["node"]),
+            esc(r["restarts"]),
+            esc(r["pauses"]),
+            esc(fmt_seconds(float(str(r["down"])))),
+            esc(r["faults"]),
+            esc(len(data.logs.get(str(r["node"]), "").splitlines())),
+        ]
+        for r in rows
+    ]
+    return svg + table(
+        [
+            "node",
+            "restarts (kill/restart)",
+            "pauses",
+            "time down or paused",
+            "faults involving it",
+            "log lines",
+        ],
+        cells,
+        class_="node-table",
+    )
+
+
+def _logs(data: ReportData) -> str:
+    if not data.logs:
+        return tag("p", "No node logs were collected.", class_="note")
+    out = []
+    for node, text in data.logs.items():
+        lines = text.splitlines()
+        cut = f" (last {LOG_TAIL} of {len(lines)} lines)" if len(lines) > LOG_TAIL else ""
+        out.append(
+            tag(
+                "details",
+                tag("summary", esc(f"{node}{cut}"))
+                + tag("pre", esc("\n".join(lines[-LOG_TAIL:])), class_="log"),
+            )
+        )
+    return "".join(out)
+
+
+def render(data: ReportData) -> str:
+    run = data.run
+    outcome = data.outcome()
+    title = f"chaos report: {run.get('experiment', 'unnamed run')}"
+    highlight = verdicts.named_ops(data.results)
+    parts = [
+        tag("h1", esc(title)),
+        tag(
+            "div",
+            esc(OUTCOME_TEXT.get(outcome, outcome)),
+            class_=f"outcome outcome-{outcome}",
+            data_outcome=outcome,
+        ),
+        _facts(run),
+    ]
+    if data.history_error:
+        parts.append(
+            tag(
+                "p",
+                esc(f"The history is malformed, so operations are not paired: {data.history_error}"),
+                class_="verdict verdict-unknown",
+            )
+        )
+    parts += [
+        tag("h2", "Verdicts"),
+        verdicts.banners(data.results, run),
+        _counterexamples(data),
+        tag("h2", "Timeline of client operations"),
+        tag(
+            "p",
+            esc(
+                f"{len(data.pairs)} client operations in {data.lane_count} lanes, "
+                f"{len(data.faults)} fault windows (bands). Green ok, red fail, orange info (unknown). "
+                "Hover for details; click to find an operation in the table."
+            ),
+            class_="note",
+        ),
+        timeline.op_timeline(data, highlight),
+        tag("h2", "Throughput and latency"),
+        timeline.rates(data),
+        tag("h2", "Nodes: restarts and pauses"),
+        _nodes(data),
+        tag("h2", "Faults"),
+        _faults_table(data),
+        tag("h2", "All operations"),
+        '<input class="filter" id="optable-filter" type="search" '
+        'placeholder="filter: process, f, type, value">'
+        ' <span id="optable-count" class="note"></span>'
+        '<div class="optable"><div class="optable-head"><span>op</span><span>process</span><span>f</span>'
+        "<span>type</span><span>invoked</span><span>completed</span><span>value</span><span>result</span></div>"
+        '<div id="optable-scroll"><div id="optable-spacer"><div id="optable-body"></div></div></div></div>',
+        tag("h2", "Node logs"),
+        _logs(data),
+    ]
+    data_json = script_json({"rows": _op_rows(data)})
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
+        f"<title>{esc(title)}</title><style>{_asset('report.css')}</style></head><body>"
+        + "".join(parts)
+        + f'<script type="application/json" id="op-data">{data_json}</script>'
+        + f"<script>{_asset('report.js')}</script></body></html>\n"
+    )

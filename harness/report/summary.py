@@ -1,0 +1,125 @@
+"""``index.html`` for a suite run: one page linking every run's report below a directory, with verdicts.
+
+Finds bundles (directories holding ``run.json``) below a directory, follows no ``latest`` link twice, renders
+a bundle's ``report.html`` when it is missing, and writes a table: experiment, seed, expectation, each
+checker's verdict, outcome, and a relative link to the report. Used by ``chaos summary`` and the nightly
+CI job.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.bundle import RUN_FILE, Bundle
+from harness.errors import BadInput, HarnessError
+from harness.report import data, page
+from harness.report.markup import esc, table, tag
+
+WORD = {True: "holds", False: "violated", "unknown": "unknown"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    bundle: Path
+    run: dict[str, Any]
+    verdicts: dict[str, Any]
+    outcome: str
+    report: Path | None
+    error: str | None = None
+
+
+def find_bundles(root: Path) -> list[Path]:
+    seen: set[Path] = set()
+    found: list[Path] = []
+    for run_file in sorted(root.rglob(RUN_FILE)):
+        real = run_file.parent.resolve()
+        if real not in seen:
+            seen.add(real)
+            found.append(run_file.parent)
+    return found
+
+
+def _entry(path: Path, render_missing: bool) -> Entry:
+    bundle = Bundle(path)
+    try:
+        d = data.load(bundle)
+    except HarnessError as e:
+        return Entry(path, {}, {}, "none", None, str(e))
+    report: Path | None = bundle.report_file
+    if not bundle.report_file.exists():
+        if render_missing:
+            tmp = bundle.report_file.with_name(bundle.report_file.name + ".tmp")
+            tmp.write_text(page.render(d), encoding="utf-8")
+            os.replace(tmp, bundle.report_file)
+        else:
+            report = None
+    results = (d.results or {}).get("results") or {}
+    verdicts = {
+        str(k): (v.get("valid", "unknown") if isinstance(v, dict) else "unknown") for k, v in results.items()
+    }
+    return Entry(path, d.run, verdicts, d.outcome(), report)
+
+
+def write_summary(
+    root: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, *, render_missing: bool = True
+) -> tuple[Path, list[Entry]]:
+    """Write ``root/index.html`` (or ``out``); returns its path and the entries it lists."""
+    base = Path(root)
+    if not base.is_dir():
+        raise BadInput(f"{root}: not a directory; pass the directory holding the run bundles (e.g. reports/)")
+    target = Path(out) if out is not None else base / "index.html"
+    entries = [_entry(p, render_missing) for p in find_bundles(base)]
+    entries.sort(key=lambda e: (str(e.run.get("experiment", e.bundle.name)), str(e.run.get("started", ""))))
+    counts = Counter(e.outcome for e in entries)
+    rows = []
+    for e in entries:
+        verdict_cells = "<br>".join(
+            tag("span", esc(f"{k}: {WORD.get(v, str(v))}"), class_=f"v-{WORD.get(v, 'unknown')}")
+            for k, v in e.verdicts.items()
+        ) or esc("no results")
+        link = esc("no report")
+        if e.report is not None:
+            rel = os.path.relpath(e.report, target.parent)
+            link = tag("a", esc("report"), href=Path(rel).as_posix())
+        rows.append(
+            [
+                esc(e.run.get("experiment", e.bundle.name)),
+                esc(e.run.get("seed", "-")),
+                esc(e.run.get("expect", "-")),
+                verdict_cells,
+                tag("span", esc(e.outcome), class_=f"outcome-cell o-{e.outcome}"),
+                esc(e.run.get("status", "-") if e.error is None else e.error),
+                link,
+            ]
+        )
+    headline = (
+        ", ".join(f"{counts[k]} {k}" for k in ("pass", "fail", "unknown", "none") if counts[k]) or "no runs"
+    )
+    body = (
+        tag("h1", esc(f"chaos suite summary: {len(entries)} run(s)"))
+        + tag("p", esc(headline), class_="headline")
+        + table(
+            ["experiment", "seed", "expect", "verdicts", "outcome", "status", "report"],
+            rows,
+            class_="summary-table",
+        )
+    )
+    style = (
+        "body{font:14px system-ui,sans-serif;margin:20px}td,th{border:1px solid #ddd;padding:3px 8px}"
+        "table{border-collapse:collapse}.o-pass{color:#2e8b57}.o-fail{color:#c62828;font-weight:700}"
+        ".o-unknown,.o-none{color:#a35f00}.v-violated{color:#c62828}"
+    )
+    html_text = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        f"<title>chaos suite summary</title><style>{style}</style></head><body>{body}</body></html>\n"
+    )
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(html_text, encoding="utf-8")
+    os.replace(tmp, target)
+    return target, entries
