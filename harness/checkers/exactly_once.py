@@ -1,0 +1,109 @@
+"""The exactly-once checker for queues: ``check(history, **options) -> Result``.
+
+Reads the producers' ``send`` ops (``value["msg"]`` is the logical message id) and the final ``read-effects``
+op (the list of effects the consumers applied), and optionally ``read-deliveries`` (the broker's delivery
+events, attached as a per-message ``trail``). A logical message may be sent several times (retries); its send
+outcome is ``ok`` if any send was acknowledged, else ``info`` if any was unknown, else ``fail``. Effects are
+counted per logical message, so a buggy producer's re-send under a fresh broker id still counts.
+
+    lost         acknowledged but never applied              -> false
+    duplicated   applied more than once                      -> false
+    unexpected   applied but never sent, or its send failed  -> false (a fail must mean "not enqueued")
+    recovered    send outcome unknown and applied once       -> allowed
+
+Without an ``ok`` ``read-effects`` op nothing can be decided: the verdict is unknown.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from harness.checkers.base import UNKNOWN, Result
+from harness.history import History, Pair
+
+NAME = "exactly-once"
+_RANK = {"ok": 2, "info": 1, "fail": 0}
+
+
+def _final_read(pairs: list[Pair], f: str) -> list[dict[str, Any]] | None:
+    reads = [p for p in pairs if p.invoke.f == f and p.type == "ok"]
+    if not reads:
+        return None
+    value = reads[-1].value
+    if not isinstance(value, list):
+        raise ValueError(
+            f"op index {reads[-1].complete.index if reads[-1].complete else '?'}: "
+            f"{f} value must be a list of objects"
+        )
+    return [e for e in value if isinstance(e, dict)]
+
+
+def check(history: History, **_options: Any) -> Result:
+    """Lost, duplicated, unexpected and recovered messages of a queue run."""
+    pairs = history.pairs()
+    status: dict[Any, str] = {}
+    send_index: dict[Any, int] = {}
+    counts = {"sent_ok": 0, "sent_info": 0, "sent_fail": 0, "applied": 0, "messages": 0}
+    for p in pairs:
+        if p.invoke.f != "send" or not isinstance(p.invoke.value, dict):
+            continue
+        msg = p.invoke.value.get("msg")
+        t = p.type
+        counts[f"sent_{t}"] += 1
+        if msg not in status or _RANK[t] > _RANK[status[msg]]:
+            status[msg] = t
+            send_index[msg] = p.invoke.index
+    effects = _final_read(pairs, "read-effects")
+    if effects is None:
+        return Result(
+            NAME,
+            UNKNOWN,
+            "Undecided: the history has no successful read-effects op, so what the "
+            "consumers applied is not known.",
+            {"counts": counts},
+        )
+    applied: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for e in effects:
+        applied[e.get("msg")].append(e)
+    counts["applied"] = len(effects)
+    counts["messages"] = len(set(status) | set(applied))
+    lost = [
+        {"msg": m, "send_index": send_index[m]} for m, s in status.items() if s == "ok" and not applied.get(m)
+    ]
+    duplicated = [{"msg": m, "count": len(es), "effects": es} for m, es in applied.items() if len(es) > 1]
+    unexpected = [{"msg": m, "effects": es} for m, es in applied.items() if status.get(m, "fail") == "fail"]
+    recovered = [
+        {"msg": m, "send_index": send_index[m]}
+        for m, s in status.items()
+        if s == "info" and len(applied[m]) == 1
+    ]
+    counts.update(
+        lost=len(lost), duplicated=len(duplicated), unexpected=len(unexpected), recovered=len(recovered)
+    )
+    details: dict[str, Any] = {
+        "lost": lost,
+        "duplicated": duplicated,
+        "unexpected": unexpected,
+        "recovered": recovered,
+        "counts": counts,
+    }
+    deliveries = _final_read(pairs, "read-deliveries")
+    if deliveries is not None:
+        trail: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for d in deliveries:
+            trail[d.get("msg")].append(d)
+        for entry in (*lost, *duplicated, *unexpected):
+            entry["trail"] = trail.get(entry["msg"], [])
+    valid = not (lost or duplicated or unexpected)
+    if valid:
+        summary = (
+            f"Exactly once: all {counts['sent_ok']} acknowledged sends were applied once; "
+            f"{len(recovered)} sends with unknown outcome were applied (allowed)."
+        )
+    else:
+        summary = (
+            f"Not exactly once: {len(lost)} acknowledged messages lost, {len(duplicated)} applied more "
+            f"than once, {len(unexpected)} applied but never (successfully) sent."
+        )
+    return Result(NAME, valid, summary, details)

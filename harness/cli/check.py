@@ -1,0 +1,124 @@
+"""``chaos check HISTORY``: run a checker on a history file: exit 0 valid, 1 invalid, 2 unknown, 3 bad input.
+
+    chaos check HISTORY [--format auto|jsonl|jepsen-edn|porcupine-etcd|porcupine-kv] [--model NAME]
+                        [--checker linearizable|exactly-once|lock-safety] [--init JSON] [--time-limit S]
+                        [--json]
+
+The file is read completely (and any malformed line reported with its number) before anything is checked;
+nothing is written but the verdict on stdout. The default model follows the format: porcupine-etcd and
+jepsen-edn -> cas-register, porcupine-kv -> kv with initial value "" (Porcupine's), jsonl -> kv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any
+
+from harness.checkers import exactly_once, linearizable, lock_safety
+from harness.checkers.base import Result, check_safe
+from harness.checkers.models import get_model, model_names
+from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, BadInput, HarnessError
+from harness.history import History
+from harness.importers import FORMATS, detect_format, load
+
+CHECKERS: dict[str, Callable[..., Result]] = {
+    "linearizable": linearizable.check,
+    "exactly-once": exactly_once.check,
+    "lock-safety": lock_safety.check,
+}
+DEFAULT_MODEL = {"porcupine-etcd": "cas-register", "jepsen-edn": "cas-register", "porcupine-kv": "kv"}
+DEFAULT_INIT = {"porcupine-kv": '""'}
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "check", help="check a history file (exit 0 valid, 1 invalid, 2 unknown, 3 bad)"
+    )
+    p.add_argument("history", metavar="HISTORY", help="history file")
+    p.add_argument(
+        "--format", default="auto", choices=("auto", *FORMATS), help="file format (default: guess)"
+    )
+    p.add_argument(
+        "--checker", default="linearizable", choices=sorted(CHECKERS), help="default: linearizable"
+    )
+    p.add_argument("--model", default=None, help=f"linearizability model: {', '.join(model_names())}")
+    p.add_argument(
+        "--init", default=None, metavar="JSON", help="initial register value as JSON (default null)"
+    )
+    p.add_argument("--time-limit", type=float, default=None, metavar="S", help="budget in seconds -> unknown")
+    p.add_argument("--json", action="store_true", help="print the result object as JSON")
+    p.set_defaults(func=handle)
+
+
+def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
+    if args.checker != "linearizable":
+        return {"time_limit": args.time_limit}
+    model = args.model or DEFAULT_MODEL.get(fmt, "kv")
+    get_model(model)  # an unknown model is bad input, before any work
+    raw = args.init if args.init is not None else DEFAULT_INIT.get(fmt)
+    try:
+        init = None if raw is None else json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise BadInput(
+            f"--init {raw!r} is not JSON ({e.msg}); e.g. --init null, --init 0, --init '\"x\"'"
+        ) from None
+    if args.time_limit is not None and args.time_limit <= 0:
+        raise BadInput(f"--time-limit {args.time_limit}: must be a positive number of seconds")
+    return {"model": model, "init": init, "time_limit": args.time_limit}
+
+
+def run_checker(name: str, history: History, options: dict[str, Any]) -> Result:
+    """Bad input (a malformed op, an unknown f for the model) stays an error; any other crash is unknown."""
+    fn = CHECKERS[name]
+    bad: list[HarnessError] = []
+
+    def call() -> Result:
+        try:
+            return fn(history, **options)
+        except HarnessError as e:
+            bad.append(e)
+            raise
+
+    result = check_safe(name, call)
+    if bad:
+        raise bad[0]
+    return result
+
+
+def handle(args: argparse.Namespace) -> int:
+    fmt = detect_format(args.history) if args.format == "auto" else args.format
+    options = _options(args, fmt)
+    history = load(args.history, fmt)
+    result = run_checker(args.checker, history, options)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        print(f"{result.checker}: valid={str(result.valid).lower()}")
+        print(result.summary)
+        _print_counterexample(result, history)
+    if result.valid is True:
+        return EXIT_OK
+    return EXIT_INVALID if result.valid is False else EXIT_UNKNOWN
+
+
+def _print_counterexample(result: Result, history: History) -> None:
+    part = result.details.get("failed_part") if result.checker == "linearizable" else None
+    if not part:
+        return
+    by_index = {op.index: op for op in history}
+    describe = part.get("describe", {})
+
+    def line(i: int) -> str:
+        op = by_index.get(i)
+        who = f"process {op.process}" if op is not None else "?"
+        return f"  [{i}] {who}: {describe.get(str(i), op.f if op else '?')}"
+
+    for n, seq in enumerate(part["longest"][:1]):
+        print(f"longest partial linearization #{n + 1} ({len(seq)} ops):")
+        for i in seq:
+            print(line(i))
+    print(f"state after it: {part['final_state']}; none of these could come next:")
+    for i in part["stuck_ops"]:
+        print(line(i))

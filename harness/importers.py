@@ -1,0 +1,298 @@
+"""Importers of foreign history formats into our ``History``: Jepsen/Knossos EDN and Porcupine's test logs.
+
+Each importer reads a file and returns a ``History`` whose ops follow our vocabulary (harness/op.py):
+keywords lose their colon, EDN vectors become lists, ``:nemesis`` becomes the process ``"nemesis"``.
+Positions in the file become ``index`` (and ``time`` when the file has none). Anything unreadable raises
+``BadInput`` naming the file, the line and what was expected. Formats (see ../shared/corpus/FORMATS.md):
+
+    jsonl            our own line-per-op JSON (harness.history.read_jsonl)
+    jepsen-edn       a vector / list / sequence of op maps (:process :type :f :value; :time :index :error)
+    porcupine-etcd   "INFO jepsen.util - P :type :f VALUE"; a ``:fail :cas`` is a completed cas that saw
+                     another value (error "mismatch"); ``:fail :read :timed-out``, ``:info``: unknown outcome
+    porcupine-kv     '{:process P, :type :invoke|:ok, :f :get|:put|:append, :key "K", :value nil|"S"}' lines
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from harness.checkers.models import MISMATCH
+from harness.errors import BadInput
+from harness.history import History, read_jsonl
+from harness.op import NEMESIS, OP_TYPES, Op
+
+FORMATS = ("jsonl", "jepsen-edn", "porcupine-etcd", "porcupine-kv")
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise BadInput(f"{path}: cannot read history: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not a UTF-8 text file") from None
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """Guess a format from the extension, else from the first non-blank line."""
+    p = Path(path)
+    if p.suffix == ".jsonl" or p.suffix == ".json":
+        return "jsonl"
+    if p.suffix == ".edn":
+        return "jepsen-edn"
+    for line in _read_lines(p):
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("INFO"):
+            return "porcupine-etcd"
+        if s.startswith("{:process") and ":key" in s:
+            return "porcupine-kv"
+        if s.startswith(("{", "[", "(", ";")) and not s.startswith('{"'):
+            return "jepsen-edn"
+        return "jsonl"
+    return "jsonl"
+
+
+def load(path: str | os.PathLike[str], fmt: str = "auto") -> History:
+    """Read a history file in ``fmt`` (one of ``FORMATS`` or ``auto``)."""
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if fmt == "jsonl":
+        return read_jsonl(path)
+    if fmt == "jepsen-edn":
+        return read_edn(path)
+    if fmt == "porcupine-etcd":
+        return read_porcupine_etcd(path)
+    if fmt == "porcupine-kv":
+        return read_porcupine_kv(path)
+    raise BadInput(f"unknown history format {fmt!r}; valid: auto, {', '.join(FORMATS)}")
+
+
+# --- a small EDN reader: maps, vectors, lists, sets, strings, keywords (colon dropped), numbers,
+# nil/true/false, symbols (as strings), ; comments, #_ discards, tagged literals (#inst "...",
+# #jepsen.history.Op{...}: the tag is dropped, the form kept).
+class EdnError(Exception):
+    def __init__(self, line: int, msg: str) -> None:
+        super().__init__(f"line {line}: {msg}")
+        self.line = line
+        self.msg = msg
+
+
+_TOKEN = re.compile(
+    r"""(?P<ws>[\s,]+|;[^\n]*)
+      | (?P<str>"(?:[^"\\]|\\.)*")
+      | (?P<open>\#\{|[\[({])
+      | (?P<close>[\])}])
+      | (?P<discard>\#_)
+      | (?P<tag>\#[A-Za-z][\w.\-/]*)
+      | (?P<atom>[^\s,;"\[\](){}]+)""",
+    re.VERBOSE | re.DOTALL,
+)
+_ESC = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+_CLOSE = {"[": "]", "(": ")", "{": "}", "#{": "}"}
+
+
+def _atom(tok: str, line: int) -> Any:
+    if tok == "nil":
+        return None
+    if tok == "true":
+        return True
+    if tok == "false":
+        return False
+    if tok.startswith(":"):
+        return tok[1:]
+    if re.fullmatch(r"[+-]?\d+N?", tok):
+        return int(tok.rstrip("N"))
+    if re.fullmatch(r"[+-]?\d+/\d+", tok):
+        a, b = tok.split("/")
+        return int(a) / int(b)
+    if re.fullmatch(r"[+-]?(\d+\.\d*|\d*\.\d+|\d+)([eE][+-]?\d+)?M?", tok):
+        return float(tok.rstrip("M"))
+    if tok.startswith("\\"):
+        return tok[1:]
+    return tok
+
+
+def _hashable(v: Any) -> Any:
+    if isinstance(v, list):
+        return tuple(_hashable(x) for x in v)
+    if isinstance(v, dict):
+        return tuple(sorted((repr(k), _hashable(x)) for k, x in v.items()))
+    return v
+
+
+def parse_all(text: str) -> list[tuple[int, Any]]:
+    """Every top-level form with the line it starts on."""
+    tokens: list[tuple[str, str, int]] = []
+    line = 1
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise EdnError(line, f"cannot read {text[pos : pos + 20]!r}")
+        kind = m.lastgroup or ""
+        tok = m.group()
+        if kind != "ws":
+            tokens.append((kind, tok, line))
+        line += tok.count("\n")
+        pos = m.end()
+    out: list[tuple[int, Any]] = []
+    i = 0
+    while i < len(tokens):
+        start = tokens[i][2]
+        form, i, keep = _read(tokens, i)
+        if keep:
+            out.append((start, form))
+    return out
+
+
+def _read(tokens: list[tuple[str, str, int]], i: int) -> tuple[Any, int, bool]:
+    kind, tok, line = tokens[i]
+    if kind == "str":
+        body = re.sub(r"\\(.)", lambda m: _ESC.get(m.group(1), m.group(1)), tok[1:-1])
+        return body, i + 1, True
+    if kind == "atom":
+        return _atom(tok, line), i + 1, True
+    if kind == "close":
+        raise EdnError(line, f"unexpected {tok!r}")
+    if kind in ("tag", "discard"):
+        if i + 1 >= len(tokens):
+            raise EdnError(line, f"{tok} at end of input")
+        form, j, _ = _read(tokens, i + 1)
+        return form, j, kind == "tag"
+    items: list[Any] = []
+    j = i + 1
+    while True:
+        if j >= len(tokens):
+            raise EdnError(line, f"unclosed {tok!r} opened here")
+        if tokens[j][0] == "close":
+            if tokens[j][1] != _CLOSE[tok]:
+                raise EdnError(tokens[j][2], f"expected {_CLOSE[tok]!r}, found {tokens[j][1]!r}")
+            j += 1
+            break
+        form, j, keep = _read(tokens, j)
+        if keep:
+            items.append(form)
+    if tok == "{":
+        if len(items) % 2:
+            raise EdnError(line, "a map needs an even number of forms")
+        return {_hashable(items[k]): items[k + 1] for k in range(0, len(items), 2)}, j, True
+    if tok == "#{":
+        return list(dict.fromkeys(_hashable(x) for x in items)), j, True
+    return items, j, True
+
+
+_ETCD = re.compile(r"^INFO\s+jepsen\.util\s+-\s+(\d+)\s+:(invoke|ok|fail|info)\s+:(\w+)\s+(.*?)\s*$")
+
+
+def _etcd_value(text: str) -> Any:
+    if text == "nil":
+        return None
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    m = re.fullmatch(r"\[\s*(-?\d+)\s+(-?\d+)\s*\]", text)
+    if m:
+        return [int(m.group(1)), int(m.group(2))]
+    if text.startswith(":"):
+        return text[1:]
+    raise ValueError(f"value {text!r} is not nil, an integer, [A B] or a :keyword")
+
+
+def read_porcupine_etcd(path: str | os.PathLike[str]) -> History:
+    """Porcupine's etcd Jepsen logs (one register; values nil or small integers)."""
+    p = Path(path)
+    ops: list[Op] = []
+    open_value: dict[int, Any] = {}
+    for n, line in enumerate(_read_lines(p), start=1):
+        if not line.strip():
+            continue
+        m = _ETCD.match(line)
+        if m is None:
+            raise BadInput(f"{p}:{n}: expected 'INFO jepsen.util - PROCESS :TYPE :F VALUE'")
+        proc, typ, f, raw = int(m.group(1)), m.group(2), m.group(3), m.group(4)
+        try:
+            value = _etcd_value(raw)
+        except ValueError as e:
+            raise BadInput(f"{p}:{n}: {e}") from None
+        error = None
+        if typ == "invoke":
+            open_value[proc] = value
+        elif isinstance(value, str):  # :timed-out and friends: unknown outcome
+            typ, error, value = "info", value, open_value.get(proc)
+        elif typ == "fail" and f == "cas":
+            error = MISMATCH
+        if typ != "invoke":
+            open_value.pop(proc, None)
+        ops.append(Op(len(ops), len(ops), proc, typ, f, value, error))  # type: ignore[arg-type]
+    return History(ops)
+
+
+_KV = re.compile(
+    r'^\{:process (\d+), :type :(invoke|ok|fail|info), :f :(\w+), :key "([^"]*)", :value (nil|"[^"]*")\}$'
+)
+
+
+def read_porcupine_kv(path: str | os.PathLike[str]) -> History:
+    """Porcupine's kv logs: get / put / append per string key (initial value "")."""
+    p = Path(path)
+    ops: list[Op] = []
+    for n, line in enumerate(_read_lines(p), start=1):
+        s = line.strip()
+        if not s:
+            continue
+        m = _KV.match(s)
+        if m is None:
+            raise BadInput(f'{p}:{n}: expected {{:process P, :type :T, :f :F, :key "K", :value nil|"S"}}')
+        raw = m.group(5)
+        value = {"key": m.group(4), "value": None if raw == "nil" else raw[1:-1]}
+        ops.append(Op(len(ops), len(ops), int(m.group(1)), m.group(2), m.group(3), value))  # type: ignore[arg-type]
+    return History(ops)
+
+
+def read_edn(path: str | os.PathLike[str]) -> History:
+    """A Jepsen / Knossos EDN history: one collection of op maps, or op maps one after another."""
+    p = Path(path)
+    text = "\n".join(_read_lines(p))
+    try:
+        forms = parse_all(text)
+    except EdnError as e:
+        raise BadInput(f"{p}:{e.line}: {e.msg}") from None
+    items: list[tuple[int, Any]] = []
+    if len(forms) == 1 and isinstance(forms[0][1], list):
+        line = forms[0][0]
+        items = [(line, x) for x in forms[0][1]]
+    else:
+        items = forms
+    ops: list[Op] = []
+    for line, d in items:
+        if not isinstance(d, dict):
+            raise BadInput(f"{p}:{line}: expected an op map {{:process .. :type .. :f .. :value ..}}")
+        try:
+            ops.append(_edn_op(d, len(ops)))
+        except ValueError as e:
+            raise BadInput(f"{p}:{line}: {e}") from None
+    return History(ops)
+
+
+def _edn_op(d: dict[str, Any], pos: int) -> Op:
+    for k in ("process", "type", "f"):
+        if k not in d:
+            raise ValueError(f"op map lacks :{k}")
+    proc = d["process"]
+    if proc == "nemesis":
+        proc = NEMESIS
+    elif not isinstance(proc, int) or isinstance(proc, bool):
+        raise ValueError(f":process is {proc!r}; expected an integer or :nemesis")
+    typ = d["type"]
+    if typ not in OP_TYPES:
+        raise ValueError(f":type is {typ!r}; expected :invoke, :ok, :fail or :info")
+    index = d.get("index", pos)
+    time = d.get("time", index)
+    if not isinstance(index, int) or not isinstance(time, int):
+        raise ValueError(":index and :time must be integers")
+    error = d.get("error")
+    return Op(index, time, proc, typ, str(d["f"]), d.get("value"), None if error is None else str(error))

@@ -1,0 +1,143 @@
+"""``chaos check``: exit codes 0 / 1 / 2 / 3, one-line errors, the JSON result, budgets and user models."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable
+from pathlib import Path
+
+import pytest
+
+from harness.checkers.linearizable import check
+from harness.checkers.models import Call, Model, register_model
+from harness.cli import main
+from harness.history import History, write_jsonl
+from harness.op import Op
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "checkers"
+
+
+def _kv(tmp_path: Path, read_value: object) -> Path:
+    h = History(
+        [
+            Op(0, 0, 0, "invoke", "write", {"key": "a", "value": 1}),
+            Op(1, 1, 0, "ok", "write", {"key": "a", "value": 1}),
+            Op(2, 2, 1, "invoke", "read", {"key": "a", "value": None}),
+            Op(3, 3, 1, "ok", "read", {"key": "a", "value": read_value}),
+        ]
+    )
+    p = tmp_path / "h.jsonl"
+    write_jsonl(h, p)
+    return p
+
+
+def test_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(_kv(tmp_path, 1))]) == 0
+    assert main(["check", str(_kv(tmp_path, 2))]) == 1
+    out = capsys.readouterr().out
+    assert "valid=false" in out and "none of these could come next" in out
+    assert main(["check", str(DATA / "eo-lost.jsonl"), "--checker", "exactly-once"]) == 1
+    assert main(["check", str(DATA / "lock-clean.jsonl"), "--checker", "lock-safety"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "nope"], "unknown model 'nope'; valid models:"),
+        (["--init", "{bad"], "--init '{bad' is not JSON"),
+        (["--time-limit", "0"], "--time-limit 0.0: must be a positive"),
+        (["--format", "csv"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) if "invalid choice" in message else _null():
+        code = main(["check", str(_kv(tmp_path, 1)), *args])
+        assert code == 3
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *a: object) -> None:
+        return None
+
+
+def test_malformed_line_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "h.jsonl"
+    p.write_text('{"index":0,"time":0,"process":0,"type":"invoke","f":"read","value":{"key":"a"}}\n[]\n{}\n')
+    assert main(["check", str(p)]) == 3
+    assert f"{p}:2: expected a JSON object" in capsys.readouterr().err
+
+
+def test_json_output_and_unknown_f_for_the_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(_kv(tmp_path, 1)), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["valid"] is True and set(d["details"]) >= {
+        "model",
+        "parts",
+        "ops",
+        "failed_part",
+        "unknown_parts",
+    }
+    assert main(["check", str(_kv(tmp_path, 1)), "--model", "mutex"]) == 3
+    assert "model mutex: unknown f 'write'" in capsys.readouterr().err
+
+
+def _pending_writes(n: int) -> History:
+    """n concurrent writes of distinct values, never completed, then reads nobody can satisfy."""
+    ops = [Op(i, i, i, "invoke", "write", i) for i in range(n)]
+    ops += [Op(n, n, 999, "invoke", "read"), Op(n + 1, n + 1, 999, "ok", "read", -1)]
+    return History(ops)
+
+
+def test_budget_exhaustion_is_unknown_naming_the_part() -> None:
+    r = check(_pending_writes(18), model="register", max_memory_mb=0.05)
+    assert r.valid == "unknown" and r.details["unknown_parts"] == [None]
+    assert check(_pending_writes(6), model="register").valid is False
+
+
+def test_mutex_model_and_a_user_model() -> None:
+    h = History(
+        [
+            Op(0, 0, 0, "invoke", "acquire"),
+            Op(1, 1, 0, "ok", "acquire"),
+            Op(2, 2, 1, "invoke", "acquire"),
+            Op(3, 3, 1, "ok", "acquire"),
+        ]
+    )
+    assert check(h, model="mutex").valid is False
+    h2 = History(
+        [
+            *h[:2],
+            Op(2, 2, 0, "invoke", "release"),
+            Op(3, 3, 0, "ok", "release"),
+            *[Op(4, 4, 1, "invoke", "acquire"), Op(5, 5, 1, "ok", "acquire")],
+        ]
+    )
+    assert check(h2, model="mutex").valid is True
+
+    class Counter(Model):
+        name = "counter"
+        default_init = 0
+
+        def step(self, state: Hashable, call: Call) -> tuple[bool, Hashable]:
+            if call.f == "incr":
+                return True, state + 1  # type: ignore[operator]
+            return call.out == state, state
+
+    register_model("counter", Counter)
+    c = History(
+        [
+            Op(0, 0, 0, "invoke", "incr"),
+            Op(1, 1, 1, "invoke", "read"),
+            Op(2, 2, 1, "ok", "read", 1),
+            Op(3, 3, 0, "ok", "incr"),
+        ]
+    )
+    assert check(c, model="counter").valid is True
+    assert check(History([*c[:2], Op(2, 2, 1, "ok", "read", 2), c[3]]), model="counter").valid is False
