@@ -1,0 +1,89 @@
+"""Platform benchmark (not a test): cluster start-up and fault apply / heal times, printed.
+
+    .venv/bin/python bench/platform_bench.py [--backends local,docker] [--repeat 3]
+
+For each backend: seconds from ``open_cluster`` to every node answering a ping through its client proxy, for
+3 and 5 nodes; then on a 5-node mesh, the time to apply and to heal a partition (blackhole and refuse) and a
+latency fault on every link. References measured in the same run: starting one bare ``python3 -c pass``
+(start-up) and one Toxiproxy API round trip (faults); ratios are printed beside the times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness.net.grudge import halves  # noqa: E402
+from harness.platform import open_cluster  # noqa: E402
+from targets.echo.target import EchoTarget  # noqa: E402
+
+
+def median_time(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def startup(backend: str, nodes: int, repeat: int) -> float:
+    target = EchoTarget()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        with open_cluster(target, nodes=nodes, backend=backend) as cluster:
+            client = target.client(cluster.client_addrs, 0, timeout=1.0)
+            pending = set(cluster.nodes)
+            while pending:
+                pending = {n for n in pending if client.invoke("ping", n).type != "ok"}
+                if time.perf_counter() - t > 60:
+                    raise SystemExit(f"{backend}: nodes {pending} not answering after 60 s")
+            times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def faults(backend: str, repeat: int) -> dict[str, float]:
+    out = {}
+    with open_cluster(EchoTarget(), nodes=5, backend=backend) as cluster:
+        cluster.wait_ready(30)
+        net = cluster.net
+        out["api round trip (ref)"] = median_time(net.api.version, repeat)
+        grudge = halves(cluster.nodes)
+        for mode in ("blackhole", "refuse"):
+            out[f"apply partition {mode}"] = median_time(lambda m=mode: net.partition(grudge, m), repeat)  # type: ignore[misc]
+            out[f"heal partition {mode}"] = median_time(net.heal, repeat)
+        out["apply latency on all 20 links"] = median_time(lambda: net.link(None, None, latency=100), repeat)
+        out["heal latency"] = median_time(net.heal, repeat)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--backends", default="local,docker")
+    p.add_argument("--repeat", type=int, default=3)
+    args = p.parse_args()
+    ref = median_time(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.repeat)
+    print(f"reference: one bare python start {ref * 1000:.0f} ms")
+    for backend in args.backends.split(","):
+        for n in (3, 5):
+            s = startup(backend, n, args.repeat)
+            print(
+                f"{backend:>6} start {n} nodes -> all answering: {s * 1000:7.0f} ms  "
+                f"({s / ref:5.1f}x python start)"
+            )
+        f = faults(backend, max(args.repeat, 5))
+        rt = f["api round trip (ref)"]
+        for what, secs in f.items():
+            print(f"{backend:>6} 5-node {what:<32} {secs * 1000:7.2f} ms  ({secs / rt:5.1f}x api round trip)")
+
+
+if __name__ == "__main__":
+    main()

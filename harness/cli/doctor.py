@@ -1,0 +1,110 @@
+"""``chaos doctor``: what is ready and what is missing, line by line, with the fix for each missing piece.
+
+``--smoke BACKEND`` also brings up a 3-node echo cluster on that backend, probes it through the mesh,
+partitions and heals it, and prints the timings (it is the quickest end-to-end check of a machine).
+Exit code 0 when the required pieces are there, otherwise the ``InfrastructureError`` code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+
+from harness.cluster.rundir import chaos_home
+from harness.errors import EXIT_OK, BadInput, InfrastructureError
+from harness.net.server import find_toxiproxy
+from harness.target import Outcome
+
+SETUP = "run scripts/setup"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("doctor", help="report what is ready and what is missing, and how to fix it")
+    p.add_argument(
+        "--smoke", metavar="BACKEND", help="also run a 3-node echo cluster on local / docker / auto"
+    )
+    p.add_argument("--base-port", type=int, help="with --smoke on local: fixed ports from here")
+    p.set_defaults(func=handler)
+
+
+def checks() -> list[tuple[bool, bool, str, str]]:
+    """(ok, required, what, detail-or-fix) for every piece the harness uses."""
+    out: list[tuple[bool, bool, str, str]] = []
+    py_ok = sys.version_info >= (3, 11)
+    out.append((py_ok, True, "python", sys.version.split()[0] if py_ok else "needs 3.11+; " + SETUP))
+    tp = find_toxiproxy()
+    out.append((tp is not None, True, "toxiproxy-server", str(tp) if tp else f"not found; {SETUP}"))
+    from harness.cluster import docker as dk
+
+    reachable = dk.docker_reachable()
+    out.append((reachable, False, "docker engine", "reachable" if reachable else f"not reachable; {SETUP}"))
+    if reachable:
+        c = dk.client()
+        try:
+            base = dk.base_image(c)
+            out.append((True, False, "base image", ", ".join(base.tags) or base.id[:19]))
+            if tp is not None:
+                from harness.cluster import image
+
+                tag = f"{image.REPO}:{image.content_hash(base.id, tp)}"
+                have = bool(c.images.list(name=tag))
+                out.append((have, False, "target image", tag if have else f"{tag} not built; {SETUP}"))
+        except InfrastructureError as e:
+            out.append((False, False, "base image", str(e)))
+        finally:
+            c.close()
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    out.append((bool(browser), False, "chromium", browser or f"not found (report browser test); {SETUP}"))
+    home = chaos_home()
+    out.append((True, False, "state dir", str(home)))
+    return out
+
+
+def _reached(out: Outcome) -> bool:
+    return out.type == "ok" and isinstance(out.value, dict) and bool(out.value.get("reached"))
+
+
+def smoke(backend: str, base_port: int | None) -> None:
+    from harness.net.grudge import isolate
+    from harness.platform import open_cluster
+    from targets.echo.target import EchoTarget
+
+    target = EchoTarget()
+    t0 = time.monotonic()
+    with open_cluster(target, nodes=3, backend=backend, base_port=base_port) as cluster:
+        cluster.wait_ready(timeout=30)
+        up = time.monotonic() - t0
+        client = target.client(cluster.client_addrs, 0, timeout=2.0)
+        ok = all(
+            _reached(client.invoke("probe", [a, b])) for a in cluster.nodes for b in cluster.nodes if a != b
+        )
+        t1 = time.monotonic()
+        cluster.net.partition(isolate(cluster.nodes, "n1"), mode="refuse")
+        cut = not _reached(client.invoke("probe", ["n1", "n2"]))
+        cluster.net.heal()
+        fault = time.monotonic() - t1
+        be = cluster.backend.name
+    if not (ok and cut):
+        raise InfrastructureError(
+            f"smoke on {be}: mesh probes wrong (all reachable={ok}, partition cut={cut})"
+        )
+    print(f"ok      smoke {be}: 3 nodes up in {up:.2f} s; partition + probe + heal in {fault:.3f} s")
+
+
+def handler(args: argparse.Namespace) -> int:
+    from harness.platform import BACKENDS
+
+    if args.smoke is not None and args.smoke not in BACKENDS:
+        raise BadInput(f"--smoke {args.smoke!r}: unknown backend; valid backends: {', '.join(BACKENDS)}")
+    missing_required = False
+    for ok, required, what, detail in checks():
+        tag = "ok" if ok else ("MISSING" if required else "missing")
+        print(f"{tag:<8}{what}: {detail}")
+        missing_required |= required and not ok
+    if args.smoke:
+        smoke(args.smoke, args.base_port)
+    if missing_required:
+        raise InfrastructureError("required pieces are missing (see above); run scripts/setup")
+    return EXIT_OK

@@ -1,0 +1,5 @@
+"""Cluster backends: ``base`` (the protocol and capability protocols), ``local`` (subprocesses on 127.0.0.1),
+``docker`` (containers on a per-run internal network; the only module importing the docker SDK), ``rundir``
+(per-run state under ``.chaos/runs/<run-id>/``, which ``chaos clean`` reads) and ``image`` (the target image's
+build context and content hash).
+"""

@@ -1,0 +1,184 @@
+"""The ``local`` backend: nodes and Toxiproxy are subprocesses listening on 127.0.0.1, nothing else.
+
+It needs no Docker at all. kill = SIGKILL, pause = SIGSTOP, resume = SIGCONT, stop = SIGTERM (then SIGKILL).
+Each node runs ``target.node_spec(ctx).argv`` (``python3`` replaced by this interpreter) with the project root
+as its working directory, its output appended to ``.chaos/runs/<run>/logs/<node>.log``, in its own session so
+a terminal's Ctrl-C reaches only the runner (which then cleans up in order). Every pid is recorded in the run
+directory so ``chaos clean`` can find leftovers of a runner killed outright.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from harness.cluster.base import NodeAddrs, ProxyHosts
+from harness.cluster.rundir import RUN_ENV, RunDir, project_root
+from harness.errors import InfrastructureError
+from harness.net.server import LocalToxiproxy
+from harness.target import Addr, NodeContext, NodeSpec
+
+HOST = "127.0.0.1"
+STOP_GRACE = 5.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def check_port_free(port: int, why: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((HOST, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise InfrastructureError(
+                    f"port {HOST}:{port} is already in use ({why}); "
+                    "choose another base_port or stop what holds it"
+                ) from None
+            raise InfrastructureError(f"cannot bind {HOST}:{port} ({why}): {e.strerror}") from None
+    return port
+
+
+class LocalBackend:
+    """Subprocesses on loopback; ``base_port``: consecutive fixed ports from there instead of free ones."""
+
+    name = "local"
+
+    def __init__(self, run: RunDir, base_port: int | None = None) -> None:
+        if base_port is not None and not 1024 <= base_port <= 65000:
+            raise InfrastructureError(f"base_port {base_port}: expected a port between 1024 and 65000")
+        self.run = run
+        self.base_port = base_port
+        self._next = 0
+        self._toxiproxy: LocalToxiproxy | None = None
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._specs: dict[str, tuple[NodeContext, NodeSpec]] = {}
+        self._addrs: dict[str, Addr] = {}
+        self.data_root = str(run.path / "data")
+
+    def _port(self, why: str) -> int:
+        if self.base_port is None:
+            return free_port()
+        port = self.base_port + self._next
+        self._next += 1
+        return check_port_free(port, f"{why}, base_port={self.base_port}")
+
+    def start_toxiproxy(self) -> Addr:
+        self._toxiproxy = LocalToxiproxy(self.run, self._port("toxiproxy API"))
+        return self._toxiproxy.addr
+
+    def proxy_hosts(self) -> ProxyHosts:
+        return ProxyHosts(HOST, HOST, HOST)
+
+    def proxy_port(self, index: int) -> int:
+        return 0 if self.base_port is None else self._port(f"proxy {index}")
+
+    def node_addrs(self, node: str) -> NodeAddrs:
+        a = Addr(HOST, self._port(f"node {node}"))
+        self._addrs[node] = a
+        return NodeAddrs(a, a)
+
+    def direct_addr(self, node: str) -> Addr:
+        return self._addrs[node]
+
+    def start_node(self, ctx: NodeContext, spec: NodeSpec) -> None:
+        if ctx.listen.host != HOST:
+            raise InfrastructureError(
+                f"node {ctx.node}: the local backend binds only {HOST}, not {ctx.listen.host}"
+            )
+        self._specs[ctx.node] = (ctx, spec)
+        self.start(ctx.node)
+
+    def start(self, node: str) -> None:
+        if self.running(node):
+            return
+        ctx, spec = self._specs[node]
+        argv = list(spec.argv)
+        if argv and argv[0] in ("python3", "python"):
+            argv[0] = sys.executable
+        env = {**os.environ, **spec.env, RUN_ENV: self.run.run_id, "PYTHONUNBUFFERED": "1"}
+        with open(self.run.log_file(node), "ab") as log:
+            proc = subprocess.Popen(
+                argv,
+                cwd=project_root(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        self._procs[node] = proc
+        self.run.record_pid(node, proc.pid)
+
+    def _signal(self, node: str, sig: int) -> None:
+        proc = self._procs.get(node)
+        if proc is not None and proc.poll() is None:
+            os.kill(proc.pid, sig)
+
+    def running(self, node: str) -> bool:
+        proc = self._procs.get(node)
+        return proc is not None and proc.poll() is None
+
+    def kill(self, node: str) -> None:
+        self._signal(node, signal.SIGKILL)
+        self._signal(node, signal.SIGCONT)
+        self._reap(node, 5.0)
+
+    def stop(self, node: str) -> None:
+        self._signal(node, signal.SIGCONT)
+        self._signal(node, signal.SIGTERM)
+        if not self._reap(node, STOP_GRACE):
+            self.kill(node)
+
+    def _reap(self, node: str, timeout: float) -> bool:
+        proc = self._procs.get(node)
+        if proc is None:
+            return True
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        self.run.forget_pid(node)
+        return True
+
+    def pause(self, node: str) -> None:
+        self._signal(node, signal.SIGSTOP)
+
+    def resume(self, node: str) -> None:
+        self._signal(node, signal.SIGCONT)
+
+    def exit_code(self, node: str) -> int | None:
+        proc = self._procs.get(node)
+        return None if proc is None else proc.poll()
+
+    def logs(self) -> dict[str, str]:
+        out = {}
+        for node in self._specs:
+            path = self.run.log_file(node)
+            out[node] = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        return out
+
+    def close(self) -> None:
+        for node in list(self._procs):
+            try:
+                self.kill(node)
+            except Exception:  # noqa: BLE001 - cleanup must go on for the other nodes
+                pass
+        if self._toxiproxy is not None:
+            try:
+                self._toxiproxy.stop()
+            except Exception:  # noqa: BLE001
+                pass
+            self._toxiproxy = None
+        self.run.kill_recorded()
+        deadline = time.monotonic() + 5
+        while self.run.live_pids() and time.monotonic() < deadline:
+            time.sleep(0.02)

@@ -1,0 +1,131 @@
+"""Per-run state on disk: ``.chaos/runs/<run-id>/`` holds pid files, node data and logs of a local run.
+
+Every subprocess a run starts is recorded as ``pids/<name>.pid`` (pid and the process's start time from
+``/proc``), so ``chaos clean`` can find the leftovers of a runner killed outright and stop exactly those
+processes, never a later process that happens to reuse the pid. The ``.chaos`` directory is project-owned
+and git-ignored; ``CHAOS_HOME`` overrides its location.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import BadInput
+
+LABEL = "chaos-harness.run"
+RUN_ENV = "CHAOS_HARNESS_RUN"
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def chaos_home() -> Path:
+    env = os.environ.get("CHAOS_HOME")
+    return Path(env) if env else project_root() / ".chaos"
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def check_run_id(run_id: str) -> str:
+    ok = run_id and len(run_id) <= 40 and all(c.isalnum() or c in "-_" for c in run_id)
+    if not ok or not run_id[0].isalnum():
+        raise BadInput(
+            f"run_id {run_id!r}: use 1-40 letters, digits, '-' or '_', starting with a letter or digit"
+        )
+    return run_id.lower()
+
+
+def proc_start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    if fields and fields[0] == "Z":
+        return None  # a zombie has already exited
+    return int(fields[19])
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """The state directory of one run."""
+
+    run_id: str
+    path: Path
+
+    @classmethod
+    def create(cls, run_id: str) -> RunDir:
+        path = chaos_home() / "runs" / run_id
+        (path / "pids").mkdir(parents=True, exist_ok=True)
+        pid = os.getpid()
+        (path / "owner").write_text(f"{pid} {proc_start_time(pid)}\n")
+        return cls(run_id, path)
+
+    def owner_alive(self) -> bool:
+        """Whether the process that opened this run still runs (then ``chaos clean`` leaves it alone)."""
+        try:
+            pid_s, start_s = (self.path / "owner").read_text().split()
+        except (OSError, ValueError):
+            return False
+        return str(proc_start_time(int(pid_s))) == start_s
+
+    def data_dir(self, node: str) -> Path:
+        d = self.path / "data" / node
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def log_file(self, name: str) -> Path:
+        d = self.path / "logs"
+        d.mkdir(parents=True, exist_ok=True)
+        return d / f"{name}.log"
+
+    def record_pid(self, name: str, pid: int) -> None:
+        start = proc_start_time(pid)
+        (self.path / "pids" / f"{name}.pid").write_text(f"{pid} {start}\n")
+
+    def forget_pid(self, name: str) -> None:
+        (self.path / "pids" / f"{name}.pid").unlink(missing_ok=True)
+
+    def live_pids(self) -> dict[str, int]:
+        """Recorded processes that are still the very processes we started."""
+        out: dict[str, int] = {}
+        pids = self.path / "pids"
+        for f in sorted(pids.glob("*.pid")) if pids.is_dir() else []:
+            try:
+                pid_s, start_s = f.read_text().split()
+                pid = int(pid_s)
+            except (OSError, ValueError):
+                continue
+            if str(proc_start_time(pid)) == start_s:
+                out[f.stem] = pid
+        return out
+
+    def kill_recorded(self) -> list[int]:
+        """SIGKILL every recorded live process (resuming stopped ones first); returns their pids."""
+        killed = []
+        for pid in self.live_pids().values():
+            for sig in (signal.SIGKILL, signal.SIGCONT):
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            killed.append(pid)
+        return killed
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def all_runs() -> list[RunDir]:
+    runs = chaos_home() / "runs"
+    return [RunDir(p.name, p) for p in sorted(runs.iterdir()) if p.is_dir()] if runs.is_dir() else []
