@@ -2,7 +2,7 @@
 
     reports/<experiment>/<YYYYmmdd-HHMMSS-mmm>/
         experiment.yaml    the experiment file as given (copied before anything starts)
-        run.json           the resolved experiment, seed, target, mode, backend, replay command, status, phases
+        run.json           the resolved experiment, seed, target, mode, backend, replay command, status
         history.jsonl      every client op and nemesis (fault) op, streamed while recorded
         logs/<node>.log    node logs, collected before the cluster is removed (also after a failure)
         results.json       checker results: {"valid": ..., "results": {name: Result.to_dict()}} + "outcome"
@@ -74,7 +74,9 @@ class Bundle:
         if (p / LATEST).exists() and not (p / RUN_FILE).exists():
             p = (p / LATEST).resolve()
         if not (p / RUN_FILE).is_file() and not (p / HISTORY_FILE).is_file():
-            raise BadInput(f"{path}: not a run bundle (no {RUN_FILE} or {HISTORY_FILE}); pass a run directory")
+            raise BadInput(
+                f"{path}: not a run bundle (no {RUN_FILE} or {HISTORY_FILE}); pass a run directory"
+            )
         return cls(p)
 
     # paths
@@ -135,7 +137,8 @@ class Bundle:
         if not self.logs_dir.is_dir():
             return {}
         return {
-            p.stem: p.read_text(encoding="utf-8", errors="replace") for p in sorted(self.logs_dir.glob("*.log"))
+            p.stem: p.read_text(encoding="utf-8", errors="replace")
+            for p in sorted(self.logs_dir.glob("*.log"))
         }
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""The immutable history, invoke/complete pairing, and the line-per-op JSON format on disk (``history.jsonl``).
+"""The immutable history, invoke/complete pairing, and the line-per-op JSON format (``history.jsonl``).
 
 A run appends ops through a ``HistoryWriter`` (thread-safe, one flushed line per op, so a crash loses at most
 the last line); everything downstream reads a ``History``. Importers of foreign formats (Jepsen EDN, Porcupine
@@ -146,7 +146,7 @@ def write_jsonl(history: Iterable[Op], path: str | os.PathLike[str]) -> None:
 
 
 class HistoryWriter:
-    """Thread-safe recorder: assigns index and time, appends one flushed JSON line per op, keeps ops in memory.
+    """Thread-safe recorder: assigns index and time, appends a flushed JSON line per op, keeps ops in memory.
 
     ``time`` is nanoseconds since the writer was created (``time.monotonic_ns``). Pass ``path=None`` to record
     in memory only (tests, simulations).

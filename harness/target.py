@@ -5,7 +5,7 @@ through the ``chaos_harness.targets`` entry-point group, as a user's own target 
 
 A target says which nodes it has and which links between them carry traffic (``Topology``), how to start each
 node (``node_spec``: an argv run as a subprocess on the ``local`` backend or inside the target image on the
-``docker`` backend, with the addresses the harness chose, every peer reached through a Toxiproxy proxy), and how
+``docker`` backend, with the addresses the harness chose, each peer reached through a Toxiproxy proxy), and how
 a harness worker talks to it (``client``). Clients never raise for an operation's failure: they return an
 ``Outcome`` that is honest about uncertainty (``fail`` only when the operation certainly did not happen).
 """
@@ -28,7 +28,7 @@ class Addr:
 
 @dataclass(frozen=True)
 class Topology:
-    """The nodes of a cluster, the directed links between them (one proxy each) and the nodes clients reach."""
+    """A cluster's nodes, the directed links between them (one proxy each) and the nodes clients reach."""
 
     nodes: tuple[str, ...]
     links: tuple[tuple[str, str], ...]
@@ -42,7 +42,7 @@ class Topology:
 
 @dataclass(frozen=True)
 class NodeContext:
-    """Everything a node needs to start; ``peers[j]`` is the address (a mesh proxy) this node uses to reach j."""
+    """What a node needs to start; ``peers[j]`` is the address (a mesh proxy) this node uses to reach j."""
 
     node: str
     nodes: tuple[str, ...]
@@ -55,7 +55,7 @@ class NodeContext:
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """How to start a node: ``argv[0] == "python3"`` is replaced by the local interpreter on the local backend.
+    """How to start a node: ``argv[0] == "python3"`` becomes the local interpreter on the local backend.
 
     The working directory is the project root locally and ``/app`` in the image; both hold ``targets/``.
     """

@@ -2,7 +2,7 @@
 
 A checker is a pure function ``check(history, **options) -> Result``. ``valid`` is ``True``, ``False`` or
 ``"unknown"``; results compose by name with false beating unknown beating true; a checker that raises yields
-``unknown`` carrying the error (``check_safe``). Results are plain data (``to_dict``) so the runner can save them
+``unknown`` carrying the error (``check_safe``). Results are plain data (``to_dict``): the runner saves them
 and the report can render them later without re-checking.
 """
 
