@@ -5,7 +5,7 @@ through the ``chaos_harness.targets`` entry-point group, as a user's own target 
 
 A target says which nodes it has and which links between them carry traffic (``Topology``), how to start each
 node (``node_spec``: an argv run as a subprocess on the ``local`` backend or inside the target image on the
-``docker`` backend, with the addresses the harness chose, each peer reached through a Toxiproxy proxy), and how
+``docker`` backend, at the addresses the harness chose, each peer reached through a Toxiproxy proxy), and how
 a harness worker talks to it (``client``). Clients never raise for an operation's failure: they return an
 ``Outcome`` that is honest about uncertainty (``fail`` only when the operation certainly did not happen).
 """
