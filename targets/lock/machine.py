@@ -1,0 +1,79 @@
+"""``LockMachine``: the deterministic lock table replicated by Raft (one instance per lock node).
+
+Commands (JSON, stamped by the leader that proposes them, so every replica computes the same result):
+
+- ``{"op": "acquire", "lock", "client", "lease_ms", "now"}``: grant when the lock is free or its holder's
+  lease has expired at ``now`` (leader service time, ms). A grant gets the next fencing token of that lock:
+  the counter is part of the replicated state, so tokens increase strictly across every grant, also across
+  leader changes.
+- ``{"op": "release", "lock", "token"}``: free the lock if ``token`` still holds it.
+
+Planted bugs (the same flags on every replica, so replicas still agree):
+
+- ``early-grant``: a holder's lease is taken as expired halfway through it, so a second client is granted the
+  lock while the first one's lease is still running.
+- ``token-reset``: the token comes from the proposing leader's own, unreplicated counter
+  (``command["token"]``), so a new leader hands out tokens that an old leader already issued.
+
+Results are plain dicts handed back to the proposer: ``{"granted": true, "token", "lease_ms", "granted_at",
+"expires_at"}`` / ``{"granted": false, "holder", "expires_at"}``, ``{"released": bool}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+FLAGS = frozenset({"no-fencing", "early-grant", "token-reset"})
+
+
+class LockMachine:
+    def __init__(self, flags: frozenset[str] = frozenset()) -> None:
+        self.flags = flags
+        self.locks: dict[str, dict[str, Any]] = {}  # lock -> holder, token, granted_at, expires_at
+        self.tokens: dict[str, int] = {}  # lock -> highest token granted (the replicated counter)
+
+    def apply(self, command: Any) -> Any:
+        if not isinstance(command, dict):
+            return {"error": "not a command"}
+        op = command.get("op")
+        try:
+            if op == "acquire":
+                return self._acquire(command)
+            if op == "release":
+                return self._release(command)
+        except (KeyError, TypeError, ValueError) as e:
+            return {"error": f"bad command {op}: {e}"}
+        return {"error": f"unknown command {op!r}"}
+
+    def _expired(self, held: dict[str, Any], now: int) -> bool:
+        if "early-grant" in self.flags:
+            return now >= held["granted_at"] + (held["expires_at"] - held["granted_at"]) // 2
+        return now >= held["expires_at"]
+
+    def _acquire(self, c: dict[str, Any]) -> dict[str, Any]:
+        lock, now, lease = str(c["lock"]), int(c["now"]), int(c["lease_ms"])
+        held = self.locks.get(lock)
+        if held is not None and not self._expired(held, now):
+            return {"granted": False, "holder": held["holder"], "expires_at": held["expires_at"]}
+        if "token-reset" in self.flags and "token" in c:
+            token = int(c["token"])
+        else:
+            token = self.tokens.get(lock, 0) + 1
+        self.tokens[lock] = max(token, self.tokens.get(lock, 0))
+        grant = {"holder": c["client"], "token": token, "granted_at": now, "expires_at": now + lease}
+        self.locks[lock] = grant
+        return {
+            "granted": True,
+            "token": token,
+            "lease_ms": lease,
+            "granted_at": now,
+            "expires_at": now + lease,
+        }
+
+    def _release(self, c: dict[str, Any]) -> dict[str, Any]:
+        lock, token = str(c["lock"]), int(c["token"])
+        held = self.locks.get(lock)
+        if held is None or held["token"] != token:
+            return {"released": False}
+        del self.locks[lock]
+        return {"released": True}

@@ -1,0 +1,117 @@
+"""The lock service in containers behind the Toxiproxy mesh (``harness.platform.open_cluster``, docker).
+
+Three replicas on the shared Raft core plus the resource. With fencing and the replicated token counter, the
+accepted critical sections never interleave and no token is granted twice under leader kill -9, leader
+partitions and holders stalling past their lease (the worker plan's stall: see
+``targets/lock/workload.py``); ``harness.checkers.lock_safety`` judges the resource log and the grants, and
+``targets.lock.leases.early_grants`` the leases. Each planted bug is caught. One seeded run per case here;
+the acceptance runs (10 seeds per bug, at least 9 must catch it) are marked ``slow``.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+import pytest
+
+from harness.checkers.lock_safety import check
+from harness.net.grudge import isolate
+from harness.platform import open_cluster
+from targets.lock.leases import early_grants
+from targets.lock.target import LockTarget
+from targets.lock.workload import LockWorkload
+from targets.queue.scenario import Nemesis, run
+from targets.queue.wire import Indefinite, LineClient, NotSent
+
+pytestmark = pytest.mark.integration
+RAFT = {"heartbeat_ms": 50, "election_min_ms": 300, "election_max_ms": 600, "propose_timeout_ms": 1000}
+STALLS = {"lease_ms": 500, "stall_probability_pct": 30, "work_ms": 20, "retry_ms": 20}
+
+
+def find_leader(cluster: Any) -> str | None:
+    for n in cluster.nodes:
+        if n == "resource":
+            continue
+        c = LineClient(cluster.client_addrs[n].host, cluster.client_addrs[n].port, 0.5)
+        try:
+            if c.call({"op": "health"}).get("role") == "leader":
+                return str(n)
+        except (NotSent, Indefinite):
+            pass
+        finally:
+            c.close()
+    return None
+
+
+def fault_loop(kinds: tuple[str, ...]) -> Any:
+    def fault(cluster: Any, rng: random.Random, stop: threading.Event, nem: Nemesis) -> None:
+        replicas = [n for n in cluster.nodes if n != "resource"]
+        while not stop.wait(rng.uniform(0.5, 1.0)):
+            kind = rng.choice(kinds)
+            victim = find_leader(cluster) or rng.choice(replicas)
+            nem.start(kind, [victim])
+            if kind == "kill":
+                cluster.kill(victim)
+                stop.wait(0.5)
+                cluster.start(victim)
+            elif kind == "partition":
+                cluster.net.partition(isolate(replicas, victim))
+                stop.wait(1.5)
+                cluster.net.heal()
+            nem.stop(kind, [victim])
+
+    return fault
+
+
+def lock_run(
+    flags: frozenset[str], workload: dict[str, int], kinds: tuple[str, ...], seed: int, seconds: float = 10.0
+) -> dict[str, Any]:
+    target = LockTarget()
+    with open_cluster(target, nodes=3, backend="docker", flags=flags, options=RAFT) as cluster:
+        cluster.wait_ready(timeout=60)
+        while find_leader(cluster) is None:
+            threading.Event().wait(0.2)
+        h = run(
+            target,
+            LockWorkload(workload),
+            cluster,
+            workers=3,
+            duration=seconds,
+            seed=seed,
+            fault=fault_loop(kinds) if kinds else None,
+            timeout=1.0,
+        )
+    r = check(h)
+    return {**r.details, "valid": r.valid, "summary": r.summary, "early": early_grants(h)}
+
+
+BUGS = [
+    ("no-fencing", STALLS, (), "token_regressions"),
+    ("early-grant", {"lease_ms": 600, "writes": 3, "work_ms": 150, "retry_ms": 20}, (), "early"),
+    ("token-reset", {"lease_ms": 200, "work_ms": 10, "retry_ms": 10}, ("kill",), "duplicate_grants"),
+]
+
+
+def test_correct_lock_is_safe_under_leader_faults_and_stalled_holders() -> None:
+    r = lock_run(frozenset(), STALLS, ("kill", "partition"), seed=5, seconds=15)
+    assert r["grants"] > 10 and r["writes"] > 10, r["summary"]
+    assert r["valid"] is True and r["early"] == [], r
+
+
+@pytest.mark.parametrize(("flag", "workload", "kinds", "field"), BUGS)
+def test_planted_bug_is_caught(
+    flag: str, workload: dict[str, int], kinds: tuple[str, ...], field: str
+) -> None:
+    r = lock_run(frozenset({flag}), workload, kinds, seed=1)
+    assert r[field], r["summary"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("flag", "workload", "kinds", "field"), BUGS)
+def test_planted_bug_is_caught_in_9_of_10_seeded_runs(
+    flag: str, workload: dict[str, int], kinds: tuple[str, ...], field: str
+) -> None:
+    caught = [bool(lock_run(frozenset({flag}), workload, kinds, seed=s)[field]) for s in range(10)]
+    assert sum(caught) >= 9, caught
