@@ -8,10 +8,14 @@ resource's accepted-write log (the final ``read-resource`` op: ``[{"token", "cli
                         a's first..last accepted write and b's overlap in ``seq`` order
     token_regressions   an accepted write whose token is lower than the highest token accepted before it
     duplicate_grants    the same token granted by more than one successful acquire (per lock)
+    lease_overlaps      a grant made while an earlier grant of the same lock was still leased (service time,
+                        ``granted_at`` < the earlier ``expires_at``) and its holder had not released it: the
+                        lock service broke mutual exclusion itself, even where fencing hid it at the resource
 
-Any of them makes the verdict false. Without a ``read-resource`` op only grants can be checked: the verdict is
-then unknown unless a duplicate grant already proves it false. At most ``max_reported`` (default 200) overlaps
-are listed; ``overlap_count`` has the total.
+Any of them makes the verdict false. A release that completed ``ok`` or ``info`` (it may have happened)
+clears its holder, so an unknown outcome never raises a false alarm. Without a ``read-resource`` op only
+grants can be checked: the verdict is then unknown unless a duplicate grant or a lease overlap already proves
+it false. At most ``max_reported`` (default 200) overlaps are listed; ``overlap_count`` has the total.
 """
 
 from __future__ import annotations
@@ -41,17 +45,21 @@ def check(history: History, max_reported: int = 200, **_options: Any) -> Result:
     reads = [
         p for p in pairs if p.invoke.f == "read-resource" and p.type == "ok" and isinstance(p.value, list)
     ]
+    lease_overlaps = _lease_overlaps(pairs)
     details: dict[str, Any] = {
         "overlaps": [],
         "token_regressions": [],
         "duplicate_grants": duplicate_grants,
+        "lease_overlaps": lease_overlaps,
         "grants": sum(len(ix) for ix in grants.values()),
         "writes": 0,
     }
     if not reads:
-        valid: Validity = False if duplicate_grants else UNKNOWN
-        summary = (f"{len(duplicate_grants)} tokens granted twice; " if duplicate_grants else "") + (
-            "the history has no successful read-resource op, so accepted writes could not be checked."
+        valid: Validity = False if duplicate_grants or lease_overlaps else UNKNOWN
+        summary = (
+            (f"{len(duplicate_grants)} tokens granted twice; " if duplicate_grants else "")
+            + (f"{len(lease_overlaps)} grants inside a running lease; " if lease_overlaps else "")
+            + ("the history has no successful read-resource op, so accepted writes could not be checked.")
         )
         return Result(NAME, valid, summary, details)
     log = sorted((w for w in reads[-1].value if isinstance(w, dict)), key=lambda w: w.get("seq", 0))
@@ -74,16 +82,17 @@ def check(history: History, max_reported: int = 200, **_options: Any) -> Result:
     details["overlaps"] = overlaps[:max_reported]
     details["overlap_count"] = len(overlaps)
     details["token_regressions"] = regressions
-    valid = not (overlaps or regressions or duplicate_grants)
+    valid = not (overlaps or regressions or duplicate_grants or lease_overlaps)
     if valid:
         summary = (
             f"Lock safe: {details['grants']} grants, {len(log)} accepted writes; no interleaved holders, "
-            f"tokens never went backwards, no token granted twice."
+            f"tokens never went backwards, no token granted twice, no grant inside a running lease."
         )
     else:
         summary = (
             f"Not lock safe: {len(overlaps)} pairs of interleaved critical sections, {len(regressions)} "
-            f"accepted writes with an older token, {len(duplicate_grants)} tokens granted twice."
+            f"accepted writes with an older token, {len(duplicate_grants)} tokens granted twice, "
+            f"{len(lease_overlaps)} grants made while another holder's lease was still running."
         )
     return Result(NAME, valid, summary, details)
 
@@ -103,3 +112,37 @@ def _overlaps(sections: dict[tuple[Any, Any], list[Any]]) -> list[dict[str, Any]
 
 def _holder(holder: tuple[Any, Any], first: Any, last: Any) -> dict[str, Any]:
     return {"process": holder[0], "token": holder[1], "first_write": first, "last_write": last}
+
+
+def _lease_overlaps(pairs: list[Any]) -> list[dict[str, Any]]:
+    """Per lock, consecutive grants (by ``granted_at``) where the later starts inside the earlier lease."""
+    released = {
+        (p.invoke.process, p.invoke.value.get("token"))
+        for p in pairs
+        if p.invoke.f == "release" and p.type in ("ok", "info") and isinstance(p.invoke.value, dict)
+    }
+    by_lock: dict[Any, list[tuple[Any, dict[str, Any], int]]] = defaultdict(list)
+    for p in pairs:
+        v = p.value
+        if p.invoke.f == "acquire" and p.type == "ok" and isinstance(v, dict):
+            if isinstance(v.get("granted_at"), (int, float)) and isinstance(
+                v.get("expires_at"), (int, float)
+            ):
+                by_lock[v.get("lock")].append((p.invoke.process, v, p.invoke.index))
+    out: list[dict[str, Any]] = []
+    for lock, grants in by_lock.items():
+        grants.sort(key=lambda g: g[1]["granted_at"])
+        for (pa, a, ia), (pb, b, ib) in zip(grants, grants[1:], strict=False):
+            if b["granted_at"] < a["expires_at"] and (pa, a.get("token")) not in released:
+                out.append({"lock": lock, "first": _grant(pa, a, ia), "second": _grant(pb, b, ib)})
+    return out
+
+
+def _grant(process: Any, v: dict[str, Any], index: int) -> dict[str, Any]:
+    return {
+        "process": process,
+        "token": v.get("token"),
+        "granted_at": v["granted_at"],
+        "expires_at": v["expires_at"],
+        "op": index,
+    }

@@ -195,4 +195,29 @@ def render_lock(d: Mapping[str, Any]) -> str:
         if dups
         else tag("p", "none", class_="note")
     )
+    early = [g for g in d.get("lease_overlaps") or [] if isinstance(g, Mapping)]
+    out.append(tag("h3", esc(f"Grants inside a running lease ({len(early)})")))
+    out.append(
+        table(
+            ["lock", "first holder", "first lease (granted, expires)", "second holder", "second granted at"],
+            [
+                [
+                    esc(g.get("lock")),
+                    esc(_grant_text(g["first"])),
+                    esc(f"{g['first'].get('granted_at')} .. {g['first'].get('expires_at')}"),
+                    esc(_grant_text(g["second"])),
+                    esc(g["second"].get("granted_at")),
+                ]
+                for g in early
+                if isinstance(g.get("first"), Mapping) and isinstance(g.get("second"), Mapping)
+            ],
+            class_="lock-early-grants",
+        )
+        if early
+        else tag("p", "none", class_="note")
+    )
     return tag("section", "".join(out), class_="counterexample lock-safety")
+
+
+def _grant_text(g: Mapping[str, Any]) -> str:
+    return f"p{g.get('process')} token {g.get('token')} (op #{g.get('op')})"

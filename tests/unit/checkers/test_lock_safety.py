@@ -6,7 +6,8 @@ from pathlib import Path
 
 from harness.checkers.base import UNKNOWN
 from harness.checkers.lock_safety import check
-from harness.history import read_jsonl
+from harness.history import History, read_jsonl
+from harness.op import Op
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "checkers"
 
@@ -46,3 +47,32 @@ def test_without_resource_log_only_grants_are_checked() -> None:
     h = read_jsonl(DATA / "lock-clean.jsonl")[:12]
     assert check(h).valid == UNKNOWN
     assert check(read_jsonl(DATA / "lock-duplicate-grant.jsonl")[:4]).valid is False
+
+
+def test_grant_inside_a_running_unreleased_lease_is_caught_even_when_fencing_hid_it() -> None:
+    h = read_jsonl(DATA / "lock-early-grant.jsonl")
+    r = check(h)
+    assert r.valid is False
+    assert r.details["overlaps"] == [] and r.details["token_regressions"] == []
+    (early,) = r.details["lease_overlaps"]
+    assert early["lock"] == "L"
+    assert (early["first"]["token"], early["second"]["token"]) == (1, 2)
+    assert early["first"]["op"] == 0 and early["second"]["op"] == 2
+    # Even without the resource's log the grants alone prove it.
+    assert check(h[:4]).valid is False
+
+
+def test_released_or_expired_leases_are_no_early_grant() -> None:
+    h = read_jsonl(DATA / "lock-early-grant.jsonl")
+    after_expiry = History(
+        Op(o.index, o.time, o.process, o.type, o.f, dict(o.value, granted_at=1010, expires_at=2010), o.error)
+        if o.index == 3
+        else o
+        for o in h
+    )
+    assert check(after_expiry).details["lease_overlaps"] == []
+    # An info release (it may have happened) clears the first holder: no false alarm.
+    release = {"lock": "L", "token": 1}
+    release_ops = [Op(100, 2, 0, "invoke", "release", release), Op(101, 2, 0, "info", "release", release)]
+    released = History([*h[:2], *release_ops, *h[2:]])
+    assert check(released).details["lease_overlaps"] == []

@@ -215,6 +215,13 @@ def lock_violation(root: Path) -> Bundle:
         ],
         "token_regressions": [{"seq": 7, "token": 3, "previous_token": 4}],
         "duplicate_grants": [{"token": 3, "grants": [g1, g2]}],
+        "lease_overlaps": [
+            {
+                "lock": "L",
+                "first": {"process": 0, "token": 3, "granted_at": 2, "expires_at": 102, "op": g1},
+                "second": {"process": 1, "token": 3, "granted_at": 12, "expires_at": 112, "op": g2},
+            }
+        ],
         "grants": 2,
         "writes": 5,
     }

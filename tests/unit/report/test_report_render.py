@@ -128,6 +128,8 @@ def test_lock_overlaps_on_a_time_axis_with_tokens(tmp_path: Path) -> None:
     assert float(bb.attrs["x"]) < a_end  # the two critical sections overlap on the drawn axis
     assert [c.text() for c in ce.one("table", cls="lock-regressions").find_all("td")] == ["7", "3", "4"]
     assert ce.one("table", cls="lock-dups").find_all("td")[0].text() == "3"
+    early = [c.text() for c in ce.one("table", cls="lock-early-grants").find_all("td")]
+    assert early[0] == "L" and early[2] == "2 .. 102" and early[4] == "12"
     assert root.one("rect", cls="node-pause").attrs["data-node"] == "n1"
 
 
