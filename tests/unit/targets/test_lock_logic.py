@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from harness.checkers.lock_safety import check as lock_check
 from harness.errors import BadInput
 from harness.history import History
 from harness.target import Addr, NodeContext, Outcome
-from targets.lock.leases import early_grants
 from targets.lock.machine import LockMachine
 from targets.lock.resource import ResourceService, ResourceState
 from targets.lock.target import LockTarget
@@ -180,6 +180,11 @@ def test_early_grants_flags_a_grant_inside_an_unreleased_lease() -> None:
         (1, "release", {"lock": "L", "token": 1}, "ok"),
         (2, "acquire", g(2, 50), "ok"),
     ]
-    assert early_grants(_grant_history(after_expiry)) == []
-    assert early_grants(_grant_history(inside)) == [(1, 2)]
-    assert early_grants(_grant_history(released)) == []
+
+    def early(events: list[Any]) -> list[tuple[int, int]]:
+        found = lock_check(_grant_history(events)).details["lease_overlaps"]
+        return [(e["first"]["token"], e["second"]["token"]) for e in found]
+
+    assert early(after_expiry) == []
+    assert early(inside) == [(1, 2)]
+    assert early(released) == []
