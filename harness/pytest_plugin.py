@@ -1,4 +1,194 @@
-"""pytest plugin (entry point ``pytest11: chaos``): collects experiment YAML files as test items.
+"""pytest plugin (entry point ``pytest11: chaos``): experiment YAML files as test items, and fixtures.
 
-Filled in by the experiments work (issue 6); until then it registers nothing.
+``pytest experiments/`` collects every ``*.yaml`` in a directory named ``experiments`` (or any experiment file
+named on the command line) as one item per seed (``--chaos-seed`` may be repeated; else the file's ``seeds``,
+else its ``seed``). An item passes when the run's outcome matches ``expect``; a failing item shows the verdict
+(the violated invariant), the seed, the bundle, the report and the replay command, and the same go into
+``--junitxml`` as properties. Fixtures for experiments written in Python: ``chaos_cluster`` (a factory of
+scoped clusters), ``chaos_recorder`` (a ``HistoryWriter``) and ``chaos_mesh`` (faults by kind, recorded as
+nemesis ops). Heavy imports happen lazily, so loading the plugin costs nothing in unrelated test runs.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("chaos", "chaos-harness experiments")
+    group.addoption(
+        "--chaos-seed",
+        action="append",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run each experiment with seed N (repeat for one item per seed)",
+    )
+    group.addoption(
+        "--chaos-backend",
+        choices=("auto", "docker", "local"),
+        default=None,
+        help="override target.backend of every experiment",
+    )
+    group.addoption(
+        "--chaos-duration",
+        type=float,
+        default=None,
+        metavar="S",
+        help="override workload.duration (seconds) of every experiment",
+    )
+    group.addoption("--chaos-out", default="reports", metavar="DIR", help="where run bundles go (reports)")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix not in (".yaml", ".yml"):
+        return None
+    if file_path.parent.name == "experiments" or parent.session.isinitpath(file_path):
+        return ExperimentFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ExperimentFailed(Exception):
+    """The run's outcome did not match ``expect`` (or a checker ran out of budget)."""
+
+
+class ExperimentFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        from harness.errors import HarnessError
+        from harness.experiment import load
+
+        try:
+            exp = load(self.path)
+        except HarnessError as e:
+            yield ExperimentItem.from_parent(self, name=self.path.stem, seed=None, error=str(e))
+            return
+        seeds: list[int | None] = list(self.config.getoption("chaos_seed") or exp.seeds or [exp.seed])
+        for seed in seeds:
+            name = exp.name if len(seeds) == 1 else f"{exp.name}[seed={seed}]"
+            yield ExperimentItem.from_parent(self, name=name, seed=seed, error=None)
+
+
+class ExperimentItem(pytest.Item):
+    def __init__(self, *, seed: int | None, error: str | None, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.seed = seed
+        self.error = error
+
+    def runtest(self) -> None:
+        from harness.errors import HarnessError
+        from harness.experiment import load, with_overrides
+        from harness.run import run_experiment
+
+        if self.error is not None:
+            raise ExperimentFailed(f"bad experiment: {self.error}")
+        opt = self.config.getoption
+        try:
+            exp = with_overrides(
+                load(self.path), seed=self.seed, backend=opt("chaos_backend"), duration=opt("chaos_duration")
+            )
+            overrides = {
+                k: v
+                for k, v in (("backend", opt("chaos_backend")), ("duration", opt("chaos_duration")))
+                if v is not None
+            }
+            o = run_experiment(exp, seed=exp.seed, out=opt("chaos_out"), overrides=overrides)
+        except HarnessError as e:
+            raise ExperimentFailed(f"could not run: {e}") from None
+        for key, value in (
+            ("seed", o.seed),
+            ("bundle", o.bundle.path),
+            ("report", o.report),
+            ("verdict", o.summary),
+            ("replay", f"chaos replay {o.bundle.path}"),
+        ):
+            self.user_properties.append((key, str(value)))
+        if o.exit_code != 0:
+            raise ExperimentFailed(
+                f"{o.summary}\nseed: {o.seed}\nbundle: {o.bundle.path}\nreport: {o.report}\n"
+                f"replay: chaos replay {o.bundle.path}"
+            )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ExperimentFailed):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"experiment {self.name}"
+
+
+@pytest.fixture
+def chaos_recorder(tmp_path: Path) -> Iterator[Any]:
+    """A ``HistoryWriter`` streaming to ``tmp_path/history.jsonl``; closed after the test."""
+    from harness.history import HistoryWriter
+
+    with HistoryWriter(tmp_path / "history.jsonl") as writer:
+        yield writer
+
+
+@pytest.fixture
+def chaos_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """``chaos_cluster("kv", nodes=3, flags=..., backend=...)`` -> a ready cluster, removed after the test."""
+    from contextlib import ExitStack
+
+    from harness.platform import open_cluster
+
+    backend = request.config.getoption("chaos_backend") or "auto"
+    with ExitStack() as stack:
+
+        def make(target: Any, nodes: int = 3, **kw: Any) -> Any:
+            kw.setdefault("backend", backend)
+            kw.setdefault("log_dir", tmp_path / "logs")
+            cluster = stack.enter_context(open_cluster(target, nodes=nodes, **kw))
+            cluster.wait_ready(timeout=30)
+            return cluster
+
+        yield make
+
+
+class ChaosMesh:
+    """Faults by kind on one cluster, each start / stop recorded as a nemesis op in ``recorder``."""
+
+    def __init__(self, cluster: Any, recorder: Any) -> None:
+        from harness.faults.base import FaultContext
+        from harness.registry import Registries
+
+        self.cluster, self.recorder, self.registries = cluster, recorder, Registries()
+        self.ctx = FaultContext(tuple(cluster.nodes), tuple(getattr(cluster.net.topology, "links", ())))
+        self.active: list[tuple[str, dict[str, Any]]] = []
+
+    def start(self, kind: str, **params: Any) -> None:
+        import random
+
+        fault = self.registries.fault(kind)
+        params = fault.random_params(random.Random(0), self.ctx, params)
+        fault.validate(params, self.ctx)
+        extra = fault.start(self.cluster, params)
+        self.active.append((kind, params))
+        self.recorder.record("nemesis", "info", f"start-{kind}", {"kind": kind, **params, **extra})
+
+    def heal(self) -> None:
+        """End every active fault (recording each stop) and heal the network."""
+        while self.active:
+            kind, params = self.active.pop()
+            self.registries.fault(kind).stop(self.cluster, params)
+            self.recorder.record("nemesis", "info", f"stop-{kind}", {"kind": kind, **params})
+        self.cluster.net.heal()
+
+
+@pytest.fixture
+def chaos_mesh(chaos_recorder: Any) -> Iterator[Callable[[Any], ChaosMesh]]:
+    """``chaos_mesh(cluster)`` -> a ``ChaosMesh`` recording into ``chaos_recorder``; healed after the test."""
+    meshes: list[ChaosMesh] = []
+
+    def make(cluster: Any) -> ChaosMesh:
+        meshes.append(ChaosMesh(cluster, chaos_recorder))
+        return meshes[-1]
+
+    yield make
+    for m in meshes:
+        m.heal()

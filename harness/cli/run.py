@@ -1,0 +1,147 @@
+"""``chaos run``, ``chaos replay`` and ``chaos shrink``: thin faces over ``harness.run`` / ``harness.shrink``.
+
+Exit codes: 0 the outcome matched ``expect``; 1 an invariant was violated unexpectedly or a planted bug was
+not caught; 2 unknown (a checker ran out of budget); 3 bad input or infrastructure failure (one line on
+stderr). Progress (phase, elapsed, ops recorded, active faults) goes to stderr; the verdict line to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from harness.bundle import Bundle
+from harness.errors import EXIT_INVALID, EXIT_OK, BadInput
+from harness.experiment import Experiment, load, with_overrides
+from harness.registry import Registries
+from harness.run import RunOutcome, run_experiment
+from harness.schedule import Schedule
+from harness.shrink import Candidate, as_experiment, shrink
+
+BACKENDS = ("auto", "docker", "local")
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _print_outcome(o: RunOutcome) -> None:
+    print(f"{o.summary}")
+    print(f"seed {o.seed}; bundle {o.bundle.path}" + (f"; report {o.report}" if o.report else ""))
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: v for k, v in (("backend", args.backend), ("duration", args.duration)) if v is not None}
+
+
+def _run(
+    exp: Experiment, seed: int | None, out: str, overrides: dict[str, Any], reg: Registries
+) -> RunOutcome:
+    exp = with_overrides(exp, seed=seed, **overrides)
+    return run_experiment(
+        exp, seed=exp.seed, out=out, registries=reg, progress=_progress, overrides=overrides
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    reg = Registries()
+    exp = load(args.experiment, reg)
+    outcome = _run(exp, args.seed, args.out, _overrides(args), reg)
+    _print_outcome(outcome)
+    if args.shrink and outcome.valid is False:
+        return _shrink_bundle(outcome.bundle, args.max_runs, reg)
+    return outcome.exit_code
+
+
+def _load_bundle(run: str, reg: Registries) -> tuple[Bundle, dict[str, Any], Experiment]:
+    bundle = Bundle.open(run)
+    meta = bundle.read_run()
+    if not bundle.experiment_file.is_file() or "seed" not in meta:
+        raise BadInput(
+            f"{bundle.path}: the bundle has no experiment.yaml or no recorded seed; cannot replay it"
+        )
+    exp = load(bundle.experiment_file, reg, name=str(meta.get("experiment") or "experiment"))
+    return bundle, meta, exp
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    reg = Registries()
+    bundle, meta, exp = _load_bundle(args.run, reg)
+    overrides = {**meta.get("overrides", {}), **_overrides(args)}
+    outcome = _run(exp, int(meta["seed"]), args.out, overrides, reg)
+    same = outcome.schedule.to_list() == meta.get("schedule")
+    print(
+        f"replay of {bundle.path}: fault schedule {'identical' if same else 'DIFFERENT'} to the recorded one"
+    )
+    _print_outcome(outcome)
+    return outcome.exit_code
+
+
+def _shrink_bundle(bundle: Bundle, max_runs: int, reg: Registries, out: str | None = None) -> int:
+    bundle, meta, exp = _load_bundle(str(bundle.path), reg)
+    results = bundle.read_results()
+    if results is None or results.get("valid") is not False:
+        verdict = "no results" if results is None else f"valid = {results.get('valid')}"
+        raise BadInput(
+            f"{bundle.path}: this run did not fail ({verdict}); shrink needs a run whose checkers failed"
+        )
+    exp = with_overrides(exp, seed=int(meta["seed"]), **meta.get("overrides", {}))
+    start = Candidate(Schedule.from_list(meta["schedule"]), exp.workload.duration)
+    shrink_out = out or str(bundle.path / "shrink")
+
+    def fails(cand: Candidate) -> bool:
+        o = run_experiment(
+            as_experiment(exp, cand),
+            seed=exp.seed,
+            out=shrink_out,
+            registries=reg,
+            progress=lambda line: None,
+        )
+        return o.valid is False
+
+    result = shrink(start, fails, reg, exp.fault_context, max_runs=max_runs, log=_progress)
+    best = as_experiment(exp, result.best)
+    path = bundle.path / "shrunk.yaml"
+    path.write_text(f"# shrunk from {bundle.path} in {result.runs} runs\n" + best.to_yaml(), encoding="utf-8")
+    a, b = result.original.size(reg, exp.fault_context), result.best.size(reg, exp.fault_context)
+    print(f"shrunk (faults, fault seconds, nodes, workload seconds) from {a} to {b} in {result.runs} runs")
+    print(f"minimal failing experiment: {path}  (run it: chaos run {path})")
+    return EXIT_OK if result.shrunk or not result.original.schedule.events else EXIT_INVALID
+
+
+def cmd_shrink(args: argparse.Namespace) -> int:
+    reg = Registries()
+    return _shrink_bundle(Bundle.open(args.run), args.max_runs, reg, args.out)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=BACKENDS, help="docker, local, or auto (docker when reachable)")
+    p.add_argument("--duration", type=float, help="seconds of workload (overrides workload.duration)")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("run", help="run an experiment file")
+    p.add_argument("experiment", help="an experiment .yaml file")
+    p.add_argument(
+        "--seed", type=int, help="seed of the run's one random source (default: the file's, else fresh)"
+    )
+    _common(p)
+    p.add_argument("--out", default="reports", help="bundles go to OUT/<experiment>/<timestamp>/ (reports)")
+    p.add_argument("--shrink", action="store_true", help="when the run fails, shrink its fault schedule")
+    p.add_argument("--max-runs", type=int, default=12, help="run budget of --shrink (12)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("replay", help="re-run a recorded run with its seed and spec")
+    p.add_argument("run", help="a run bundle directory (or reports/<experiment> for its latest run)")
+    _common(p)
+    p.add_argument("--out", default="reports")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("shrink", help="search a smaller fault schedule that still fails")
+    p.add_argument("run", help="a failed run's bundle directory")
+    p.add_argument(
+        "--max-runs", type=int, default=12, help="how many experiment runs the search may spend (12)"
+    )
+    p.add_argument("--out", help="where the trial runs' bundles go (default: RUN/shrink)")
+    p.set_defaults(func=cmd_shrink)

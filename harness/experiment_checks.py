@@ -1,0 +1,263 @@
+"""Registry-aware checks of an experiment, after the JSON Schema has passed: the second validation layer.
+
+Given the parsed file (``YamlDoc``) and the registries, ``build`` checks what the schema cannot know: the
+target exists, knows the planted bugs asked for and accepts its options (its topology names the nodes); the
+workload, checkers and fault kinds are registered and accept their options; every fault step names real nodes,
+ends within the workload and does not collide with another; a random schedule fits in its window. Every
+problem is a one-line ``BadInput`` naming ``file:line`` and the field path. ``harness.experiment`` calls it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from harness.errors import BadInput
+from harness.experiment import (
+    STEP_KEYS,
+    CheckerSpec,
+    Experiment,
+    FaultStep,
+    Phases,
+    RandomFaults,
+    TargetSpec,
+    WorkloadSpec,
+    _frozen,
+)
+from harness.faults.base import ParamError, random_spec
+from harness.registry import Registries
+from harness.schema import FieldPath, YamlDoc, field_name
+
+
+def _range(v: Any, default: tuple[float, float]) -> tuple[float, float]:
+    if v is None:
+        return default
+    if isinstance(v, (int, float)):
+        return (float(v), float(v))
+    return (float(v[0]), float(v[1]))
+
+
+def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
+    d: dict[str, Any] = doc.data
+    t, w = d["target"], d["workload"]
+    target = _target(doc, reg, t)
+    try:
+        topo = reg.target(target.name).topology(target.nodes, dict(target.options))
+    except BadInput as e:
+        raise doc.error(("target",), str(e)) from None
+    except Exception as e:  # noqa: BLE001 - the target's own objection to its options, as one line
+        raise doc.error(("target", "options"), f"the target rejects these settings: {e}") from None
+    wl_options = dict(w.get("options") or {})
+    if "keys" in w:
+        wl_options["keys"] = w["keys"]
+    wl_options.update(w.get("mix") or {})  # the mix is the workload's operation weights, e.g. read: 2
+    workload = WorkloadSpec(
+        kind=w.get("kind", target.name),
+        duration=float(w["duration"]),
+        concurrency=int(w.get("concurrency", 4)),
+        rate=w.get("rate"),
+        timeout=float(w.get("timeout", 1.0)),
+        options=_frozen(wl_options),
+    )
+    wl_obj = _workload(doc, reg, workload, "kind" in w)
+    p = d.get("phases") or {}
+    phases = Phases(
+        **{k: p[k] for k in ("warmup", "cooldown", "recovery", "final", "ready_timeout") if k in p}
+    )
+    if phases.warmup + phases.cooldown >= workload.duration and "phases" in d:
+        raise doc.error(
+            ("phases",),
+            f"warmup + cooldown ({phases.warmup + phases.cooldown:g} s) must be shorter "
+            f"than workload.duration ({workload.duration:g} s)",
+        )
+    checkers = _checkers(doc, reg, d.get("checkers"), wl_obj)
+    exp = Experiment(
+        name=d.get("name", default_name),
+        expect=d["expect"],
+        target=target,
+        workload=workload,
+        nodes=tuple(topo.nodes),
+        links=tuple(tuple(x) for x in topo.links),
+        phases=phases,
+        checkers=checkers,
+        seed=d.get("seed"),
+        seeds=tuple(d.get("seeds") or ()),
+        description=d.get("description", ""),
+        source=doc.file,
+        data=_frozen(d),
+    )
+    faults = d.get("faults") or {}
+    steps = tuple(_step(doc, reg, exp, i, s) for i, s in enumerate(faults.get("steps") or []))
+    _check_overlaps(doc, reg, exp, steps)
+    rnd = _random(doc, reg, exp, faults.get("random"))
+    return replace(exp, steps=steps, random=rnd)
+
+
+def known_flags(target: Any) -> frozenset[str]:
+    """Planted bugs a target declares (``planted_bugs``, ``known_flags`` or ``flags``); empty: unchecked."""
+    for attr in ("planted_bugs", "known_flags", "flags"):
+        value = getattr(target, attr, None)
+        if value:
+            return frozenset(value)
+    return frozenset()
+
+
+def _target(doc: YamlDoc, reg: Registries, t: Mapping[str, Any]) -> TargetSpec:
+    if t["name"] not in reg.targets:
+        raise doc.error(
+            ("target", "name"),
+            f"unknown target {t['name']!r}; registered: {', '.join(reg.targets.names()) or '(none)'}",
+        )
+    try:
+        known = known_flags(reg.target(t["name"]))
+    except BadInput as e:
+        raise doc.error(("target", "name"), str(e)) from None
+    flags = set(t.get("flags") or [])
+    mode = t.get("mode", "correct")
+    if mode != "correct":
+        if known and mode not in known:
+            raise doc.error(
+                ("target", "mode"), f"unknown mode {mode!r}; valid: correct, {', '.join(sorted(known))}"
+            )
+        flags.add(mode)
+    for i, f in enumerate(t.get("flags") or []):
+        if known and f not in known:
+            raise doc.error(
+                ("target", "flags", i),
+                f"unknown planted bug {f!r} for target {t['name']}; valid: {', '.join(sorted(known))}",
+            )
+    return TargetSpec(
+        name=t["name"],
+        nodes=int(t.get("nodes", 3)),
+        flags=frozenset(flags),
+        backend=t.get("backend", "auto"),
+        options=_frozen(t.get("options")),
+    )
+
+
+def _workload(doc: YamlDoc, reg: Registries, w: WorkloadSpec, explicit: bool) -> Any:
+    path: FieldPath = ("workload", "kind") if explicit else ("target", "name")
+    if w.kind not in reg.workloads:
+        raise doc.error(path, f"unknown workload {w.kind!r}; registered: {', '.join(reg.workloads.names())}")
+    try:
+        cls = reg.workloads.get(w.kind)
+    except BadInput as e:
+        raise doc.error(path, str(e)) from None
+    try:
+        return cls(dict(w.options))
+    except Exception as e:  # noqa: BLE001 - the workload's own objection to its options, as one line
+        raise doc.error(("workload",), f"workload {w.kind} rejects its options: {e}", key=True) from None
+
+
+def _checkers(
+    doc: YamlDoc, reg: Registries, given: Mapping[str, Any] | None, wl: Any
+) -> tuple[CheckerSpec, ...]:
+    items = given if given is not None else dict(wl.checkers())
+    out = []
+    for name, opts in items.items():
+        path: FieldPath = ("checkers", name) if given is not None else ("workload",)
+        if name not in reg.checkers:
+            raise doc.error(
+                path, f"unknown checker {name!r}; registered: {', '.join(reg.checkers.names())}", key=True
+            )
+        opts = dict(opts or {})
+        budget = opts.pop("budget", None)
+        out.append(CheckerSpec(name, _frozen(opts), budget))
+    if not out:
+        raise doc.error(("checkers",), "no checkers; name at least one, e.g. linearizable: {budget: 30}")
+    return tuple(out)
+
+
+def _fault_kind(doc: YamlDoc, reg: Registries, name: str, path: FieldPath) -> Any:
+    if name not in reg.faults:
+        raise doc.error(path, f"unknown fault kind {name!r}; registered: {', '.join(reg.faults.names())}")
+    try:
+        return reg.fault(name)
+    except BadInput as e:
+        raise doc.error(path, str(e)) from None
+
+
+def _step(doc: YamlDoc, reg: Registries, exp: Experiment, i: int, s: Mapping[str, Any]) -> FaultStep:
+    base: tuple[str | int, ...] = ("faults", "steps", i)
+    kind = _fault_kind(doc, reg, s["kind"], (*base, "kind"))
+    params = {k: v for k, v in s.items() if k not in STEP_KEYS}
+    try:
+        kind.validate(params, exp.fault_context)
+    except ParamError as e:
+        raise doc.error((*base, *e.field), e.message) from None
+    end = s["at"] + s["duration"]
+    if end > exp.workload.duration:
+        raise doc.error(
+            (*base, "duration"),
+            f"the fault ends at {end:g} s, after the workload "
+            f"(workload.duration {exp.workload.duration:g} s); at + duration must be <= it",
+        )
+    return FaultStep(s["kind"], float(s["at"]), float(s["duration"]), _frozen(params))
+
+
+def _check_overlaps(doc: YamlDoc, reg: Registries, exp: Experiment, steps: tuple[FaultStep, ...]) -> None:
+    """Network faults share one network state, process faults one node: neither may overlap in time."""
+    ctx = exp.fault_context
+    for j, b in enumerate(steps):
+        kb = reg.fault(b.kind)
+        for i, a in enumerate(steps[:j]):
+            if not (a.at < b.at + b.duration and b.at < a.at + a.duration):
+                continue
+            ka = reg.fault(a.kind)
+            if ka.network and kb.network:
+                why = "two network faults (partition, link) cannot be active at once"
+            elif not ka.network and not kb.network and ka.nodes(a.params, ctx) & kb.nodes(b.params, ctx):
+                why = "two process faults on the same node cannot be active at once"
+            else:
+                continue
+            raise doc.error(
+                ("faults", "steps", j, "at"),
+                f"overlaps steps[{i}] ({a.kind} from {a.at:g} s to {a.at + a.duration:g} s); {why}",
+            )
+
+
+def _random(
+    doc: YamlDoc, reg: Registries, exp: Experiment, r: Mapping[str, Any] | None
+) -> RandomFaults | None:
+    if r is None:
+        return None
+    base = ("faults", "random")
+    for i, k in enumerate(r["kinds"]):
+        _fault_kind(doc, reg, k, (*base, "kinds", i))
+    for key in ("interval", "duration"):
+        v = r.get(key)
+        if isinstance(v, list) and v[0] > v[1]:
+            raise doc.error(
+                (*base, key), f"[min, max] with min {v[0]:g} > max {v[1]:g}; write [{v[1]:g}, {v[0]:g}]"
+            )
+    for i, n in enumerate(r.get("among") or []):
+        if n not in exp.nodes:
+            raise doc.error((*base, "among", i), f"unknown node {n!r}; valid: {', '.join(exp.nodes)}")
+    params = {k: r[k] for k in ("shapes", "mode", "toxics", "among") if k in r}
+    rnd = RandomFaults(
+        tuple(r["kinds"]),
+        _range(r.get("interval"), (1.0, 3.0)),
+        _range(r.get("duration"), (2.0, 5.0)),
+        r.get("max_faults"),
+        _frozen(params),
+    )
+    start, end = exp.fault_window
+    if end - start < rnd.duration[0]:
+        raise doc.error(
+            base,
+            f"the fault window (warmup {start:g} s to duration - cooldown {end:g} s) is shorter "
+            f"than the shortest fault ({rnd.duration[0]:g} s); lengthen workload.duration",
+        )
+    rng = random.Random(0)
+    for k in rnd.kinds:  # a trial draw: every kind must be able to pick valid params on this cluster
+        kind = reg.fault(k)
+        try:
+            spec = random_spec(kind, params)
+            kind.validate(kind.random_params(rng, exp.fault_context, spec), exp.fault_context)
+        except ParamError as e:
+            raise doc.error(base, f"kind {k}: {field_name(e.field)}: {e.message}") from None
+        except BadInput as e:
+            raise doc.error(base, f"kind {k}: {e}") from None
+    return rnd

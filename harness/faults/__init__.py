@@ -1,0 +1,7 @@
+"""Fault kinds, each a small class registered in the ``chaos_harness.faults`` entry-point group.
+
+``base`` holds the ``FaultKind`` protocol every kind implements (validate its step parameters against the
+cluster's nodes, draw random parameters from the schedule's seeded source, start / stop it on a live cluster,
+offer smaller variants for shrinking). ``partition`` and ``link`` act through ``cluster.net``; ``process``
+(kill / restart / pause) through the cluster's process controls.
+"""

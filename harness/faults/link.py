@@ -1,0 +1,84 @@
+"""Degraded links: Toxiproxy toxics (latency, bandwidth, slicer, reset_peer, limit_data, slow_close).
+
+A link step names a ``toxic``, its attributes (defaults below) and optionally ``nodes`` (every link from or to
+them; default every link of the topology). The resolved step lists the directed ``links`` it touches, so a
+schedule is concrete data. Applied with ``cluster.net.link(src, dst, kind=toxic, **attrs)``; ``stop`` heals.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from harness.faults.base import FaultContext, ParamError, check_nodes, drop_one
+
+TOXICS: dict[str, dict[str, int]] = {
+    "latency": {"latency": 200, "jitter": 0},
+    "bandwidth": {"rate": 10},
+    "slicer": {"average_size": 64, "size_variation": 32, "delay": 10},
+    "reset_peer": {"timeout": 0},
+    "limit_data": {"bytes": 1000},
+    "slow_close": {"delay": 1000},
+}
+_STEP_KEYS = {"kind", "at", "duration", "toxic", "nodes", "links", "toxics"}
+
+
+def links_of(nodes: list[str], ctx: FaultContext) -> list[list[str]]:
+    """The directed links from or to any of ``nodes`` (all links when ``nodes`` is empty)."""
+    return [[a, b] for a, b in ctx.links if not nodes or a in nodes or b in nodes]
+
+
+class Link:
+    """``kind: link``."""
+
+    name = "link"
+    capability = "link"
+    network = True
+    random_keys: tuple[str, ...] = ("toxics",)
+
+    def validate(self, params: Mapping[str, Any], ctx: FaultContext) -> None:
+        toxic = params.get("toxic")
+        if toxic not in TOXICS:
+            raise ParamError(("toxic",), f"unknown toxic {toxic!r}; valid: {', '.join(TOXICS)}")
+        for key in params:
+            if key not in _STEP_KEYS and key not in TOXICS[toxic]:
+                allowed = ", ".join(TOXICS[toxic]) or "none"
+                raise ParamError((key,), f"not an attribute of toxic {toxic}; its attributes: {allowed}")
+        check_nodes(params, "nodes", ctx)
+        for i, pair in enumerate(params.get("links") or []):
+            if list(pair) not in [list(x) for x in ctx.links]:
+                raise ParamError(
+                    ("links", i), f"no link {pair!r} in the topology; links are [src, dst] pairs"
+                )
+
+    def random_params(self, rng: random.Random, ctx: FaultContext, spec: Mapping[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in spec.items() if k != "toxics"}
+        if "toxic" not in out:
+            out["toxic"] = rng.choice(list(spec.get("toxics") or ["latency"]))
+        for key, default in TOXICS[out["toxic"]].items():
+            out.setdefault(key, default)
+        if "links" not in out:
+            out["links"] = links_of(list(out.get("nodes") or []), ctx)
+        return out
+
+    def nodes(self, params: Mapping[str, Any], ctx: FaultContext) -> frozenset[str]:
+        return frozenset(n for pair in params.get("links") or links_of([], ctx) for n in pair)
+
+    def start(self, cluster: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+        attrs = {k: params[k] for k in TOXICS[params["toxic"]] if k in params}
+        for src, dst in params["links"]:
+            cluster.net.link(src, dst, kind=params["toxic"], **attrs)
+        return {"links": [list(p) for p in params["links"]], "attributes": attrs}
+
+    def stop(self, cluster: Any, params: Mapping[str, Any]) -> None:
+        cluster.net.heal()
+
+    def smaller(self, params: Mapping[str, Any], ctx: FaultContext) -> Iterator[dict[str, Any]]:
+        links = params.get("links") or []
+        if len(links) > 1:
+            half = len(links) // 2
+            yield {**params, "links": links[:half]}
+            yield {**params, "links": links[half:]}
+        for fewer in drop_one(params.get("nodes") or []):
+            yield {**params, "nodes": fewer, "links": links_of(fewer, ctx)}

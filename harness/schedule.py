@@ -1,0 +1,124 @@
+"""Pure, seeded fault schedules: an experiment + a seed -> the exact list of faults, as plain data.
+
+Everything random about the faults (a random schedule's times, kinds and shapes, and the nodes an explicit
+step left open) is drawn from one ``random.Random(seed)`` in a fixed order before the run starts; so the same
+seed gives the same schedule, which is recorded in ``run.json`` and replayed or shrunk as data. Each
+``FaultEvent`` is concrete (resolved nodes, links, shape order). ``simulate`` lists the start / stop timeline
+with no I/O, which is what the nemesis executes and what the tests check.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from harness.experiment import Experiment
+from harness.faults.base import FaultContext, random_spec
+from harness.registry import Registries
+
+
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class FaultEvent:
+    """One fault: started ``at`` seconds after the workload starts, stopped ``duration`` seconds later."""
+
+    kind: str
+    at: float
+    duration: float
+    params: Mapping[str, Any] = field(default_factory=_empty)
+
+    @property
+    def end(self) -> float:
+        return self.at + self.duration
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "at": round(self.at, 3),
+            "duration": round(self.duration, 3),
+            **self.params,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> FaultEvent:
+        params = {k: v for k, v in d.items() if k not in ("kind", "at", "duration")}
+        return cls(str(d["kind"]), float(d["at"]), float(d["duration"]), MappingProxyType(params))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    events: tuple[FaultEvent, ...] = ()
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [e.to_dict() for e in self.events]
+
+    @classmethod
+    def from_list(cls, items: Sequence[Mapping[str, Any]]) -> Schedule:
+        return cls(tuple(FaultEvent.from_dict(d) for d in items))
+
+    def total_duration(self) -> float:
+        return sum(e.duration for e in self.events)
+
+    def involved_nodes(self, faults: Registries, ctx: FaultContext) -> frozenset[str]:
+        out: frozenset[str] = frozenset()
+        for e in self.events:
+            out |= faults.fault(e.kind).nodes(e.params, ctx)
+        return out
+
+    def size(self, faults: Registries, ctx: FaultContext) -> tuple[int, float, int]:
+        """(faults, seconds of faults, nodes involved): shrinking makes this strictly smaller."""
+        return (len(self.events), round(self.total_duration(), 3), len(self.involved_nodes(faults, ctx)))
+
+
+def _conflicts(faults: Registries, ctx: FaultContext, a: FaultEvent, b: FaultEvent) -> bool:
+    if not (a.at < b.end and b.at < a.end):
+        return False
+    ka, kb = faults.fault(a.kind), faults.fault(b.kind)
+    if ka.network and kb.network:
+        return True
+    if ka.network or kb.network:
+        return False
+    return bool(ka.nodes(a.params, ctx) & kb.nodes(b.params, ctx))
+
+
+def generate(exp: Experiment, seed: int, registries: Registries | None = None) -> Schedule:
+    """The schedule of ``exp`` for ``seed``: explicit steps (resolved) plus the random schedule, sorted."""
+    reg = registries or Registries()
+    rng = random.Random(seed)
+    ctx = exp.fault_context
+    events: list[FaultEvent] = []
+    for step in exp.steps:
+        kind = reg.fault(step.kind)
+        params = kind.random_params(rng, ctx, dict(step.params))
+        events.append(FaultEvent(step.kind, step.at, step.duration, MappingProxyType(params)))
+    rnd = exp.random
+    if rnd is not None:
+        start, end = exp.fault_window
+        t, drawn = start, 0
+        while rnd.max_faults is None or drawn < rnd.max_faults:
+            t += rng.uniform(*rnd.interval) if drawn else rng.uniform(0.0, rnd.interval[0])
+            dur = rng.uniform(*rnd.duration)
+            if t + dur > end:
+                break
+            name = rng.choice(rnd.kinds)
+            kind = reg.fault(name)
+            params = kind.random_params(rng, ctx, random_spec(kind, rnd.params))
+            ev = FaultEvent(name, round(t, 3), round(dur, 3), MappingProxyType(params))
+            drawn += 1
+            t += dur
+            if not any(_conflicts(reg, ctx, ev, other) for other in events):
+                events.append(ev)
+    return Schedule(tuple(sorted(events, key=lambda e: (e.at, e.kind))))
+
+
+def simulate(schedule: Schedule) -> list[tuple[float, str, FaultEvent]]:
+    """The timeline ``(seconds, "start" | "stop", event)``; at equal times stops come before starts."""
+    marks = [(e.at, 1, "start", i, e) for i, e in enumerate(schedule.events)]
+    marks += [(e.end, 0, "stop", i, e) for i, e in enumerate(schedule.events)]
+    return [(t, what, e) for t, _, what, _, e in sorted(marks, key=lambda m: (m[0], m[1], m[3]))]

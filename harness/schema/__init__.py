@@ -1,0 +1,203 @@
+"""The published experiment JSON Schema, and YAML documents that remember where each field was written.
+
+``experiment.schema.json`` (beside this file) is what editors use to complete and check experiment files; the
+loader validates against the very same file, so the schema and the loader cannot drift. ``YamlDoc`` parses a
+file once into plain data plus the node tree of ``yaml.compose``, so every error, whether from the schema or
+from later checks in ``harness.experiment``, can name ``file:line`` and the
+field path (``faults.steps[1].at``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from harness.errors import BadInput
+
+SCHEMA_FILE = Path(__file__).with_name("experiment.schema.json")
+FieldPath = Sequence[str | int]
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    return dict(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+
+
+def field_name(path: FieldPath) -> str:
+    """``("faults", "steps", 1, "at")`` -> ``faults.steps[1].at``; the empty path is ``(top level)``."""
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top level)"
+
+
+@dataclass(frozen=True)
+class YamlDoc:
+    """A parsed YAML file: its data and the composed node tree that carries line numbers."""
+
+    file: str
+    data: Any
+    root: yaml.Node | None
+
+    @classmethod
+    def parse(cls, text: str, file: str) -> YamlDoc:
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
+        except yaml.MarkedYAMLError as e:
+            raise BadInput(_syntax_error(e, text, file)) from None
+        except yaml.YAMLError as e:
+            raise BadInput(f"{file}:1: YAML error: {' '.join(str(e).split())}") from None
+        doc = cls(file, data, root)
+        if root is not None:
+            doc._check_duplicates(root, ())
+        return doc
+
+    def _check_duplicates(self, node: yaml.Node, path: tuple[str | int, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for k, v in node.value:
+                key = str(k.value)
+                if key in seen:
+                    raise BadInput(
+                        f"{self.file}:{k.start_mark.line + 1}: {field_name((*path, key))}: duplicate key; "
+                        "each field may appear once"
+                    )
+                seen.add(key)
+                self._check_duplicates(v, (*path, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                self._check_duplicates(v, (*path, i))
+
+    def line(self, path: FieldPath, *, key: bool = False) -> int:
+        """The line of the deepest node along ``path`` (the key's line when ``key``), 1-based."""
+        node = self.root
+        if node is None:
+            return 1
+        line = node.start_mark.line + 1
+        for p in path:
+            nxt: yaml.Node | None = None
+            if isinstance(node, yaml.MappingNode):
+                for k, v in node.value:
+                    if str(k.value) == str(p):
+                        nxt = v
+                        line = (k if key else v).start_mark.line + 1
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(p, int) and p < len(node.value):
+                nxt = node.value[p]
+                line = nxt.start_mark.line + 1
+            if nxt is None:
+                break
+            node = nxt
+        return line
+
+    def error(self, path: FieldPath, message: str, *, key: bool = False) -> BadInput:
+        """A one-line ``BadInput``: ``file:line: field: message``."""
+        return BadInput(f"{self.file}:{self.line(path, key=key)}: {field_name(path)}: {message}")
+
+
+def _syntax_error(e: yaml.MarkedYAMLError, text: str, file: str) -> str:
+    """One line; when the parser only noticed at the end of the file, point at what was left open."""
+    mark = e.problem_mark or e.context_mark
+    at_end = mark is not None and mark.index >= len(text.rstrip())
+    if at_end and e.context_mark is not None:
+        mark = e.context_mark
+    line = mark.line + 1 if mark is not None else 1
+    problem = " ".join(str(e.problem or "cannot parse").split())
+    context = f" ({' '.join(str(e.context).split())})" if e.context else ""
+    return f"{file}:{line}: YAML syntax error: {problem}{context}"
+
+
+_JSON_TYPES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing",
+}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _describe(err: jsonschema.ValidationError) -> tuple[list[str | int], str, bool]:
+    """(field path, message, point at the key) for one schema error."""
+    path: list[str | int] = list(err.absolute_path)
+    v, inst, sv = err.validator, err.instance, err.validator_value
+    if v == "required":
+        missing = [r for r in sv if isinstance(inst, dict) and r not in inst]
+        return [*path, missing[0]], f"missing required field (required here: {', '.join(sv)})", True
+    if v == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(k for k in inst if k not in allowed) if isinstance(inst, dict) else []
+        if allowed:
+            return [*path, extra[0]], f"unknown field; allowed here: {', '.join(allowed)}", True
+        return path, "unexpected fields", False
+    if v == "type":
+        types = sv if isinstance(sv, list) else [sv]
+        want = " or ".join(_JSON_TYPES.get(str(t), str(t)) for t in types)
+        return path, f"expected {want}, got {_kind(inst)}", False
+    if v == "enum":
+        return path, f"{inst!r} is not allowed; valid: {', '.join(map(str, sv))}", False
+    if v == "minimum":
+        return path, f"{inst!r} is too small; must be >= {sv}", False
+    if v == "exclusiveMinimum":
+        return path, f"{inst!r} is too small; must be > {sv} (a positive number)", False
+    if v == "maximum":
+        return path, f"{inst!r} is too large; must be <= {sv}", False
+    if v in ("minItems", "maxItems"):
+        return (
+            path,
+            f"has {len(inst)} items; {'at least' if v == 'minItems' else 'at most'} {sv} allowed",
+            False,
+        )
+    if v == "uniqueItems":
+        return path, "lists an item twice; items must be unique", False
+    if v == "minLength":
+        return path, "must not be empty", False
+    if v == "minProperties":
+        return path, f"needs at least {sv} entry", False
+    if v == "pattern":
+        return path, f"{inst!r} is not allowed; use letters, digits, '.', '_' or '-' (pattern {sv})", False
+    if v == "oneOf":
+        return (
+            path,
+            f"expected a positive number or a list [min, max] of positive numbers, got {_kind(inst)}",
+            False,
+        )
+    return path, err.message, False
+
+
+def check_schema(doc: YamlDoc) -> None:
+    """Raise the first (top-most in the file) schema violation as a one-line ``BadInput``."""
+    if not isinstance(doc.data, dict):
+        raise BadInput(
+            f"{doc.file}:{doc.line(())}: (top level): expected a mapping with target, workload and expect, "
+            f"got {_kind(doc.data)}"
+        )
+    validator = jsonschema.Draft202012Validator(load_schema())
+    found = []
+    for err in validator.iter_errors(doc.data):
+        path, msg, key = _describe(err)
+        found.append((doc.line(path, key=key), -len(path), path, msg, key))
+    if found:
+        line, _, path, msg, _ = min(found, key=lambda t: (t[0], t[1]))
+        raise BadInput(f"{doc.file}:{line}: {field_name(path)}: {msg}")

@@ -1,0 +1,144 @@
+"""Concurrent workers: one thread per client process, each recording every operation honestly.
+
+A worker asks its ``WorkerPlan`` for the next ``(f, value)``, records the invocation, calls the target's
+client and records the completion exactly as the client reported it: ``ok``, ``fail`` (certainly did not
+happen) or ``info`` (unknown). After an ``info`` (or if the client raised, also recorded as ``info``) the
+worker abandons that process id, as Jepsen does: it continues as a fresh process (id + concurrency) with a
+fresh client and plan, so no process ever has two open operations. ``rate`` is shared among the workers.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from harness.history import HistoryWriter
+from harness.target import Client, Outcome, Workload
+
+ClientFactory = Callable[[int], Client]
+
+
+def call(writer: HistoryWriter, client: Client, process: int, f: str, value: Any) -> Outcome:
+    """Record the invocation, invoke, record the completion; an exception becomes ``info`` with its error."""
+    writer.record(process, "invoke", f, value)
+    try:
+        out = client.invoke(f, value)
+        if not isinstance(out, Outcome):
+            out = Outcome("info", None, f"client returned {type(out).__name__}, not an Outcome")
+    except Exception as e:  # noqa: BLE001 - an exception is an unknown outcome, never a lost op
+        out = Outcome("info", None, f"{type(e).__name__}: {e}")
+    writer.record(process, out.type, f, out.value if out.value is not None else value, error=out.error)
+    return out
+
+
+class Worker(threading.Thread):
+    """Runs one logical client slot until ``stop`` is set or its plan is done."""
+
+    def __init__(
+        self,
+        slot: int,
+        concurrency: int,
+        workload: Workload,
+        make_client: ClientFactory,
+        writer: HistoryWriter,
+        stop: threading.Event,
+        seed: int,
+        interval: float | None,
+    ) -> None:
+        super().__init__(name=f"worker-{slot}", daemon=True)
+        self.process = slot
+        self.concurrency = concurrency
+        self.workload = workload
+        self.make_client = make_client
+        self.writer = writer
+        self.stop_event = stop
+        self.seed = seed
+        self.interval = interval
+        self.ops = 0
+        self.error: BaseException | None = None
+
+    def _fresh(self) -> tuple[Client, Any]:
+        rng = random.Random(f"{self.seed}/{self.process}")
+        return self.make_client(self.process), self.workload.plan(self.process, rng)
+
+    def run(self) -> None:
+        client = None
+        try:
+            client, plan = self._fresh()
+            last: tuple[str, Any, Outcome] | None = None
+            next_at = time.monotonic()
+            while not self.stop_event.is_set():
+                if self.interval:
+                    next_at += self.interval
+                    delay = next_at - time.monotonic()
+                    if delay > 0 and self.stop_event.wait(delay):
+                        break
+                step = plan.next(last)
+                if step is None:
+                    break
+                f, value = step
+                out = call(self.writer, client, self.process, f, value)
+                self.ops += 1
+                last = (f, value, out)
+                if out.type == "info":
+                    _close(client)
+                    client = None
+                    self.process += self.concurrency
+                    client, plan = self._fresh()
+                    last = None
+        except BaseException as e:  # noqa: BLE001 - reported by the runner; the history so far is kept
+            self.error = e
+        finally:
+            if client is not None:
+                _close(client)
+
+
+def _close(client: Client) -> None:
+    try:
+        client.close()
+    except Exception:  # noqa: BLE001, S110 - closing a broken connection must not stop the worker
+        pass
+
+
+class Workers:
+    """Starts ``concurrency`` workers; ``stop()`` asks them to finish their current op and joins them."""
+
+    def __init__(
+        self,
+        workload: Workload,
+        make_client: ClientFactory,
+        writer: HistoryWriter,
+        *,
+        concurrency: int,
+        seed: int,
+        rate: float | None = None,
+    ) -> None:
+        self.stop_event = threading.Event()
+        interval = concurrency / rate if rate else None
+        self.workers = [
+            Worker(i, concurrency, workload, make_client, writer, self.stop_event, seed, interval)
+            for i in range(concurrency)
+        ]
+
+    def start(self) -> None:
+        for w in self.workers:
+            w.start()
+
+    @property
+    def ops(self) -> int:
+        return sum(w.ops for w in self.workers)
+
+    def alive(self) -> bool:
+        return any(w.is_alive() for w in self.workers)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stop_event.set()
+        deadline = time.monotonic() + timeout
+        for w in self.workers:
+            w.join(max(0.0, deadline - time.monotonic()))
+
+    def errors(self) -> list[BaseException]:
+        return [w.error for w in self.workers if w.error is not None]

@@ -1,0 +1,143 @@
+"""Fault kinds against the fake network and a fake cluster: shapes become the right grudges, links the
+right toxics, process faults the right calls; the nemesis records a stop for every start, even if stopped."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+from experiment_fakes import FakeCluster, FakeTarget, Harness, Store
+
+from harness.faults.base import FaultContext, ParamError
+from harness.faults.link import Link
+from harness.faults.nemesis import Nemesis
+from harness.faults.partition import Partition
+from harness.faults.process import Kill, Pause
+from harness.history import HistoryWriter
+from harness.schedule import Schedule
+from harness.target import Topology
+
+NODES5 = ("n1", "n2", "n3", "n4", "n5")
+CTX5 = FaultContext(NODES5, Topology.full_mesh(NODES5).links)
+
+
+def cluster(n: int = 5) -> FakeCluster:
+    return FakeCluster(FakeTarget(Store()), n, None)
+
+
+@pytest.mark.parametrize(
+    ("params", "reachable", "cut"),
+    [
+        ({"shape": "isolate", "nodes": ["n1"]}, [("n2", "n3")], [("n1", "n2"), ("n5", "n1")]),
+        (
+            {"shape": "halves", "nodes": list(NODES5)},
+            [("n1", "n2"), ("n3", "n5")],
+            [("n1", "n3"), ("n4", "n2")],
+        ),
+        ({"shape": "one-way", "nodes": ["n1"]}, [("n2", "n1")], [("n1", "n2")]),
+        (
+            {"shape": "groups", "groups": [["n1", "n4"], ["n2"]]},
+            [("n1", "n4"), ("n3", "n5")],
+            [("n1", "n2"), ("n3", "n4")],
+        ),
+        ({"shape": "bridge", "nodes": list(NODES5)}, [("n3", "n1"), ("n3", "n5")], [("n1", "n4")]),
+        ({"shape": "majorities-ring", "nodes": list(NODES5)}, [("n1", "n2"), ("n1", "n5")], [("n1", "n3")]),
+    ],
+)
+def test_partition_shapes(params: dict, reachable: list, cut: list) -> None:
+    c = cluster()
+    p = Partition()
+    p.validate(params, CTX5)
+    p.start(c, {**params, "mode": "refuse"})
+    assert c.net.mode == "refuse"
+    assert all(c.net.reachable(a, b) for a, b in reachable)
+    assert not any(c.net.reachable(a, b) for a, b in cut)
+    p.stop(c, params)
+    assert c.net.grudge == {}
+
+
+def test_partition_random_params_are_seeded_and_valid() -> None:
+    p = Partition()
+    a = [
+        p.random_params(random.Random(4), CTX5, {"shapes": ["isolate", "halves", "bridge"]}) for _ in range(2)
+    ]
+    assert a[0] == a[1]
+    for seed in range(30):
+        params = p.random_params(random.Random(seed), CTX5, {})
+        p.validate(params, CTX5)
+
+
+def test_partition_smaller_singles_out_fewer_nodes() -> None:
+    p = Partition()
+    params = {"shape": "halves", "nodes": list(NODES5), "mode": "blackhole"}
+    smaller = list(p.smaller(params, CTX5))
+    assert smaller and all(len(p.nodes(s, CTX5)) < len(p.nodes(params, CTX5)) for s in smaller)
+
+
+def test_link_applies_toxic_to_the_links_of_the_nodes() -> None:
+    c = cluster(3)
+    ctx = FaultContext(c.nodes, Topology.full_mesh(c.nodes).links)
+    link = Link()
+    params = link.random_params(random.Random(1), ctx, {"toxic": "latency", "latency": 300, "nodes": ["n1"]})
+    link.validate(params, ctx)
+    info = link.start(c, params)
+    assert info["attributes"] == {"latency": 300, "jitter": 0}
+    assert set(c.net.links) == {("n1", "n2"), ("n1", "n3"), ("n2", "n1"), ("n3", "n1")}
+    link.stop(c, params)
+    assert c.net.links == {}
+    with pytest.raises(ParamError) as e:
+        link.validate({"toxic": "bandwidth", "latency": 3}, ctx)
+    assert e.value.field == ("latency",)
+
+
+def test_process_faults_call_the_cluster() -> None:
+    c = cluster(3)
+    Kill().start(c, {"nodes": ["n2"]})
+    Kill().stop(c, {"nodes": ["n2"]})
+    Pause().start(c, {"nodes": ["n1", "n3"]})
+    Pause().stop(c, {"nodes": ["n1", "n3"]})
+    assert c.calls == [
+        ("kill", "n2"),
+        ("start", "n2"),
+        ("pause", "n1"),
+        ("pause", "n3"),
+        ("resume", "n1"),
+        ("resume", "n3"),
+    ]
+
+
+def test_nemesis_records_start_and_stop_with_the_grudge_and_ends_active_faults_when_stopped() -> None:
+    h = Harness()
+    c = cluster(3)
+    ctx = FaultContext(c.nodes, Topology.full_mesh(c.nodes).links)
+    s = Schedule.from_list(
+        [
+            {
+                "kind": "partition",
+                "at": 0.0,
+                "duration": 0.05,
+                "shape": "isolate",
+                "nodes": ["n1"],
+                "mode": "blackhole",
+            },
+            {"kind": "kill", "at": 0.1, "duration": 60, "nodes": ["n2"]},
+        ]
+    )
+    w = HistoryWriter()
+    nem = Nemesis(s, c, w, h.registries, ctx)
+    nem.start()
+    deadline = time.monotonic() + 5
+    while len(w) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    nem.stop()
+    ops = [(op.f, op.type, op.process) for op in w.history()]
+    assert ops == [
+        ("start-partition", "info", "nemesis"),
+        ("stop-partition", "info", "nemesis"),
+        ("start-kill", "info", "nemesis"),
+        ("stop-kill", "info", "nemesis"),
+    ]
+    first = w.history()[0].value
+    assert first["grudge"] == {"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]} and first["nodes"] == ["n1"]
+    assert c.calls == [("kill", "n2"), ("start", "n2")] and c.net.grudge == {}

@@ -1,0 +1,98 @@
+"""The pytest plugin: YAML experiments collected as items (one per seed), verdicts, failure text and JUnit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from experiment_fakes import BASE, Harness
+
+import harness.experiment
+import harness.run
+
+pytest_plugins = ["pytester"]
+
+PARTITION = (
+    "faults:\n  steps:\n    - {kind: partition, shape: isolate, nodes: [n1], at: 0.3, duration: 0.5}\n"
+)
+
+
+@pytest.fixture
+def fake_world(monkeypatch: pytest.MonkeyPatch) -> Harness:
+    h = Harness()
+    monkeypatch.setattr(harness.experiment, "Registries", lambda: h.registries)
+    monkeypatch.setattr(harness.run, "Registries", lambda: h.registries)
+    monkeypatch.setattr(harness.run, "_default_cluster_factory", lambda: h.open_cluster)
+    return h
+
+
+def test_experiments_become_items_with_verdicts_and_junit(
+    pytester: pytest.Pytester, fake_world: Harness, tmp_path: Path
+) -> None:
+    exps = pytester.mkdir("experiments")
+    (exps / "good.yaml").write_text(BASE.replace("name: fake-exp", "name: good"))
+    buggy = BASE.replace("expect: valid", "expect: invalid").replace(
+        "nodes: 3}", "nodes: 3, mode: stale-read}"
+    )
+    (exps / "caught.yaml").write_text(buggy.replace("name: fake-exp", "name: caught") + PARTITION)
+    (exps / "missed.yaml").write_text(buggy.replace("name: fake-exp", "name: missed"))
+    (exps / "broken.yaml").write_text("expect: valid\ntarget: {name: nope}\nworkload: {duration: 1}\n")
+    pytester.makefile(".yaml", notes="just: data")  # not under experiments/: never collected
+    out = tmp_path / "reports"
+    junit = tmp_path / "junit.xml"
+    result = pytester.runpytest_inprocess(
+        "experiments", "--chaos-out", str(out), f"--junitxml={junit}", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=2, failed=2)
+    text = result.stdout.str()
+    assert "planted bug not caught" in text and "seed: 7" in text and "replay: chaos replay" in text
+    assert "broken.yaml:2: target.name: unknown target 'nope'" in text
+    xml = junit.read_text()
+    assert 'name="seed" value="7"' in xml and 'name="bundle"' in xml
+    assert (out / "good" / "latest" / "history.jsonl").is_file()
+
+
+def test_one_item_per_seed(pytester: pytest.Pytester, fake_world: Harness, tmp_path: Path) -> None:
+    exps = pytester.mkdir("experiments")
+    (exps / "good.yaml").write_text(BASE.replace("name: fake-exp", "name: good"))
+    result = pytester.runpytest_inprocess(
+        "experiments",
+        "--chaos-seed",
+        "1",
+        "--chaos-seed",
+        "2",
+        "--chaos-out",
+        str(tmp_path),
+        "--collect-only",
+        "-q",
+    )
+    assert (
+        "good.yaml::good[seed=1]" in result.stdout.str() and "good.yaml::good[seed=2]" in result.stdout.str()
+    )
+
+
+def test_recorder_and_mesh_fixtures_record_faults(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from harness.net.fake import FakeNet
+
+        class Topo:
+            links = (("n1", "n2"), ("n2", "n1"))
+
+        class Cluster:
+            nodes = ("n1", "n2")
+            def __init__(self):
+                self.net = FakeNet(self.nodes)
+                self.net.topology = Topo()
+
+        def test_faults(chaos_mesh, chaos_recorder):
+            c = Cluster()
+            mesh = chaos_mesh(c)
+            mesh.start("partition", shape="isolate", nodes=["n1"])
+            assert not c.net.reachable("n1", "n2")
+            mesh.heal()
+            assert c.net.reachable("n1", "n2")
+            assert [op.f for op in chaos_recorder.history()] == ["start-partition", "stop-partition"]
+        """
+    )
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -1,0 +1,147 @@
+"""The scoped run with fakes: the bundle, the verdict -> exit code mapping, budgets, crashes and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from experiment_fakes import BASE, Harness
+
+from harness.bundle import Bundle
+from harness.experiment import loads
+from harness.run import run_experiment, verdict
+
+RANDOM_FAST = "faults:\n  random: {kinds: [partition, kill], interval: [0.1, 0.2], duration: [0.1, 0.2]}\n"
+PARTITION = (
+    "faults:\n  steps:\n    - {kind: partition, shape: isolate, nodes: [n1], at: 0.3, duration: 0.5}\n"
+)
+
+
+def _run(h: Harness, text: str, tmp_path: Path, **kw: Any) -> Any:
+    exp = loads(text, "x.yaml", h.registries)
+    return run_experiment(exp, out=tmp_path, registries=h.registries, cluster_factory=h.open_cluster, **kw)
+
+
+def test_verdict_table() -> None:
+    assert verdict(True, "valid") == (0, "as expected")
+    assert verdict(False, "invalid") == (0, "as expected")
+    assert verdict(False, "valid") == (1, "invariant violated")
+    assert verdict(True, "invalid") == (1, "planted bug not caught")
+    assert verdict("unknown", "valid")[0] == 2
+
+
+def test_correct_mode_run_writes_a_complete_bundle(tmp_path: Path) -> None:
+    h = Harness()
+    o = _run(h, BASE + PARTITION, tmp_path)
+    assert o.exit_code == 0 and o.valid is True and o.seed == 7
+    b = Bundle.open(tmp_path / "fake-exp" / "latest")
+    assert b.path.resolve() == o.bundle.path.resolve()
+    meta = b.read_run()
+    assert meta["status"] == "done" and meta["seed"] == 7 and meta["schedule"] == o.schedule.to_list()
+    assert [p["phase"] for p in meta["phases"]] == ["setup", "workload", "heal", "final", "teardown", "check"]
+    assert "stale" not in b.experiment_file.read_text() and "isolate" in b.experiment_file.read_text()
+    hist = b.read_history()
+    nem = [op.f for op in hist.nemesis_ops()]
+    assert nem == ["start-partition", "stop-partition"]
+    assert len(hist.client_ops()) > 20 and hist.pairs()[-1].invoke.f == "read"  # the final read
+    assert json.loads(b.results_file.read_text())["outcome"] == "as expected"
+    assert set(b.node_logs()) == {"n1", "n2", "n3"}
+    assert meta["timings"]["ops_per_s"] > 0
+
+
+def test_planted_bug_is_caught_only_when_a_partition_exposes_it(tmp_path: Path) -> None:
+    h = Harness()
+    buggy = BASE.replace("expect: valid", "expect: invalid").replace(
+        "nodes: 3}", "nodes: 3, mode: stale-read}"
+    )
+    caught = _run(h, buggy + PARTITION, tmp_path)
+    assert caught.exit_code == 0 and caught.valid is False and "stale reads" in caught.summary
+    missed = _run(h, buggy, tmp_path)
+    assert missed.exit_code == 1 and missed.summary.startswith("planted bug not caught")
+    violated = _run(h, BASE.replace("nodes: 3}", "nodes: 3, mode: stale-read}") + PARTITION, tmp_path)
+    assert violated.exit_code == 1 and violated.summary.startswith("invariant violated: no-stale: False")
+
+
+def test_checker_budget_running_out_is_unknown_exit_2(tmp_path: Path) -> None:
+    h = Harness()
+    o = _run(h, BASE + "checkers: {slow: {budget: 0.2}}\n", tmp_path)
+    assert o.exit_code == 2 and o.valid == "unknown"
+    assert (
+        "budget of 0.2 s ran out"
+        in json.loads(o.bundle.results_file.read_text())["results"]["slow"]["summary"]
+    )
+
+
+def test_ctrl_c_heals_cleans_up_and_keeps_the_history(tmp_path: Path) -> None:
+    h = Harness()
+    text = BASE.replace("duration: 1,", "duration: 10,") + PARTITION.replace("duration: 0.5", "duration: 5")
+
+    def progress(line: str) -> None:
+        if "faults=partition" in line:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(h, text, tmp_path, progress=progress)
+    b = Bundle.open(tmp_path / "fake-exp" / "latest")
+    assert b.read_run()["status"] == "interrupted"
+    hist = b.read_history()
+    assert [op.f for op in hist.nemesis_ops()] == ["start-partition", "stop-partition"]
+    assert len(hist.client_ops()) > 10
+    assert h.clusters[0].net.grudge == {} and set(b.node_logs()) == {"n1", "n2", "n3"}
+
+
+def test_a_crash_keeps_the_history_and_marks_the_run(tmp_path: Path) -> None:
+    h = Harness()
+
+    def progress(line: str) -> None:
+        if "workload" in line and "ops=" in line:
+            raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        _run(h, BASE, tmp_path, progress=progress)
+    b = Bundle.open(tmp_path / "fake-exp" / "latest")
+    assert b.read_run()["status"] == "crashed" and "disk on fire" in b.read_run()["error"]
+    assert len(b.read_history()) > 0
+
+
+def test_missing_capability_is_an_infrastructure_error(tmp_path: Path) -> None:
+    from harness.errors import InfrastructureError
+
+    h = Harness()
+    orig = h.open_cluster
+
+    def limited(*a: Any, **kw: Any) -> Any:
+        cm = orig(*a, **kw)
+        return _Limit(cm)
+
+    class _Limit:
+        def __init__(self, cm: Any) -> None:
+            self.cm = cm
+
+        def __enter__(self) -> Any:
+            c = self.cm.__enter__()
+            c.capabilities = frozenset({"partition"})
+            return c
+
+        def __exit__(self, *exc: Any) -> Any:
+            return self.cm.__exit__(*exc)
+
+    exp = loads(
+        BASE + "faults:\n  steps:\n    - {kind: pause, at: 0.2, duration: 0.5}\n", "x.yaml", h.registries
+    )
+    with pytest.raises(InfrastructureError, match="cannot pause"):
+        run_experiment(exp, out=tmp_path, registries=h.registries, cluster_factory=limited)
+
+
+def test_same_seed_replays_the_same_nemesis_ops(tmp_path: Path) -> None:
+    h = Harness()
+    text = BASE.replace("duration: 1,", "duration: 1.5,") + RANDOM_FAST
+
+    def nemesis(o: Any) -> list[tuple[str, Any]]:
+        return [(op.f, {k: v for k, v in op.value.items()}) for op in o.bundle.read_history().nemesis_ops()]
+
+    a, b = _run(h, text, tmp_path), _run(h, text, tmp_path)
+    assert a.schedule == b.schedule and len(a.schedule.events) >= 3
+    assert nemesis(a) == nemesis(b)
