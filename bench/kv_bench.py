@@ -28,7 +28,6 @@ def percentile(xs: list[float], q: float) -> float:
 
 def run(backend: str, seconds: float, workers: int) -> None:
     target = KvTarget()
-    target.flags = frozenset()  # correct mode: no planted bug offered
     workload = KvWorkload({"keys": 3, "values": 5})
     with open_cluster(target, nodes=3, backend=backend) as cluster:
         cluster.wait_ready(timeout=60)

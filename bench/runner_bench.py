@@ -33,7 +33,6 @@ def bare_rate(backend: str, duration: float, concurrency: int) -> float:
     """``ok`` ops/s of plain client threads doing the KV workload's ops, recording nothing."""
     reg = Registries()
     target = reg.target("kv")
-    target.flags = frozenset()
     workload = reg.workloads.get("kv")({"keys": 3})
     done = [0] * concurrency
     stop = threading.Event()

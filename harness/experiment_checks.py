@@ -96,8 +96,8 @@ def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
 
 
 def known_flags(target: Any) -> frozenset[str]:
-    """Planted bugs a target declares (``planted_bugs``, ``known_flags`` or ``flags``); empty: unchecked."""
-    for attr in ("planted_bugs", "known_flags", "flags"):
+    """Planted bugs a target declares (``planted_bugs``); empty: unchecked."""
+    for attr in ("planted_bugs",):
         value = getattr(target, attr, None)
         if value:
             return frozenset(value)

@@ -240,7 +240,7 @@ def open_cluster(
                     listen=addrs[n].listen,
                     peers=dict(mesh.peer_addrs[n]),
                     data_dir=f"{be.data_root}/{n}",
-                    flags=frozenset(flags) | frozenset(getattr(tgt, "flags", frozenset())),
+                    flags=frozenset(flags),
                     options=opts,
                 )
                 contexts[n] = ctx

@@ -274,7 +274,6 @@ def run_experiment(
         with ExitStack() as stack:
             stack.callback(run.writer.close)
             target = reg.target(exp.target.name)
-            target.flags = frozenset(exp.target.flags)  # this instance runs with exactly these bugs on
             cluster = stack.enter_context(
                 factory(
                     target,

@@ -82,10 +82,11 @@ class Client(Protocol):
 
 @runtime_checkable
 class Target(Protocol):
-    """A system under test. ``flags`` are its planted bugs (all off unless an experiment names them)."""
+    """A system under test. ``planted_bugs`` names the bugs it offers; all are off unless an experiment names
+    them, and the ones switched on reach each node only through ``NodeContext.flags``."""
 
     name: str
-    flags: frozenset[str]
+    planted_bugs: frozenset[str]
 
     def topology(self, nodes: int, options: Mapping[str, Any]) -> Topology: ...
 

@@ -11,7 +11,7 @@ from targets.echo.client import EchoClient
 
 class EchoTarget:
     name = "echo"
-    flags: frozenset[str] = frozenset()
+    planted_bugs: frozenset[str] = frozenset()
 
     def topology(self, nodes: int, options: Mapping[str, Any]) -> Topology:
         return Topology.full_mesh([f"n{i}" for i in range(1, nodes + 1)])

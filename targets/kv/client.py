@@ -91,6 +91,10 @@ class KvClient:
                 return Outcome("ok", {"key": value["key"], "value": resp.get("value")})
             return Outcome("ok", dict(value))
         error = str(resp.get("error", "unknown error"))
+        if f == "cas" and error == "cas mismatch":
+            # The state machine compared and found another value: a real, completed observation. The history
+            # vocabulary's "mismatch" lets the linearizability checker use it (not just drop the op).
+            return Outcome("fail", error="mismatch")
         if resp.get("definite") or f == "read":
             return Outcome("fail", error=error)
         return Outcome("info", error=error)

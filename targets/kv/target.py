@@ -20,7 +20,7 @@ OPTIONS = ("heartbeat_ms", "election_ms", "op_timeout")
 
 class KvTarget:
     name = "kv"
-    flags: frozenset[str] = FLAGS
+    planted_bugs: frozenset[str] = FLAGS
 
     def topology(self, nodes: int, options: Mapping[str, Any]) -> Topology:
         if nodes < 3:

@@ -30,7 +30,6 @@ def validate_options(options: Mapping[str, Any]) -> None:
 class LockTarget:
     name = "lock"
     planted_bugs: frozenset[str] = FLAGS  # the bugs this target offers
-    flags: frozenset[str] = frozenset()  # the bugs switched on for this instance (the runner sets them)
 
     def topology(self, nodes: int, options: Mapping[str, Any]) -> Topology:
         if not isinstance(nodes, int) or nodes < 1:

@@ -19,7 +19,6 @@ pytestmark = pytest.mark.integration
 
 def correct_target() -> KvTarget:
     t = KvTarget()
-    t.flags = frozenset()  # offer no bugs: the correct mode
     return t
 
 

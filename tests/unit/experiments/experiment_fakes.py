@@ -62,7 +62,6 @@ class FakeTarget:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.flags: frozenset[str] = frozenset()
 
     def topology(self, nodes: int, options: Mapping[str, Any]) -> Topology:
         if options.get("explode"):
@@ -122,7 +121,9 @@ def slow_checker(history: History, **options: Any) -> Result:
 
 
 class FakeCluster:
-    def __init__(self, target: FakeTarget, nodes: int, log_dir: str | Path | None) -> None:
+    def __init__(
+        self, target: FakeTarget, nodes: int, log_dir: str | Path | None, flags: frozenset[str] = frozenset()
+    ) -> None:
         topo = target.topology(nodes, {})
         self.nodes = topo.nodes
         self.net = FakeNet(self.nodes)
@@ -131,7 +132,7 @@ class FakeCluster:
         self.calls: list[tuple[str, str]] = []
         self.log_dir = log_dir
         target.store.net = self.net
-        target.store.flags = frozenset(target.flags)
+        target.store.flags = frozenset(flags)
 
     def wait_ready(self, timeout: float = 30) -> float:
         return 0.0
@@ -160,9 +161,14 @@ class Harness:
 
     @contextlib.contextmanager
     def open_cluster(
-        self, target: FakeTarget, nodes: int = 3, log_dir: Any = None, **kw: Any
+        self,
+        target: FakeTarget,
+        nodes: int = 3,
+        log_dir: Any = None,
+        flags: frozenset[str] = frozenset(),
+        **kw: Any,
     ) -> Iterator[Any]:
-        cluster = FakeCluster(target, nodes, log_dir)
+        cluster = FakeCluster(target, nodes, log_dir, flags)
         self.clusters.append(cluster)
         try:
             yield cluster

@@ -152,7 +152,8 @@ def test_client_maps_replies_to_honest_outcomes(fake: type[FakeNode]) -> None:
     c = KvClient({"n1": node.addr}, 0, timeout=0.5)
     assert c.invoke("read", {"key": "a", "value": None}).value == {"key": "a", "value": 3}
     assert c.invoke("write", {"key": "a", "value": 4}).type == "ok"
-    assert c.invoke("cas", {"key": "a", "from": 1, "to": 2}).type == "fail"
+    mismatch = c.invoke("cas", {"key": "a", "from": 1, "to": 2})
+    assert (mismatch.type, mismatch.error) == ("fail", "mismatch")
     assert c.invoke("cas", {"key": "a", "from": 4, "to": 2}).type == "info"
     timed_out = c.invoke("write", {"key": "a", "value": 5})
     assert timed_out.type == "info" and "TimeoutError" in (timed_out.error or "")
