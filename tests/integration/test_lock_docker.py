@@ -3,9 +3,11 @@
 Three replicas on the shared Raft core plus the resource. With fencing and the replicated token counter, the
 accepted critical sections never interleave and no token is granted twice under leader kill -9, leader
 partitions and holders stalling past their lease (the worker plan's stall: see
-``targets/lock/workload.py``); ``harness.checkers.lock_safety`` judges the resource log and the grants, and
-its ``lease_overlaps`` the leases. Each planted bug is caught. One seeded run per case here;
-the acceptance runs (10 seeds per bug, at least 9 must catch it) are marked ``slow``.
+``targets/lock/workload.py``), and under holders cut off from the lock service (client -> replica links
+blackholed) alternating with 100-300 ms latency on the client -> resource link;
+``harness.checkers.lock_safety`` judges the resource log and the grants, and its ``lease_overlaps`` the
+leases. Each planted bug is caught, no-fencing also by those holder faults alone. One seeded run per case
+here; the acceptance runs (10 seeds per bug, at least 9 must catch it) are marked ``slow``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 
 from harness.checkers.lock_safety import check
+from harness.net.base import CLIENT
 from harness.net.grudge import isolate
 from harness.platform import open_cluster
 from targets.lock.target import LockTarget
@@ -45,10 +48,33 @@ def find_leader(cluster: Any) -> str | None:
 
 
 def fault_loop(kinds: tuple[str, ...]) -> Any:
+    """Every 0.5-1 s one fault of ``kinds``, healed before the next.
+
+    ``kill`` (kill -9 and restart) and ``partition`` (isolate) hit the leader; ``holder-partition``
+    blackholes the client's links to every lock replica, so a holder cannot renew or release and its lease
+    runs out while it still holds its token; ``resource-latency`` delays its requests to the resource by
+    100-300 ms, so a holder's writes can outlast its lease.
+    """
+
     def fault(cluster: Any, rng: random.Random, stop: threading.Event, nem: Nemesis) -> None:
         replicas = [n for n in cluster.nodes if n != "resource"]
         while not stop.wait(rng.uniform(0.5, 1.0)):
             kind = rng.choice(kinds)
+            if kind == "holder-partition":
+                nem.start(kind, replicas)
+                for n in replicas:
+                    cluster.net.link(CLIENT, n, kind="timeout", stream="both", timeout=0)
+                stop.wait(rng.uniform(1.0, 1.5))
+                cluster.net.heal()
+                nem.stop(kind, replicas)
+                continue
+            if kind == "resource-latency":
+                nem.start(kind, ["resource"])
+                cluster.net.link(CLIENT, "resource", kind="latency", latency=rng.randint(100, 300))
+                stop.wait(rng.uniform(1.0, 1.5))
+                cluster.net.heal()
+                nem.stop(kind, ["resource"])
+                continue
             victim = find_leader(cluster) or rng.choice(replicas)
             nem.start(kind, [victim])
             if kind == "kill":
@@ -105,6 +131,24 @@ def test_planted_bug_is_caught(
 ) -> None:
     r = lock_run(frozenset({flag}), workload, kinds, seed=1)
     assert r[field], r["summary"]
+
+
+# Holders cut off from the lock service, and writes slowed on the way to the resource; no stalls planned:
+# the faults alone make holders write after their lease ran out (4 writes at > 150 ms each > a 500 ms lease).
+# Without the faults no-fencing goes unseen with this workload.
+SLOW_HOLDERS = {"lease_ms": 500, "writes": 4, "work_ms": 20, "retry_ms": 20}
+HOLDER_FAULTS = ("holder-partition", "resource-latency")
+
+
+def test_correct_lock_is_safe_when_holders_are_cut_off_and_resource_writes_are_slow() -> None:
+    r = lock_run(frozenset(), SLOW_HOLDERS, HOLDER_FAULTS, seed=2, seconds=12)
+    assert r["grants"] > 10 and r["writes"] > 10, r["summary"]
+    assert r["valid"] is True and r["lease_overlaps"] == [], r
+
+
+def test_no_fencing_is_caught_when_holders_are_cut_off_and_resource_writes_are_slow() -> None:
+    r = lock_run(frozenset({"no-fencing"}), SLOW_HOLDERS, HOLDER_FAULTS, seed=2, seconds=12)
+    assert r["valid"] is False and r["token_regressions"], r["summary"]
 
 
 @pytest.mark.slow
