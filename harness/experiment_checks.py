@@ -26,7 +26,7 @@ from harness.experiment import (
     WorkloadSpec,
     _frozen,
 )
-from harness.faults.base import ParamError, random_spec
+from harness.faults.base import FaultContext, ParamError, random_spec
 from harness.registry import Registries
 from harness.schema import FieldPath, YamlDoc, field_name
 
@@ -79,7 +79,7 @@ def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
         target=target,
         workload=workload,
         nodes=tuple(topo.nodes),
-        links=tuple(tuple(x) for x in topo.links),
+        links=FaultContext.of(topo).links,
         phases=phases,
         checkers=checkers,
         seed=d.get("seed"),

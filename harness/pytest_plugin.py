@@ -158,7 +158,9 @@ class ChaosMesh:
         from harness.registry import Registries
 
         self.cluster, self.recorder, self.registries = cluster, recorder, Registries()
-        self.ctx = FaultContext(tuple(cluster.nodes), tuple(getattr(cluster.net.topology, "links", ())))
+        topology = getattr(cluster.net, "topology", None)
+        links = FaultContext.of(topology).links if topology is not None else ()
+        self.ctx = FaultContext(tuple(cluster.nodes), links)
         self.active: list[tuple[str, dict[str, Any]]] = []
 
     def start(self, kind: str, **params: Any) -> None:

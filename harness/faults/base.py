@@ -24,12 +24,26 @@ class ParamError(Exception):
         self.message = message
 
 
+CLIENT = "client"  # the source of the client -> node links (the harness's workers), as in ``harness.net``
+
+
 @dataclass(frozen=True)
 class FaultContext:
-    """What a fault kind may know before the cluster runs: node names and directed links (``Topology``)."""
+    """What a fault kind may know before the cluster runs: node names and directed links (``Topology``).
+
+    ``links`` holds the peer links and the client links ``("client", node)``, so a link fault can cut or slow
+    a holder's or a producer's way to the service as well as the links between nodes.
+    """
 
     nodes: tuple[str, ...]
     links: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, topology: Any) -> FaultContext:
+        """From a ``harness.target.Topology``: its nodes, its links, then one client link per client node."""
+        clients = getattr(topology, "client_nodes", ())  # a user's stand-in topology may name no clients
+        links = [tuple(x) for x in topology.links] + [(CLIENT, n) for n in clients]
+        return cls(tuple(getattr(topology, "nodes", ())), tuple((str(a), str(b)) for a, b in links))
 
 
 @runtime_checkable

@@ -1,8 +1,10 @@
-"""Degraded links: Toxiproxy toxics (latency, bandwidth, slicer, reset_peer, limit_data, slow_close).
+"""Degraded links: Toxiproxy toxics (latency, bandwidth, slicer, reset_peer, limit_data, slow_close, and
+timeout: with ``timeout: 0`` the link holds all data, a blackhole).
 
 A link step names a ``toxic``, its attributes (defaults below) and optionally ``nodes`` (every link from or to
-them; default every link of the topology). The resolved step lists the directed ``links`` it touches, so a
-schedule is concrete data. Applied with ``cluster.net.link(src, dst, kind=toxic, **attrs)``; ``stop`` heals.
+them; default every link of the topology, client links ``[client, node]`` included) or ``links``. The
+resolved step lists the directed ``links`` it touches, so a schedule is concrete data. Applied with
+``cluster.net.link(src, dst, kind=toxic, **attrs)``; ``stop`` heals.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ TOXICS: dict[str, dict[str, int]] = {
     "reset_peer": {"timeout": 0},
     "limit_data": {"bytes": 1000},
     "slow_close": {"delay": 1000},
+    "timeout": {"timeout": 0},
 }
 _STEP_KEYS = {"kind", "at", "duration", "toxic", "nodes", "links", "toxics"}
 

@@ -141,3 +141,22 @@ def test_nemesis_records_start_and_stop_with_the_grudge_and_ends_active_faults_w
     first = w.history()[0].value
     assert first["grudge"] == {"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]} and first["nodes"] == ["n1"]
     assert c.calls == [("kill", "n2"), ("start", "n2")] and c.net.grudge == {}
+
+
+def test_link_faults_reach_client_links_and_blackhole_them() -> None:
+    """A holder cut off from the service: the client -> node links are fault targets like peer links."""
+    c = cluster(3)
+    ctx = FaultContext.of(Topology.full_mesh(c.nodes))
+    assert ("client", "n1") in ctx.links and ("n1", "n2") in ctx.links
+    link = Link()
+    step = {"toxic": "timeout", "links": [["client", "n1"], ["client", "n2"]]}
+    params = link.random_params(random.Random(1), ctx, step)
+    link.validate(params, ctx)
+    assert params["timeout"] == 0  # a blackhole: the link holds all data
+    link.start(c, params)
+    assert set(c.net.links) == {("client", "n1"), ("client", "n2")}
+    link.stop(c, params)
+    assert c.net.links == {}
+    with pytest.raises(ParamError) as e:
+        link.validate({"toxic": "timeout", "links": [["client", "n9"]]}, ctx)
+    assert e.value.field == ("links", 0)
