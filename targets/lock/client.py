@@ -15,7 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.target import Addr, Outcome
-from targets.queue.wire import Indefinite, LineClient, NotSent
+from targets.common.adapter import outcome_of, read_outcome
+from targets.queue.wire import LineClient, NotSent
+
+OPS = ("acquire", "write", "release", "read-resource")
 
 
 class LockClient:
@@ -27,49 +30,38 @@ class LockClient:
         self._next = process % max(1, len(self.replicas))
 
     def invoke(self, f: str, value: Any) -> Outcome:
-        try:
-            if f == "acquire":
-                req = {
-                    "op": "acquire",
-                    "lock": value["lock"],
-                    "client": self.process,
-                    "lease_ms": int(value.get("lease_ms", 1000)),
-                }
-                out = self._leader_call(req)
-                if out.type != "ok":
-                    return out
-                r = out.value
-                if not r.get("granted"):
-                    return Outcome(
-                        "fail", None, f"held by process {r.get('holder')} until {r.get('expires_at')}"
-                    )
-                keys = ("token", "lease_ms", "granted_at", "expires_at")
-                return Outcome("ok", {"lock": value["lock"], **{k: r[k] for k in keys}})
-            if f == "release":
-                out = self._leader_call({"op": "release", "lock": value["lock"], "token": value["token"]})
-                if out.type != "ok":
-                    return out
-                return (
-                    Outcome("ok", dict(value))
-                    if out.value.get("released")
-                    else Outcome("fail", None, "token no longer holds the lock")
-                )
-            if f == "write":
-                return self._write(value)
-            if f == "read-resource":
-                reply = self._resource().call({"op": "log"})
-                return (
-                    Outcome("ok", reply["log"])
-                    if reply.get("ok")
-                    else Outcome("fail", None, reply.get("error"))
-                )
-        except NotSent as e:
-            return Outcome("fail", None, str(e))
-        except Indefinite as e:
-            return Outcome("info", None, str(e))
-        return Outcome(
-            "fail", None, f"unknown operation {f!r}; valid: acquire, write, release, read-resource"
-        )
+        if f not in OPS:
+            return Outcome("fail", None, f"unknown operation {f!r}; valid: {', '.join(OPS)}")
+        return outcome_of(lambda: self._invoke(f, value))
+
+    def _invoke(self, f: str, value: Any) -> Outcome:
+        if f == "acquire":
+            req = {
+                "op": "acquire",
+                "lock": value["lock"],
+                "client": self.process,
+                "lease_ms": int(value.get("lease_ms", 1000)),
+            }
+            out = self._leader_call(req)
+            if out.type != "ok":
+                return out
+            r = out.value
+            if not r.get("granted"):
+                return Outcome("fail", None, f"held by process {r.get('holder')} until {r.get('expires_at')}")
+            keys = ("token", "lease_ms", "granted_at", "expires_at")
+            return Outcome("ok", {"lock": value["lock"], **{k: r[k] for k in keys}})
+        if f == "release":
+            out = self._leader_call({"op": "release", "lock": value["lock"], "token": value["token"]})
+            if out.type != "ok":
+                return out
+            return (
+                Outcome("ok", dict(value))
+                if out.value.get("released")
+                else Outcome("fail", None, "token no longer holds the lock")
+            )
+        if f == "write":
+            return self._write(value)
+        return read_outcome(self._resource(), "log", "log")  # read-resource
 
     def _resource(self) -> LineClient:
         return self.conns["resource"]

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
+from targets.common.nodeargs import EXIT_CORRUPT, NodeArgs
 from targets.lock.machine import FLAGS, LockMachine
 from targets.lock.resource import ResourceService
 from targets.queue.journal import CorruptJournal
@@ -35,66 +35,25 @@ LOCK_OPTIONS = {
     "propose_timeout_ms": (10, 60_000),
 }
 MAX_LEASE_MS = 3_600_000
+ARGS = NodeArgs("lock node", "targets.lock.node")
+die = ARGS.die
 
 
-def die(msg: str, code: int = 2) -> NoReturn:
-    print(f"lock node: error: {msg}", file=sys.stderr, flush=True)
-    sys.exit(code)
-
-
-def parse_addr(field: str, text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        die(f"{field} is {text!r}; expected HOST:PORT with a port in 1..65535")
-    return host, int(port)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        die(f"{message}; run with --help for the valid arguments")
+def _own_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--peer", action="append", default=[], metavar="NAME=HOST:PORT")
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
-    p = _Parser(prog="python3 -m targets.lock.node")
-    for name in ("--role", "--name", "--listen", "--data-dir"):
-        p.add_argument(name, required=True)
-    p.add_argument("--peer", action="append", default=[], metavar="NAME=HOST:PORT")
-    p.add_argument("--flags", default="")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
-    a = p.parse_args(argv)
-    if a.role not in ROLES:
-        die(f"--role is {a.role!r}; expected one of {', '.join(ROLES)}")
-    a.listen_addr = parse_addr("--listen", a.listen)
-    a.flag_set = frozenset(f for f in a.flags.split(",") if f)
-    unknown = sorted(a.flag_set - FLAGS)
-    if unknown:
-        die(f"--flags: unknown flag {unknown[0]!r}; valid flags: {', '.join(sorted(FLAGS))}")
-    a.peers = {}
-    for item in a.peer:
-        name, sep, addr = item.partition("=")
-        if not sep or not name:
-            die(f"--peer {item!r}: expected NAME=HOST:PORT")
-        a.peers[name] = parse_addr(f"--peer {name}", addr)
+    a = ARGS.parser(_own_arguments).parse_args(argv)
+    ARGS.check_common(a, ROLES, FLAGS)
+    a.peers = ARGS.peers(a.peer)
     if a.role == "lock" and not a.peers:
         die("a lock node needs its Raft peers: --peer NAME=HOST:PORT, one per other lock node")
-    a.opts = {}
-    for item in a.option:
-        key, sep, value = item.partition("=")
-        if a.role != "lock" or key not in LOCK_OPTIONS:
-            valid = ", ".join(LOCK_OPTIONS) if a.role == "lock" else "none"
-            die(f"--option {key!r} is not an option of a {a.role} node; valid: {valid}")
-        lo, hi = LOCK_OPTIONS[key]
-        if not sep or not value.isdigit() or not lo <= int(value) <= hi:
-            die(f"--option {key}={value!r}: expected an integer in {lo}..{hi}")
-        a.opts[key] = int(value)
+    table = LOCK_OPTIONS if a.role == "lock" else {}
+    a.opts = ARGS.int_options(a.option, table, f"a {a.role} node", require_sep=False)
     if a.opts.get("election_min_ms", 300) > a.opts.get("election_max_ms", 600):
         die("--option election_min_ms is greater than election_max_ms; give min <= max")
-    try:
-        os.makedirs(a.data_dir, exist_ok=True)
-    except OSError as e:
-        die(f"--data-dir {a.data_dir!r}: cannot create it ({e.strerror}); give a writable directory")
-    if not os.access(a.data_dir, os.W_OK):
-        die(f"--data-dir {a.data_dir!r} is not writable; give a writable directory")
+    ARGS.check_data_dir(a.data_dir)
     return a
 
 
@@ -182,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         asyncio.run(amain(a))
     except (CorruptJournal, StorageError) as e:
-        die(str(e), 3)
+        die(str(e), EXIT_CORRUPT)
     except OSError as e:
         die(f"--listen {a.listen}: cannot listen ({e.strerror or e}); choose a free port")
     except KeyboardInterrupt:

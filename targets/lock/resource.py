@@ -12,11 +12,11 @@ Requests: ``hello``/``health``, ``write {lock, token, client, data}`` -> ``{"ok"
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
-from targets.queue.journal import Journal, replay
+from targets.queue.journal import Journal
+from targets.queue.service import JournaledService
 
 
 class ResourceState:
@@ -49,31 +49,19 @@ class ResourceState:
         return rec
 
 
-class ResourceService:
+class ResourceService(JournaledService[ResourceState]):
     def __init__(self, data_dir: str, flags: frozenset[str]) -> None:
-        self.flags = flags
-        self.path = os.path.join(data_dir, "resource.journal")
-        self.state = ResourceState(fencing="no-fencing" not in flags)
-        self.state.load(replay(self.path))
-        self.journal: Journal | None = None
+        super().__init__("resource", data_dir, flags, ResourceState(fencing="no-fencing" not in flags))
 
-    async def handle(self, req: dict[str, Any]) -> dict[str, Any]:
-        if self.journal is None:
-            self.journal = Journal(self.path)
-        op = req.get("op")
-        try:
-            if op in ("hello", "health"):
-                return {"ok": True, "role": "resource", "flags": sorted(self.flags)}
-            if op == "write":
-                lock, token = str(req["lock"]), int(req["token"])
-                if not self.state.check(lock, token):
-                    return {"ok": True, "accepted": False, "highest": self.state.highest[lock]}
-                # accept in memory first (no await in between), so a concurrent lower token is refused
-                rec = self.state.accept(lock, token, req["client"], req.get("data"), int(time.time() * 1000))
-                await self.journal.append(rec)
-                return {"ok": True, "accepted": True, "seq": rec["seq"], "highest": self.state.highest[lock]}
-            if op == "log":
-                return {"ok": True, "log": list(self.state.log)}
-        except (KeyError, TypeError, ValueError) as e:
-            return {"ok": False, "error": f"bad-request: {op}: missing or bad field {e}"}
-        return {"ok": False, "error": f"bad-request: unknown op {op!r}"}
+    async def dispatch(self, op: Any, req: dict[str, Any], journal: Journal) -> dict[str, Any] | None:
+        if op == "write":
+            lock, token = str(req["lock"]), int(req["token"])
+            if not self.state.check(lock, token):
+                return {"ok": True, "accepted": False, "highest": self.state.highest[lock]}
+            # accept in memory first (no await in between), so a concurrent lower token is refused
+            rec = self.state.accept(lock, token, req["client"], req.get("data"), int(time.time() * 1000))
+            await journal.append(rec)
+            return {"ok": True, "accepted": True, "seq": rec["seq"], "highest": self.state.highest[lock]}
+        if op == "log":
+            return {"ok": True, "log": list(self.state.log)}
+        return None

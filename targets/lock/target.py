@@ -13,18 +13,14 @@ from typing import Any
 
 from harness.errors import BadInput
 from harness.target import Addr, Client, NodeContext, NodeSpec, Topology
+from targets.common.adapter import check_flags, check_int_options, node_argv
 from targets.lock.client import LockClient
 from targets.lock.machine import FLAGS
 from targets.lock.node import LOCK_OPTIONS
 
 
 def validate_options(options: Mapping[str, Any]) -> None:
-    for key, value in options.items():
-        if key not in LOCK_OPTIONS:
-            raise BadInput(f"target lock: option {key!r} is unknown; valid: {', '.join(LOCK_OPTIONS)}")
-        lo, hi = LOCK_OPTIONS[key]
-        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-            raise BadInput(f"target lock: option {key} is {value!r}; expected an integer in {lo}..{hi}")
+    check_int_options("lock", options, LOCK_OPTIONS)
 
 
 class LockTarget:
@@ -41,25 +37,9 @@ class LockTarget:
         return Topology(all_nodes, mesh.links, all_nodes)
 
     def node_spec(self, ctx: NodeContext) -> NodeSpec:
-        unknown = sorted(ctx.flags - FLAGS)
-        if unknown:
-            raise BadInput(f"target lock: flag {unknown[0]!r} is unknown; valid: {', '.join(sorted(FLAGS))}")
+        check_flags("lock", ctx.flags, FLAGS)
         role = "resource" if ctx.node == "resource" else "lock"
-        argv = [
-            "python3",
-            "-m",
-            "targets.lock.node",
-            "--role",
-            role,
-            "--name",
-            ctx.node,
-            "--listen",
-            str(ctx.listen),
-            "--data-dir",
-            ctx.data_dir,
-            "--flags",
-            ",".join(sorted(ctx.flags)),
-        ]
+        argv = node_argv("lock", role, ctx)
         if role == "lock":
             validate_options(ctx.options)
             for peer, addr in sorted(ctx.peers.items()):

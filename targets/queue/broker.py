@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import os
 import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from targets.queue.journal import Journal, replay
+from targets.queue.journal import Journal
+from targets.queue.service import JournaledService
 
 
 @dataclass
@@ -125,51 +125,38 @@ def _now_ms() -> float:
     return time.monotonic() * 1000.0
 
 
-class BrokerService:
+class BrokerService(JournaledService[BrokerState]):
     """The broker node: ``BrokerState`` behind the line protocol, journaled under ``data_dir``."""
 
     def __init__(self, data_dir: str, flags: frozenset[str]) -> None:
-        self.flags = flags
-        self.path = os.path.join(data_dir, "broker.journal")
-        self.state = BrokerState()
-        self.state.load(replay(self.path))
-        self.journal: Journal | None = None
+        super().__init__("broker", data_dir, flags, BrokerState())
         self._pending: dict[str, asyncio.Future[None]] = {}
 
-    async def handle(self, req: dict[str, Any]) -> dict[str, Any]:
-        if self.journal is None:
-            self.journal = Journal(self.path)
-        op = req.get("op")
-        try:
-            if op in ("hello", "health"):
-                return {"ok": True, "role": "broker", "flags": sorted(self.flags)}
-            if op == "send":
-                return await self._send(req)
-            if op == "poll":
-                got = self.state.poll(str(req["consumer"]), int(req["lease_ms"]), _now_ms(), time.time_ns())
-                if got is None:
-                    return {"ok": True, "message": None}
-                self.journal.append_nowait({"t": "ev", "ev": got[1]})
-                return {"ok": True, "message": got[0].body()}
-            if op == "ack":
-                mid = str(req["id"])
-                if mid not in self.state.messages:
-                    return {"ok": False, "error": f"unknown message id {mid!r}"}
-                ev = self.state.ack(mid, str(req["consumer"]), time.time_ns())
-                if ev is not None:
-                    self.journal.append_nowait({"t": "ev", "ev": ev})
-                    await self.journal.append({"t": "ack", "id": mid})
-                return {"ok": True}
-            if op == "stats":
-                return {"ok": True, **self.state.stats(_now_ms())}
-            if op == "deliveries":
-                return {"ok": True, "deliveries": list(self.state.events)}
-        except (KeyError, TypeError, ValueError) as e:
-            return {"ok": False, "error": f"bad-request: {op}: missing or bad field {e}"}
-        return {"ok": False, "error": f"bad-request: unknown op {op!r}"}
+    async def dispatch(self, op: Any, req: dict[str, Any], journal: Journal) -> dict[str, Any] | None:
+        if op == "send":
+            return await self._send(req, journal)
+        if op == "poll":
+            got = self.state.poll(str(req["consumer"]), int(req["lease_ms"]), _now_ms(), time.time_ns())
+            if got is None:
+                return {"ok": True, "message": None}
+            journal.append_nowait({"t": "ev", "ev": got[1]})
+            return {"ok": True, "message": got[0].body()}
+        if op == "ack":
+            mid = str(req["id"])
+            if mid not in self.state.messages:
+                return {"ok": False, "error": f"unknown message id {mid!r}"}
+            ev = self.state.ack(mid, str(req["consumer"]), time.time_ns())
+            if ev is not None:
+                journal.append_nowait({"t": "ev", "ev": ev})
+                await journal.append({"t": "ack", "id": mid})
+            return {"ok": True}
+        if op == "stats":
+            return {"ok": True, **self.state.stats(_now_ms())}
+        if op == "deliveries":
+            return {"ok": True, "deliveries": list(self.state.events)}
+        return None
 
-    async def _send(self, req: dict[str, Any]) -> dict[str, Any]:
-        assert self.journal is not None
+    async def _send(self, req: dict[str, Any], journal: Journal) -> dict[str, Any]:
         m = Message(str(req["id"]), str(req["msg"]), str(req["account"]), int(req["amount"]))
         if self.state.has(m.id):
             return {"ok": True, "duplicate": True}
@@ -177,7 +164,7 @@ class BrokerService:
         if pending is not None:  # the same id is being made durable right now: answer when it is
             await asyncio.shield(pending)
             return {"ok": True, "duplicate": True}
-        fut = self.journal.append({"t": "enq", **m.body()})
+        fut = journal.append({"t": "enq", **m.body()})
         self._pending[m.id] = fut
         try:
             await asyncio.shield(fut)

@@ -21,11 +21,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.target import Addr, Outcome
+from targets.common.adapter import outcome_of, read_outcome
 from targets.queue.wire import Indefinite, LineClient, NotSent
 
 SEND_ATTEMPTS = 3
 DRAIN_TIMEOUT_S = 30.0
 SETTLE_S = 0.5
+OPS = ("send", "read-effects", "read-deliveries")
 
 
 class QueueClient:
@@ -37,23 +39,13 @@ class QueueClient:
         self.flags: frozenset[str] | None = None
 
     def invoke(self, f: str, value: Any) -> Outcome:
-        try:
-            if f == "send":
-                return self._send(value)
-            if f == "read-effects":
-                return self._read_effects()
-            if f == "read-deliveries":
-                reply = self.broker.call({"op": "deliveries"})
-                return (
-                    Outcome("ok", reply["deliveries"])
-                    if reply.get("ok")
-                    else Outcome("fail", None, reply.get("error"))
-                )
-        except NotSent as e:
-            return Outcome("fail", None, str(e))
-        except Indefinite as e:
-            return Outcome("info", None, str(e))
-        return Outcome("fail", None, f"unknown operation {f!r}; valid: send, read-effects, read-deliveries")
+        if f not in OPS:
+            return Outcome("fail", None, f"unknown operation {f!r}; valid: {', '.join(OPS)}")
+        if f == "send":
+            return outcome_of(lambda: self._send(value))
+        if f == "read-effects":
+            return outcome_of(self._read_effects)
+        return outcome_of(lambda: read_outcome(self.broker, "deliveries", "deliveries"))
 
     def _learn_flags(self) -> frozenset[str]:
         if self.flags is None:

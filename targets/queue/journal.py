@@ -10,9 +10,10 @@ record that nobody waits for (delivery events). Standard library only.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from typing import Any
+
+from targets.common.jsonlines import decode, encode
 
 
 class CorruptJournal(Exception):
@@ -30,9 +31,7 @@ def replay(path: str) -> list[dict[str, Any]]:
     complete = data.split(b"\n")[:-1]  # whatever follows the last newline is a torn write: dropped
     for n, line in enumerate(complete, start=1):
         try:
-            rec = json.loads(line) if line else None
-            if not isinstance(rec, dict):
-                raise ValueError("not an object")
+            rec = decode(line)
         except ValueError:
             if n == len(complete):  # the crash tore the last record: drop it
                 break
@@ -66,7 +65,7 @@ class Journal:
         self._queue(rec, None)
 
     def _queue(self, rec: dict[str, Any], fut: asyncio.Future[None] | None) -> None:
-        self._pending.append((json.dumps(rec, separators=(",", ":")).encode() + b"\n", fut))
+        self._pending.append((encode(rec), fut))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
 

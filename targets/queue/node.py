@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
+from targets.common.nodeargs import EXIT_CONFIG, EXIT_CORRUPT, NodeArgs
 from targets.queue.broker import BrokerService
 from targets.queue.consumer import Consumer, ConsumerConfig
 from targets.queue.journal import CorruptJournal
@@ -29,69 +28,27 @@ CONSUMER_OPTIONS = {
     "idle_ms": (1, 10_000),
     "rpc_timeout_ms": (10, 600_000),
 }
-EXIT_CONFIG = 2
-EXIT_CORRUPT = 3
+ARGS = NodeArgs("queue node", "targets.queue.node")
+die = ARGS.die
 
 
-def die(msg: str, code: int = EXIT_CONFIG) -> NoReturn:
-    print(f"queue node: error: {msg}", file=sys.stderr, flush=True)
-    sys.exit(code)
-
-
-def parse_addr(field: str, text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        die(f"{field} is {text!r}; expected HOST:PORT with a port in 1..65535")
-    return host, int(port)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, no usage dump
-        die(f"{message}; run with --help for the valid arguments")
+def _own_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--broker")
+    p.add_argument("--sink")
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
-    p = _Parser(prog="python3 -m targets.queue.node")
-    p.add_argument("--role", required=True)
-    p.add_argument("--name", required=True)
-    p.add_argument("--listen", required=True)
-    p.add_argument("--data-dir", required=True)
-    p.add_argument("--broker")
-    p.add_argument("--sink")
-    p.add_argument("--flags", default="")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
-    a = p.parse_args(argv)
-    if a.role not in ROLES:
-        die(f"--role is {a.role!r}; expected one of {', '.join(ROLES)}")
-    a.listen_addr = parse_addr("--listen", a.listen)
-    a.flag_set = frozenset(f for f in a.flags.split(",") if f)
-    unknown = sorted(a.flag_set - FLAGS)
-    if unknown:
-        die(f"--flags: unknown flag {unknown[0]!r}; valid flags: {', '.join(sorted(FLAGS))}")
-    a.opts = {}
-    for item in a.option:
-        key, sep, value = item.partition("=")
-        if not sep:
-            die(f"--option {item!r}: expected KEY=VALUE")
-        if a.role != "consumer" or key not in CONSUMER_OPTIONS:
-            valid = ", ".join(CONSUMER_OPTIONS) if a.role == "consumer" else "none"
-            die(f"--option {key!r} is not an option of a {a.role}; valid: {valid}")
-        lo, hi = CONSUMER_OPTIONS[key]
-        if not value.lstrip("-").isdigit() or not lo <= int(value) <= hi:
-            die(f"--option {key}={value!r}: expected an integer in {lo}..{hi}")
-        a.opts[key] = int(value)
+    a = ARGS.parser(_own_arguments).parse_args(argv)
+    ARGS.check_common(a, ROLES, FLAGS)
+    table = CONSUMER_OPTIONS if a.role == "consumer" else {}
+    a.opts = ARGS.int_options(a.option, table, f"a {a.role}", require_sep=True)
     if a.role == "consumer":
         for field in ("broker", "sink"):
             if not getattr(a, field):
                 die(f"a consumer needs --{field} HOST:PORT (the mesh proxy to the {field})")
-        a.broker_addr = parse_addr("--broker", a.broker)
-        a.sink_addr = parse_addr("--sink", a.sink)
-    try:
-        os.makedirs(a.data_dir, exist_ok=True)
-    except OSError as e:
-        die(f"--data-dir {a.data_dir!r}: cannot create it ({e.strerror}); give a writable directory")
-    if not os.access(a.data_dir, os.W_OK):
-        die(f"--data-dir {a.data_dir!r} is not writable; give a writable directory")
+        a.broker_addr = ARGS.parse_addr("--broker", a.broker)
+        a.sink_addr = ARGS.parse_addr("--sink", a.sink)
+    ARGS.check_data_dir(a.data_dir)
     return a
 
 

@@ -14,11 +14,11 @@ Requests: ``hello``/``health``, ``apply {id, msg, consumer, account, amount, ded
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
 
-from targets.queue.journal import Journal, replay
+from targets.queue.journal import Journal
+from targets.queue.service import JournaledService
 
 
 class SinkState:
@@ -39,34 +39,21 @@ class SinkState:
         self.balances[effect["account"]] = self.balances.get(effect["account"], 0) + int(effect["amount"])
 
 
-class SinkService:
+class SinkService(JournaledService[SinkState]):
     def __init__(self, data_dir: str, flags: frozenset[str]) -> None:
-        self.flags = flags
-        self.path = os.path.join(data_dir, "sink.journal")
-        self.state = SinkState()
-        self.state.load(replay(self.path))
-        self.journal: Journal | None = None
+        super().__init__("sink", data_dir, flags, SinkState())
         self._pending: dict[str, asyncio.Future[None]] = {}
 
-    async def handle(self, req: dict[str, Any]) -> dict[str, Any]:
-        if self.journal is None:
-            self.journal = Journal(self.path)
-        op = req.get("op")
-        try:
-            if op in ("hello", "health"):
-                return {"ok": True, "role": "sink", "flags": sorted(self.flags)}
-            if op == "apply":
-                return await self._apply(req)
-            if op == "effects":
-                return {"ok": True, "effects": list(self.state.effects)}
-            if op == "balances":
-                return {"ok": True, "balances": dict(self.state.balances)}
-        except (KeyError, TypeError, ValueError) as e:
-            return {"ok": False, "error": f"bad-request: {op}: missing or bad field {e}"}
-        return {"ok": False, "error": f"bad-request: unknown op {op!r}"}
+    async def dispatch(self, op: Any, req: dict[str, Any], journal: Journal) -> dict[str, Any] | None:
+        if op == "apply":
+            return await self._apply(req, journal)
+        if op == "effects":
+            return {"ok": True, "effects": list(self.state.effects)}
+        if op == "balances":
+            return {"ok": True, "balances": dict(self.state.balances)}
+        return None
 
-    async def _apply(self, req: dict[str, Any]) -> dict[str, Any]:
-        assert self.journal is not None
+    async def _apply(self, req: dict[str, Any], journal: Journal) -> dict[str, Any]:
         effect: dict[str, Any] = {
             "msg": str(req["msg"]),
             "id": str(req["id"]),
@@ -83,7 +70,7 @@ class SinkService:
                 return {"ok": True, "applied": False}
             if mid in self.state.ids:
                 return {"ok": True, "applied": False}
-        fut = self.journal.append(effect)
+        fut = journal.append(effect)
         self._pending[mid] = fut
         try:
             await asyncio.shield(fut)

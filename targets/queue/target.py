@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.errors import BadInput
 from harness.target import Addr, Client, NodeContext, NodeSpec, Topology
+from targets.common.adapter import check_flags, check_int_options, node_argv
 from targets.queue.client import QueueClient
 from targets.queue.node import CONSUMER_OPTIONS, FLAGS
 
@@ -22,12 +23,7 @@ def consumer_names(n: int) -> tuple[str, ...]:
 
 
 def validate_options(options: Mapping[str, Any]) -> None:
-    for key, value in options.items():
-        if key not in CONSUMER_OPTIONS:
-            raise BadInput(f"target queue: option {key!r} is unknown; valid: {', '.join(CONSUMER_OPTIONS)}")
-        lo, hi = CONSUMER_OPTIONS[key]
-        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-            raise BadInput(f"target queue: option {key} is {value!r}; expected an integer in {lo}..{hi}")
+    check_int_options("queue", options, CONSUMER_OPTIONS)
 
 
 class QueueTarget:
@@ -43,25 +39,9 @@ class QueueTarget:
         return Topology(("broker", *consumers, "sink"), links, ("broker", "sink"))
 
     def node_spec(self, ctx: NodeContext) -> NodeSpec:
-        unknown = sorted(ctx.flags - FLAGS)
-        if unknown:
-            raise BadInput(f"target queue: flag {unknown[0]!r} is unknown; valid: {', '.join(sorted(FLAGS))}")
+        check_flags("queue", ctx.flags, FLAGS)
         role = ctx.node if ctx.node in ("broker", "sink") else "consumer"
-        argv = [
-            "python3",
-            "-m",
-            "targets.queue.node",
-            "--role",
-            role,
-            "--name",
-            ctx.node,
-            "--listen",
-            str(ctx.listen),
-            "--data-dir",
-            ctx.data_dir,
-            "--flags",
-            ",".join(sorted(ctx.flags)),
-        ]
+        argv = node_argv("queue", role, ctx)
         if role == "consumer":
             argv += ["--broker", str(ctx.peers["broker"]), "--sink", str(ctx.peers["sink"])]
             validate_options(ctx.options)

@@ -16,6 +16,8 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from targets.common.jsonlines import encode, read_objects
+
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 MAX_LINE = 64 * 1024 * 1024
 
@@ -28,26 +30,15 @@ class Indefinite(Exception):
     """The request may or may not have been processed (timeout, reset, or closed after sending)."""
 
 
-def encode(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
-
-
 async def serve(host: str, port: int, handler: Handler) -> asyncio.Server:
     """Serve ``handler`` on host:port; a malformed line gets ``{"ok": false, "error": "bad-request:
     ..."}``."""
 
     async def on_conn(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            while True:
-                line = await reader.readline()
-                if not line:
-                    break
-                try:
-                    req = json.loads(line)
-                    if not isinstance(req, dict):
-                        raise ValueError("expected a JSON object")
-                except ValueError as e:
-                    reply: dict[str, Any] = {"ok": False, "error": f"bad-request: {e}"}
+            async for req in read_objects(reader):
+                if isinstance(req, ValueError):
+                    reply: dict[str, Any] = {"ok": False, "error": f"bad-request: {req}"}
                 else:
                     reply = await handler(req)
                 writer.write(encode(reply))

@@ -19,6 +19,8 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from targets.common.jsonlines import encode, read_objects
+
 LINE_LIMIT = 16 * 1024 * 1024
 CONNECT_TIMEOUT = 1.0
 DRAIN_TIMEOUT = 2.0
@@ -29,10 +31,6 @@ Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 class LinkUnknown(Exception):
     """No reply in time, or the connection broke after the request may have been sent."""
-
-
-def encode(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
 
 
 async def serve_lines(host: str, port: int, handler: Handler) -> asyncio.Server:
@@ -55,16 +53,8 @@ async def serve_lines(host: str, port: int, handler: Handler) -> asyncio.Server:
                     await asyncio.wait_for(writer.drain(), DRAIN_TIMEOUT)
 
         try:
-            while True:
-                line = await reader.readline()
-                if not line:
-                    break
-                try:
-                    req = json.loads(line)
-                    if not isinstance(req, dict):
-                        raise ValueError("not an object")
-                except ValueError:
-                    req = {"op": "invalid"}
+            async for item in read_objects(reader):
+                req = {"op": "invalid"} if isinstance(item, ValueError) else item
                 t = asyncio.create_task(answer(req))
                 tasks.add(t)
                 t.add_done_callback(tasks.discard)

@@ -1,0 +1,68 @@
+"""Harness-side helpers shared by the queue and lock adapters (``target.py``, ``client.py``).
+
+This module imports ``harness``: only adapters, which run in the harness process, may use it; a node
+service (anything ``targets.<name>.node`` imports) must not. ``check_int_options`` and ``check_flags``
+refuse a bad target option or planted-bug flag with ``BadInput`` naming the target; ``node_argv`` is the
+command line every node of a ``targets.<name>.node`` program starts with; ``outcome_of`` / ``read_outcome``
+turn calls over the line protocol into history outcomes (``NotSent``: ``fail``; ``Indefinite``: ``info``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from harness.errors import BadInput
+from harness.target import NodeContext, Outcome
+from targets.queue.wire import Indefinite, LineClient, NotSent
+
+
+def check_int_options(target: str, options: Mapping[str, Any], table: Mapping[str, tuple[int, int]]) -> None:
+    """Every option must be a key of ``table`` with an integer value in its range."""
+    for key, value in options.items():
+        if key not in table:
+            raise BadInput(f"target {target}: option {key!r} is unknown; valid: {', '.join(table)}")
+        lo, hi = table[key]
+        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+            raise BadInput(f"target {target}: option {key} is {value!r}; expected an integer in {lo}..{hi}")
+
+
+def check_flags(target: str, flags: frozenset[str], valid: frozenset[str]) -> None:
+    unknown = sorted(flags - valid)
+    if unknown:
+        raise BadInput(f"target {target}: flag {unknown[0]!r} is unknown; valid: {', '.join(sorted(valid))}")
+
+
+def node_argv(target: str, role: str, ctx: NodeContext) -> list[str]:
+    """``python3 -m targets.<target>.node`` with the arguments every node takes; a role adds its own."""
+    return [
+        "python3",
+        "-m",
+        f"targets.{target}.node",
+        "--role",
+        role,
+        "--name",
+        ctx.node,
+        "--listen",
+        str(ctx.listen),
+        "--data-dir",
+        ctx.data_dir,
+        "--flags",
+        ",".join(sorted(ctx.flags)),
+    ]
+
+
+def outcome_of(call: Callable[[], Outcome]) -> Outcome:
+    """Run one operation: a request that surely never got there is ``fail``, one that may have, ``info``."""
+    try:
+        return call()
+    except NotSent as e:
+        return Outcome("fail", None, str(e))
+    except Indefinite as e:
+        return Outcome("info", None, str(e))
+
+
+def read_outcome(conn: LineClient, op: str, key: str) -> Outcome:
+    """A final-phase read: ``ok`` with the reply's ``key``, or ``fail`` with the service's error."""
+    reply = conn.call({"op": op})
+    return Outcome("ok", reply[key]) if reply.get("ok") else Outcome("fail", None, reply.get("error"))
