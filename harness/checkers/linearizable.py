@@ -65,8 +65,13 @@ def check(
     for n, (key, ops) in enumerate(prepared):
         outcome = search(ops, m.step, initial, budget)
         if outcome.status == BUDGET:
-            unknown = [_json_key(k) for k, _ in prepared[n:]]
-            break
+            if budget.deadline is not None and time.monotonic() >= budget.deadline:
+                unknown += [_json_key(k) for k, _ in prepared[n:]]  # the time is spent: the rest is undecided
+                break
+            # Only this part's memo outgrew its memory: a later part may still prove the history illegal,
+            # and false beats unknown, so go on.
+            unknown.append(_json_key(key))
+            continue
         if outcome.status == ILLEGAL:
             failed = _explain(m, key, ops, outcome.longest, initial)
             break

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,3 +142,25 @@ def test_mutex_model_and_a_user_model() -> None:
     )
     assert check(c, model="counter").valid is True
     assert check(History([*c[:2], Op(2, 2, 1, "ok", "read", 2), c[3]]), model="counter").valid is False
+
+
+def test_a_part_that_outgrows_its_memory_does_not_hide_an_illegal_later_part() -> None:
+    """Parts run smallest first; key "a" starves its memo, key "b" (larger, checked after it) is illegal."""
+    ops: list[Op] = []
+
+    def add(process: int, type_: str, f: str, value: Any) -> None:
+        ops.append(Op(len(ops), len(ops), process, type_, f, value))  # type: ignore[arg-type]
+
+    for i in range(14):  # pending writes of distinct values to "a", then a read nobody can satisfy
+        add(i, "invoke", "write", {"key": "a", "value": i})
+    add(100, "invoke", "read", {"key": "a", "value": None})
+    add(100, "ok", "read", {"key": "a", "value": -1})
+    for i in range(20):  # sequential writes to "b" (more ops than "a"), then a stale read
+        add(200, "invoke", "write", {"key": "b", "value": i})
+        add(200, "ok", "write", {"key": "b", "value": i})
+    add(201, "invoke", "read", {"key": "b", "value": None})
+    add(201, "ok", "read", {"key": "b", "value": 0})
+    r = check(History(ops), model="kv", max_memory_mb=0.05)
+    assert r.valid is False, r.summary
+    assert r.details["failed_part"]["key"] == "b"
+    assert r.details["unknown_parts"] == ["a"]
