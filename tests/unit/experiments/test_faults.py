@@ -160,3 +160,30 @@ def test_link_faults_reach_client_links_and_blackhole_them() -> None:
     with pytest.raises(ParamError) as e:
         link.validate({"toxic": "timeout", "links": [["client", "n9"]]}, ctx)
     assert e.value.field == ("links", 0)
+
+
+def test_link_fault_toxics_match_the_network_layer_and_the_schema() -> None:
+    """One set of toxics in three places (step defaults, the Net's validation, the published schema)."""
+    import json
+    from pathlib import Path
+
+    from harness.faults.link import TOXICS
+    from harness.net.base import LINK_KINDS
+
+    assert {k: set(v) for k, v in TOXICS.items()} == {k: set(v) for k, v in LINK_KINDS.items()}
+    schema_file = Path(__file__).resolve().parents[3] / "harness" / "schema" / "experiment.schema.json"
+    schema = json.loads(schema_file.read_text())
+    enums: list[list[str]] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "enum" in node and "latency" in node["enum"]:
+                enums.append(node["enum"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(schema)
+    assert enums and all(sorted(e) == sorted(TOXICS) for e in enums), enums
