@@ -49,6 +49,13 @@ class RunOutcome:
     report: Path | None = None
 
 
+OUTCOME_BY_EXIT = {EXIT_OK: "pass", EXIT_INVALID: "fail", EXIT_UNKNOWN: "unknown"}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
 def verdict(valid: Validity, expect: str) -> tuple[int, str]:
     """Exit code and a word: 0 when the verdict matches ``expect``, 1 when not, 2 unknown."""
     if valid == UNKNOWN:
@@ -257,11 +264,13 @@ def run_experiment(
             "flags": sorted(exp.target.flags),
             "backend": exp.target.backend,
             "nodes": list(exp.nodes),
+            "workload": exp.to_data().get("workload", {}),
             "resolved": exp.to_data(),
             "schedule": schedule.to_list(),
             "overrides": dict(overrides or {}),
             "replay": f"chaos replay {bundle.path}",
             "status": "running",
+            "started": _now(),
             "python": sys.version.split()[0],
         }
     )
@@ -289,17 +298,31 @@ def run_experiment(
             t_down = time.monotonic()
         timings["teardown_s"] = time.monotonic() - t_down
     except KeyboardInterrupt:
-        bundle.update_run(status="interrupted", ops=len(run.writer))
+        bundle.update_run(status="interrupted", ops=len(run.writer), finished=_now())
         say(f"interrupted: healed and cleaned up; {len(run.writer)} ops kept in {bundle.history_file}")
         raise
     except BaseException as e:
-        bundle.update_run(status="crashed", error=f"{type(e).__name__}: {e}", ops=len(run.writer))
+        bundle.update_run(
+            status="crashed", error=f"{type(e).__name__}: {e}", ops=len(run.writer), finished=_now()
+        )
         raise
     run.phase("check")
     composite = check(exp, bundle.read_history(), reg)
     code, word = verdict(composite.valid, exp.expect)
     summary = _summary(composite, word)
-    bundle.write_results(composite, outcome=word, expect=exp.expect, exit_code=code, seed=seed)
-    bundle.update_run(status="done", outcome=word, exit_code=code, ops=len(run.writer), timings=timings)
+    # ``outcome`` (pass / fail / unknown) is what reports and summaries key on; ``verdict`` says it in full.
+    outcome = OUTCOME_BY_EXIT[code]
+    bundle.write_results(
+        composite, outcome=outcome, verdict=word, expect=exp.expect, exit_code=code, seed=seed
+    )
+    bundle.update_run(
+        status="finished",
+        outcome=outcome,
+        verdict=word,
+        exit_code=code,
+        ops=len(run.writer),
+        timings=timings,
+        finished=_now(),
+    )
     report = _render(bundle, say)
     return RunOutcome(bundle, seed, schedule, composite.valid, code, summary, report)

@@ -35,7 +35,7 @@ def test_kv_run_writes_a_complete_bundle(backend: str, tmp_path: Path) -> None:
     o = run_experiment(exp, out=tmp_path)
     assert o.exit_code == 0, o.summary
     meta = o.bundle.read_run()
-    assert meta["status"] == "done" and meta["backend"] == backend
+    assert meta["status"] == "finished" and meta["backend"] == backend
     hist = o.bundle.read_history()
     assert len(hist.client_ops()) > 100
     starts = [f for f, _ in _nemesis(o.bundle) if f.startswith("start-")]

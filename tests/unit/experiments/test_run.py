@@ -39,14 +39,16 @@ def test_correct_mode_run_writes_a_complete_bundle(tmp_path: Path) -> None:
     b = Bundle.open(tmp_path / "fake-exp" / "latest")
     assert b.path.resolve() == o.bundle.path.resolve()
     meta = b.read_run()
-    assert meta["status"] == "done" and meta["seed"] == 7 and meta["schedule"] == o.schedule.to_list()
+    assert meta["status"] == "finished" and meta["seed"] == 7 and meta["schedule"] == o.schedule.to_list()
     assert [p["phase"] for p in meta["phases"]] == ["setup", "workload", "heal", "final", "teardown", "check"]
     assert "stale" not in b.experiment_file.read_text() and "isolate" in b.experiment_file.read_text()
     hist = b.read_history()
     nem = [op.f for op in hist.nemesis_ops()]
     assert nem == ["start-partition", "stop-partition"]
     assert len(hist.client_ops()) > 20 and hist.pairs()[-1].invoke.f == "read"  # the final read
-    assert json.loads(b.results_file.read_text())["outcome"] == "as expected"
+    results = json.loads(b.results_file.read_text())
+    assert (results["outcome"], results["verdict"]) == ("pass", "as expected")
+    assert meta["started"] and b.read_run()["finished"] and b.read_run()["workload"]["duration"] > 0
     assert set(b.node_logs()) == {"n1", "n2", "n3"}
     assert meta["timings"]["ops_per_s"] > 0
 
