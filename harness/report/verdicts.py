@@ -81,13 +81,14 @@ def _explain_lock(valid: bool, d: Mapping[str, Any]) -> str:
     if valid:
         return (
             f"No two clients held the lock at the same time as seen by the protected resource "
-            f"({d.get('grants', '?')} grants, {d.get('writes', '?')} accepted writes), and fencing tokens "
-            "never went backwards."
+            f"({d.get('grants', '?')} grants, {d.get('writes', '?')} accepted writes), fencing tokens "
+            "never went backwards, and no grant was made while another holder's lease was still running."
         )
     return (
         f"Mutual exclusion failed: {_n(d, 'overlaps')} pair(s) of critical sections overlapped at the "
         f"resource, {_n(d, 'token_regressions')} accepted write(s) carried an older fencing token than one "
-        f"before them, and {_n(d, 'duplicate_grants')} token(s) were granted more than once."
+        f"before them, {_n(d, 'duplicate_grants')} token(s) were granted more than once, and "
+        f"{_n(d, 'lease_overlaps')} grant(s) were made while another holder's lease was still running."
     )
 
 

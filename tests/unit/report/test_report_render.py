@@ -119,6 +119,7 @@ def test_lock_overlaps_on_a_time_axis_with_tokens(tmp_path: Path) -> None:
     root = _page(bundles.lock_violation(tmp_path))
     v = _verdict(root)
     assert v.attrs["data-valid"] == "invalid" and "1 pair(s) of critical sections overlapped" in v.text()
+    assert "1 grant(s) were made while another holder's lease was still running" in v.text()
     assert root.one("div", cls="outcome").attrs["data-outcome"] == "fail"
     ce = root.one("section", cls="lock-safety")
     secs = ce.one("svg", cls="lock-overlaps").find_all("g", cls="critical-section")
