@@ -123,9 +123,7 @@ def _per_f(pairs: list[Pair]) -> dict[str, Any]:
     return {"*": stats(pairs), **{f: stats(ps) for f, ps in sorted(by_f.items())}}
 
 
-def recovery(
-    pairs: list[Pair], heal: int, until: int, sustain_s: float, sustain_ops: int
-) -> int | None:
+def recovery(pairs: list[Pair], heal: int, until: int, sustain_s: float, sustain_ops: int) -> int | None:
     """ns from ``heal`` to the first sustained run of ok completions before ``until``; None: never."""
     done = sorted(
         (p for p in pairs if p.complete is not None and p.invoke.time >= heal and p.complete.time < until),
@@ -297,9 +295,7 @@ def check(
     breaches = _breaches(fig, min_ok_rate, max_p99_ms, max_recovery_s, max_unavailable_s, outside_faults)
     out = fig["outside"]["*"]
     recs = [f["recovery_s"] for f in fig["faults"] if f["end_s"] is not None]
-    rec_text = (
-        ", ".join("not recovered" if r is None else f"{r:g} s" for r in recs) if recs else "no faults"
-    )
+    rec_text = ", ".join("not recovered" if r is None else f"{r:g} s" for r in recs) if recs else "no faults"
     figures = (
         f"outside faults ok rate {out['ok_rate'] if out['ok_rate'] is not None else '-'} "
         f"(p99 {out['p99_ms'] if out['p99_ms'] is not None else '-'} ms); recovery: {rec_text}; "

@@ -23,7 +23,9 @@ class Builder:
         self.ops.append(Op(i, int(at_ms * MS), self.proc, "invoke", f, None))
         self.ops.append(Op(i + 1, int((at_ms + took_ms) * MS), self.proc, type_, f, None))  # type: ignore[arg-type]
 
-    def fault(self, at_ms: float, what: str, kind: str = "partition", nodes: tuple[str, ...] = ("n1",)) -> None:
+    def fault(
+        self, at_ms: float, what: str, kind: str = "partition", nodes: tuple[str, ...] = ("n1",)
+    ) -> None:
         value = {"kind": kind, "nodes": list(nodes)}
         self.ops.append(Op(len(self.ops), int(at_ms * MS), "nemesis", "info", f"{what}-{kind}", value))
 
