@@ -1,12 +1,13 @@
 """The runner's side of the steady-state hypothesis: probes before faults, the abort monitor, and what they
 leave in the bundle.
 
-``harness.probes`` knows probes; this module ties them to one run: op probes go through the target's client
+``harness.probes`` knows probes; this module ties them to one run. Op probes go through the target's client
 and are recorded in the history like any other client op (a probe's write is a real write, and checkers must
-see it); a hypothesis that does not hold, or an abort that trips, is recorded as a nemesis op (``f`` =
-``steady-state-failed`` / ``abort``, value = the probe and what it saw) and in ``run.json`` (``steady_state``
-/ ``aborted``); and the verdict gains a ``steady-state`` result that is ``unknown`` (an untested or cut-short
-run proves nothing about passing, though a violation found before an abort still stands).
+see it); an op probe continues as a fresh process after anything but ``ok``. A hypothesis that does not
+hold, or an abort that trips, is recorded as a nemesis op (``f`` = ``steady-state-failed`` / ``abort``, value
+= the probe and what it saw) and in ``run.json`` (``steady_state`` / ``aborted``); and the verdict gains a
+``steady-state`` result that is ``unknown`` (an untested or cut-short run proves nothing about passing,
+though a violation found before an abort still stands).
 """
 
 from __future__ import annotations
@@ -34,16 +35,21 @@ class Guard:
         self.not_steady: ProbeFailure | None = None
         self.aborted: ProbeFailure | None = None
         self.monitor: AbortMonitor | None = None
-        self._process = PROBE_PROCESS_BASE
+        self._process = PROBE_PROCESS_BASE + 1
 
     def _op_call(self, make_client: Callable[[int], Any]) -> OpCall:
         def op(f: str, value: Any) -> str:
-            self._process += 1
             client = make_client(self._process)
             try:
-                return call(self.writer, client, self._process, f, value).type
+                kind = call(self.writer, client, self._process, f, value).type
             finally:
                 client.close()
+            # A fresh process after anything but ok: after an unknown outcome a process is never reused (as
+            # a worker does), and after a failure the next check may reach the service another way (the
+            # kv client picks its node by process id): a streak of failures means the service, not one node.
+            if kind != "ok":
+                self._process += 1
+            return kind
 
         return op
 

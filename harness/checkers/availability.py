@@ -24,7 +24,8 @@ first ``ok``, and from the last ``ok`` to the end of the history), the stretch f
 invocation after the earlier ``ok`` to the later one, when it lasts at least ``gap_s`` (default 1 s): clients
 were asking and nothing succeeded. An idle gap (no op invoked) is not unavailability.
 
-Without thresholds the checker is ``valid`` (figures only). Thresholds make it a verdict; each breach names
+Option ``fs`` restricts every figure to client ops with those ``f`` (a ``cas`` that fails on a mismatch is
+an answer from a healthy system, not unavailability). Without thresholds the checker is ``valid`` (figures only). Thresholds make it a verdict; each breach names
 the window that broke it: ``min_ok_rate`` and ``max_p99_ms`` on the outside segment (``outside_faults: true``,
 the default) or on every segment (``false``); ``max_recovery_s`` per fault; ``max_unavailable_s`` per window.
 """
@@ -32,7 +33,7 @@ the default) or on every segment (``false``); ``max_recovery_s`` per fault; ``ma
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,10 +169,18 @@ def unavailability(pairs: list[Pair], t_end: int, gap_s: float) -> list[tuple[in
 
 
 def analyse(
-    history: History, *, sustain_s: float = 1.0, sustain_ops: int = 3, gap_s: float = 1.0
+    history: History,
+    *,
+    sustain_s: float = 1.0,
+    sustain_ops: int = 3,
+    gap_s: float = 1.0,
+    fs: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Every figure of the module docstring, as JSON-able data (times in s since the history's first op)."""
-    pairs = [p for p in history.pairs() if not p.invoke.is_nemesis]
+    """Every figure of the module docstring, as JSON-able data (times in s since the history's first op).
+
+    ``fs``: count only client ops with these ``f`` (e.g. leave out ``cas``, whose ``fail`` on a mismatch is
+    an answer from a healthy system, not unavailability)."""
+    pairs = [p for p in history.pairs() if not p.invoke.is_nemesis and (fs is None or p.invoke.f in fs)]
     times = [op.time for op in history]
     t0, t_end = (min(times), max(times)) if times else (0, 0)
     windows = fault_windows(history)
@@ -208,7 +217,12 @@ def analyse(
     after = [p for p in pairs if last_end is not None and p.invoke.time >= last_end]
     gaps = unavailability(pairs, t_end, gap_s)
     return {
-        "definition": {"sustain_s": sustain_s, "sustain_ops": sustain_ops, "gap_s": gap_s},
+        "definition": {
+            "sustain_s": sustain_s,
+            "sustain_ops": sustain_ops,
+            "gap_s": gap_s,
+            "fs": None if fs is None else list(fs),
+        },
         "t0": t0,
         "outside": _per_f(outside),
         "after_heal": _per_f(after) if last_end is not None else None,
@@ -279,9 +293,10 @@ def check(
     sustain_s: float = 1.0,
     sustain_ops: int = 3,
     gap_s: float = 1.0,
+    fs: Sequence[str] | None = None,
 ) -> Result:
     """The availability figures; ``valid`` is False when a given threshold is broken (see the docstring)."""
-    fig = analyse(history, sustain_s=sustain_s, sustain_ops=sustain_ops, gap_s=gap_s)
+    fig = analyse(history, sustain_s=sustain_s, sustain_ops=sustain_ops, gap_s=gap_s, fs=fs)
     thresholds = {
         k: v
         for k, v in {
