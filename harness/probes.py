@@ -113,7 +113,11 @@ def parse(
     probes: list[Probe] = []
     for i, p in enumerate(data["probes"]):
         base: tuple[str | int, ...] = ("steady_state", "probes", i)
-        kind = next(k for k in PROBE_KINDS if k in p)
+        kinds = [k for k in PROBE_KINDS if k in p]
+        if len(kinds) != 1:
+            got = f"got {', '.join(kinds)}" if kinds else "got none"
+            raise error(base, f"a probe has exactly one of {', '.join(PROBE_KINDS)}; {got}")
+        kind = kinds[0]
         target: Any = p[kind]
         texts = [target] if isinstance(target, str) else list(target) if kind == "command" else []
         for text in texts:
@@ -130,6 +134,9 @@ def parse(
             "command": _accept(p.get("exit"), [0]),
             "op": _accept(p.get("expect"), ["ok"]),
         }[kind]
+        bad = sorted(str(t) for t in accept - {"ok", "fail", "info"}) if kind == "op" else []
+        if bad:
+            raise error((*base, "expect"), f"{bad[0]!r}: an op completes ok, fail or info")
         if kind == "command":
             target = tuple(str(a) for a in target)
         elif kind == "op":
