@@ -25,7 +25,9 @@ invocation after the earlier ``ok`` to the later one, when it lasts at least ``g
 were asking and nothing succeeded. An idle gap (no op invoked) is not unavailability.
 
 Option ``fs`` restricts every figure to client ops with those ``f`` (a ``cas`` that fails on a mismatch is
-an answer from a healthy system, not unavailability). Without thresholds the checker is ``valid`` (figures only). Thresholds make it a verdict; each breach names
+an answer from a healthy system, not unavailability).
+
+Without thresholds the checker is ``valid`` (figures only). Thresholds make it a verdict; each breach names
 the window that broke it: ``min_ok_rate`` and ``max_p99_ms`` on the outside segment (``outside_faults: true``,
 the default) or on every segment (``false``); ``max_recovery_s`` per fault; ``max_unavailable_s`` per window.
 """

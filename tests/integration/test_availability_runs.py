@@ -56,7 +56,8 @@ def test_a_probe_failing_before_faults_makes_the_run_unknown(local_backend: str,
         SHIPPED.read_text()
         .replace(
             "    - {name: n1-accepts, tcp: n1}\n",
-            "    - {name: n1-accepts, tcp: n1}\n    - {name: n2-http-health, http: 'http://{n2}/health', timeout: 0.5}\n",
+            "    - {name: n1-accepts, tcp: n1}\n"
+            "    - {name: n2-http-health, http: 'http://{n2}/health', timeout: 0.5}\n",
         )
         .replace("within: 15", "within: 2")
     )

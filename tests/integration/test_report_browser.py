@@ -272,7 +272,8 @@ def test_night_over_night_summary_of_20_bundles_renders_and_flags_the_flaky_one(
             browser,
             session,
             "({sections: document.querySelectorAll('section.trend').length,"
-            " flaky: [...document.querySelectorAll('section.flaky-experiment')].map(s => s.dataset.experiment),"
+            " flaky: [...document.querySelectorAll('section.flaky-experiment')]"
+            ".map(s => s.dataset.experiment),"
             " badge: getComputedStyle(document.querySelector('.flaky')).backgroundColor,"
             " sparks: [...document.querySelectorAll('svg.spark polyline')].map(p => p.getBBox().width),"
             " rows: document.querySelectorAll('.trend-table tbody tr').length,"
@@ -288,7 +289,7 @@ def test_night_over_night_summary_of_20_bundles_renders_and_flags_the_flaky_one(
         browser.close()
     assert seen["sections"] == 3 and seen["flaky"] == ["kv-flaky"]
     assert seen["badge"] == "rgb(198, 40, 40)"  # the flaky badge is styled, i.e. the inline CSS applied
-    assert len(seen["sparks"]) == 9 and all(w > 100 for w in seen["sparks"])  # 3 charts x 3 experiments, drawn
+    assert len(seen["sparks"]) == 9 and all(w > 100 for w in seen["sparks"])  # 3 charts x 3 experiments
     assert seen["rows"] == 20 and seen["links"] == 20
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert errors == [] and requests == []
