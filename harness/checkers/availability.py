@@ -235,6 +235,9 @@ def analyse(
                 "end_s": s(b),
                 "duration_s": round((b - a) / NS, 3),
                 "faults": [w.index for w in windows if w.start < b and (w.end is None or w.end > a)],
+                "after_fault": max(
+                    (w.index for w in windows if w.end is not None and w.end <= a), default=None
+                ),
             }
             for a, b in gaps
         ],
@@ -275,11 +278,21 @@ def _breaches(
                     f"{max_recovery_s:g}"
                 )
     if max_unavailable_s is not None:
+        labels = {f["index"]: f["label"] for f in fig["faults"]}
         for u in fig["unavailable"]:
             if u["duration_s"] > max_unavailable_s:
+                during = ", ".join(labels[i] for i in u["faults"] if i in labels)
+                after = u.get("after_fault")
+                when = (
+                    f"during {during}"
+                    if during
+                    else f"after {labels[after]}"
+                    if after in labels
+                    else "outside any fault"
+                )
                 out.append(
-                    f"unavailable {u['start_s']:g}s-{u['end_s']:g}s: {u['duration_s']:g} s > "
-                    f"max_unavailable_s {max_unavailable_s:g}"
+                    f"unavailable {u['start_s']:g}s-{u['end_s']:g}s ({when}): {u['duration_s']:g} s "
+                    f"> max_unavailable_s {max_unavailable_s:g}"
                 )
     return out
 

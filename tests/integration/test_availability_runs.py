@@ -92,3 +92,14 @@ def test_an_abort_mid_run_stops_the_faults_heals_and_says_so(local_backend: str,
     assert res["steady-state"]["valid"] == "unknown" and "aborted at" in res["steady-state"]["summary"]
     assert res["linearizable"]["valid"] is True
     assert o.exit_code == 2
+
+
+def test_planted_slow_election_is_caught_by_availability_alone(local_backend: str, tmp_path: Path) -> None:
+    exp = with_overrides(loads((ROOT / "experiments" / "kv-slow-election.yaml").read_text()), backend="local")
+    o = run_experiment(exp, out=tmp_path)
+    assert o.exit_code == 0, o.summary  # expect: invalid, and it was
+    res = _results(o)
+    assert res["linearizable"]["valid"] is True  # safe: only availability suffers
+    assert res["availability"]["valid"] is False
+    breaches = res["availability"]["details"]["breaches"]
+    assert breaches and all(" partition n" in b and "> max_unavailable_s 2" in b for b in breaches), breaches

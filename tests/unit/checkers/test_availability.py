@@ -179,3 +179,13 @@ def test_a_fault_that_never_ended_has_no_recovery_and_is_not_a_breach() -> None:
     (f,) = r.details["faults"]
     assert f["end_s"] is None and f["recovery_s"] is None
     assert r.valid is True
+
+
+def test_max_unavailable_names_the_window_and_the_fault_before_it() -> None:
+    assert check(scenario(), max_unavailable_s=2).valid is True  # oks inside the fault break it up
+    r = check(scenario(), max_unavailable_s=1)
+    assert r.valid is False
+    (b,) = r.details["breaches"]
+    assert b == (
+        "unavailable 4s-5.52s (after fault #0 partition n1 (2.0s-4.0s)): 1.52 s > max_unavailable_s 1"
+    )
