@@ -164,6 +164,15 @@ def to_json(trends: Sequence[ExperimentTrend]) -> dict[str, Any]:
     }
 
 
+def flaky_experiments(summary_dir: Path) -> list[str]:
+    """The experiments the ``summary.json`` in ``summary_dir`` flags as flaky (none when it is unreadable)."""
+    try:
+        data = json.loads((summary_dir / SUMMARY_JSON).read_text(encoding="utf-8"))
+        return [str(x) for x in data.get("flaky") or []]
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
 def write_json(trends: Sequence[ExperimentTrend], path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(to_json(trends), indent=2, default=str) + "\n", encoding="utf-8")

@@ -27,12 +27,13 @@ def _results(o: Any) -> dict[str, Any]:
 
 
 def test_correct_kv_recovers_within_the_shipped_threshold(local_backend: str, tmp_path: Path) -> None:
-    o = run_experiment(_exp(SHIPPED.read_text()), out=tmp_path)
+    # the first isolation only (3 s to 6 s; the full 20 s run is the docker dry run of experiments/)
+    o = run_experiment(_exp(SHIPPED.read_text(), duration=9), out=tmp_path)
     assert o.exit_code == 0, o.summary
     av = _results(o)["availability"]
     assert av["valid"] is True and av["details"]["thresholds"]["max_recovery_s"] == 3
     faults = av["details"]["faults"]
-    assert [f["nodes"] for f in faults] == [["n1"], ["n2"], ["n3"]]
+    assert [f["nodes"] for f in faults] == [["n1"]]
     assert all(f["recovered"] and f["recovery_s"] <= 3 for f in faults), faults
     run = o.bundle.read_run()
     assert run["steady_state"]["held"] is True and "aborted" not in run

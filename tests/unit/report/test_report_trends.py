@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from report_dom import parse
 from trend_bundles import make_run, suite
 
@@ -13,10 +14,15 @@ from harness.cli import main
 from harness.report import trends
 
 
-def test_twenty_bundles_rows_trends_and_the_flaky_experiment(tmp_path: Path) -> None:
+def test_twenty_bundles_rows_trends_and_the_flaky_experiment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = tmp_path / "reports"
     assert len(suite(root)) == 20
     assert main(["summary", str(root)]) == 0
+    assert (
+        capsys.readouterr().out.strip().endswith("20 run(s), 5 with an unexpected verdict; flaky: kv-flaky")
+    )
     data = json.loads((root / "summary.json").read_text())
     assert data["flaky"] == ["kv-flaky"]
     by = {e["experiment"]: e for e in data["experiments"]}
