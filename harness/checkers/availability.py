@@ -34,14 +34,15 @@ the default) or on every segment (``false``); ``max_recovery_s`` per fault; ``ma
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from harness.checkers.base import Result
 from harness.history import History, Pair
-from harness.op import Op
+from harness.op import NEMESIS, Op
 
 NAME = "availability"
 NS = 1_000_000_000
@@ -98,17 +99,36 @@ def _quantile(xs: list[int], q: float) -> float | None:
     return round(xs[min(len(xs) - 1, int(q * len(xs)))] / 1e6, 3)
 
 
-def stats(pairs: list[Pair]) -> dict[str, Any]:
-    """Counts by type, ok rate and ok-latency p50 / p99 (ms) of some client op pairs."""
+class Call(NamedTuple):
+    """One client op reduced to what the figures need (a ``Pair`` asks more of Python on every access)."""
+
+    invoked: int
+    completed: int  # -1: never completed
+    type: str  # ok / fail / info / open
+    f: str
+
+
+def calls(pairs: Iterable[Pair], fs: Sequence[str] | None = None) -> list[Call]:
+    """Client op pairs (nemesis ops left out, only ``fs`` when given) as ``Call``s, by invocation time."""
+    out = []
+    for p in pairs:
+        inv = p.invoke
+        if inv.process == NEMESIS or (fs is not None and inv.f not in fs):
+            continue
+        c = p.complete
+        out.append(Call(inv.time, -1, "open", inv.f) if c is None else Call(inv.time, c.time, c.type, inv.f))
+    out.sort()
+    return out
+
+
+def stats(ops: Iterable[Call]) -> dict[str, Any]:
+    """Counts by type, ok rate and ok-latency p50 / p99 (ms) of some client ops."""
     n = {"ok": 0, "fail": 0, "info": 0, "open": 0}
     lat: list[int] = []
-    for p in pairs:
-        if p.complete is None:
-            n["open"] += 1
-            continue
-        n[p.type] += 1
-        if p.type == "ok":
-            lat.append(p.complete.time - p.invoke.time)
+    for c in ops:
+        n[c.type] += 1
+        if c.type == "ok":
+            lat.append(c.completed - c.invoked)
     done = n["ok"] + n["fail"] + n["info"]
     return {
         **n,
@@ -119,45 +139,49 @@ def stats(pairs: list[Pair]) -> dict[str, Any]:
     }
 
 
-def _per_f(pairs: list[Pair]) -> dict[str, Any]:
-    by_f: dict[str, list[Pair]] = defaultdict(list)
-    for p in pairs:
-        by_f[p.invoke.f].append(p)
-    return {"*": stats(pairs), **{f: stats(ps) for f, ps in sorted(by_f.items())}}
+def _per_f(ops: list[Call]) -> dict[str, Any]:
+    by_f: dict[str, list[Call]] = defaultdict(list)
+    for c in ops:
+        by_f[c.f].append(c)
+    return {"*": stats(ops), **{f: stats(cs) for f, cs in sorted(by_f.items())}}
 
 
-def recovery(pairs: list[Pair], heal: int, until: int, sustain_s: float, sustain_ops: int) -> int | None:
-    """ns from ``heal`` to the first sustained run of ok completions before ``until``; None: never."""
-    done = sorted(
-        (p for p in pairs if p.complete is not None and p.invoke.time >= heal and p.complete.time < until),
-        key=lambda p: p.complete.time if p.complete is not None else 0,
-    )
+def recovery(by_invoke: list[Call], heal: int, until: int, sustain_s: float, sustain_ops: int) -> int | None:
+    """ns from ``heal`` to the first sustained run of ok completions before ``until``; None: never.
+
+    ``by_invoke``: client ops sorted by invocation time. One pass over the completions in order: for each
+    ok completion ``t``, the run holds when the next non-ok completion comes after ``t + sustain_s`` and at
+    least ``sustain_ops`` completions fall in ``[t, t + sustain_s]``."""
+    lo = bisect_left(by_invoke, heal, key=_invoked)
+    hi = bisect_left(by_invoke, until, key=_invoked)
+    done = sorted((c.completed, c.type == "ok") for c in by_invoke[lo:hi] if 0 <= c.completed < until)
+    times = [t for t, _ in done]
     span = int(sustain_s * NS)
-    for i, p in enumerate(done):
-        if p.type != "ok":
+    next_bad = len(done)  # index of the first non-ok completion at or after i
+    firsts: list[int] = [0] * len(done)
+    for i in range(len(done) - 1, -1, -1):
+        if not done[i][1]:
+            next_bad = i
+        firsts[i] = next_bad
+    for i, (t, ok) in enumerate(done):
+        if not ok:
             continue
-        assert p.complete is not None
-        t = p.complete.time
-        run = 0
-        for q in done[i:]:
-            assert q.complete is not None
-            if q.complete.time > t + span:
-                break
-            if q.type != "ok":
-                run = -1
-                break
-            run += 1
-        if run >= sustain_ops:
+        end = bisect_right(times, t + span)
+        if firsts[i] >= end and end - i >= sustain_ops:
             return t - heal
     return None
 
 
-def unavailability(pairs: list[Pair], t_end: int, gap_s: float) -> list[tuple[int, int]]:
+def _invoked(c: Call) -> int:
+    return c.invoked
+
+
+def unavailability(ops: list[Call], t_end: int, gap_s: float) -> list[tuple[int, int]]:
     """Stretches of at least ``gap_s`` from a client invocation to the next ok completion, none between."""
-    if not pairs:
+    if not ops:
         return []
-    oks = sorted(p.complete.time for p in pairs if p.complete is not None and p.type == "ok")
-    invokes = sorted(p.invoke.time for p in pairs)
+    oks = sorted(c.completed for c in ops if c.type == "ok")
+    invokes = sorted(c.invoked for c in ops)
     edges = [invokes[0], *oks, t_end]
     out: list[tuple[int, int]] = []
     gap = int(gap_s * NS)
@@ -177,12 +201,14 @@ def analyse(
     sustain_ops: int = 3,
     gap_s: float = 1.0,
     fs: Sequence[str] | None = None,
+    pairs: Sequence[Pair] | None = None,
 ) -> dict[str, Any]:
     """Every figure of the module docstring, as JSON-able data (times in s since the history's first op).
 
     ``fs``: count only client ops with these ``f`` (e.g. leave out ``cas``, whose ``fail`` on a mismatch is
-    an answer from a healthy system, not unavailability)."""
-    pairs = [p for p in history.pairs() if not p.invoke.is_nemesis and (fs is None or p.invoke.f in fs)]
+    an answer from a healthy system, not unavailability). ``pairs``: ``history.pairs()`` when the caller
+    already has them (the report does)."""
+    by_invoke = calls(history.pairs() if pairs is None else pairs, fs)
     times = [op.time for op in history]
     t0, t_end = (min(times), max(times)) if times else (0, 0)
     windows = fault_windows(history)
@@ -190,17 +216,23 @@ def analyse(
     def s(ns: int | None) -> float | None:
         return None if ns is None else round((ns - t0) / NS, 3)
 
-    def inside(t: int, w: Window) -> bool:
-        return w.start <= t < (w.end if w.end is not None else t_end + 1)
-
-    outside = [p for p in pairs if not any(inside(p.invoke.time, w) for w in windows)]
+    # Each window's ops are a slice of the invoke-ordered pairs; what no slice covers is outside faults.
+    covered = [False] * len(by_invoke)
+    slices: list[list[Call]] = []
+    for w in windows:
+        lo = bisect_left(by_invoke, w.start, key=_invoked)
+        hi = bisect_left(by_invoke, w.end if w.end is not None else t_end + 1, key=_invoked)
+        slices.append(by_invoke[lo:hi])
+        covered[lo:hi] = [True] * (hi - lo)
+    outside = [p for p, c in zip(by_invoke, covered, strict=True) if not c]
     last_end = max((w.end for w in windows if w.end is not None), default=None)
     faults = []
-    for w in windows:
-        mine = [p for p in pairs if inside(p.invoke.time, w)]
+    for w, mine in zip(windows, slices, strict=True):
         nxt = next((v.start for v in windows if v.start >= (w.end or 0) and v is not w), t_end + 1)
         rec = (
-            recovery(pairs, w.end, min(nxt, t_end + 1), sustain_s, sustain_ops) if w.end is not None else None
+            recovery(by_invoke, w.end, min(nxt, t_end + 1), sustain_s, sustain_ops)
+            if w.end is not None
+            else None
         )
         faults.append(
             {
@@ -216,8 +248,8 @@ def analyse(
                 "stats": _per_f(mine),
             }
         )
-    after = [p for p in pairs if last_end is not None and p.invoke.time >= last_end]
-    gaps = unavailability(pairs, t_end, gap_s)
+    after = by_invoke[bisect_left(by_invoke, last_end, key=_invoked) :] if last_end is not None else []
+    gaps = unavailability(by_invoke, t_end, gap_s)
     return {
         "definition": {
             "sustain_s": sustain_s,

@@ -29,7 +29,7 @@ def figures(data: ReportData) -> Figures | None:
     if data.history_error:
         return None
     try:
-        return analyse(data.history)
+        return analyse(data.history, pairs=data.pairs)
     except Exception:  # noqa: BLE001 - a figure that cannot be derived must not break the report
         return None
 
