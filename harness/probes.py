@@ -38,6 +38,9 @@ from harness.errors import BadInput
 PROBE_KINDS = ("http", "tcp", "command", "op")
 PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.-]+?)(?:\.(host|port))?\}")
 
+# Probes go straight to the address given, never through a proxy from the environment (http_proxy).
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 OpCall = Callable[[str, Any], str]  # (f, value) -> the completion type: ok / fail / info
 
 
@@ -177,7 +180,7 @@ def run_probe(probe: Probe, addrs: Mapping[str, Any], op_call: OpCall | None) ->
         if probe.kind == "http":
             url = expand(probe.target, addrs)
             try:
-                with urllib.request.urlopen(url, timeout=probe.timeout) as resp:  # noqa: S310 - user's probe
+                with _DIRECT.open(url, timeout=probe.timeout) as resp:
                     status = resp.status
             except urllib.error.HTTPError as e:
                 status = e.code
