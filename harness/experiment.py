@@ -19,6 +19,7 @@ import yaml
 
 from harness.errors import BadInput
 from harness.faults.base import FaultContext
+from harness.probes import SteadyState
 from harness.registry import Registries
 from harness.schema import YamlDoc, check_schema
 
@@ -109,6 +110,7 @@ class Experiment:
     description: str = ""
     source: str | None = None
     data: Mapping[str, Any] = field(default_factory=_empty)
+    steady_state: SteadyState | None = None  # probes before faults, and the abort condition (harness.probes)
 
     @property
     def fault_context(self) -> FaultContext:

@@ -27,6 +27,7 @@ from harness.experiment import (
     _frozen,
 )
 from harness.faults.base import FaultContext, ParamError, random_spec
+from harness.probes import parse as parse_steady_state
 from harness.registry import Registries
 from harness.schema import FieldPath, YamlDoc, field_name
 
@@ -87,6 +88,7 @@ def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
         description=d.get("description", ""),
         source=doc.file,
         data=_frozen(d),
+        steady_state=parse_steady_state(d.get("steady_state"), tuple(topo.nodes), doc.error),
     )
     faults = d.get("faults") or {}
     steps = tuple(_step(doc, reg, exp, i, s) for i, s in enumerate(faults.get("steps") or []))

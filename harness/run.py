@@ -28,7 +28,9 @@ from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, InfrastructureEr
 from harness.experiment import CheckerSpec, Experiment
 from harness.faults.nemesis import Nemesis
 from harness.history import History, HistoryWriter
+from harness.provenance import code_version
 from harness.registry import Registries
+from harness.run_guard import Guard
 from harness.schedule import Schedule, generate
 from harness.workers import Workers, call
 
@@ -141,6 +143,7 @@ class _Run:
         self.writer = HistoryWriter(bundle.history_file)
         self.phases: list[dict[str, Any]] = []
         self.t_start = time.monotonic()
+        self.guard = Guard(exp.steady_state, self.writer, bundle)  # steady-state probes and abort
 
     def phase(self, name: str) -> None:
         self.phases.append({"phase": name, "at_s": round(time.monotonic() - self.t_start, 3)})
@@ -148,7 +151,7 @@ class _Run:
         self.progress(f"[{time.monotonic() - self.t_start:6.1f}s] phase {name}")
 
     def main(self, cluster: Any, stack: ExitStack, schedule: Schedule, target: Any) -> dict[str, float]:
-        exp, timings = self.exp, {}
+        exp, timings = self.exp, dict[str, float]()
         self.phase("setup")
         cluster.wait_ready(timeout=exp.phases.ready_timeout)
         needed = {self.reg.fault(e.kind).capability for e in schedule.events}
@@ -164,6 +167,10 @@ class _Run:
         def make_client(process: int) -> Any:
             return target.client(cluster.client_addrs, process, timeout)
 
+        if exp.steady_state is not None:
+            self.phase("steady-state")
+            if not self.guard.before_faults(cluster.client_addrs, make_client):
+                return timings  # not steady: not tested (no faults, no workload)
         nemesis = Nemesis(schedule, cluster, self.writer, self.reg, exp.fault_context)
         stack.callback(nemesis.stop)
         workers = Workers(
@@ -180,9 +187,13 @@ class _Run:
         t0 = time.monotonic()
         nemesis.start(t0)
         workers.start()
+        self.guard.start_monitor(cluster.client_addrs, make_client, t0)
+        stack.callback(self.guard.stop)
         first = self.writer.history().ops[:1]
         while (elapsed := time.monotonic() - t0) < exp.workload.duration:
-            time.sleep(min(1.0, exp.workload.duration - elapsed))
+            if self.guard.wait(min(1.0, exp.workload.duration - elapsed)):
+                self.progress(f"abort: {self.guard.aborted}: stopping faults, healing")
+                break
             if not first and len(self.writer):
                 first = self.writer.history().ops[:1]
             active = ", ".join(e.kind for e in nemesis.active) or "none"
@@ -193,6 +204,7 @@ class _Run:
             if nemesis.error is not None or not workers.alive():
                 break
         timings["workload_s"] = time.monotonic() - t0
+        self.guard.stop()
         workers.stop()
         self.phase("heal")
         nemesis.stop()
@@ -272,6 +284,7 @@ def run_experiment(
             "status": "running",
             "started": _now(),
             "python": sys.version.split()[0],
+            "code_version": code_version(),
         }
     )
     say(
@@ -307,7 +320,9 @@ def run_experiment(
         )
         raise
     run.phase("check")
-    composite = check(exp, bundle.read_history(), reg)
+    t_check = time.monotonic()
+    composite = run.guard.verdict(lambda: check(exp, bundle.read_history(), reg))
+    timings["check_s"] = round(time.monotonic() - t_check, 3)
     code, word = verdict(composite.valid, exp.expect)
     summary = _summary(composite, word)
     # ``outcome`` (pass / fail / unknown) is what reports and summaries key on; ``verdict`` says it in full.

@@ -14,6 +14,7 @@ from typing import Any
 from harness.bundle import Bundle
 from harness.errors import EXIT_INVALID, EXIT_OK, BadInput
 from harness.report import render_report, write_summary
+from harness.report.trends import flaky_experiments
 
 
 def register(subparsers: Any) -> None:
@@ -61,5 +62,10 @@ def summary_handler(args: argparse.Namespace) -> int:
         raise BadInput(f"--out {args.out}: its directory does not exist")
     out, entries = write_summary(args.dir, args.out, render_missing=not args.no_render)
     failed = [e for e in entries if e.outcome == "fail"]
-    print(f"{out}: {len(entries)} run(s), {len(failed)} with an unexpected verdict", file=sys.stdout)
+    flaky = flaky_experiments(out.parent)
+    print(
+        f"{out}: {len(entries)} run(s), {len(failed)} with an unexpected verdict"
+        + (f"; flaky: {', '.join(flaky)}" if flaky else ""),
+        file=sys.stdout,
+    )
     return EXIT_INVALID if failed and args.fail_on_unexpected else EXIT_OK

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from harness.report import effects_view, lin_view, timeline, verdicts
+from harness.report import availability_view, effects_view, lin_view, timeline, verdicts
 from harness.report.data import ReportData
 from harness.report.markup import esc, fmt_seconds, script_json, show, table, tag
 
@@ -90,7 +90,7 @@ def _op_rows(data: ReportData) -> list[list[Any]]:
     return rows
 
 
-def _faults_table(data: ReportData) -> str:
+def _faults_table(data: ReportData, avail: availability_view.Figures | None = None) -> str:
     if not data.faults and not data.nemesis_points:
         return tag("p", "No faults were injected in this run.", class_="note")
     rows = [
@@ -100,15 +100,16 @@ def _faults_table(data: ReportData) -> str:
             esc(fmt_seconds(w.start - data.t0)),
             esc(fmt_seconds(w.end - data.t0) if w.end is not None else "never ended"),
             esc(fmt_seconds(w.end - w.start) if w.end is not None else "-"),
+            availability_view.recovery_cell(avail, w),
             esc(w.detail()),
         ]
         for w in data.faults
     ]
     rows += [
-        [esc(op.f), "", esc(fmt_seconds(op.time - data.t0)), "", "", esc(show(op.value, 200))]
+        [esc(op.f), "", esc(fmt_seconds(op.time - data.t0)), "", "", "", esc(show(op.value, 200))]
         for op in data.nemesis_points
     ]
-    return table(["fault", "nodes", "start", "end", "duration", "detail"], rows, class_="faults")
+    return table(["fault", "nodes", "start", "end", "duration", "recovery", "detail"], rows, class_="faults")
 
 
 def _counterexamples(data: ReportData) -> str:
@@ -179,6 +180,7 @@ def render(data: ReportData) -> str:
     outcome = data.outcome()
     title = f"chaos report: {run.get('experiment', 'unnamed run')}"
     highlight = verdicts.named_ops(data.results)
+    avail = availability_view.figures(data)
     parts = [
         tag("h1", esc(title)),
         tag(
@@ -211,13 +213,17 @@ def render(data: ReportData) -> str:
             ),
             class_="note",
         ),
-        timeline.op_timeline(data, highlight),
+        timeline.op_timeline(
+            data, highlight, overlay=lambda axis, y0, y1: availability_view.markers(avail, axis.x, y0, y1)
+        ),
         tag("h2", "Throughput and latency"),
         timeline.rates(data),
+        tag("h2", "Availability and recovery"),
+        availability_view.section(avail),
         tag("h2", "Nodes: restarts and pauses"),
         _nodes(data),
         tag("h2", "Faults"),
-        _faults_table(data),
+        _faults_table(data, avail),
         tag("h2", "All operations"),
         '<input class="filter" id="optable-filter" type="search" '
         'placeholder="filter: process, f, type, value">'

@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.bundle import RUN_FILE, Bundle
 from harness.errors import BadInput, HarnessError
-from harness.report import data, page
+from harness.report import availability_view, data, page, trends
 from harness.report.markup import esc, table, tag
 
 WORD = {True: "holds", False: "violated", "unknown": "unknown"}
@@ -30,6 +30,7 @@ class Entry:
     outcome: str
     report: Path | None
     error: str | None = None
+    availability: Any = None  # availability figures (recovery per fault), for the night-over-night trends
 
 
 def find_bundles(root: Path) -> list[Path]:
@@ -61,13 +62,15 @@ def _entry(path: Path, render_missing: bool) -> Entry:
     verdicts = {
         str(k): (v.get("valid", "unknown") if isinstance(v, dict) else "unknown") for k, v in results.items()
     }
-    return Entry(path, d.run, verdicts, d.outcome(), report)
+    return Entry(path, d.run, verdicts, d.outcome(), report, availability=availability_view.figures(d))
 
 
 def write_summary(
     root: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, *, render_missing: bool = True
 ) -> tuple[Path, list[Entry]]:
-    """Write ``root/index.html`` (or ``out``); returns its path and the entries it lists."""
+    """Write ``root/index.html`` (or ``out``) and ``summary.json`` beside it (``harness.report.trends``: runs
+    of earlier nights remembered in ``summary.json`` files under ``root`` are merged in); returns the page's
+    path and the entries it lists."""
     base = Path(root)
     if not base.is_dir():
         raise BadInput(f"{root}: not a directory; pass the directory holding the run bundles (e.g. reports/)")
@@ -108,10 +111,21 @@ def write_summary(
             class_="summary-table",
         )
     )
+    previous = trends.read_previous(base)
+    trend = trends.build(
+        [
+            trends.row_of(e.bundle, e.run, e.outcome, e.availability, target.parent)
+            for e in entries
+            if e.error is None
+        ],
+        previous,
+    )
+    body += trends.render(trend)
+    trends.write_json(trend, target.parent / trends.SUMMARY_JSON)
     style = (
         "body{font:14px system-ui,sans-serif;margin:20px}td,th{border:1px solid #ddd;padding:3px 8px}"
         "table{border-collapse:collapse}.o-pass{color:#2e8b57}.o-fail{color:#c62828;font-weight:700}"
-        ".o-unknown,.o-none{color:#a35f00}.v-violated{color:#c62828}"
+        ".o-unknown,.o-none{color:#a35f00}.v-violated{color:#c62828}" + trends.STYLE
     )
     html_text = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -9,7 +9,7 @@ named (``highlight``) are still drawn one by one on top, so those around a viola
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from harness.history import Pair
 from harness.report.data import PAUSE_KINDS, RESTART_KINDS, FaultWindow, ReportData
@@ -131,8 +131,11 @@ def _aggregate(pairs: Iterable[Pair], data: ReportData, axis: Axis, top: float) 
     return "".join(out)
 
 
-def op_timeline(data: ReportData, highlight: set[int]) -> str:
-    """The timeline of every client operation per lane, with fault bands across it."""
+def op_timeline(
+    data: ReportData, highlight: set[int], overlay: Callable[[Axis, float, float], str] | None = None
+) -> str:
+    """The timeline of every client operation per lane, with fault bands across it; ``overlay(axis, y0, y1)``
+    draws more on top (the recovery markers)."""
     axis = Axis(data.t0, data.t1)
     top = band_label_space(data.faults, axis)
     lanes = data.lane_count
@@ -168,7 +171,8 @@ def op_timeline(data: ReportData, highlight: set[int]) -> str:
         axis.ticks(top - 2, height)
         + bands(data.faults, axis, top - 2, height, True)
         + labels
-        + tag("g", ops, class_="ops"),
+        + tag("g", ops, class_="ops")
+        + (overlay(axis, top - 2, height) if overlay is not None else ""),
         class_="chart timeline",
         viewBox=f"0 0 {WIDTH} {height + 16}",
         role="img",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness.report import availability_view
 from harness.report.markup import esc, show, tag
 
 LABELS = {True: ("valid", "HOLDS"), False: ("invalid", "VIOLATED"), "unknown": ("unknown", "UNKNOWN")}
@@ -31,6 +32,8 @@ def explain(name: str, valid: Any, details: Mapping[str, Any], error: str | None
                 "found there, but none was ruled out either."
             )
         return f"The {name} checker could not decide whether the invariant holds.{why}"
+    if name == "availability":
+        return availability_view.explain(valid, details)
     if name == "linearizable" or "failed_part" in details:
         return _explain_lin(valid, details)
     if name == "exactly-once" or "lost" in details:

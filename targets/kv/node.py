@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from targets.kv.service import FLAGS, KvService, KvStateMachine
+from targets.kv.service import FLAGS, SLOW_ELECTION_FACTOR, KvService, KvStateMachine
 from targets.raft.core import RaftConfig
 from targets.raft.server import RaftServer
 from targets.raft.storage import FileStorage, MemoryStorage, Storage, StorageError
@@ -118,7 +118,12 @@ def parse_config(argv: Sequence[str]) -> NodeConfig:
         peers=peers,
         data_dir=a.data_dir or "",
         flags=frozenset(flags),
-        raft=RaftConfig(heartbeat_ms=a.heartbeat_ms, election_min_ms=int(lo), election_max_ms=int(hi)),
+        raft=RaftConfig(
+            heartbeat_ms=a.heartbeat_ms,
+            election_min_ms=int(lo),
+            election_max_ms=int(hi),
+            reelection_factor=SLOW_ELECTION_FACTOR if "slow-election" in flags else 1,
+        ),
         op_timeout=a.op_timeout,
         seed=a.seed,
     )

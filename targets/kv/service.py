@@ -9,7 +9,10 @@ leader, cas mismatch, entry overwritten), false when the outcome is unknown (com
 Planted bugs (``flags``), all off by default:
 - ``stale-read``: every node answers ``get`` from its own state, without forwarding or a read-index round;
 - ``ack-before-commit``: the leader acknowledges ``put`` once it is in its own log, before a majority has it;
-- ``volatile-log`` lives in node.py: nothing is persisted.
+- ``volatile-log`` lives in node.py: nothing is persisted;
+- ``slow-election`` lives in node.py (the Raft core's ``reelection_factor``): once a node has followed a
+  leader, its election timeouts are ten times longer, so losing the leader stalls every client for seconds
+  (safe, but unavailable: only an availability threshold catches it).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from typing import Any
 from targets.raft.core import NotLeader
 from targets.raft.server import RaftServer, Rejected, Unknown
 
-FLAGS = frozenset({"stale-read", "ack-before-commit", "volatile-log"})
+FLAGS = frozenset({"stale-read", "ack-before-commit", "volatile-log", "slow-election"})
+SLOW_ELECTION_FACTOR = 10
 
 
 class KvStateMachine:

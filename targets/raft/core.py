@@ -46,6 +46,9 @@ class RaftConfig:
     election_min_ms: int = 300
     election_max_ms: int = 600
     max_batch: int = 64
+    # Planted-bug knob (kv ``slow-election``): once a node has followed a leader, its election timeouts are
+    # this many times longer, so losing a leader stalls the cluster; 1 (the default) is correct Raft.
+    reelection_factor: int = 1
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class RaftCore:
         self.applied = 0
         self.now = now_ms
         self._deadline = 0
+        self._followed_leader = False
         self._reset_election_timer()
         self._votes: set[str] = set()
         self._next: dict[str, int] = {}
@@ -210,6 +214,7 @@ class RaftCore:
             return
         if self.role != "follower" or self.leader != src:
             self._become_follower(self.term, src)
+        self._followed_leader = True
         self._reset_election_timer()
         prev, prev_term = int(m["prev_index"]), int(m["prev_term"])
         if prev > self.last_index:
@@ -259,7 +264,8 @@ class RaftCore:
 
     # ----- transitions ----------
     def _reset_election_timer(self) -> None:
-        self._deadline = self.now + self.rng.randint(self.cfg.election_min_ms, self.cfg.election_max_ms)
+        k = self.cfg.reelection_factor if self._followed_leader else 1
+        self._deadline = self.now + k * self.rng.randint(self.cfg.election_min_ms, self.cfg.election_max_ms)
 
     def _become_follower(self, term: int, leader: str | None) -> None:
         if term != self.term:

@@ -253,3 +253,43 @@ def test_100k_operation_report_loads_and_scrolls(tmp_path: Path) -> None:
     assert int(result["last"]) >= 199_000  # scrolled to the end of the history
     assert result["worst"] < 500, f"a scroll frame took {result['worst']:.0f} ms"
     assert errors == [] and requests == []
+
+
+def test_night_over_night_summary_of_20_bundles_renders_and_flags_the_flaky_one(tmp_path: Path) -> None:
+    exe = _chromium()
+    import trend_bundles
+
+    from harness.report import write_summary
+
+    root = tmp_path / "reports"
+    trend_bundles.suite(root)
+    index, entries = write_summary(root)
+    assert len(entries) == 20
+    browser = Browser(exe, tmp_path / "profile")
+    try:
+        session, _ = _open(browser, index)
+        seen = _eval(
+            browser,
+            session,
+            "({sections: document.querySelectorAll('section.trend').length,"
+            " flaky: [...document.querySelectorAll('section.flaky-experiment')]"
+            ".map(s => s.dataset.experiment),"
+            " badge: getComputedStyle(document.querySelector('.flaky')).backgroundColor,"
+            " sparks: [...document.querySelectorAll('svg.spark polyline')].map(p => p.getBBox().width),"
+            " rows: document.querySelectorAll('.trend-table tbody tr').length,"
+            " links: [...document.querySelectorAll('.trend-table a')].length})",
+        )
+        shot = browser.send(
+            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=session
+        )
+        png = index.with_name("index.png")
+        png.write_bytes(base64.b64decode(shot["data"]))
+        errors, requests = _problems(browser.events)
+    finally:
+        browser.close()
+    assert seen["sections"] == 3 and seen["flaky"] == ["kv-flaky"]
+    assert seen["badge"] == "rgb(198, 40, 40)"  # the flaky badge is styled, i.e. the inline CSS applied
+    assert len(seen["sparks"]) == 9 and all(w > 100 for w in seen["sparks"])  # 3 charts x 3 experiments
+    assert seen["rows"] == 20 and seen["links"] == 20
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert errors == [] and requests == []

@@ -92,3 +92,14 @@ def test_docs_list_the_same_commands() -> None:
     for s in _steps():
         if "run" in s:
             assert s["run"].strip() in docs
+
+
+def test_the_summary_is_carried_from_night_to_night() -> None:
+    steps = _steps()
+    summary = next(i for i, s in enumerate(steps) if s.get("run") == ".venv/bin/chaos summary reports/")
+    restore = [i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("actions/cache/restore")]
+    save = [i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("actions/cache/save")]
+    assert len(restore) == len(save) == 1 and restore[0] < summary < save[0]
+    r, s = steps[restore[0]]["with"], steps[save[0]]["with"]
+    assert r["path"] == s["path"] == "reports/summary.json"  # the file chaos summary reads and rewrites
+    assert s["key"].startswith(r["restore-keys"]) and "github.run_id" in s["key"]  # newest earlier night

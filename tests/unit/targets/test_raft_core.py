@@ -219,3 +219,22 @@ def test_safety_under_random_loss_delay_crashes_and_partitions(
             break
     assert "final" in committed_commands(sim)
     assert sim.run_until(lambda: all(c.applied == c.last_index for c in sim.cores.values()), 10_000)
+
+
+@pytest.mark.parametrize("factor", [1, 10])
+def test_reelection_factor_slows_only_elections_after_a_leader_was_followed(factor: int) -> None:
+    """The kv ``slow-election`` planted bug: the first election is as fast as ever, a failover is not."""
+    sim = Sim(NODES, seed=3, config=RaftConfig(reelection_factor=factor))
+    start = sim.now
+    old = elect(sim, 2000)  # the first leader: normal timeouts (300-600 ms) whatever the factor
+    assert sim.now - start < 2000
+    sim.run(200)
+    others = [n for n in NODES if n != old]
+    sim.partition([old], others)
+    cut = sim.now
+    assert sim.run_until(lambda: any(sim.cores[n].is_leader for n in others), 10_000)
+    took = sim.now - cut
+    if factor == 1:
+        assert took < 1500, took
+    else:
+        assert 3000 <= took < 8000, took  # ten times 300-600 ms, plus the vote round
