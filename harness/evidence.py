@@ -3,9 +3,9 @@
 A checker that finds no violation in a history where nothing succeeded says nothing about the system: a
 cluster that answered no request is trivially linearizable. Jepsen guards this with its stats checker; here
 ``gather`` computes, as a pure function of the history, per kind of operation (``f``) how many client ops
-completed ``ok`` / ``fail`` / ``info`` (an op never completed counts as ``info``), whether the final phase's ops
-succeeded, and how many faults were actually injected. ``Rules`` (an experiment's ``evidence:`` block) say what
-is enough; ``Evidence.lacking`` lists, in words, every rule the history breaks:
+completed ``ok`` / ``fail`` / ``info`` (an op never completed counts as ``info``), whether the final
+phase's ops succeeded, and how many faults were actually injected. ``Rules`` (an experiment's ``evidence:``
+block) say what is enough; ``Evidence.lacking`` lists, in words, every rule the history breaks:
 
 - a kind of operation the workload issued never completed ``ok`` (unless the rules call it ``optional``);
 - an op of the final phase never succeeded (each final op is retried; one ``ok`` attempt suffices);
@@ -28,7 +28,7 @@ from harness.history import History
 from harness.op import NEMESIS
 
 DEFAULT_MIN_OK = 10
-"""Ops that must complete ``ok`` during an experiment's workload unless its ``evidence.min_ok`` says otherwise."""
+"""Ops that must complete ``ok`` during an experiment's workload unless its ``evidence.min_ok`` says so."""
 
 TESTED_WHAT = "this run tested the system, not its fault tolerance"
 
@@ -176,7 +176,7 @@ def gather(
     final_from: int | None = None,
     faults_planned: int | None = None,
 ) -> Evidence:
-    """The evidence ``history`` holds under ``rules``; ops with index >= ``final_from`` are the final phase."""
+    """The evidence ``history`` holds under ``rules``; ops from index ``final_from`` on are the final ops."""
     counts: dict[str, Counts] = {}
     final: dict[str, Counts] = {}
     attempts: dict[tuple[str, str], list[str]] = {}  # final op (f, value) -> completion types, in order
@@ -230,7 +230,7 @@ def gather(
 
 
 def judge(valid: Validity, evidence: Evidence) -> Validity:
-    """A checker verdict weighed by the evidence: ``False`` stands; otherwise too little evidence is unknown."""
+    """A checker verdict weighed by the evidence: ``False`` stands; without evidence the rest is unknown."""
     if valid is False or evidence.enough:
         return valid
     return UNKNOWN

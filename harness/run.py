@@ -9,8 +9,8 @@ time budget), ``results.json`` and the report (when ``harness.report`` is import
 
 No verdict without evidence (``harness.evidence``): a history in which some kind of op never succeeded, the
 final ops did not succeed, or too few ops completed ok is ``unknown`` (a planted bug: not caught) unless a
-checker proved a violation. A worker or nemesis exception (``harness.crash``) ends the run ``crashed`` (exit 3)
-after healing and cleaning up: the history so far is kept, and not checked.
+checker proved a violation. A worker or nemesis exception (``harness.crash``) ends the run ``crashed``
+(exit 3) after healing and cleaning up: the history so far is kept, and not checked.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.bundle import Bundle
 from harness import evidence as ev
+from harness.bundle import Bundle
 from harness.checkers.base import UNKNOWN, Composite, Result, Validity, compose
 from harness.crash import Crash
 from harness.crash import summary as crash_summary
@@ -380,7 +380,7 @@ def run_experiment(
 
 
 def _crashed(run: _Run, schedule: Schedule, timings: dict[str, float]) -> RunOutcome:
-    """Record a crashed run (healed and cleaned up already) and render its report; the history is not checked."""
+    """Record a crashed run (already healed and cleaned up) and render its report; nothing is checked."""
     bundle, ops = run.bundle, len(run.writer)
     summary = crash_summary(run.crashes, ops)
     bundle.update_run(

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.checkers import exactly_once, linearizable, lock_safety
-from harness.cli import check_evidence
 from harness.checkers.base import Result, check_safe
 from harness.checkers.models import get_model, model_names
+from harness.cli import check_evidence
 from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, BadInput, HarnessError
 from harness.history import History
 from harness.importers import FORMATS, detect_format, load

@@ -1,13 +1,14 @@
-"""The evidence half of ``chaos check``: weigh a checker's verdict by what the history holds (``harness.evidence``).
+"""The evidence half of ``chaos check``: a checker's verdict weighed by what the history holds.
 
     --evidence auto|on|off   auto (default): on for the harness's own jsonl histories, off for imported ones
     --min-ok N               ops that must complete ok (default: the run's evidence.min_ok for a bundle's
                              history.jsonl, else 1)
 
-With evidence on, a history in which some kind of op never completed ok (or fewer than ``--min-ok`` did, or, for a
-bundle's ``history.jsonl``, a final op never succeeded) is not judged valid: ``unknown``, exit 2; a violation
-found stands. Imported Jepsen / Porcupine histories are judged as their own tools judge them (the checker alone)
-unless ``--evidence on``. Counts are printed (and in ``--json`` under ``evidence``) either way.
+With evidence on (``harness.evidence``), a history in which some kind of op never completed ok (or fewer
+than ``--min-ok`` did, or, for a bundle's ``history.jsonl``, a final op never succeeded) is not judged valid:
+``unknown``, exit 2; a violation found stands. Imported Jepsen / Porcupine histories are judged as their own
+tools judge them (the checker alone) unless ``--evidence on``. Counts are printed (and in ``--json`` under
+``evidence``) either way.
 """
 
 from __future__ import annotations
