@@ -82,7 +82,8 @@ def print_plain(result: Result, found: ev.Evidence, applied: bool) -> None:
     if found.enough:
         return
     if applied and result.valid is not False:
-        print(f"not valid: the checker found {result.valid}, but the history holds too little evidence:")
+        found_what = "no violation" if result.valid is True else "nothing decisive"
+        print(f"not valid: the checker found {found_what}, but the history holds too little evidence:")
     elif not applied:
         print("evidence (not applied to the verdict; --evidence on applies it):")
     else:
