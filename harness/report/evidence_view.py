@@ -57,7 +57,17 @@ def _crash(run: Mapping[str, Any]) -> str:
     )
 
 
-def _lacking(found: ev.Evidence, expect: str) -> str:
+def _lacking(found: ev.Evidence, expect: str, violation: bool) -> str:
+    reasons = tag("ul", "".join(tag("li", esc(why)) for why in found.lacking))
+    if violation:
+        return tag(
+            "div",
+            tag("h3", "Little evidence, but a violation was found")
+            + reasons
+            + tag("p", esc("A violation a checker proved stands: it needs no more evidence.")),
+            class_="evidence evidence-thin",
+            data_evidence="thin",
+        )
     consequence = (
         "so the planted bug was not caught: a run must exercise the system to catch anything"
         if expect == "invalid"
@@ -66,7 +76,7 @@ def _lacking(found: ev.Evidence, expect: str) -> str:
     return tag(
         "div",
         tag("h3", "TOO LITTLE EVIDENCE: the history proves nothing")
-        + tag("ul", "".join(tag("li", esc(why)) for why in found.lacking))
+        + reasons
         + tag(
             "p",
             esc(
@@ -77,6 +87,11 @@ def _lacking(found: ev.Evidence, expect: str) -> str:
         class_="evidence evidence-lacking",
         data_evidence="lacking",
     )
+
+
+def _violation(results: Mapping[str, Any] | None) -> bool:
+    entries = (results or {}).get("results") or {}
+    return any(isinstance(r, Mapping) and r.get("valid") is False for r in entries.values())
 
 
 def _counts(found: ev.Evidence) -> str:
@@ -98,7 +113,7 @@ def render(data: ReportData) -> str:
     if found is None:
         return "".join(out)
     if recorded and not found.enough:
-        out.append(_lacking(found, str(run.get("expect", "valid"))))
+        out.append(_lacking(found, str(run.get("expect", "valid")), _violation(data.results)))
     for note in found.notes():
         out.append(
             tag(

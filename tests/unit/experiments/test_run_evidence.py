@@ -198,3 +198,14 @@ def test_chaos_check_on_a_hand_written_history(tmp_path: Path, capsys: pytest.Ca
     assert d["valid"] == "unknown" and d["evidence"]["counts"]["read"] == {"ok": 0, "fail": 1, "info": 0}
     assert main(["check", str(p), "--evidence", "off"]) == 0
     assert main(["check", str(p), "--min-ok", "-1"]) == 3
+
+
+def test_a_violation_found_stands_without_evidence(tmp_path: Path) -> None:
+    buggy = BASE.replace("expect: valid", "expect: invalid").replace(
+        "nodes: 3}", "nodes: 3, mode: stale-read}"
+    )
+    o = _run(Harness(), buggy + PARTITION + "evidence: {min_ok: 100000}\n", tmp_path)
+    assert (o.exit_code, o.outcome, o.valid) == (0, "pass", False)
+    assert o.evidence is not None and not o.evidence.enough
+    page = _page(o)
+    assert 'data-evidence="thin"' in page and 'data-evidence="lacking"' not in page
