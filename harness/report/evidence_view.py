@@ -48,8 +48,8 @@ def _crash(run: Mapping[str, Any]) -> str:
         + tag(
             "p",
             esc(
-                f"Faults were healed and the cluster removed; the {run.get('ops', 'recorded')} operations "
-                "recorded until then are shown below. Fix the cause and run again."
+                f"Faults were healed and the cluster removed; the history recorded until then "
+                f"({run.get('ops', '?')} entries) is shown below. Fix the cause and run again."
             ),
         ),
         class_="evidence crash",
