@@ -32,7 +32,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=("auto", "on", "off"),
         help="judge too little evidence unknown (auto: on for jsonl, off for imported formats)",
     )
-    p.add_argument("--min-ok", type=int, default=None, metavar="N", help="ops that must complete ok (1)")
+    p.add_argument(
+        "--min-ok",
+        type=int,
+        default=None,
+        metavar="N",
+        help="ops that must complete ok (default: a bundle's evidence.min_ok, else 1)",
+    )
 
 
 def _bundle_evidence(history_path: str) -> ev.Evidence | None:
