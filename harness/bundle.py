@@ -2,10 +2,12 @@
 
     reports/<experiment>/<YYYYmmdd-HHMMSS-mmm>/
         experiment.yaml    the experiment file as given (copied before anything starts)
-        run.json           the resolved experiment, seed, target, mode, backend, replay command, status
+        run.json           the resolved experiment, seed, target, mode, backend, replay command, status,
+                           outcome, evidence (``harness.evidence``), a crashed run's crashes and error
         history.jsonl      every client op and nemesis (fault) op, streamed while recorded
         logs/<node>.log    node logs, collected before the cluster is removed (also after a failure)
-        results.json       checker results: {"valid": ..., "results": {name: Result.to_dict()}} + "outcome"
+        results.json       checker results: {"valid": ..., "results": {name: Result.to_dict()}} + "outcome",
+                           "evidence"; "valid" is weighed by the evidence, each result keeps its own
         report.html        rendered afterwards from the files above
     reports/<experiment>/latest -> <YYYYmmdd-HHMMSS-mmm>
 

@@ -11,6 +11,7 @@ EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_UNKNOWN = 2
 EXIT_BAD_INPUT = 3
+EXIT_CRASHED = 3  # infrastructure: a run whose workers or nemesis crashed (``harness.crash``)
 EXIT_INTERRUPTED = 130
 
 

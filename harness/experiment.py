@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from harness.errors import BadInput
+from harness.evidence import Rules as EvidenceRules
 from harness.faults.base import FaultContext
 from harness.probes import SteadyState
 from harness.registry import Registries
@@ -105,6 +106,7 @@ class Experiment:
     random: RandomFaults | None = None
     phases: Phases = Phases()
     checkers: tuple[CheckerSpec, ...] = ()
+    evidence: EvidenceRules = EvidenceRules()
     seed: int | None = None
     seeds: tuple[int, ...] = ()
     description: str = ""

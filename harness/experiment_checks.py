@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from harness.errors import BadInput
+from harness.evidence import Rules as EvidenceRules
 from harness.experiment import (
     STEP_KEYS,
     CheckerSpec,
@@ -83,6 +84,7 @@ def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
         links=FaultContext.of(topo).links,
         phases=phases,
         checkers=checkers,
+        evidence=_evidence(d.get("evidence")),
         seed=d.get("seed"),
         seeds=tuple(d.get("seeds") or ()),
         description=d.get("description", ""),
@@ -95,6 +97,17 @@ def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
     _check_overlaps(doc, reg, exp, steps)
     rnd = _random(doc, reg, exp, faults.get("random"))
     return replace(exp, steps=steps, random=rnd)
+
+
+def _evidence(e: Mapping[str, Any] | None) -> EvidenceRules:
+    """The ``evidence:`` block (the schema checked its types); absent fields keep their defaults."""
+    e = e or {}
+    default = EvidenceRules()
+    return EvidenceRules(
+        min_ok=int(e.get("min_ok", default.min_ok)),
+        optional=frozenset(e.get("optional") or ()),
+        final=bool(e.get("final", default.final)),
+    )
 
 
 def known_flags(target: Any) -> frozenset[str]:

@@ -3,10 +3,12 @@
 ``pytest experiments/`` collects every ``*.yaml`` in a directory named ``experiments`` (or any experiment file
 named on the command line) as one item per seed (``--chaos-seed`` may be repeated; else the file's ``seeds``,
 else its ``seed``). An item passes when the run's outcome matches ``expect``; a failing item shows the verdict
-(the violated invariant), the seed, the bundle, the report and the replay command, and the same go into
-``--junitxml`` as properties. Fixtures for experiments written in Python: ``chaos_cluster`` (a factory of
-scoped clusters), ``chaos_recorder`` (a ``HistoryWriter``) and ``chaos_mesh`` (faults by kind, recorded as
-nemesis ops). Heavy imports happen lazily, so loading the plugin costs nothing in unrelated test runs.
+(the violated invariant, too little evidence, or the crash of a worker or the nemesis), the seed, the bundle,
+the report and the replay command, and the same go into ``--junitxml`` as properties (with the outcome and
+any note such as "no fault was injected"). Fixtures for experiments written in Python: ``chaos_cluster`` (a
+factory of scoped clusters), ``chaos_recorder`` (a ``HistoryWriter``) and ``chaos_mesh`` (faults by kind,
+recorded as nemesis ops). Heavy imports happen lazily, so loading the plugin costs nothing in unrelated test
+runs.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 class ExperimentFailed(Exception):
-    """The run's outcome did not match ``expect`` (or a checker ran out of budget)."""
+    """The run's outcome did not match ``expect`` (or a checker ran out of budget, or the run crashed)."""
 
 
 class ExperimentFile(pytest.File):
@@ -103,12 +105,15 @@ class ExperimentItem(pytest.Item):
             ("bundle", o.bundle.path),
             ("report", o.report),
             ("verdict", o.summary),
+            ("outcome", o.outcome),
             ("replay", f"chaos replay {o.bundle.path}"),
+            *(("note", n) for n in o.notes),
         ):
             self.user_properties.append((key, str(value)))
         if o.exit_code != 0:
+            head = "run crashed (exit 3): " if o.outcome == "crashed" else ""
             raise ExperimentFailed(
-                f"{o.summary}\nseed: {o.seed}\nbundle: {o.bundle.path}\nreport: {o.report}\n"
+                f"{head}{o.summary}\nseed: {o.seed}\nbundle: {o.bundle.path}\nreport: {o.report}\n"
                 f"replay: chaos replay {o.bundle.path}"
             )
 

@@ -6,6 +6,11 @@ nemesis and the workers are entered into one ``contextlib.ExitStack``, so on any
 Ctrl-C -- workers stop, every active fault is ended (and recorded) and the network healed, node logs are
 collected and the cluster removed. Then: recovery wait, the workload's final ops, checkers (each within its
 time budget), ``results.json`` and the report (when ``harness.report`` is importable).
+
+No verdict without evidence (``harness.evidence``): a history in which some kind of op never succeeded, the
+final ops did not succeed, or too few ops completed ok is ``unknown`` (a planted bug: not caught) unless a
+checker proved a violation. A worker or nemesis exception (``harness.crash``) ends the run ``crashed``
+(exit 3) after healing and cleaning up: the history so far is kept, and not checked.
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import evidence as ev
 from harness.bundle import Bundle
 from harness.checkers.base import UNKNOWN, Composite, Result, Validity, compose
-from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, InfrastructureError
+from harness.crash import Crash
+from harness.crash import summary as crash_summary
+from harness.errors import EXIT_CRASHED, EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, InfrastructureError
 from harness.experiment import CheckerSpec, Experiment
 from harness.faults.nemesis import Nemesis
 from harness.history import History, HistoryWriter
@@ -49,17 +57,26 @@ class RunOutcome:
     exit_code: int
     summary: str
     report: Path | None = None
+    outcome: str = ""  # pass / fail / unknown / crashed, as in run.json
+    evidence: ev.Evidence | None = None
+    notes: tuple[str, ...] = ()  # remarks that do not change the verdict (no fault injected)
 
 
-OUTCOME_BY_EXIT = {EXIT_OK: "pass", EXIT_INVALID: "fail", EXIT_UNKNOWN: "unknown"}
+OUTCOME_BY_EXIT = {EXIT_OK: "pass", EXIT_INVALID: "fail", EXIT_UNKNOWN: "unknown", EXIT_CRASHED: "crashed"}
 
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def verdict(valid: Validity, expect: str) -> tuple[int, str]:
-    """Exit code and a word: 0 when the verdict matches ``expect``, 1 when not, 2 unknown."""
+def verdict(valid: Validity, expect: str, evidence: ev.Evidence | None = None) -> tuple[int, str]:
+    """Exit code and a word: 0 when the verdict matches ``expect``, 1 when not, 2 unknown.
+
+    ``valid`` is the checkers' verdict. A violation found stands whatever the evidence; otherwise a history
+    that lacks evidence proves nothing: unknown (2) for ``expect: valid``, and a planted bug not caught (1).
+    """
+    if valid is not False and evidence is not None and not evidence.enough:
+        return (EXIT_INVALID, "planted bug not caught") if expect == "invalid" else (EXIT_UNKNOWN, "unknown")
     if valid == UNKNOWN:
         return EXIT_UNKNOWN, "unknown"
     if (valid is True) == (expect == "valid"):
@@ -105,9 +122,11 @@ def check(exp: Experiment, history: History, registries: Registries) -> Composit
     return compose(thunks)
 
 
-def _summary(composite: Composite, word: str) -> str:
+def _summary(composite: Composite, word: str, evidence: ev.Evidence | None = None) -> str:
     bad = [r for r in composite.results.values() if r.valid is not True]
     detail = "; ".join(f"{r.checker}: {r.valid}: {r.summary}" for r in bad) if bad else "all checkers valid"
+    if evidence is not None and not evidence.enough and composite.valid is not False:
+        detail = "too little evidence: " + "; ".join(evidence.lacking) + f" ({detail})"
     return f"{word}: {detail}"
 
 
@@ -144,6 +163,8 @@ class _Run:
         self.phases: list[dict[str, Any]] = []
         self.t_start = time.monotonic()
         self.guard = Guard(exp.steady_state, self.writer, bundle)  # steady-state probes and abort
+        self.crashes: list[Crash] = []  # set: the run ends crashed, its history is not checked
+        self.final_from: int | None = None  # index of the first op of the final phase
 
     def phase(self, name: str) -> None:
         self.phases.append({"phase": name, "at_s": round(time.monotonic() - self.t_start, 3)})
@@ -201,23 +222,29 @@ class _Run:
                 f"[{time.monotonic() - self.t_start:6.1f}s] workload {elapsed + 1:5.1f}/"
                 f"{exp.workload.duration:g}s ops={len(self.writer)} faults={active}"
             )
-            if nemesis.error is not None or not workers.alive():
+            if nemesis.error is not None or workers.errors() or not workers.alive():
                 break
         timings["workload_s"] = time.monotonic() - t0
         self.guard.stop()
         workers.stop()
         self.phase("heal")
         nemesis.stop()
+        self.crashes += [Crash.of(who, e) for who, e in workers.failures()]
         if nemesis.error is not None:
-            raise InfrastructureError(
-                f"a fault could not be applied: {type(nemesis.error).__name__}: {nemesis.error}"
-            )
+            self.crashes.append(Crash.of("nemesis", nemesis.error))
+        if self.crashes:
+            return timings
         if exp.phases.recovery:
             self.phase("recovery")
             time.sleep(exp.phases.recovery)
         if exp.phases.final:
             self.phase("final")
-            self._final(workload, make_client, exp.workload.concurrency * 1000)
+            self.final_from = len(self.writer)
+            try:
+                self._final(workload, make_client, exp.workload.concurrency * 1000)
+            except Exception as e:  # noqa: BLE001 - a client factory or recorder failing: the run crashed
+                self.crashes.append(Crash.of("final phase", e))
+                return timings
         done = sum(1 for op in self.writer.history() if op.type != "invoke" and op.process != "nemesis")
         timings["ops_per_s"] = done / max(timings["workload_s"], 1e-9)
         return timings
@@ -316,19 +343,38 @@ def run_experiment(
         raise
     except BaseException as e:
         bundle.update_run(
-            status="crashed", error=f"{type(e).__name__}: {e}", ops=len(run.writer), finished=_now()
+            status="crashed",
+            outcome="crashed",
+            error=f"{type(e).__name__}: {e}",
+            ops=len(run.writer),
+            finished=_now(),
         )
         raise
+    if run.crashes:
+        return _crashed(run, schedule, timings)
     run.phase("check")
     t_check = time.monotonic()
-    composite = run.guard.verdict(lambda: check(exp, bundle.read_history(), reg))
+    history = bundle.read_history()
+    composite = run.guard.verdict(lambda: check(exp, history, reg))
     timings["check_s"] = round(time.monotonic() - t_check, 3)
-    code, word = verdict(composite.valid, exp.expect)
-    summary = _summary(composite, word)
+    evidence = ev.gather(
+        history, exp.evidence, final_from=run.final_from, faults_planned=len(schedule.events)
+    )
+    code, word = verdict(composite.valid, exp.expect, evidence)
+    summary = _summary(composite, word, evidence)
+    valid = ev.judge(composite.valid, evidence)
     # ``outcome`` (pass / fail / unknown) is what reports and summaries key on; ``verdict`` says it in full.
+    # ``valid`` is the checkers' verdict weighed by the evidence; each checker's own stays in ``results``.
     outcome = OUTCOME_BY_EXIT[code]
     bundle.write_results(
-        composite, outcome=outcome, verdict=word, expect=exp.expect, exit_code=code, seed=seed
+        composite,
+        valid=valid,
+        evidence=evidence.to_dict(),
+        outcome=outcome,
+        verdict=word,
+        expect=exp.expect,
+        exit_code=code,
+        seed=seed,
     )
     bundle.update_run(
         status="finished",
@@ -337,7 +383,32 @@ def run_experiment(
         exit_code=code,
         ops=len(run.writer),
         timings=timings,
+        evidence=evidence.to_dict(),
         finished=_now(),
     )
+    for note in evidence.notes():
+        say(f"note: {note}")
     report = _render(bundle, say)
-    return RunOutcome(bundle, seed, schedule, composite.valid, code, summary, report)
+    return RunOutcome(
+        bundle, seed, schedule, valid, code, summary, report, outcome, evidence, tuple(evidence.notes())
+    )
+
+
+def _crashed(run: _Run, schedule: Schedule, timings: dict[str, float]) -> RunOutcome:
+    """Record a crashed run (already healed and cleaned up) and render its report; nothing is checked."""
+    bundle, ops = run.bundle, len(run.writer)
+    summary = crash_summary(run.crashes, ops)
+    bundle.update_run(
+        status="crashed",
+        outcome="crashed",
+        verdict="crashed",
+        exit_code=EXIT_CRASHED,
+        error="; ".join(c.words() for c in run.crashes),
+        crashes=[c.to_dict() for c in run.crashes],
+        ops=ops,
+        timings=timings,
+        finished=_now(),
+    )
+    run.progress(summary)
+    report = _render(bundle, run.progress)
+    return RunOutcome(bundle, run.seed, schedule, UNKNOWN, EXIT_CRASHED, summary, report, "crashed")

@@ -142,3 +142,7 @@ class Workers:
 
     def errors(self) -> list[BaseException]:
         return [w.error for w in self.workers if w.error is not None]
+
+    def failures(self) -> list[tuple[str, BaseException]]:
+        """``(who, exception)`` per crashed worker (an exception outside any op), ``who`` naming it."""
+        return [(f"{w.name} (process {w.process})", w.error) for w in self.workers if w.error is not None]

@@ -2,11 +2,12 @@
 
     chaos check HISTORY [--format auto|jsonl|jepsen-edn|porcupine-etcd|porcupine-kv] [--model NAME]
                         [--checker linearizable|exactly-once|lock-safety] [--init JSON] [--time-limit S]
-                        [--json]
+                        [--json] [--evidence auto|on|off] [--min-ok N]
 
 The file is read completely (and any malformed line reported with its number) before anything is checked;
 nothing is written but the verdict on stdout. The default model follows the format: porcupine-etcd and
 jepsen-edn -> cas-register, porcupine-kv -> kv with initial value "" (Porcupine's), jsonl -> kv.
+A valid verdict on a history that holds too little evidence is ``unknown`` (``harness.cli.check_evidence``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from harness.checkers import exactly_once, linearizable, lock_safety
 from harness.checkers.base import Result, check_safe
 from harness.checkers.models import get_model, model_names
+from harness.cli import check_evidence
 from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, BadInput, HarnessError
 from harness.history import History
 from harness.importers import FORMATS, detect_format, load
@@ -49,6 +51,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--time-limit", type=float, default=None, metavar="S", help="budget in seconds -> unknown")
     p.add_argument("--json", action="store_true", help="print the result object as JSON")
+    check_evidence.add_arguments(p)
     p.set_defaults(func=handle)
 
 
@@ -91,16 +94,19 @@ def handle(args: argparse.Namespace) -> int:
     fmt = detect_format(args.history) if args.format == "auto" else args.format
     options = _options(args, fmt)
     history = load(args.history, fmt)
+    found, applied = check_evidence.gather(args, fmt, history)
     result = run_checker(args.checker, history, options)
+    valid = check_evidence.verdict(result, found, applied)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, default=str))
+        print(json.dumps(check_evidence.to_json(result, found, applied), indent=2, default=str))
     else:
-        print(f"{result.checker}: valid={str(result.valid).lower()}")
+        print(f"{result.checker}: valid={str(valid).lower()}")
         print(result.summary)
+        check_evidence.print_plain(result, found, applied)
         _print_counterexample(result, history)
-    if result.valid is True:
+    if valid is True:
         return EXIT_OK
-    return EXIT_INVALID if result.valid is False else EXIT_UNKNOWN
+    return EXIT_INVALID if valid is False else EXIT_UNKNOWN
 
 
 def _print_counterexample(result: Result, history: History) -> None:

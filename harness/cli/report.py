@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     s.add_argument(
         "--fail-on-unexpected",
         action="store_true",
-        help="exit 1 when any run's outcome is fail (its verdict differs from its expect)",
+        help="exit 1 when any run's outcome is fail (its verdict differs from its expect) or crashed",
     )
     s.set_defaults(func=summary_handler)
 
@@ -63,9 +63,10 @@ def summary_handler(args: argparse.Namespace) -> int:
     out, entries = write_summary(args.dir, args.out, render_missing=not args.no_render)
     failed = [e for e in entries if e.outcome == "fail"]
     flaky = flaky_experiments(out.parent)
-    print(
-        f"{out}: {len(entries)} run(s), {len(failed)} with an unexpected verdict"
-        + (f"; flaky: {', '.join(flaky)}" if flaky else ""),
-        file=sys.stdout,
-    )
-    return EXIT_INVALID if failed and args.fail_on_unexpected else EXIT_OK
+    crashed = [e for e in entries if e.outcome == "crashed"]
+    no_fault = [e for e in entries if e.no_fault]
+    extra = f", {len(crashed)} crashed" if crashed else ""
+    extra += f", {len(no_fault)} with no fault injected" if no_fault else ""
+    extra += f"; flaky: {', '.join(flaky)}" if flaky else ""
+    print(f"{out}: {len(entries)} run(s), {len(failed)} with an unexpected verdict{extra}", file=sys.stdout)
+    return EXIT_INVALID if (failed or crashed) and args.fail_on_unexpected else EXIT_OK

@@ -1,8 +1,9 @@
 """``chaos run``, ``chaos replay`` and ``chaos shrink``: thin faces over ``harness.run`` / ``harness.shrink``.
 
 Exit codes: 0 the outcome matched ``expect``; 1 an invariant was violated unexpectedly or a planted bug was
-not caught; 2 unknown (a checker ran out of budget); 3 bad input or infrastructure failure (one line on
-stderr). Progress (phase, elapsed, ops recorded, active faults) goes to stderr; the verdict line to stdout.
+not caught (also for lack of evidence); 2 unknown (a checker ran out of budget, or the history proves too
+little); 3 bad input, infrastructure failure (one line on stderr) or a crashed run (a worker or the nemesis).
+Progress (phase, elapsed, ops recorded, active faults) goes to stderr; the verdict line to stdout.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def _progress(line: str) -> None:
 
 def _print_outcome(o: RunOutcome) -> None:
     print(f"{o.summary}")
+    for note in o.notes:
+        print(f"note: {note}")
     print(f"seed {o.seed}; bundle {o.bundle.path}" + (f"; report {o.report}" if o.report else ""))
 
 

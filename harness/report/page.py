@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from harness.report import availability_view, effects_view, lin_view, timeline, verdicts
+from harness.report import availability_view, effects_view, evidence_view, lin_view, timeline, verdicts
 from harness.report.data import ReportData
 from harness.report.markup import esc, fmt_seconds, script_json, show, table, tag
 
@@ -50,7 +50,8 @@ def _facts(run: Mapping[str, Any]) -> str:
 OUTCOME_TEXT = {
     "pass": "PASS: the outcome matched what the experiment expected",
     "fail": "FAIL: the outcome did not match what the experiment expected",
-    "unknown": "UNKNOWN: at least one invariant could not be decided",
+    "unknown": "UNKNOWN: an invariant could not be decided, or the history proves too little",
+    "crashed": "CRASHED: a worker or the nemesis failed; the history was not checked",
     "none": "NO VERDICT: the run has no checker results",
 }
 
@@ -189,6 +190,7 @@ def render(data: ReportData) -> str:
             class_=f"outcome outcome-{outcome}",
             data_outcome=outcome,
         ),
+        evidence_view.render(data),
         _facts(run),
     ]
     if data.history_error:

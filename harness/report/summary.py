@@ -2,7 +2,8 @@
 
 Finds bundles (directories holding ``run.json``) below a directory, follows no ``latest`` link twice, renders
 a bundle's ``report.html`` when it is missing, and writes a table: experiment, seed, expectation, each
-checker's verdict, outcome, and a relative link to the report. Used by ``chaos summary`` and the nightly
+checker's verdict, outcome, status (with a crashed run's error), evidence (too little of it; no fault
+injected: ``harness.evidence``), and a relative link to the report. Used by ``chaos summary`` and the nightly
 CI job.
 """
 
@@ -14,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import evidence as ev
 from harness.bundle import RUN_FILE, Bundle
 from harness.errors import BadInput, HarnessError
-from harness.report import availability_view, data, page, trends
+from harness.report import availability_view, data, evidence_view, page, trends
 from harness.report.markup import esc, table, tag
 
 WORD = {True: "holds", False: "violated", "unknown": "unknown"}
@@ -31,6 +33,8 @@ class Entry:
     report: Path | None
     error: str | None = None
     availability: Any = None  # availability figures (recovery per fault), for the night-over-night trends
+    evidence: str = "-"  # "enough", "too little: ...", "no fault injected"
+    no_fault: bool = False
 
 
 def find_bundles(root: Path) -> list[Path]:
@@ -62,7 +66,37 @@ def _entry(path: Path, render_missing: bool) -> Entry:
     verdicts = {
         str(k): (v.get("valid", "unknown") if isinstance(v, dict) else "unknown") for k, v in results.items()
     }
-    return Entry(path, d.run, verdicts, d.outcome(), report, availability=availability_view.figures(d))
+    found, recorded = evidence_view.stored_evidence(d)
+    return Entry(
+        path,
+        d.run,
+        verdicts,
+        d.outcome(),
+        report,
+        None,
+        evidence=_evidence_words(found, recorded),
+        no_fault=found is not None and found.no_fault,
+        availability=availability_view.figures(d),
+    )
+
+
+def _evidence_words(found: ev.Evidence | None, recorded: bool) -> str:
+    """What the evidence column says; a judgement only when the runner recorded one."""
+    if found is None:
+        return "-"
+    words = []
+    if recorded and not found.enough:
+        words.append("too little: " + "; ".join(found.lacking))
+    if found.no_fault:
+        words.append("no fault injected")
+    return "; ".join(words) or "enough"
+
+
+def _status(e: Entry) -> str:
+    if e.error is not None:
+        return e.error
+    status = str(e.run.get("status", "-"))
+    return f"{status}: {e.run['error']}" if status == "crashed" and e.run.get("error") else status
 
 
 def write_summary(
@@ -95,18 +129,25 @@ def write_summary(
                 esc(e.run.get("expect", "-")),
                 verdict_cells,
                 tag("span", esc(e.outcome), class_=f"outcome-cell o-{e.outcome}"),
-                esc(e.run.get("status", "-") if e.error is None else e.error),
+                esc(_status(e)),
+                tag("span", esc(e.evidence), class_="evidence-cell"),
                 link,
             ]
         )
     headline = (
-        ", ".join(f"{counts[k]} {k}" for k in ("pass", "fail", "unknown", "none") if counts[k]) or "no runs"
+        ", ".join(f"{counts[k]} {k}" for k in ("pass", "fail", "unknown", "crashed", "none") if counts[k])
+        or "no runs"
     )
+    no_fault = sum(e.no_fault for e in entries)
+    if no_fault:
+        headline += (
+            f"; {no_fault} without any fault injected (they tested the system, not its fault tolerance)"
+        )
     body = (
         tag("h1", esc(f"chaos suite summary: {len(entries)} run(s)"))
         + tag("p", esc(headline), class_="headline")
         + table(
-            ["experiment", "seed", "expect", "verdicts", "outcome", "status", "report"],
+            ["experiment", "seed", "expect", "verdicts", "outcome", "status", "evidence", "report"],
             rows,
             class_="summary-table",
         )
@@ -125,7 +166,7 @@ def write_summary(
     style = (
         "body{font:14px system-ui,sans-serif;margin:20px}td,th{border:1px solid #ddd;padding:3px 8px}"
         "table{border-collapse:collapse}.o-pass{color:#2e8b57}.o-fail{color:#c62828;font-weight:700}"
-        ".o-unknown,.o-none{color:#a35f00}.v-violated{color:#c62828}" + trends.STYLE
+        ".o-unknown,.o-none{color:#a35f00}.o-crashed{color:#555;font-weight:700}.v-violated{color:#c62828}" + trends.STYLE
     )
     html_text = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -124,12 +124,16 @@ def banners(results: Mapping[str, Any] | None, run: Mapping[str, Any]) -> str:
             data_checker="",
             data_valid="none",
         )
+    evidence = results.get("evidence")
+    thin = isinstance(evidence, Mapping) and evidence.get("enough") is False  # see harness.evidence
     for name, r in entries.items():
         r = r if isinstance(r, Mapping) else {}
         valid = r.get("valid", "unknown")
         cls, word = LABELS.get(
             valid if isinstance(valid, bool) or valid == "unknown" else "unknown", LABELS["unknown"]
         )
+        if thin and valid is True:
+            cls, word = "unknown", "HOLDS, but on a history that proves too little (see above)"
         details = r.get("details") if isinstance(r.get("details"), Mapping) else {}
         body = tag("h3", esc(f"{name}: {word}"))
         body += tag("p", esc(explain(str(name), valid, details or {}, r.get("error"))), class_="explain")

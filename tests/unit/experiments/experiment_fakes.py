@@ -3,7 +3,10 @@ shrinker and the CLI are tested without processes, Docker or Toxiproxy.
 
 The fake register store has one planted bug, ``stale-read``: while any partition is in force, reads return the
 marker ``"STALE"``, which the ``no-stale`` checker flags. The bug therefore shows only under a partition,
-which is what the shrinking tests need (kills and pauses are irrelevant to it).
+which is what the shrinking tests need (kills and pauses are irrelevant to it). A second planted bug,
+``dead-reads``, makes every read fail (the node answers nothing): a history that proves nothing about reads.
+The workload option ``crash_after: N`` makes each worker's plan raise after N ops: a worker crash, not an op
+failure (``boom`` is the op failure: the client raises inside the call, recorded as ``info``).
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class FakeClient:
             raise RuntimeError("client exploded")
         with s.lock:
             if f == "read":
+                if "dead-reads" in s.flags:
+                    return Outcome("fail", None, "no node answered")
                 if "stale-read" in s.flags and s.net is not None and s.net.grudge:
                     return Outcome("ok", {"key": value["key"], "value": "STALE"})
                 return Outcome("ok", {"key": value["key"], "value": s.data.get(value["key"])})
@@ -58,7 +63,7 @@ class FakeClient:
 
 class FakeTarget:
     name = "fake"
-    planted_bugs = frozenset({"stale-read"})
+    planted_bugs = frozenset({"stale-read", "dead-reads"})
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -78,8 +83,12 @@ class FakeTarget:
 class FakePlan:
     def __init__(self, rng: random.Random, opts: Mapping[str, Any]) -> None:
         self.rng, self.opts = rng, opts
+        self.n = 0
 
     def next(self, last: Any) -> tuple[str, Any] | None:
+        self.n += 1
+        if "crash_after" in self.opts and self.n > int(self.opts["crash_after"]):
+            raise RuntimeError("plan exploded")
         key = f"k{self.rng.randrange(int(self.opts.get('keys', 2)))}"
         if self.opts.get("boom") and self.rng.random() < 0.2:
             return "boom", {"key": key}
@@ -93,7 +102,7 @@ class FakeWorkload:
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         if "bogus" in options:
-            raise ValueError("unknown option bogus; valid: keys, read, boom")
+            raise ValueError("unknown option bogus; valid: keys, read, boom, crash_after")
         self.options = dict(options)
 
     def plan(self, process: int, rng: Any) -> FakePlan:

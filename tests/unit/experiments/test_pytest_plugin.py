@@ -96,3 +96,24 @@ def test_recorder_and_mesh_fixtures_record_faults(pytester: pytest.Pytester) -> 
         """
     )
     pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_crashed_run_fails_its_item_naming_the_crash(
+    pytester: pytest.Pytester, fake_world: Harness, tmp_path: Path
+) -> None:
+    exps = pytester.mkdir("experiments")
+    crash = BASE.replace("name: fake-exp", "name: crash").replace(
+        "rate: 200}", "rate: 200, options: {crash_after: 5}}"
+    )
+    (exps / "crash.yaml").write_text(crash)
+    (exps / "quiet.yaml").write_text(BASE.replace("name: fake-exp", "name: quiet"))
+    junit = tmp_path / "junit.xml"
+    result = pytester.runpytest_inprocess(
+        "experiments", "--chaos-out", str(tmp_path / "r"), f"--junitxml={junit}", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    text = result.stdout.str()
+    assert "run crashed (exit 3): crashed: worker-" in text and "RuntimeError: plan exploded" in text
+    xml = junit.read_text()
+    assert 'name="outcome" value="crashed"' in xml and 'name="outcome" value="pass"' in xml
+    assert 'name="note" value="no fault was injected (the fault schedule was empty)' in xml
