@@ -166,7 +166,8 @@ def write_summary(
     style = (
         "body{font:14px system-ui,sans-serif;margin:20px}td,th{border:1px solid #ddd;padding:3px 8px}"
         "table{border-collapse:collapse}.o-pass{color:#2e8b57}.o-fail{color:#c62828;font-weight:700}"
-        ".o-unknown,.o-none{color:#a35f00}.o-crashed{color:#555;font-weight:700}.v-violated{color:#c62828}" + trends.STYLE
+        ".o-unknown,.o-none{color:#a35f00}.o-crashed{color:#555;font-weight:700}.v-violated{color:#c62828}"
+        + trends.STYLE
     )
     html_text = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
