@@ -1,0 +1,413 @@
+//! The native core of chaos-harness's linearizability search (harness/checkers/native.py loads it with ctypes).
+//!
+//! The same algorithm as harness/checkers/linsearch.py (Wing-Gong-Lowe with just-in-time linearization, call
+//! and return events in a dancing-links list, configurations memoised), with the model left in Python: the
+//! search asks `step(op, state id)` once per (op, state) and caches the answer, so any model works. A
+//! configuration is (set of linearized ops, state id); its hash is kept incrementally (XOR of a random word
+//! per linearized op, mixed with the state id) and the bit set is stored once in a flat arena, so a probe
+//! neither allocates nor rehashes the set. Standard library only.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::time::Instant;
+
+/// A multiply-rotate hasher for keys that are already well mixed (u64 hashes and packed pairs).
+#[derive(Default)]
+struct MixHasher(u64);
+
+impl Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.write_u64(x);
+        }
+        let mut tail = 0u64;
+        for (k, b) in chunks.remainder().iter().enumerate() {
+            tail |= u64::from(*b) << (8 * k);
+        }
+        self.write_u64(tail ^ ((bytes.len() as u64) << 56));
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type Fast<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
+
+fn splitmix(x: &mut u64) -> u64 {
+    *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The built-in register-family models (read, write/put, append, cas), decided natively. Values are byte
+/// strings (or "none"); a state is an interned value. Op kinds follow native.py's encoding.
+struct Builtin {
+    kind: Vec<u8>,
+    a: Vec<u32>,
+    b: Vec<u32>,
+    values: Vec<Option<Vec<u8>>>,
+    states: Vec<Option<Vec<u8>>>,
+    ids: Fast<Option<Vec<u8>>, u32>,
+}
+
+const K_READ: u8 = 0;
+const K_WRITE: u8 = 1;
+const K_APPEND: u8 = 2;
+const K_CAS_OK: u8 = 3;
+const K_CAS_MISMATCH: u8 = 4;
+const K_CAS_UNKNOWN: u8 = 5;
+
+impl Builtin {
+    fn intern(&mut self, v: Option<Vec<u8>>) -> i32 {
+        if let Some(&id) = self.ids.get(&v) {
+            return id as i32;
+        }
+        let id = self.states.len() as u32;
+        self.states.push(v.clone());
+        self.ids.insert(v, id);
+        id as i32
+    }
+
+    fn step(&mut self, op: usize, sid: u32) -> i32 {
+        let s = sid as usize;
+        let a = self.a[op] as usize;
+        match self.kind[op] {
+            K_READ => {
+                if self.states[s] == self.values[a] {
+                    sid as i32
+                } else {
+                    -1
+                }
+            }
+            K_WRITE => self.intern(self.values[a].clone()),
+            K_APPEND => {
+                let cur = self.states[s].as_deref().unwrap_or(&[]);
+                let add = self.values[a].as_deref().unwrap_or(&[]);
+                let mut v = Vec::with_capacity(cur.len() + add.len());
+                v.extend_from_slice(cur);
+                v.extend_from_slice(add);
+                self.intern(Some(v))
+            }
+            K_CAS_OK => {
+                if self.states[s] == self.values[a] {
+                    self.intern(self.values[self.b[op] as usize].clone())
+                } else {
+                    -1
+                }
+            }
+            K_CAS_MISMATCH => {
+                if self.states[s] != self.values[a] {
+                    sid as i32
+                } else {
+                    -1
+                }
+            }
+            K_CAS_UNKNOWN => {
+                if self.states[s] == self.values[a] {
+                    self.intern(self.values[self.b[op] as usize].clone())
+                } else {
+                    sid as i32
+                }
+            }
+            _ => -2,
+        }
+    }
+}
+
+enum Stepper {
+    Callback(extern "C" fn(u32, u32) -> i32),
+    Native(Builtin),
+}
+
+impl Stepper {
+    fn step(&mut self, op: u32, sid: u32) -> i32 {
+        match self {
+            Stepper::Callback(f) => f(op, sid),
+            Stepper::Native(b) => b.step(op as usize, sid),
+        }
+    }
+}
+
+pub const OK: i32 = 0;
+pub const ILLEGAL: i32 = 1;
+pub const OUT_OF_TIME: i32 = 2;
+pub const OUT_OF_MEMORY: i32 = 3;
+pub const STEP_FAILED: i32 = 4;
+
+/// The memo: configurations stored as [state id, bit-set words...] records in one arena, indexed by hash.
+struct Memo {
+    words: usize,
+    arena: Vec<u64>,
+    index: Fast<u64, u32>,
+    chain: Vec<u32>, // next record with the same hash (u32::MAX: none)
+    count: u64,
+}
+
+impl Memo {
+    fn record(&self, r: u32) -> &[u64] {
+        let at = r as usize * (self.words + 1);
+        &self.arena[at..at + self.words + 1]
+    }
+
+    /// Insert (sid, bits); false when it was already there.
+    fn insert(&mut self, hash: u64, sid: u32, bits: &[u64]) -> bool {
+        let head = self.index.get(&hash).copied();
+        let mut r = head.unwrap_or(u32::MAX);
+        while r != u32::MAX {
+            let rec = self.record(r);
+            if rec[0] == u64::from(sid) && &rec[1..] == bits {
+                return false;
+            }
+            r = self.chain[r as usize];
+        }
+        let id = self.chain.len() as u32;
+        self.arena.push(u64::from(sid));
+        self.arena.extend_from_slice(bits);
+        self.chain.push(head.unwrap_or(u32::MAX));
+        self.index.insert(hash, id);
+        self.count += 1;
+        true
+    }
+}
+
+/// Search one part. `events` lists the call (op i: i) and return (op i: -1 - i) events in time order;
+/// `gate[i]` is the op that must be linearized before unknown op i may be (its identical predecessor), or -1.
+/// `step(op, sid)` returns the next state id, -1 when illegal, -2 when the model raised (the search stops).
+/// `out_longest` has room for 3 * n_ops entries (up to 3 longest partial linearizations, lengths in
+/// `out_lens`). Returns OK, ILLEGAL, OUT_OF_TIME, OUT_OF_MEMORY or STEP_FAILED.
+///
+/// # Safety
+/// The pointers must be valid for the lengths described above.
+#[no_mangle]
+pub unsafe extern "C" fn chaos_lin_search(
+    n_ops: u32,
+    n_events: u32,
+    events: *const i32,
+    gate: *const i32,
+    step: extern "C" fn(u32, u32) -> i32,
+    time_limit_s: f64,
+    max_configs: u64,
+    out_longest: *mut i32,
+    out_lens: *mut u32,
+    out_configs: *mut u64,
+) -> i32 {
+    let mut stepper = Stepper::Callback(step);
+    run(n_ops, n_events, events, gate, &mut stepper, time_limit_s, max_configs, out_longest, out_lens, out_configs)
+}
+
+/// The same search with a built-in model: per op its kind (K_*), value `a` and value `b` (cas: from, to);
+/// `values` are `n_values` byte strings laid end to end (`value_ends[k]` is where value k ends;
+/// `value_none[k]` 1 when value k is none); the initial state is value `init`.
+///
+/// # Safety
+/// The pointers must be valid for the lengths described.
+#[no_mangle]
+pub unsafe extern "C" fn chaos_lin_search_builtin(
+    n_ops: u32,
+    n_events: u32,
+    events: *const i32,
+    gate: *const i32,
+    kinds: *const u8,
+    a: *const u32,
+    b: *const u32,
+    n_values: u32,
+    value_bytes: *const u8,
+    value_ends: *const u64,
+    value_none: *const u8,
+    init: u32,
+    time_limit_s: f64,
+    max_configs: u64,
+    out_longest: *mut i32,
+    out_lens: *mut u32,
+    out_configs: *mut u64,
+) -> i32 {
+    let n = n_ops as usize;
+    let nv = n_values as usize;
+    let ends = std::slice::from_raw_parts(value_ends, nv);
+    let none = std::slice::from_raw_parts(value_none, nv);
+    let total = if nv == 0 { 0 } else { ends[nv - 1] as usize };
+    let bytes = std::slice::from_raw_parts(value_bytes, total.max(1));
+    let mut values = Vec::with_capacity(nv);
+    let mut start = 0usize;
+    for k in 0..nv {
+        let end = ends[k] as usize;
+        values.push(if none[k] != 0 { None } else { Some(bytes[start..end].to_vec()) });
+        start = end;
+    }
+    let mut model = Builtin {
+        kind: std::slice::from_raw_parts(kinds, n).to_vec(),
+        a: std::slice::from_raw_parts(a, n).to_vec(),
+        b: std::slice::from_raw_parts(b, n).to_vec(),
+        values,
+        states: Vec::new(),
+        ids: Fast::default(),
+    };
+    let first = model.values[init as usize].clone();
+    model.intern(first);
+    let mut stepper = Stepper::Native(model);
+    run(n_ops, n_events, events, gate, &mut stepper, time_limit_s, max_configs, out_longest, out_lens, out_configs)
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn run(
+    n_ops: u32,
+    n_events: u32,
+    events: *const i32,
+    gate: *const i32,
+    stepper: &mut Stepper,
+    time_limit_s: f64,
+    max_configs: u64,
+    out_longest: *mut i32,
+    out_lens: *mut u32,
+    out_configs: *mut u64,
+) -> i32 {
+    let n = n_ops as usize;
+    let m = n_events as usize;
+    let events = std::slice::from_raw_parts(events, m);
+    let gate = std::slice::from_raw_parts(gate, n);
+    let out_longest = std::slice::from_raw_parts_mut(out_longest, 3 * n);
+    let out_lens = std::slice::from_raw_parts_mut(out_lens, 3);
+    let started = Instant::now();
+
+    let end = m + 1;
+    let mut nxt: Vec<usize> = (1..m + 2).collect();
+    nxt.push(m + 1);
+    let mut prv: Vec<usize> = vec![0; m + 2];
+    for e in 1..m + 2 {
+        prv[e] = e - 1;
+    }
+    let mut op_of: Vec<i32> = vec![0; m + 2];
+    let mut ret_of: Vec<usize> = vec![0; n];
+    for (k, &ev) in events.iter().enumerate() {
+        op_of[k + 1] = ev;
+        if ev < 0 {
+            ret_of[(-1 - ev) as usize] = k + 1;
+        }
+    }
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let rnd: Vec<u64> = (0..n).map(|_| splitmix(&mut seed)).collect();
+    let words = n.div_ceil(64).max(1);
+    let mut bits = vec![0u64; words];
+    let mut memo = Memo { words, arena: Vec::new(), index: Fast::default(), chain: Vec::new(), count: 0 };
+    let mut trans: Fast<u64, i32> = Fast::default();
+
+    let mut stack_e: Vec<usize> = Vec::new();
+    let mut stack_s: Vec<u32> = Vec::new();
+    let mut best = 0usize;
+    let mut n_longest = 0usize;
+    let mut h: u64 = 0;
+    let mut sid: u32 = 0;
+    let mut e = nxt[0];
+    let mut tick: u64 = 0;
+    let finish = |status: i32, memo: &Memo, out_configs: *mut u64| {
+        *out_configs = memo.count;
+        status
+    };
+    loop {
+        tick += 1;
+        if tick & 0xfff == 0 {
+            if time_limit_s >= 0.0 && started.elapsed().as_secs_f64() > time_limit_s {
+                return finish(OUT_OF_TIME, &memo, out_configs);
+            }
+            if memo.count > max_configs {
+                return finish(OUT_OF_MEMORY, &memo, out_configs);
+            }
+        }
+        if e == end {
+            return finish(OK, &memo, out_configs);
+        }
+        let ev = op_of[e];
+        if ev >= 0 {
+            let i = ev as usize;
+            let g = gate[i];
+            if g >= 0 && bits[g as usize >> 6] & (1u64 << (g as usize & 63)) == 0 {
+                e = nxt[e];
+                continue;
+            }
+            let key = (u64::from(ev as u32) << 32) | u64::from(sid);
+            let ns = match trans.get(&key) {
+                Some(&x) => x,
+                None => {
+                    let x = stepper.step(ev as u32, sid);
+                    if x == -2 {
+                        return finish(STEP_FAILED, &memo, out_configs);
+                    }
+                    trans.insert(key, x);
+                    x
+                }
+            };
+            if ns >= 0 {
+                let w = i >> 6;
+                let b = 1u64 << (i & 63);
+                bits[w] |= b;
+                let nh = h ^ rnd[i];
+                let hk = nh ^ (u64::from(ns as u32).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                if memo.insert(hk, ns as u32, &bits) {
+                    stack_e.push(e);
+                    stack_s.push(sid);
+                    sid = ns as u32;
+                    h = nh;
+                    let (p, q) = (prv[e], nxt[e]);
+                    nxt[p] = q;
+                    prv[q] = p;
+                    let r = ret_of[i];
+                    if r != 0 {
+                        let (p, q) = (prv[r], nxt[r]);
+                        nxt[p] = q;
+                        prv[q] = p;
+                    }
+                    e = nxt[0];
+                    continue;
+                }
+                bits[w] &= !b;
+            }
+            e = nxt[e];
+        } else {
+            if stack_e.is_empty() {
+                return finish(ILLEGAL, &memo, out_configs);
+            }
+            let depth = stack_e.len();
+            if depth > best || (depth == best && n_longest < 3) {
+                let slot = if depth > best { 0 } else { n_longest };
+                let seq: Vec<i32> = stack_e.iter().map(|&x| op_of[x]).collect();
+                let dup = depth == best
+                    && (0..n_longest).any(|k| out_longest[k * n..k * n + depth] == seq[..]);
+                if !dup {
+                    out_longest[slot * n..slot * n + depth].copy_from_slice(&seq);
+                    out_lens[slot] = depth as u32;
+                    n_longest = slot + 1;
+                    for l in out_lens.iter_mut().skip(n_longest) {
+                        *l = 0;
+                    }
+                    best = depth;
+                }
+            }
+            e = stack_e.pop().unwrap_or(0);
+            sid = stack_s.pop().unwrap_or(0);
+            let i = op_of[e] as usize;
+            bits[i >> 6] &= !(1u64 << (i & 63));
+            h ^= rnd[i];
+            let r = ret_of[i];
+            if r != 0 {
+                prv[nxt[r]] = r;
+                nxt[prv[r]] = r;
+            }
+            prv[nxt[e]] = e;
+            nxt[prv[e]] = e;
+            e = nxt[e];
+        }
+    }
+}
+
+/// The version of this library's interface; native.py refuses a library whose version it does not know.
+#[no_mangle]
+pub extern "C" fn chaos_lin_abi() -> u32 {
+    2
+}
