@@ -55,8 +55,9 @@ class Model:
     #: ``Call``s follow register semantics (read / write, put / cas [from, to]; ``arg`` the written value):
     #: the checker may then apply the sound shortcuts of ``prune`` before searching.
     register_like = False
-    #: Knossos's reading of a completed read of ``nil``: its value is unknown, so it matches any state
-    #: (set by ``check(..., nil_reads="any")``, the default for imported Jepsen histories).
+    #: Knossos's reading (set by ``check(..., nil_reads="any")``, the default for imported Jepsen histories):
+    #: a completed read of ``nil`` tells nothing (its value is unknown, so it matches any state), and every
+    #: ``fail`` op did not happen (even a cas whose error says "mismatch").
     nil_read_matches_any = False
 
     def init(self, initial: Any) -> Hashable:
@@ -110,7 +111,7 @@ class CasRegisterModel(Model):
 
     def prepare(self, pair: Pair) -> Call | None:
         if pair.type == "fail" and pair.invoke.f == "cas" and pair.complete is not None:
-            if pair.complete.error == MISMATCH:
+            if pair.complete.error == MISMATCH and not self.nil_read_matches_any:
                 return Call("cas", freeze(pair.invoke.value), False, True)
             return None
         call = super().prepare(pair)

@@ -137,8 +137,9 @@ def encode(
 ) -> Encoded | None:
     """The part for the native built-in models, or None when ``step`` is not a built-in model's own (a user
     model, a subclass that redefines ``step``) or an op falls outside it: the search then calls ``step``."""
-    fn = getattr(step, "__func__", None)
-    allowed = {RegisterModel.step: 0, CasRegisterModel.step: 1, KvModel.step: 2}.get(fn)  # type: ignore[call-overload]
+    fn: Any = getattr(step, "__func__", None)
+    builtin: dict[Any, int] = {RegisterModel.step: 0, CasRegisterModel.step: 1, KvModel.step: 2}
+    allowed = builtin.get(fn)
     if allowed is None:
         return None
     ids: dict[Hashable, int] = {}

@@ -111,7 +111,8 @@ def test_budget_exhaustion_is_unknown_naming_the_part_and_the_limit(engine: str)
     r = check(_rereads(18), model="register", max_memory_mb=0.05, engine=engine)
     assert r.valid == "unknown" and r.details["unknown_parts"] == [None], r.summary
     assert r.details["limits"] == ["memory"]
-    assert "memory limit (0.05 MB" in r.summary and "max_memory_mb" in r.summary and "--max-memory" in r.summary
+    assert "memory limit (0.05 MB" in r.summary
+    assert "max_memory_mb" in r.summary and "--max-memory" in r.summary
     r = check(_rereads(22), model="register", time_limit=0.2, engine=engine)
     assert r.valid == "unknown" and r.details["limits"] == ["time"]
     assert "time limit (0.2 s" in r.summary and "--time-limit" in r.summary and "budget:" in r.summary

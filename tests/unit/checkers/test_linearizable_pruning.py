@@ -104,8 +104,9 @@ def test_the_shortcuts_fire_where_they_should() -> None:
                      Op(2, 2, 1, "invoke", "write", 2), Op(3, 3, 1, "info", "write", 2),
                      Op(4, 4, 2, "invoke", "read"), Op(5, 5, 2, "ok", "read", 2)])  # fmt: skip
     assert [op.call.arg for op in drop_unobserved(timeouts, model.read_fs)] == [2, None]
-    r = check(History([Op(0, 0, 0, "invoke", "write", 1), Op(1, 1, 0, "ok", "write", 1),
-                       Op(2, 2, 1, "invoke", "read"), Op(3, 3, 1, "ok", "read", None)]), model="cas-register")  # fmt: skip
+    lost_ops = [Op(0, 0, 0, "invoke", "write", 1), Op(1, 1, 0, "ok", "write", 1),
+                Op(2, 2, 1, "invoke", "read"), Op(3, 3, 1, "ok", "read", None)]  # fmt: skip
+    r = check(History(lost_ops), model="cas-register")
     assert r.valid is False and r.details["failed_part"]["reason_op"] == 2 and "overwritten" in r.summary
     assert r.details["failed_part"]["stuck_ops"] == [2]
 
@@ -171,3 +172,39 @@ def test_lost_write_histories_are_decided_by_the_pure_python_fallback(generator:
         history = generator(seed)
         assert check(history, model="kv", time_limit=60, engine="python").valid is check(
             history, model="kv", time_limit=60).valid  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("env", "why"),
+    [
+        ({"CHAOS_NATIVE": "0"}, "disabled by CHAOS_NATIVE=0"),
+        ({"CHAOS_LINSEARCH_LIB": "/nonexistent.so"}, "not built"),
+    ],
+)
+def test_without_the_native_core_the_python_search_answers(
+    tmp_path: Path, env: dict[str, str], why: str
+) -> None:
+    """The fallback: auto uses the pure-Python search, --engine native is refused in one line (exit 3)."""
+    import os
+    import subprocess
+    import sys
+
+    p = tmp_path / "h.edn"
+    p.write_text(
+        "[{:process 0 :type :invoke :f :write :value 1} {:process 0 :type :ok :f :write :value 1}]\n"
+    )
+    code = (
+        "import sys; from harness.checkers import native; print(native.why_unavailable());"
+        "from harness.cli import main; print(main(['check', sys.argv[1]]));"
+        "print(main(['check', sys.argv[1], '--engine', 'native']))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(p)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=True,
+    )
+    lines = out.stdout.strip().splitlines()
+    assert why in lines[0] and lines[-2] == "0" and lines[-1] == "3"
+    assert "native linearizability core is unavailable" in out.stderr and "Traceback" not in out.stderr
