@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from harness.checkers import fastkv
 from harness.checkers.base import UNKNOWN, Result
 from harness.checkers.linsearch import BUDGET, ILLEGAL, Budget, Outcome, PartOp, frontier, replay, search
 from harness.checkers.models import Call, Model, get_model
@@ -90,38 +91,38 @@ def check(
     if nil_reads == "any":
         m.nil_read_matches_any = True
     initial = m.init(init)
-    pairs = history.pairs()
-    parts = m.partition(pairs)
-    prepared = [(k, prepare_part(m, v)) for k, v in parts.items()]
-    n_ops = sum(len(ops) for _, ops in prepared)
-    if m.register_like:
-        prepared = [(k, drop_unobserved(ops, m.read_fs)) for k, ops in prepared]
-    prepared.sort(key=lambda kv: len(kv[1]))
     budget = Budget(None if time_limit is None else started + time_limit, int(max_memory_mb * (1 << 20)))
-    unknown: list[Any] = []
-    limits: set[str] = set()
-    failed = _precheck(m, prepared, initial, run, budget) if m.register_like else None
-    for n, (key, ops) in enumerate(prepared):
-        if failed is not None:
-            break
-        outcome = run(ops, m.step, initial, budget)
-        if outcome.status == BUDGET:
-            limits.add(outcome.limit)
-            if outcome.limit == "time":
-                unknown += [_json_key(k) for k, _ in prepared[n:]]  # the time is spent: the rest is undecided
-                break
-            # Only this part's memo outgrew its memory: a later part may still prove the history illegal,
-            # and false beats unknown, so go on.
-            unknown.append(_json_key(key))
-            continue
-        if outcome.status == ILLEGAL:
-            failed = _explain(m, key, ops, outcome.longest, initial)
+    screened = (
+        fastkv.screen(history, m, initial, budget) if engine != "python" and fastkv.applies(m) else None
+    )
+    if screened is not None:
+        results, n_ops, n_parts = screened
+        unknown = [_json_key(k) for k, status, _ in results if status == BUDGET]
+        limits = {limit for _, status, limit in results if status == BUDGET}
+        illegal = [k for k, status, _ in results if status == ILLEGAL]
+        failed = None
+        if illegal:  # explain it (and confirm it) with the ordinary pipeline, on those parts only
+            parts = m.partition(history.pairs())
+            prepared = [(k, drop_unobserved(prepare_part(m, parts[k]), m.read_fs)) for k in illegal]
+            failed, more, more_limits = _decide(m, prepared, initial, run, budget)
+            unknown += more
+            limits |= more_limits
+        dropped = None
+    else:
+        parts = m.partition(history.pairs())
+        prepared = [(k, prepare_part(m, v)) for k, v in parts.items()]
+        n_ops = sum(len(ops) for _, ops in prepared)
+        if m.register_like:
+            prepared = [(k, drop_unobserved(ops, m.read_fs)) for k, ops in prepared]
+        n_parts = len(prepared)
+        dropped = n_ops - sum(len(ops) for _, ops in prepared)
+        failed, unknown, limits = _decide(m, prepared, initial, run, budget)
     elapsed = round(time.monotonic() - started, 6)
     details: dict[str, Any] = {
         "model": m.name,
-        "parts": len(prepared),
+        "parts": n_parts,
         "ops": n_ops,
-        "dropped_unobserved": n_ops - sum(len(ops) for _, ops in prepared),
+        "dropped_unobserved": dropped,
         "failed_part": failed,
         "unknown_parts": unknown,
         "elapsed_s": elapsed,
@@ -152,8 +153,35 @@ def check(
             + "."
         )
         return Result(NAME, UNKNOWN, summary, details)
-    summary = f"Linearizable: {n_ops} operations in {len(prepared)} parts fit model {m.name}."
+    summary = f"Linearizable: {n_ops} operations in {n_parts} parts fit model {m.name}."
     return Result(NAME, True, summary, details)
+
+
+def _decide(
+    m: Model, prepared: list[tuple[Hashable, list[PartOp]]], initial: Hashable, run: SearchFn, budget: Budget
+) -> tuple[dict[str, Any] | None, list[Any], set[str]]:
+    """(the failed part's explanation or None, undecided part keys, limits hit): pre-checks, then the search
+    part by part, smallest first."""
+    prepared = sorted(prepared, key=lambda kv: len(kv[1]))
+    unknown: list[Any] = []
+    limits: set[str] = set()
+    failed = _precheck(m, prepared, initial, run, budget) if m.register_like else None
+    for n, (key, ops) in enumerate(prepared):
+        if failed is not None:
+            break
+        outcome = run(ops, m.step, initial, budget)
+        if outcome.status == BUDGET:
+            limits.add(outcome.limit)
+            if outcome.limit == "time":
+                unknown += [_json_key(k) for k, _ in prepared[n:]]  # the time is spent: the rest is undecided
+                break
+            # Only this part's memo outgrew its memory: a later part may still prove the history illegal,
+            # and false beats unknown, so go on.
+            unknown.append(_json_key(key))
+            continue
+        if outcome.status == ILLEGAL:
+            failed = _explain(m, key, ops, outcome.longest, initial)
+    return failed, unknown, limits
 
 
 _LIMIT_TEXT = {

@@ -22,7 +22,7 @@ from typing import Any
 from harness.checkers.linsearch import BUDGET, ILLEGAL, OK, Budget, Outcome, PartOp, event_order, gates
 from harness.checkers.models import Call, CasRegisterModel, KvModel, Model, RegisterModel
 
-ABI = 2
+ABI = 3
 _LIB_NAME = "libchaos_linsearch.so"
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "native" / "linsearch" / "target" / "release" / _LIB_NAME
 _STEP = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint32, ctypes.c_uint32)
@@ -95,6 +95,25 @@ class _Loader:
             ctypes.POINTER(ctypes.c_uint32),
             ctypes.POINTER(ctypes.c_uint64),
         ]
+        fp = lib.chaos_lin_check_part
+        fp.restype = ctypes.c_int32
+        fp.argtypes = [
+            ctypes.c_uint32,
+            ctypes.c_char_p,
+            ctypes.POINTER(ctypes.c_uint32),
+            ctypes.POINTER(ctypes.c_uint32),
+            ctypes.c_char_p,
+            ctypes.POINTER(ctypes.c_int64),
+            ctypes.POINTER(ctypes.c_int64),
+            ctypes.c_uint32,
+            ctypes.c_char_p,
+            ctypes.POINTER(ctypes.c_uint64),
+            ctypes.POINTER(ctypes.c_uint8),
+            ctypes.c_uint32,
+            ctypes.c_double,
+            ctypes.c_uint64,
+            ctypes.POINTER(ctypes.c_uint64),
+        ]
         self.lib = lib
         return lib
 
@@ -105,6 +124,11 @@ _LOADER = _Loader()
 def available() -> bool:
     """Whether the native core is built and loads."""
     return _LOADER.get() is not None
+
+
+def library() -> ctypes.CDLL | None:
+    """The loaded library (None when unavailable), for ``fastkv``."""
+    return _LOADER.get()
 
 
 def why_unavailable() -> str | None:

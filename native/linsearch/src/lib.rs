@@ -406,8 +406,197 @@ unsafe fn run(
     }
 }
 
+/// Whether op `i` may set the state, and to which value: writes, appends' results are not values (None).
+fn writes(kind: u8, a: u32, b: u32) -> Option<u32> {
+    match kind {
+        K_WRITE => Some(a),
+        K_CAS_OK | K_CAS_UNKNOWN => Some(b),
+        _ => None,
+    }
+}
+
+/// harness/checkers/prune.py's `drop_unobserved` on encoded ops (`known[i]` 0 for unknown outcome):
+/// the indices of the ops kept.
+fn drop_unobserved(kinds: &[u8], a: &[u32], b: &[u32], known: &[u8]) -> Vec<usize> {
+    let mut kept: Vec<usize> = (0..kinds.len()).collect();
+    if kinds.iter().any(|&k| k == K_APPEND || k == K_CAS_MISMATCH) {
+        return kept;
+    }
+    loop {
+        let mut observed = std::collections::HashSet::new();
+        for &i in &kept {
+            match kinds[i] {
+                K_READ => {
+                    observed.insert(a[i]);
+                }
+                K_CAS_OK | K_CAS_UNKNOWN => {
+                    observed.insert(a[i]);
+                }
+                _ => {}
+            }
+        }
+        let next: Vec<usize> = kept
+            .iter()
+            .copied()
+            .filter(|&i| known[i] != 0 || writes(kinds[i], a[i], b[i]).is_some_and(|v| observed.contains(&v)))
+            .collect();
+        if next.len() == kept.len() {
+            return kept;
+        }
+        kept = next;
+    }
+}
+
+/// harness/checkers/prune.py's `find_witness` (verdict only): whether a cheap rule proves the ops illegal.
+fn has_witness(kinds: &[u8], a: &[u32], b: &[u32], known: &[u8], inv: &[i64], ret: &[i64], init: u32) -> bool {
+    if kinds.iter().any(|&k| k == K_APPEND) {
+        return false;
+    }
+    let n = kinds.len();
+    let mut sources: HashMap<u32, Vec<usize>> = HashMap::new();
+    let mut definite: Vec<(i64, i64)> = Vec::new();
+    for i in 0..n {
+        if let Some(v) = writes(kinds[i], a[i], b[i]) {
+            sources.entry(v).or_default().push(i);
+            if known[i] != 0 && ret[i] >= 0 {
+                definite.push((inv[i], ret[i]));
+            }
+        }
+    }
+    definite.sort_unstable();
+    let starts: Vec<i64> = definite.iter().map(|d| d.0).collect();
+    let mut suffix = vec![i64::MAX; definite.len() + 1];
+    for k in (0..definite.len()).rev() {
+        suffix[k] = suffix[k + 1].min(definite[k].1);
+    }
+    // is there a definite write invoked after `after` (None: any) that completed before `before`?
+    let shadowed = |after: Option<i64>, before: i64| -> bool {
+        let k = match after {
+            None => 0,
+            Some(x) => starts.partition_point(|&s| s <= x),
+        };
+        suffix[k] < before
+    };
+    for r in 0..n {
+        if known[r] == 0 || ret[r] < 0 {
+            continue;
+        }
+        let value = match kinds[r] {
+            K_READ | K_CAS_OK => a[r],
+            _ => continue,
+        };
+        let empty = Vec::new();
+        let cands: Vec<usize> =
+            sources.get(&value).unwrap_or(&empty).iter().copied().filter(|&s| s != r && inv[s] < ret[r]).collect();
+        if cands.is_empty() && value != init {
+            return true;
+        }
+        let all = cands.iter().all(|&s| known[s] != 0 && ret[s] >= 0 && shadowed(Some(ret[s]), inv[r]));
+        if all && (value != init || shadowed(None, inv[r])) {
+            return true;
+        }
+    }
+    false
+}
+
+/// One part of a kv history, from encoded columns: pruning, the pre-checks, then the search with the
+/// built-in model (`known[i]` 0 for an unknown outcome; `ret[i]` -1 for none). Returns OK, ILLEGAL (the
+/// caller explains it with the Python pipeline), OUT_OF_TIME or OUT_OF_MEMORY.
+///
+/// # Safety
+/// The pointers must be valid for the lengths described (`n_ops` per op, `n_values` per value).
+#[no_mangle]
+pub unsafe extern "C" fn chaos_lin_check_part(
+    n_ops: u32,
+    kinds: *const u8,
+    a: *const u32,
+    b: *const u32,
+    known: *const u8,
+    inv: *const i64,
+    ret: *const i64,
+    n_values: u32,
+    value_bytes: *const u8,
+    value_ends: *const u64,
+    value_none: *const u8,
+    init: u32,
+    time_limit_s: f64,
+    max_bytes: u64,
+    out_configs: *mut u64,
+) -> i32 {
+    let n = n_ops as usize;
+    let kinds = std::slice::from_raw_parts(kinds, n);
+    let a = std::slice::from_raw_parts(a, n);
+    let b = std::slice::from_raw_parts(b, n);
+    let known = std::slice::from_raw_parts(known, n);
+    let inv = std::slice::from_raw_parts(inv, n);
+    let ret = std::slice::from_raw_parts(ret, n);
+    let kept = drop_unobserved(kinds, a, b, known);
+    let pick = |xs: &[u32]| -> Vec<u32> { kept.iter().map(|&i| xs[i]).collect() };
+    let (k2, a2, b2): (Vec<u8>, Vec<u32>, Vec<u32>) = (kept.iter().map(|&i| kinds[i]).collect(), pick(a), pick(b));
+    let known2: Vec<u8> = kept.iter().map(|&i| known[i]).collect();
+    let inv2: Vec<i64> = kept.iter().map(|&i| inv[i]).collect();
+    let ret2: Vec<i64> = kept.iter().map(|&i| ret[i]).collect();
+    if has_witness(&k2, &a2, &b2, &known2, &inv2, &ret2, init) {
+        *out_configs = 0;
+        return ILLEGAL;
+    }
+    let m = kept.len();
+    // events: (position, 0 call / 1 return, op); unknown ops have no return
+    let mut evs: Vec<(i64, u8, u32)> = Vec::with_capacity(2 * m);
+    for i in 0..m {
+        evs.push((inv2[i], 0, i as u32));
+        if known2[i] != 0 && ret2[i] >= 0 {
+            evs.push((ret2[i], 1, i as u32));
+        }
+    }
+    evs.sort_unstable();
+    let order: Vec<i32> = evs.iter().map(|&(_, k, i)| if k == 0 { i as i32 } else { -1 - i as i32 }).collect();
+    let mut gate = vec![-1i32; m];
+    let mut last: HashMap<(u8, u32, u32), i32> = HashMap::new();
+    for &x in &order {
+        if x >= 0 && known2[x as usize] == 0 {
+            let i = x as usize;
+            if let Some(&p) = last.get(&(k2[i], a2[i], b2[i])) {
+                gate[i] = p;
+            }
+            last.insert((k2[i], a2[i], b2[i]), x);
+        }
+    }
+    let nv = n_values as usize;
+    let ends = std::slice::from_raw_parts(value_ends, nv);
+    let none = std::slice::from_raw_parts(value_none, nv);
+    let total = if nv == 0 { 0 } else { ends[nv - 1] as usize };
+    let bytes = std::slice::from_raw_parts(value_bytes, total.max(1));
+    let mut values = Vec::with_capacity(nv);
+    let mut start = 0usize;
+    for k in 0..nv {
+        let end = ends[k] as usize;
+        values.push(if none[k] != 0 { None } else { Some(bytes[start..end].to_vec()) });
+        start = end;
+    }
+    let mut model = Builtin { kind: k2, a: a2, b: b2, values, states: Vec::new(), ids: Fast::default() };
+    let first = model.values[init as usize].clone();
+    model.intern(first);
+    let mut stepper = Stepper::Native(model);
+    let mut longest = vec![0i32; 3 * m.max(1)];
+    let mut lens = [0u32; 3];
+    let max_configs = max_bytes / (40 + 8 * (m as u64 / 64 + 1));
+    run(
+        m as u32,
+        order.len() as u32,
+        order.as_ptr(),
+        gate.as_ptr(),
+        &mut stepper,
+        time_limit_s,
+        max_configs,
+        longest.as_mut_ptr(),
+        lens.as_mut_ptr(),
+        out_configs,
+    )
+}
+
 /// The version of this library's interface; native.py refuses a library whose version it does not know.
 #[no_mangle]
 pub extern "C" fn chaos_lin_abi() -> u32 {
-    2
+    3
 }

@@ -47,7 +47,7 @@ def _histories(spec: list[tuple[Any, ...]], kv: bool, which: int, delta: int) ->
     return [simulate(spec, kv), _mutate(simulate(spec, kv), which, delta)]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(OP_WIDE, min_size=1, max_size=7), st.booleans(), st.integers(0, 10), st.integers(0, 2))
 def test_dropping_unobserved_unknown_writes_keeps_the_oracle_verdict(
     spec: list[tuple[Any, ...]], kv: bool, which: int, delta: int
@@ -61,7 +61,7 @@ def test_dropping_unobserved_unknown_writes_keeps_the_oracle_verdict(
             assert oracle(model, kept, init) is oracle(model, ops, init), (ops, kept)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(OP_WIDE, min_size=1, max_size=7), st.booleans(), st.integers(0, 10), st.integers(0, 2))
 def test_a_witness_is_a_real_violation_and_illegal_on_its_own(
     spec: list[tuple[Any, ...]], kv: bool, which: int, delta: int
@@ -112,7 +112,7 @@ def test_the_shortcuts_fire_where_they_should() -> None:
 
 
 @needs_native
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(OP_WIDE, min_size=1, max_size=30), st.booleans(), st.integers(0, 10), st.integers(0, 2))
 def test_native_search_agrees_with_the_python_search(
     spec: list[tuple[Any, ...]], kv: bool, which: int, delta: int
@@ -135,6 +135,30 @@ def test_native_search_agrees_with_the_python_search(
                 assert theirs.status in (OK, ILLEGAL)
                 if ours.status == ILLEGAL:
                     assert max(map(len, theirs.longest), default=0) == max(map(len, ours.longest), default=0)
+
+
+@needs_native
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(OP_WIDE, min_size=1, max_size=40), st.integers(0, 10), st.integers(0, 2), st.booleans())
+def test_the_native_kv_fast_path_agrees_with_the_python_pipeline(
+    spec: list[tuple[Any, ...]], which: int, delta: int, appends: bool
+) -> None:
+    """``fastkv`` (pairing, encoding, pruning and pre-checks in the native core) against the pure-Python
+    pipeline, on kv histories with and without appends (writes then append their value's text)."""
+    for history in _histories(spec, True, which, delta):
+        if appends:
+            history = History(
+                Op(o.index, o.time, o.process, o.type, "append" if o.f == "write" else o.f,
+                   {**o.value, "value": str(o.value["value"])} if o.f == "write" else o.value, o.error)
+                for o in history
+            )  # fmt: skip
+        init = "" if appends else None
+        fast = check(history, model="kv", init=init, engine="native")
+        slow = check(history, model="kv", init=init, engine="python")
+        assert fast.valid is slow.valid, (history.ops, fast.summary, slow.summary)
+        assert fast.details["ops"] == slow.details["ops"] and fast.details["parts"] == slow.details["parts"]
+        if slow.valid is False:
+            assert fast.details["failed_part"] == slow.details["failed_part"]
 
 
 @needs_native
