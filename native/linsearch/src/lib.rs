@@ -47,14 +47,26 @@ fn splitmix(x: &mut u64) -> u64 {
 }
 
 /// The built-in register-family models (read, write/put, append, cas), decided natively. Values are byte
-/// strings (or "none"); a state is an interned value. Op kinds follow native.py's encoding.
+/// strings (or "none"); op kinds follow native.py's encoding.
+///
+/// A state is a node of a trie: a base value (written, or the initial one) followed by appended pieces, with its
+/// length and a polynomial hash kept incrementally, so an append costs O(1) instead of copying the string.
+/// States are canonical (equal strings share one id: a new node whose length and hash match an existing one
+/// is compared byte for byte, walking both paths), so the memo sees exactly the configurations the Python
+/// search sees. Comparing a state with a value checks length and hash, then the bytes.
 struct Builtin {
     kind: Vec<u8>,
     a: Vec<u32>,
     b: Vec<u32>,
     values: Vec<Option<Vec<u8>>>,
-    states: Vec<Option<Vec<u8>>>,
-    ids: Fast<Option<Vec<u8>>, u32>,
+    vhash: Vec<u64>,
+    parent: Vec<u32>, // u32::MAX for a base value
+    piece: Vec<u32>,  // the value id of the base, or of the appended piece
+    slen: Vec<u64>,
+    shash: Vec<u64>,
+    snone: Vec<bool>,
+    by_edge: Fast<(u32, u32), u32>,
+    by_content: Fast<(u64, u64), Vec<u32>>,
 }
 
 const K_READ: u8 = 0;
@@ -63,55 +75,171 @@ const K_APPEND: u8 = 2;
 const K_CAS_OK: u8 = 3;
 const K_CAS_MISMATCH: u8 = 4;
 const K_CAS_UNKNOWN: u8 = 5;
+const ROOT: u32 = u32::MAX;
+const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn poly(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |h, &b| h.wrapping_mul(PRIME).wrapping_add(u64::from(b) + 1))
+}
 
 impl Builtin {
-    fn intern(&mut self, v: Option<Vec<u8>>) -> i32 {
-        if let Some(&id) = self.ids.get(&v) {
-            return id as i32;
+    fn new(kind: Vec<u8>, a: Vec<u32>, b: Vec<u32>, values: Vec<Option<Vec<u8>>>, init: u32) -> Builtin {
+        let vhash = values.iter().map(|v| v.as_deref().map_or(0, poly)).collect();
+        let mut m = Builtin {
+            kind,
+            a,
+            b,
+            values,
+            vhash,
+            parent: Vec::new(),
+            piece: Vec::new(),
+            slen: Vec::new(),
+            shash: Vec::new(),
+            snone: Vec::new(),
+            by_edge: Fast::default(),
+            by_content: Fast::default(),
+        };
+        m.base(init);
+        m
+    }
+
+    fn vbytes(&self, v: u32) -> &[u8] {
+        self.values[v as usize].as_deref().unwrap_or(&[])
+    }
+
+    /// Whether state `s` spells `bytes` exactly (walking its pieces from the end).
+    fn spells(&self, s: u32, bytes: &[u8]) -> bool {
+        if self.slen[s as usize] != bytes.len() as u64 {
+            return false;
         }
-        let id = self.states.len() as u32;
-        self.states.push(v.clone());
-        self.ids.insert(v, id);
-        id as i32
+        let mut pos = bytes.len();
+        let mut node = s;
+        while node != ROOT {
+            let p = self.vbytes(self.piece[node as usize]);
+            if pos < p.len() || bytes[pos - p.len()..pos] != *p {
+                return false;
+            }
+            pos -= p.len();
+            node = self.parent[node as usize];
+        }
+        pos == 0
+    }
+
+    fn text(&self, s: u32) -> Vec<u8> {
+        let mut pieces = Vec::new();
+        let mut node = s;
+        while node != ROOT {
+            pieces.push(self.piece[node as usize]);
+            node = self.parent[node as usize];
+        }
+        let mut out = Vec::with_capacity(self.slen[s as usize] as usize);
+        for &p in pieces.iter().rev() {
+            out.extend_from_slice(self.vbytes(p));
+        }
+        out
+    }
+
+    /// The id of the node (parent, piece), creating it unless an equal string already has an id.
+    fn node(&mut self, parent: u32, piece: u32, none: bool, len: u64, hash: u64) -> u32 {
+        if let Some(&id) = self.by_edge.get(&(parent, piece)) {
+            return id;
+        }
+        let id = self.parent.len() as u32;
+        self.parent.push(parent);
+        self.piece.push(piece);
+        self.slen.push(len);
+        self.shash.push(hash);
+        self.snone.push(none);
+        let mut found = None;
+        if !none {
+            if let Some(same) = self.by_content.get(&(len, hash)) {
+                let mine = self.text(id);
+                found = same.iter().copied().find(|&t| !self.snone[t as usize] && self.spells(t, &mine));
+            }
+        }
+        let result = match found {
+            Some(t) => {
+                // an equal string already has an id: forget the new node, remember the edge
+                self.parent.pop();
+                self.piece.pop();
+                self.slen.pop();
+                self.shash.pop();
+                self.snone.pop();
+                t
+            }
+            None => {
+                if !none {
+                    self.by_content.entry((len, hash)).or_default().push(id);
+                }
+                id
+            }
+        };
+        self.by_edge.insert((parent, piece), result);
+        result
+    }
+
+    fn base(&mut self, v: u32) -> u32 {
+        let none = self.values[v as usize].is_none();
+        let len = self.vbytes(v).len() as u64;
+        self.node(ROOT, v, none, len, self.vhash[v as usize])
+    }
+
+    fn append(&mut self, s: u32, v: u32) -> u32 {
+        if self.snone[s as usize] {
+            return self.base(v); // (state or "") + arg
+        }
+        let add = self.vbytes(v);
+        let n = add.len() as u64;
+        let mut scale = 1u64;
+        for _ in 0..n {
+            scale = scale.wrapping_mul(PRIME);
+        }
+        let hash = self.shash[s as usize].wrapping_mul(scale).wrapping_add(self.vhash[v as usize]);
+        let len = self.slen[s as usize] + n;
+        self.node(s, v, false, len, hash)
+    }
+
+    fn equals(&self, s: u32, v: u32) -> bool {
+        match &self.values[v as usize] {
+            None => self.snone[s as usize],
+            Some(bytes) => {
+                !self.snone[s as usize]
+                    && self.slen[s as usize] == bytes.len() as u64
+                    && self.shash[s as usize] == self.vhash[v as usize]
+                    && self.spells(s, bytes)
+            }
+        }
     }
 
     fn step(&mut self, op: usize, sid: u32) -> i32 {
-        let s = sid as usize;
-        let a = self.a[op] as usize;
+        let a = self.a[op];
         match self.kind[op] {
             K_READ => {
-                if self.states[s] == self.values[a] {
+                if self.equals(sid, a) {
                     sid as i32
                 } else {
                     -1
                 }
             }
-            K_WRITE => self.intern(self.values[a].clone()),
-            K_APPEND => {
-                let cur = self.states[s].as_deref().unwrap_or(&[]);
-                let add = self.values[a].as_deref().unwrap_or(&[]);
-                let mut v = Vec::with_capacity(cur.len() + add.len());
-                v.extend_from_slice(cur);
-                v.extend_from_slice(add);
-                self.intern(Some(v))
-            }
+            K_WRITE => self.base(a) as i32,
+            K_APPEND => self.append(sid, a) as i32,
             K_CAS_OK => {
-                if self.states[s] == self.values[a] {
-                    self.intern(self.values[self.b[op] as usize].clone())
+                if self.equals(sid, a) {
+                    self.base(self.b[op]) as i32
                 } else {
                     -1
                 }
             }
             K_CAS_MISMATCH => {
-                if self.states[s] != self.values[a] {
-                    sid as i32
-                } else {
+                if self.equals(sid, a) {
                     -1
+                } else {
+                    sid as i32
                 }
             }
             K_CAS_UNKNOWN => {
-                if self.states[s] == self.values[a] {
-                    self.intern(self.values[self.b[op] as usize].clone())
+                if self.equals(sid, a) {
+                    self.base(self.b[op]) as i32
                 } else {
                     sid as i32
                 }
@@ -151,27 +279,23 @@ struct Memo {
 }
 
 impl Memo {
-    fn record(&self, r: u32) -> &[u64] {
-        let at = r as usize * (self.words + 1);
-        &self.arena[at..at + self.words + 1]
-    }
-
     /// Insert (sid, bits); false when it was already there.
     fn insert(&mut self, hash: u64, sid: u32, bits: &[u64]) -> bool {
-        let head = self.index.get(&hash).copied();
-        let mut r = head.unwrap_or(u32::MAX);
+        let id = self.chain.len() as u32;
+        let slot = self.index.entry(hash).or_insert(u32::MAX);
+        let head = *slot;
+        let mut r = head;
         while r != u32::MAX {
-            let rec = self.record(r);
-            if rec[0] == u64::from(sid) && &rec[1..] == bits {
+            let at = r as usize * (self.words + 1);
+            if self.arena[at] == u64::from(sid) && self.arena[at + 1..at + 1 + self.words] == *bits {
                 return false;
             }
             r = self.chain[r as usize];
         }
-        let id = self.chain.len() as u32;
+        *slot = id;
         self.arena.push(u64::from(sid));
         self.arena.extend_from_slice(bits);
-        self.chain.push(head.unwrap_or(u32::MAX));
-        self.index.insert(hash, id);
+        self.chain.push(head);
         self.count += 1;
         true
     }
@@ -241,16 +365,13 @@ pub unsafe extern "C" fn chaos_lin_search_builtin(
         values.push(if none[k] != 0 { None } else { Some(bytes[start..end].to_vec()) });
         start = end;
     }
-    let mut model = Builtin {
-        kind: std::slice::from_raw_parts(kinds, n).to_vec(),
-        a: std::slice::from_raw_parts(a, n).to_vec(),
-        b: std::slice::from_raw_parts(b, n).to_vec(),
+    let model = Builtin::new(
+        std::slice::from_raw_parts(kinds, n).to_vec(),
+        std::slice::from_raw_parts(a, n).to_vec(),
+        std::slice::from_raw_parts(b, n).to_vec(),
         values,
-        states: Vec::new(),
-        ids: Fast::default(),
-    };
-    let first = model.values[init as usize].clone();
-    model.intern(first);
+        init,
+    );
     let mut stepper = Stepper::Native(model);
     run(n_ops, n_events, events, gate, &mut stepper, time_limit_s, max_configs, out_longest, out_lens, out_configs)
 }
@@ -574,9 +695,7 @@ pub unsafe extern "C" fn chaos_lin_check_part(
         values.push(if none[k] != 0 { None } else { Some(bytes[start..end].to_vec()) });
         start = end;
     }
-    let mut model = Builtin { kind: k2, a: a2, b: b2, values, states: Vec::new(), ids: Fast::default() };
-    let first = model.values[init as usize].clone();
-    model.intern(first);
+    let model = Builtin::new(k2, a2, b2, values, init);
     let mut stepper = Stepper::Native(model);
     let mut longest = vec![0i32; 3 * m.max(1)];
     let mut lens = [0u32; 3];
