@@ -4,8 +4,9 @@ A 100,000-op history spends more time in Python objects (pairing, ``Pair``, ``Ca
 search. Here one pass over the ops pairs them, splits them by key and encodes each part as integer columns
 (op kind, value ids, invoke / completion positions), exactly as ``KvModel.prepare`` would read them; the
 native core then prunes, pre-checks and searches each part (``chaos_lin_check_part``, the same rules as
-``prune.py``). Parts it proves linearizable are done; a part it finds illegal is handed back, and the checker
-explains it with the ordinary pipeline. Anything unusual (a value that is not a flat JSON scalar, an ``f``
+``prune.py``), one thread per core (ctypes releases the GIL during the native call). Parts it proves
+linearizable are done; a part it finds illegal is handed back, and the checker explains it with the ordinary
+pipeline. Anything unusual (a value that is not a flat JSON scalar, an ``f``
 outside read/get/write/put/append/cas, a malformed op) makes ``screen`` return None: the ordinary pipeline
 then handles the whole history, with its error messages. A differential test runs both on the corpus and
 on generated histories.
@@ -14,8 +15,10 @@ on generated histories.
 from __future__ import annotations
 
 import ctypes
+import os
 import time
 from collections.abc import Hashable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.checkers import native
@@ -27,6 +30,7 @@ from harness.op import NEMESIS
 _SCALARS = (int, str, float, bool, type(None))
 _READS = KvModel.read_fs
 _KIND = {"write": native.K_WRITE, "put": native.K_WRITE, "append": native.K_APPEND}
+PARALLEL_FROM_OPS = 2000  # below this, starting threads costs more than it saves
 
 
 class _Unusual(Exception):
@@ -40,8 +44,9 @@ def applies(m: Model) -> bool:
 def screen(
     history: History, m: Model, initial: Hashable, budget: Budget
 ) -> tuple[list[tuple[Hashable, str, str]], int, int] | None:
-    """((key, ok / illegal / budget, limit) per part searched, smallest part first, up to the first illegal
-    one; the number of ops kept; the number of parts), or None: use the ordinary pipeline."""
+    """((key, ok / illegal / budget, limit) per part searched, smallest part first; the number of ops kept;
+    the number of parts), or None: use the ordinary pipeline. Parts run side by side on all cores when the
+    history is large; once one is illegal the others are stopped (false beats everything)."""
     try:
         parts, values, init_id = _encode(history, initial)
     except _Unusual:
@@ -65,29 +70,50 @@ def screen(
         ends.append(total)
     c_ends = (ctypes.c_uint64 * max(1, nv))(*ends)
     c_none = (ctypes.c_uint8 * max(1, nv))(*[v is None for v in blobs])
-    out: list[tuple[Hashable, str, str]] = []
-    configs = ctypes.c_uint64(0)
-    ordered = sorted(parts.items(), key=lambda kv: len(kv[1][0]))
-    for n_part, (key, (kinds, a, b, known, inv, ret)) in enumerate(ordered):
+    stop = ctypes.c_uint8(0)
+
+    def one(cols: tuple[list[int], ...]) -> int:
+        kinds, a, b, known, inv, ret = cols
         n = len(kinds)
         limit_s = -1.0 if budget.deadline is None else max(0.0, budget.deadline - time.monotonic())
-        status = lib.chaos_lin_check_part(
+        configs = ctypes.c_uint64(0)
+        status: int = lib.chaos_lin_check_part(
             n, bytes(kinds), (ctypes.c_uint32 * n)(*a), (ctypes.c_uint32 * n)(*b), bytes(known),
             (ctypes.c_int64 * n)(*inv), (ctypes.c_int64 * n)(*ret),
             nv, blob, c_ends, c_none, init_id, limit_s, budget.max_bytes, ctypes.byref(configs),
+            ctypes.byref(stop),
         )  # fmt: skip
-        if status == 0:
-            out.append((key, OK, ""))
-        elif status == 1:  # false beats everything: the remaining parts need not be searched
+        if status == 1:
+            stop.value = 1  # false beats everything: the other parts need not finish
+        return status
+
+    ordered = sorted(parts.items(), key=lambda kv: len(kv[1][0]))
+    workers = min(os.cpu_count() or 1, len(ordered))
+    if workers > 1 and sum(len(c[0]) for _, c in ordered) >= PARALLEL_FROM_OPS:
+        # ctypes releases the GIL during the native call: parts are searched side by side
+        with ThreadPoolExecutor(workers, thread_name_prefix="linsearch") as pool:
+            statuses = list(pool.map(one, [cols for _, cols in ordered]))
+    else:
+        statuses = []
+        for _, cols in ordered:
+            statuses.append(one(cols))
+            if statuses[-1] in (1, 2):  # illegal, or the time is spent: the rest need not run
+                break
+    out: list[tuple[Hashable, str, str]] = []
+    for (key, _), status in zip(ordered, statuses, strict=False):
+        if status in (0, 5):  # 5: cancelled because another part is illegal
+            out.append((key, OK if status == 0 else BUDGET, "" if status == 0 else "time"))
+        elif status == 1:
             out.append((key, ILLEGAL, ""))
-            break
-        elif status == 3:
-            out.append((key, BUDGET, "memory"))
-        elif status == 2:  # the time is spent: the rest is undecided
-            out += [(k, BUDGET, "time") for k, _ in ordered[n_part:]]
-            break
+        elif status in (2, 3):
+            out.append((key, BUDGET, "time" if status == 2 else "memory"))
         else:
             return None
+    if any(st == ILLEGAL for _, st, _ in out):
+        out = [x for x in out if x[1] != BUDGET or x[2] == "memory"]  # a verdict of false: no time was short
+    elif any(st == BUDGET and lim == "time" for _, st, lim in out):
+        done = {k for k, _, _ in out}
+        out += [(k, BUDGET, "time") for k, _ in ordered if k not in done]  # the time is spent: undecided
     return out, sum(len(cols[0]) for cols in parts.values()), len(parts)
 
 

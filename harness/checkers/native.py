@@ -22,7 +22,7 @@ from typing import Any
 from harness.checkers.linsearch import BUDGET, ILLEGAL, OK, Budget, Outcome, PartOp, event_order, gates
 from harness.checkers.models import Call, CasRegisterModel, KvModel, Model, RegisterModel
 
-ABI = 3
+ABI = 4
 _LIB_NAME = "libchaos_linsearch.so"
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "native" / "linsearch" / "target" / "release" / _LIB_NAME
 _STEP = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint32, ctypes.c_uint32)
@@ -113,6 +113,7 @@ class _Loader:
             ctypes.c_double,
             ctypes.c_uint64,
             ctypes.POINTER(ctypes.c_uint64),
+            ctypes.POINTER(ctypes.c_uint8),
         ]
         self.lib = lib
         return lib

@@ -268,6 +268,7 @@ pub const ILLEGAL: i32 = 1;
 pub const OUT_OF_TIME: i32 = 2;
 pub const OUT_OF_MEMORY: i32 = 3;
 pub const STEP_FAILED: i32 = 4;
+pub const CANCELLED: i32 = 5;
 
 /// The memo: configurations stored as [state id, bit-set words...] records in one arena, indexed by hash.
 struct Memo {
@@ -323,7 +324,19 @@ pub unsafe extern "C" fn chaos_lin_search(
     out_configs: *mut u64,
 ) -> i32 {
     let mut stepper = Stepper::Callback(step);
-    run(n_ops, n_events, events, gate, &mut stepper, time_limit_s, max_configs, out_longest, out_lens, out_configs)
+    run(
+        n_ops,
+        n_events,
+        events,
+        gate,
+        &mut stepper,
+        time_limit_s,
+        max_configs,
+        out_longest,
+        out_lens,
+        out_configs,
+        std::ptr::null(),
+    )
 }
 
 /// The same search with a built-in model: per op its kind (K_*), value `a` and value `b` (cas: from, to);
@@ -373,7 +386,19 @@ pub unsafe extern "C" fn chaos_lin_search_builtin(
         init,
     );
     let mut stepper = Stepper::Native(model);
-    run(n_ops, n_events, events, gate, &mut stepper, time_limit_s, max_configs, out_longest, out_lens, out_configs)
+    run(
+        n_ops,
+        n_events,
+        events,
+        gate,
+        &mut stepper,
+        time_limit_s,
+        max_configs,
+        out_longest,
+        out_lens,
+        out_configs,
+        std::ptr::null(),
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -388,6 +413,7 @@ unsafe fn run(
     out_longest: *mut i32,
     out_lens: *mut u32,
     out_configs: *mut u64,
+    stop: *const u8,
 ) -> i32 {
     let n = n_ops as usize;
     let m = n_events as usize;
@@ -439,6 +465,9 @@ unsafe fn run(
             }
             if memo.count > max_configs {
                 return finish(OUT_OF_MEMORY, &memo, out_configs);
+            }
+            if !stop.is_null() && std::ptr::read_volatile(stop) != 0 {
+                return finish(CANCELLED, &memo, out_configs);
             }
         }
         if e == end {
@@ -622,7 +651,8 @@ fn has_witness(kinds: &[u8], a: &[u32], b: &[u32], known: &[u8], inv: &[i64], re
 
 /// One part of a kv history, from encoded columns: pruning, the pre-checks, then the search with the
 /// built-in model (`known[i]` 0 for an unknown outcome; `ret[i]` -1 for none). Returns OK, ILLEGAL (the
-/// caller explains it with the Python pipeline), OUT_OF_TIME or OUT_OF_MEMORY.
+/// caller explains it with the Python pipeline), OUT_OF_TIME, OUT_OF_MEMORY, or CANCELLED once the byte at
+/// `stop` (may be null) is set by another thread (the caller found another part illegal).
 ///
 /// # Safety
 /// The pointers must be valid for the lengths described (`n_ops` per op, `n_values` per value).
@@ -643,6 +673,7 @@ pub unsafe extern "C" fn chaos_lin_check_part(
     time_limit_s: f64,
     max_bytes: u64,
     out_configs: *mut u64,
+    stop: *const u8,
 ) -> i32 {
     let n = n_ops as usize;
     let kinds = std::slice::from_raw_parts(kinds, n);
@@ -711,11 +742,12 @@ pub unsafe extern "C" fn chaos_lin_check_part(
         longest.as_mut_ptr(),
         lens.as_mut_ptr(),
         out_configs,
+        stop,
     )
 }
 
 /// The version of this library's interface; native.py refuses a library whose version it does not know.
 #[no_mangle]
 pub extern "C" fn chaos_lin_abi() -> u32 {
-    3
+    4
 }
