@@ -6,10 +6,11 @@
 Builds bench/checker/porcupine (a Go program using github.com/anishathalye/porcupine v1.3.1, the newest
 version the Go module proxy serves) into .chaos/bench/, checks the 102 etcd logs and the kv logs with it and
 with ours, and prints per-file times (the best of ``--repeat`` runs on each side), totals and our/Porcupine
-ratio (check time only: parsing excluded on both sides). Porcupine's newest commit (55508eb, "state hashing") cannot be built from the proxy: its
-figures, recorded on a machine of the same kind (2 cores), are printed beside ours labelled "recorded, not
-measured". Then it generates a seeded history of ``--big-ops`` operations over ``--big-keys`` keys from a
-simulated linearizable map and prints the time and peak memory (max RSS of a child process) of checking it.
+ratio (check time only: parsing excluded on both sides). Porcupine's newest commit (55508eb, "state
+hashing") cannot be built from the proxy: its figures, recorded on a machine of the same kind (2 cores), are
+printed beside ours labelled "recorded, not measured". Then it generates a seeded history of ``--big-ops``
+operations over ``--big-keys`` keys from a simulated linearizable map and prints the time and peak memory
+(max RSS of a child process) of checking it.
 """
 
 from __future__ import annotations
