@@ -145,7 +145,7 @@ def check(
     if unknown:
         details["limits"] = sorted(limits)
         summary = (
-            f"Undecided: {len(unknown)} of {len(prepared)} parts were not decided: "
+            f"Undecided: {len(unknown)} of {n_parts} parts were not decided: "
             + "; ".join(
                 _LIMIT_TEXT[x].format(time_limit=time_limit, max_memory_mb=max_memory_mb)
                 for x in sorted(limits)

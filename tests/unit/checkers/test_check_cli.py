@@ -187,3 +187,17 @@ def test_a_part_that_outgrows_its_memory_does_not_hide_an_illegal_later_part() -
     assert r.valid is False, r.summary
     assert r.details["failed_part"]["key"] == "b"
     assert r.details["unknown_parts"] == ["a"]
+
+
+@pytest.mark.parametrize("engine", ["python", "auto"])
+def test_kv_budget_names_the_limit_on_every_path(engine: str) -> None:
+    """The kv model's native fast path reports which limit ran out, like the ordinary pipeline."""
+    kv = History(
+        Op(op.index, op.time, op.process, op.type, op.f, {"key": "k", "value": op.value}, op.error)
+        for op in _rereads(22)
+    )
+    r = check(kv, model="kv", time_limit=0.2, engine=engine)
+    assert r.valid == "unknown" and r.details["limits"] == ["time"] and r.details["unknown_parts"] == ["k"]
+    assert "time limit (0.2 s" in r.summary
+    r = check(kv, model="kv", max_memory_mb=0.05, engine=engine)
+    assert r.valid == "unknown" and r.details["limits"] == ["memory"] and "memory limit" in r.summary
