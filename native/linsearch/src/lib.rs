@@ -251,7 +251,7 @@ impl Builtin {
 
 enum Stepper {
     Callback(extern "C" fn(u32, u32) -> i32),
-    Native(Builtin),
+    Native(Box<Builtin>),
 }
 
 impl Stepper {
@@ -385,7 +385,7 @@ pub unsafe extern "C" fn chaos_lin_search_builtin(
         values,
         init,
     );
-    let mut stepper = Stepper::Native(model);
+    let mut stepper = Stepper::Native(Box::new(model));
     run(
         n_ops,
         n_events,
@@ -426,10 +426,7 @@ unsafe fn run(
     let end = m + 1;
     let mut nxt: Vec<usize> = (1..m + 2).collect();
     nxt.push(m + 1);
-    let mut prv: Vec<usize> = vec![0; m + 2];
-    for e in 1..m + 2 {
-        prv[e] = e - 1;
-    }
+    let mut prv: Vec<usize> = (0..m + 2).map(|e| e.saturating_sub(1)).collect();
     let mut op_of: Vec<i32> = vec![0; m + 2];
     let mut ret_of: Vec<usize> = vec![0; n];
     for (k, &ev) in events.iter().enumerate() {
@@ -599,7 +596,7 @@ fn drop_unobserved(kinds: &[u8], a: &[u32], b: &[u32], known: &[u8]) -> Vec<usiz
 
 /// harness/checkers/prune.py's `find_witness` (verdict only): whether a cheap rule proves the ops illegal.
 fn has_witness(kinds: &[u8], a: &[u32], b: &[u32], known: &[u8], inv: &[i64], ret: &[i64], init: u32) -> bool {
-    if kinds.iter().any(|&k| k == K_APPEND) {
+    if kinds.contains(&K_APPEND) {
         return false;
     }
     let n = kinds.len();
@@ -727,7 +724,7 @@ pub unsafe extern "C" fn chaos_lin_check_part(
         start = end;
     }
     let model = Builtin::new(k2, a2, b2, values, init);
-    let mut stepper = Stepper::Native(model);
+    let mut stepper = Stepper::Native(Box::new(model));
     let mut longest = vec![0i32; 3 * m.max(1)];
     let mut lens = [0u32; 3];
     let max_configs = max_bytes / (40 + 8 * (m as u64 / 64 + 1));
