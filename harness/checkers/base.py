@@ -8,7 +8,6 @@ and the report can render them later without re-checking.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -81,6 +80,8 @@ def check_safe(name: str, fn: Callable[[], Result]) -> Result:
     try:
         return fn()
     except Exception as e:  # noqa: BLE001 - a crashing checker must not lose the other verdicts
+        import traceback  # only here: ``chaos check`` should not pay for it on every start
+
         return Result(
             checker=name,
             valid=UNKNOWN,

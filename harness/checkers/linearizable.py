@@ -14,14 +14,21 @@ All op numbers in details are the history indices of the invocations.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
+from harness.checkers import fastkv
 from harness.checkers.base import UNKNOWN, Result
-from harness.checkers.linsearch import BUDGET, ILLEGAL, Budget, PartOp, frontier, replay, search
-from harness.checkers.models import Model, get_model
+from harness.checkers.linsearch import BUDGET, ILLEGAL, Budget, Outcome, PartOp, frontier, replay, search
+from harness.checkers.models import Call, Model, get_model
+from harness.checkers.prune import drop_unobserved, find_witness
+from harness.errors import BadInput
 from harness.history import History, Pair
+
+StepFn = Callable[[Hashable, Call], tuple[bool, Hashable]]
+SearchFn = Callable[[list[PartOp], StepFn, Hashable, Budget], Outcome]
 
 NAME = "linearizable"
 DEFAULT_MAX_MEMORY_MB = 1024
@@ -43,29 +50,129 @@ def _json_key(key: Hashable) -> Any:
     return list(key) if isinstance(key, tuple) else key
 
 
+ENGINES = ("auto", "native", "python")
+NIL_READS = ("strict", "any")
+
+
+def _engine(engine: str, m: Model) -> SearchFn:
+    if engine not in ENGINES:
+        raise BadInput(f"unknown search engine {engine!r}; valid: {', '.join(ENGINES)}")
+    if engine == "python":
+        return search
+    from harness.checkers import native  # ctypes is loaded only when a search runs
+
+    if native.available():
+        return functools.partial(native.search, read_fs=m.read_fs)
+    if engine == "native":
+        raise BadInput(f"the native linearizability core is unavailable: {native.why_unavailable()}")
+    return search
+
+
 def check(
     history: History,
     model: str | Model = "kv",
     init: Any = None,
     time_limit: float | None = None,
     max_memory_mb: float = DEFAULT_MAX_MEMORY_MB,
+    nil_reads: str = "strict",
+    engine: str = "auto",
     **_options: Any,
 ) -> Result:
-    """Check ``history`` against ``model``; false with a counterexample, unknown when the budget ran out."""
+    """Check ``history`` against ``model``; false with a counterexample, unknown when the budget ran out.
+
+    ``nil_reads="any"`` reads a completed read of nil as Knossos does (its value is unknown: it matches any
+    state; register and cas-register models). ``engine`` picks the search: ``auto`` (native when built),
+    ``native`` or ``python``."""
     started = time.monotonic()
+    if nil_reads not in NIL_READS:
+        raise BadInput(f"nil_reads={nil_reads!r}; valid: {', '.join(NIL_READS)}")
     m = get_model(model)
+    run = _engine(engine, m)
+    if nil_reads == "any":
+        m.nil_read_matches_any = True
     initial = m.init(init)
-    pairs = history.pairs()
-    parts = m.partition(pairs)
-    prepared = sorted(((k, prepare_part(m, v)) for k, v in parts.items()), key=lambda kv: len(kv[1]))
     budget = Budget(None if time_limit is None else started + time_limit, int(max_memory_mb * (1 << 20)))
-    n_ops = sum(len(ops) for _, ops in prepared)
+    screened = (
+        fastkv.screen(history, m, initial, budget) if engine != "python" and fastkv.applies(m) else None
+    )
+    if screened is not None:
+        results, n_ops, n_parts = screened
+        unknown = [_json_key(k) for k, status, _ in results if status == BUDGET]
+        limits = {limit for _, status, limit in results if status == BUDGET}
+        illegal = [k for k, status, _ in results if status == ILLEGAL]
+        failed = None
+        if illegal:  # explain it (and confirm it) with the ordinary pipeline, on those parts only
+            parts = m.partition(history.pairs())
+            prepared = [(k, drop_unobserved(prepare_part(m, parts[k]), m.read_fs)) for k in illegal]
+            failed, more, more_limits = _decide(m, prepared, initial, run, budget)
+            unknown += more
+            limits |= more_limits
+        dropped = None
+    else:
+        parts = m.partition(history.pairs())
+        prepared = [(k, prepare_part(m, v)) for k, v in parts.items()]
+        n_ops = sum(len(ops) for _, ops in prepared)
+        if m.register_like:
+            prepared = [(k, drop_unobserved(ops, m.read_fs)) for k, ops in prepared]
+        n_parts = len(prepared)
+        dropped = n_ops - sum(len(ops) for _, ops in prepared)
+        failed, unknown, limits = _decide(m, prepared, initial, run, budget)
+    elapsed = round(time.monotonic() - started, 6)
+    details: dict[str, Any] = {
+        "model": m.name,
+        "parts": n_parts,
+        "ops": n_ops,
+        "dropped_unobserved": dropped,
+        "failed_part": failed,
+        "unknown_parts": unknown,
+        "elapsed_s": elapsed,
+    }
+    if failed is not None:
+        where = "" if failed["key"] is None else f" for key {failed['key']!r}"
+        if "reason" in failed:
+            summary = (
+                f"Not linearizable{where}: operation {failed['reason_op']} {failed['reason']} "
+                f"(ops {failed['ops']} cannot be ordered consistently with model {m.name})."
+            )
+        else:
+            longest = max((len(x) for x in failed["longest"]), default=0)
+            summary = (
+                f"Not linearizable{where}: of its {len(failed['ops'])} operations at most {longest} can be "
+                f"ordered consistently with model {m.name}; "
+                f"the next could be none of {failed['stuck_ops'][:8]}."
+            )
+        return Result(NAME, False, summary, details)
+    if unknown:
+        details["limits"] = sorted(limits)
+        summary = (
+            f"Undecided: {len(unknown)} of {n_parts} parts were not decided: "
+            + "; ".join(
+                _LIMIT_TEXT[x].format(time_limit=time_limit, max_memory_mb=max_memory_mb)
+                for x in sorted(limits)
+            )
+            + "."
+        )
+        return Result(NAME, UNKNOWN, summary, details)
+    summary = f"Linearizable: {n_ops} operations in {n_parts} parts fit model {m.name}."
+    return Result(NAME, True, summary, details)
+
+
+def _decide(
+    m: Model, prepared: list[tuple[Hashable, list[PartOp]]], initial: Hashable, run: SearchFn, budget: Budget
+) -> tuple[dict[str, Any] | None, list[Any], set[str]]:
+    """(the failed part's explanation or None, undecided part keys, limits hit): pre-checks, then the search
+    part by part, smallest first."""
+    prepared = sorted(prepared, key=lambda kv: len(kv[1]))
     unknown: list[Any] = []
-    failed: dict[str, Any] | None = None
+    limits: set[str] = set()
+    failed = _precheck(m, prepared, initial, run, budget) if m.register_like else None
     for n, (key, ops) in enumerate(prepared):
-        outcome = search(ops, m.step, initial, budget)
+        if failed is not None:
+            break
+        outcome = run(ops, m.step, initial, budget)
         if outcome.status == BUDGET:
-            if budget.deadline is not None and time.monotonic() >= budget.deadline:
+            limits.add(outcome.limit)
+            if outcome.limit == "time":
                 unknown += [_json_key(k) for k, _ in prepared[n:]]  # the time is spent: the rest is undecided
                 break
             # Only this part's memo outgrew its memory: a later part may still prove the history illegal,
@@ -74,32 +181,38 @@ def check(
             continue
         if outcome.status == ILLEGAL:
             failed = _explain(m, key, ops, outcome.longest, initial)
-            break
-    elapsed = round(time.monotonic() - started, 6)
-    details: dict[str, Any] = {
-        "model": m.name,
-        "parts": len(prepared),
-        "ops": n_ops,
-        "failed_part": failed,
-        "unknown_parts": unknown,
-        "elapsed_s": elapsed,
-    }
-    if failed is not None:
-        where = "" if failed["key"] is None else f" for key {failed['key']!r}"
-        longest = max((len(x) for x in failed["longest"]), default=0)
-        summary = (
-            f"Not linearizable{where}: of its {len(failed['ops'])} operations at most {longest} can be "
-            f"ordered consistently with model {m.name}; the next could be none of {failed['stuck_ops'][:8]}."
-        )
-        return Result(NAME, False, summary, details)
-    if unknown:
-        summary = (
-            f"Undecided: the budget (time limit {time_limit} s, memory {max_memory_mb} MB) ran out before "
-            f"{len(unknown)} of {len(prepared)} parts were decided."
-        )
-        return Result(NAME, UNKNOWN, summary, details)
-    summary = f"Linearizable: {n_ops} operations in {len(prepared)} parts fit model {m.name}."
-    return Result(NAME, True, summary, details)
+    return failed, unknown, limits
+
+
+_LIMIT_TEXT = {
+    "time": (
+        "the time limit ({time_limit} s for the whole check) ran out; raise it with the checker's "
+        "`budget:` (seconds) in the experiment, or `chaos check --time-limit S`"
+    ),
+    "memory": (
+        "the memory limit ({max_memory_mb} MB for one part's search) ran out; raise it with "
+        "`max_memory_mb:` in the experiment's checker options, or `chaos check --max-memory MB`"
+    ),
+}
+
+
+def _precheck(
+    m: Model, prepared: list[tuple[Hashable, list[PartOp]]], initial: Hashable, run: SearchFn, budget: Budget
+) -> dict[str, Any] | None:
+    """A definite violation ``prune.find_witness`` finds in a part, confirmed by searching its witness."""
+    for key, ops in prepared:
+        found = find_witness(ops, initial, m.read_fs)
+        if found is None:
+            continue
+        reason, observer, picked = found
+        sub = [ops[i] for i in picked]
+        outcome = run(sub, m.step, initial, budget)
+        if outcome.status == ILLEGAL:  # always, by the rule's proof; the search double-checks it
+            failed = _explain(m, key, sub, outcome.longest, initial)
+            failed["reason"] = reason
+            failed["reason_op"] = ops[observer].index
+            return failed
+    return None
 
 
 def _explain(

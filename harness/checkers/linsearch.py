@@ -54,6 +54,32 @@ class Outcome:
     status: str
     longest: list[list[int]] = field(default_factory=list)
     configs: int = 0
+    limit: str = ""  # for ``budget``: "time" or "memory", whichever ran out
+
+
+def event_order(ops: Sequence[PartOp]) -> list[int]:
+    """Call (op i: ``i``) and return (op i: ``-1 - i``) events in time order; unknown ops have no return."""
+    events: list[tuple[int, int, int]] = []  # (position, kind 0 call / 1 return, op)
+    for i, op in enumerate(ops):
+        events.append((op.invoke_pos, 0, i))
+        if op.complete_pos is not None and op.call.known:
+            events.append((op.complete_pos, 1, i))
+    events.sort()
+    return [i if kind == 0 else -1 - i for _, kind, i in events]
+
+
+def gates(ops: Sequence[PartOp], order: Sequence[int]) -> list[int]:
+    """Symmetry classes of unknown ops: for each op, the previous identical unknown op (or -1), which must be
+    linearized first (identical unknown ops are interchangeable, so placing them in order loses nothing)."""
+    gate = [-1] * len(ops)
+    last_of_class: dict[Call, int] = {}
+    for i in order:
+        if i >= 0 and not ops[i].call.known:
+            c = ops[i].call
+            if c in last_of_class:
+                gate[i] = last_of_class[c]
+            last_of_class[c] = i
+    return gate
 
 
 def search(
@@ -64,36 +90,18 @@ def search(
 ) -> Outcome:
     """Decide whether ``ops`` (one part) are linearizable from ``init``; never raises on a budget overrun."""
     n = len(ops)
-    events: list[tuple[int, int, int]] = []  # (position, kind 0 call / 1 return, op)
-    for i, op in enumerate(ops):
-        events.append((op.invoke_pos, 0, i))
-        if op.complete_pos is not None and op.call.known:
-            events.append((op.complete_pos, 1, i))
-    events.sort()
-    m = len(events)
+    order = event_order(ops)
+    m = len(order)
     end = m + 1
     nxt = list(range(1, m + 2))
     prv = list(range(-1, m + 1))
-    op_of = [0] * (m + 2)
+    op_of = [0, *order, 0]
     ret_of = [0] * n
-    for e, (_, kind, i) in enumerate(events, start=1):
-        if kind == 0:
-            op_of[e] = i
-        else:
-            op_of[e] = -1 - i
-            ret_of[i] = e
-
-    # symmetry classes of unknown-outcome ops: gate[i] is the bit of the previous identical unknown op
+    for e, x in enumerate(order, start=1):
+        if x < 0:
+            ret_of[-1 - x] = e
     bits = [1 << i for i in range(n)]
-    gate = [0] * n
-    last_of_class: dict[Call, int] = {}
-    for e in range(1, m + 1):
-        i = op_of[e]
-        if i >= 0 and not ops[i].call.known:
-            c = ops[i].call
-            if c in last_of_class:
-                gate[i] = bits[last_of_class[c]]
-            last_of_class[c] = i
+    gate = [0 if g < 0 else bits[g] for g in gates(ops, order)]
 
     states: list[Hashable] = [init]
     state_id: dict[Hashable, int] = {init: 0}
@@ -123,9 +131,10 @@ def search(
     while True:
         tick += 1
         if not tick & _CHECK_EVERY:
-            late = budget.deadline is not None and time.monotonic() > budget.deadline
-            if late or len(cache) > max_configs:
-                return Outcome(BUDGET, longest, len(cache))
+            if budget.deadline is not None and time.monotonic() > budget.deadline:
+                return Outcome(BUDGET, longest, len(cache), "time")
+            if len(cache) > max_configs:
+                return Outcome(BUDGET, longest, len(cache), "memory")
         if e == end:
             return Outcome(OK, [], len(cache))
         i = op_of[e]

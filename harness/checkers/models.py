@@ -52,6 +52,13 @@ class Model:
     name = "model"
     read_fs: frozenset[str] = frozenset({"read", "get"})
     default_init: Any = None
+    #: ``Call``s follow register semantics (read / write, put / cas [from, to]; ``arg`` the written value):
+    #: the checker may then apply the sound shortcuts of ``prune`` before searching.
+    register_like = False
+    #: Knossos's reading (set by ``check(..., nil_reads="any")``, the default for imported Jepsen histories):
+    #: a completed read of ``nil`` tells nothing (its value is unknown, so it matches any state), and every
+    #: ``fail`` op did not happen (even a cas whose error says "mismatch").
+    nil_read_matches_any = False
 
     def init(self, initial: Any) -> Hashable:
         return freeze(self.default_init if initial is None else initial)
@@ -66,6 +73,8 @@ class Model:
         if t == "info" and pair.invoke.f in self.read_fs:
             return None
         out = freeze(pair.complete.value) if t == "ok" and pair.complete is not None else None
+        if out is None and t == "ok" and self.nil_read_matches_any and pair.invoke.f in self.read_fs:
+            return None  # Knossos: a nil read tells nothing, and a read changes nothing
         return Call(pair.invoke.f, freeze(pair.invoke.value), out, t == "ok")
 
     def step(self, state: Hashable, call: Call) -> tuple[bool, Hashable]:
@@ -84,6 +93,7 @@ class RegisterModel(Model):
     """A single read/write register (value in ``op.value``); reads observe the completion's value."""
 
     name = "register"
+    register_like = True
 
     def step(self, state: Hashable, call: Call) -> tuple[bool, Hashable]:
         if call.f in self.read_fs:
@@ -97,10 +107,11 @@ class CasRegisterModel(Model):
     """Register plus ``cas`` [from, to]; a ``fail`` cas with error "mismatch" saw a value other than from."""
 
     name = "cas-register"
+    register_like = True
 
     def prepare(self, pair: Pair) -> Call | None:
         if pair.type == "fail" and pair.invoke.f == "cas" and pair.complete is not None:
-            if pair.complete.error == MISMATCH:
+            if pair.complete.error == MISMATCH and not self.nil_read_matches_any:
                 return Call("cas", freeze(pair.invoke.value), False, True)
             return None
         call = super().prepare(pair)
@@ -181,6 +192,7 @@ class KvMapModel(KvModel):
     """The same map checked as one object (no partition); state is a sorted tuple of (key, value)."""
 
     name = "kv-map"
+    register_like = False
 
     def partition(self, pairs: list[Pair]) -> dict[Hashable, list[Pair]]:
         return {None: pairs}

@@ -2,22 +2,26 @@
 
     chaos check HISTORY [--format auto|jsonl|jepsen-edn|porcupine-etcd|porcupine-kv] [--model NAME]
                         [--checker linearizable|exactly-once|lock-safety] [--init JSON] [--time-limit S]
-                        [--json] [--evidence auto|on|off] [--min-ok N]
+                        [--max-memory MB] [--strict-nil] [--engine auto|native|python] [--json]
+                        [--evidence auto|on|off] [--min-ok N]
 
 The file is read completely (and any malformed line reported with its number) before anything is checked;
 nothing is written but the verdict on stdout. The default model follows the format: porcupine-etcd and
 jepsen-edn -> cas-register, porcupine-kv -> kv with initial value "" (Porcupine's), jsonl -> kv.
 A valid verdict on a history that holds too little evidence is ``unknown`` (``harness.cli.check_evidence``).
+Jepsen histories (jepsen-edn) are judged as Knossos judges them: a completed read of nil matches any state
+and every :fail op is dropped; ``--strict-nil`` makes a nil read mean "the value was nil".
+Checkers are imported when used, so a small check answers in a fraction of a second.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 from collections.abc import Callable
 from typing import Any
 
-from harness.checkers import exactly_once, linearizable, lock_safety
 from harness.checkers.base import Result, check_safe
 from harness.checkers.models import get_model, model_names
 from harness.cli import check_evidence
@@ -25,13 +29,21 @@ from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, BadInput, Harnes
 from harness.history import History
 from harness.importers import FORMATS, detect_format, load
 
-CHECKERS: dict[str, Callable[..., Result]] = {
-    "linearizable": linearizable.check,
-    "exactly-once": exactly_once.check,
-    "lock-safety": lock_safety.check,
+# checker name -> its module under harness.checkers (imported on use: each has ``check``)
+CHECKER_MODULES = {
+    "linearizable": "linearizable",
+    "exactly-once": "exactly_once",
+    "lock-safety": "lock_safety",
 }
 DEFAULT_MODEL = {"porcupine-etcd": "cas-register", "jepsen-edn": "cas-register", "porcupine-kv": "kv"}
 DEFAULT_INIT = {"porcupine-kv": '""'}
+NIL_ANY_FORMATS = ("jepsen-edn",)  # Knossos's reading of nil reads and :fail ops
+ENGINES = ("auto", "native", "python")
+
+
+def checker_fn(name: str) -> Callable[..., Result]:
+    fn: Callable[..., Result] = importlib.import_module(f"harness.checkers.{CHECKER_MODULES[name]}").check
+    return fn
 
 
 def register(subparsers: Any) -> None:
@@ -43,13 +55,25 @@ def register(subparsers: Any) -> None:
         "--format", default="auto", choices=("auto", *FORMATS), help="file format (default: guess)"
     )
     p.add_argument(
-        "--checker", default="linearizable", choices=sorted(CHECKERS), help="default: linearizable"
+        "--checker", default="linearizable", choices=sorted(CHECKER_MODULES), help="default: linearizable"
     )
     p.add_argument("--model", default=None, help=f"linearizability model: {', '.join(model_names())}")
     p.add_argument(
         "--init", default=None, metavar="JSON", help="initial register value as JSON (default null)"
     )
     p.add_argument("--time-limit", type=float, default=None, metavar="S", help="budget in seconds -> unknown")
+    p.add_argument(
+        "--max-memory", type=float, default=None, metavar="MB",
+        help="memory for one part's search, MB (default 1024) -> unknown",
+    )  # fmt: skip
+    p.add_argument(
+        "--strict-nil", action="store_true",
+        help="jepsen-edn: a nil read means the value was nil (default as Knossos: it matches any state)",
+    )  # fmt: skip
+    p.add_argument(
+        "--engine", default="auto", choices=ENGINES,
+        help="linearizability search: native core when built (auto), or pure Python",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the result object as JSON")
     check_evidence.add_arguments(p)
     p.set_defaults(func=handle)
@@ -69,12 +93,23 @@ def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         ) from None
     if args.time_limit is not None and args.time_limit <= 0:
         raise BadInput(f"--time-limit {args.time_limit}: must be a positive number of seconds")
-    return {"model": model, "init": init, "time_limit": args.time_limit}
+    opts: dict[str, Any] = {
+        "model": model,
+        "init": init,
+        "time_limit": args.time_limit,
+        "engine": args.engine,
+    }
+    if args.max_memory is not None:
+        if args.max_memory <= 0:
+            raise BadInput(f"--max-memory {args.max_memory}: must be a positive number of MB")
+        opts["max_memory_mb"] = args.max_memory
+    opts["nil_reads"] = "any" if fmt in NIL_ANY_FORMATS and not args.strict_nil else "strict"
+    return opts
 
 
 def run_checker(name: str, history: History, options: dict[str, Any]) -> Result:
     """Bad input (a malformed op, an unknown f for the model) stays an error; any other crash is unknown."""
-    fn = CHECKERS[name]
+    fn = checker_fn(name)
     bad: list[HarnessError] = []
 
     def call() -> Result:

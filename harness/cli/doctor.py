@@ -57,6 +57,14 @@ def checks() -> list[tuple[bool, bool, str, str]]:
             c.close()
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     out.append((bool(browser), False, "chromium", browser or f"not found (report browser test); {SETUP}"))
+    from harness.checkers import native
+
+    why = native.why_unavailable()
+    out.append((
+        why is None, False, "checker native core",
+        "built (linearizability search in Rust)" if why is None
+        else f"{why}; the pure-Python search is used (same verdicts, slower)",
+    ))  # fmt: skip
     home = chaos_home()
     out.append((True, False, "state dir", str(home)))
     return out

@@ -96,10 +96,28 @@ def _pending_writes(n: int) -> History:
     return History(ops)
 
 
-def test_budget_exhaustion_is_unknown_naming_the_part() -> None:
-    r = check(_pending_writes(18), model="register", max_memory_mb=0.05)
-    assert r.valid == "unknown" and r.details["unknown_parts"] == [None]
-    assert check(_pending_writes(6), model="register").valid is False
+def _rereads(n: int) -> History:
+    """n concurrent writes of distinct values, never completed, read one after another and then the first
+    again: illegal (a write takes effect once), but every write is observed and none is ever overwritten by
+    an acknowledged one, so only the search can tell, and it must try the subsets of the writes."""
+    ops = [Op(i, i, i, "invoke", "write", i) for i in range(n)]
+    for k, v in enumerate([*range(n), 0]):
+        ops += [Op(len(ops), 0, 100 + k, "invoke", "read"), Op(len(ops) + 1, 0, 100 + k, "ok", "read", v)]
+    return History(ops)
+
+
+@pytest.mark.parametrize("engine", ["python", "auto"])
+def test_budget_exhaustion_is_unknown_naming_the_part_and_the_limit(engine: str) -> None:
+    r = check(_rereads(18), model="register", max_memory_mb=0.05, engine=engine)
+    assert r.valid == "unknown" and r.details["unknown_parts"] == [None], r.summary
+    assert r.details["limits"] == ["memory"]
+    assert "memory limit (0.05 MB" in r.summary
+    assert "max_memory_mb" in r.summary and "--max-memory" in r.summary
+    r = check(_rereads(22), model="register", time_limit=0.2, engine=engine)
+    assert r.valid == "unknown" and r.details["limits"] == ["time"]
+    assert "time limit (0.2 s" in r.summary and "--time-limit" in r.summary and "budget:" in r.summary
+    assert check(_rereads(6), model="register", engine=engine).valid is False
+    assert check(_pending_writes(6), model="register", engine=engine).valid is False
 
 
 def test_mutex_model_and_a_user_model() -> None:
@@ -151,16 +169,35 @@ def test_a_part_that_outgrows_its_memory_does_not_hide_an_illegal_later_part() -
     def add(process: int, type_: str, f: str, value: Any) -> None:
         ops.append(Op(len(ops), len(ops), process, type_, f, value))  # type: ignore[arg-type]
 
-    for i in range(14):  # pending writes of distinct values to "a", then a read nobody can satisfy
-        add(i, "invoke", "write", {"key": "a", "value": i})
-    add(100, "invoke", "read", {"key": "a", "value": None})
-    add(100, "ok", "read", {"key": "a", "value": -1})
-    for i in range(20):  # sequential writes to "b" (more ops than "a"), then a stale read
-        add(200, "invoke", "write", {"key": "b", "value": i})
-        add(200, "ok", "write", {"key": "b", "value": i})
-    add(201, "invoke", "read", {"key": "b", "value": None})
-    add(201, "ok", "read", {"key": "b", "value": 0})
+    def rereads(key: str, values: list[int], proc: int) -> None:
+        """Pending writes of ``values``, read one after another, then the first again: illegal, and neither
+        pre-check nor pruning can tell (see ``_rereads``): only the search can."""
+        for v in values:
+            add(proc + v, "invoke", "write", {"key": key, "value": v})
+        for k, v in enumerate([*values, values[0]]):
+            add(proc + 1000 + k, "invoke", "read", {"key": key, "value": None})
+            add(proc + 1000 + k, "ok", "read", {"key": key, "value": v})
+
+    rereads("a", list(range(14)), 0)
+    for i in range(40):  # key "b": more ops than "a", legal sequential writes and reads ...
+        add(200, "invoke", "write", {"key": "b", "value": 100 + i})
+        add(200, "ok", "write", {"key": "b", "value": 100 + i})
+    rereads("b", [1, 2, 3], 10_000)  # ... then the same illegal pattern, small
     r = check(History(ops), model="kv", max_memory_mb=0.05)
     assert r.valid is False, r.summary
     assert r.details["failed_part"]["key"] == "b"
     assert r.details["unknown_parts"] == ["a"]
+
+
+@pytest.mark.parametrize("engine", ["python", "auto"])
+def test_kv_budget_names_the_limit_on_every_path(engine: str) -> None:
+    """The kv model's native fast path reports which limit ran out, like the ordinary pipeline."""
+    kv = History(
+        Op(op.index, op.time, op.process, op.type, op.f, {"key": "k", "value": op.value}, op.error)
+        for op in _rereads(22)
+    )
+    r = check(kv, model="kv", time_limit=0.2, engine=engine)
+    assert r.valid == "unknown" and r.details["limits"] == ["time"] and r.details["unknown_parts"] == ["k"]
+    assert "time limit (0.2 s" in r.summary
+    r = check(kv, model="kv", max_memory_mb=0.05, engine=engine)
+    assert r.valid == "unknown" and r.details["limits"] == ["memory"] and "memory limit" in r.summary

@@ -1,0 +1,750 @@
+//! The native core of chaos-harness's linearizability search (harness/checkers/native.py loads it with ctypes).
+//!
+//! The same algorithm as harness/checkers/linsearch.py (Wing-Gong-Lowe with just-in-time linearization, call
+//! and return events in a dancing-links list, configurations memoised), with the model left in Python: the
+//! search asks `step(op, state id)` once per (op, state) and caches the answer, so any model works. A
+//! configuration is (set of linearized ops, state id); its hash is kept incrementally (XOR of a random word
+//! per linearized op, mixed with the state id) and the bit set is stored once in a flat arena, so a probe
+//! neither allocates nor rehashes the set. Standard library only.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::time::Instant;
+
+/// A multiply-rotate hasher for keys that are already well mixed (u64 hashes and packed pairs).
+#[derive(Default)]
+struct MixHasher(u64);
+
+impl Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.write_u64(x);
+        }
+        let mut tail = 0u64;
+        for (k, b) in chunks.remainder().iter().enumerate() {
+            tail |= u64::from(*b) << (8 * k);
+        }
+        self.write_u64(tail ^ ((bytes.len() as u64) << 56));
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type Fast<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
+
+fn splitmix(x: &mut u64) -> u64 {
+    *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The built-in register-family models (read, write/put, append, cas), decided natively. Values are byte
+/// strings (or "none"); op kinds follow native.py's encoding.
+///
+/// A state is a node of a trie: a base value (written, or the initial one) followed by appended pieces, with its
+/// length and a polynomial hash kept incrementally, so an append costs O(1) instead of copying the string.
+/// States are canonical (equal strings share one id: a new node whose length and hash match an existing one
+/// is compared byte for byte, walking both paths), so the memo sees exactly the configurations the Python
+/// search sees. Comparing a state with a value checks length and hash, then the bytes.
+struct Builtin {
+    kind: Vec<u8>,
+    a: Vec<u32>,
+    b: Vec<u32>,
+    values: Vec<Option<Vec<u8>>>,
+    vhash: Vec<u64>,
+    parent: Vec<u32>, // u32::MAX for a base value
+    piece: Vec<u32>,  // the value id of the base, or of the appended piece
+    slen: Vec<u64>,
+    shash: Vec<u64>,
+    snone: Vec<bool>,
+    by_edge: Fast<(u32, u32), u32>,
+    by_content: Fast<(u64, u64), Vec<u32>>,
+}
+
+const K_READ: u8 = 0;
+const K_WRITE: u8 = 1;
+const K_APPEND: u8 = 2;
+const K_CAS_OK: u8 = 3;
+const K_CAS_MISMATCH: u8 = 4;
+const K_CAS_UNKNOWN: u8 = 5;
+const ROOT: u32 = u32::MAX;
+const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn poly(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |h, &b| h.wrapping_mul(PRIME).wrapping_add(u64::from(b) + 1))
+}
+
+impl Builtin {
+    fn new(kind: Vec<u8>, a: Vec<u32>, b: Vec<u32>, values: Vec<Option<Vec<u8>>>, init: u32) -> Builtin {
+        let vhash = values.iter().map(|v| v.as_deref().map_or(0, poly)).collect();
+        let mut m = Builtin {
+            kind,
+            a,
+            b,
+            values,
+            vhash,
+            parent: Vec::new(),
+            piece: Vec::new(),
+            slen: Vec::new(),
+            shash: Vec::new(),
+            snone: Vec::new(),
+            by_edge: Fast::default(),
+            by_content: Fast::default(),
+        };
+        m.base(init);
+        m
+    }
+
+    fn vbytes(&self, v: u32) -> &[u8] {
+        self.values[v as usize].as_deref().unwrap_or(&[])
+    }
+
+    /// Whether state `s` spells `bytes` exactly (walking its pieces from the end).
+    fn spells(&self, s: u32, bytes: &[u8]) -> bool {
+        if self.slen[s as usize] != bytes.len() as u64 {
+            return false;
+        }
+        let mut pos = bytes.len();
+        let mut node = s;
+        while node != ROOT {
+            let p = self.vbytes(self.piece[node as usize]);
+            if pos < p.len() || bytes[pos - p.len()..pos] != *p {
+                return false;
+            }
+            pos -= p.len();
+            node = self.parent[node as usize];
+        }
+        pos == 0
+    }
+
+    fn text(&self, s: u32) -> Vec<u8> {
+        let mut pieces = Vec::new();
+        let mut node = s;
+        while node != ROOT {
+            pieces.push(self.piece[node as usize]);
+            node = self.parent[node as usize];
+        }
+        let mut out = Vec::with_capacity(self.slen[s as usize] as usize);
+        for &p in pieces.iter().rev() {
+            out.extend_from_slice(self.vbytes(p));
+        }
+        out
+    }
+
+    /// The id of the node (parent, piece), creating it unless an equal string already has an id.
+    fn node(&mut self, parent: u32, piece: u32, none: bool, len: u64, hash: u64) -> u32 {
+        if let Some(&id) = self.by_edge.get(&(parent, piece)) {
+            return id;
+        }
+        let id = self.parent.len() as u32;
+        self.parent.push(parent);
+        self.piece.push(piece);
+        self.slen.push(len);
+        self.shash.push(hash);
+        self.snone.push(none);
+        let mut found = None;
+        if !none {
+            if let Some(same) = self.by_content.get(&(len, hash)) {
+                let mine = self.text(id);
+                found = same.iter().copied().find(|&t| !self.snone[t as usize] && self.spells(t, &mine));
+            }
+        }
+        let result = match found {
+            Some(t) => {
+                // an equal string already has an id: forget the new node, remember the edge
+                self.parent.pop();
+                self.piece.pop();
+                self.slen.pop();
+                self.shash.pop();
+                self.snone.pop();
+                t
+            }
+            None => {
+                if !none {
+                    self.by_content.entry((len, hash)).or_default().push(id);
+                }
+                id
+            }
+        };
+        self.by_edge.insert((parent, piece), result);
+        result
+    }
+
+    fn base(&mut self, v: u32) -> u32 {
+        let none = self.values[v as usize].is_none();
+        let len = self.vbytes(v).len() as u64;
+        self.node(ROOT, v, none, len, self.vhash[v as usize])
+    }
+
+    fn append(&mut self, s: u32, v: u32) -> u32 {
+        if self.snone[s as usize] {
+            return self.base(v); // (state or "") + arg
+        }
+        let add = self.vbytes(v);
+        let n = add.len() as u64;
+        let mut scale = 1u64;
+        for _ in 0..n {
+            scale = scale.wrapping_mul(PRIME);
+        }
+        let hash = self.shash[s as usize].wrapping_mul(scale).wrapping_add(self.vhash[v as usize]);
+        let len = self.slen[s as usize] + n;
+        self.node(s, v, false, len, hash)
+    }
+
+    fn equals(&self, s: u32, v: u32) -> bool {
+        match &self.values[v as usize] {
+            None => self.snone[s as usize],
+            Some(bytes) => {
+                !self.snone[s as usize]
+                    && self.slen[s as usize] == bytes.len() as u64
+                    && self.shash[s as usize] == self.vhash[v as usize]
+                    && self.spells(s, bytes)
+            }
+        }
+    }
+
+    fn step(&mut self, op: usize, sid: u32) -> i32 {
+        let a = self.a[op];
+        match self.kind[op] {
+            K_READ => {
+                if self.equals(sid, a) {
+                    sid as i32
+                } else {
+                    -1
+                }
+            }
+            K_WRITE => self.base(a) as i32,
+            K_APPEND => self.append(sid, a) as i32,
+            K_CAS_OK => {
+                if self.equals(sid, a) {
+                    self.base(self.b[op]) as i32
+                } else {
+                    -1
+                }
+            }
+            K_CAS_MISMATCH => {
+                if self.equals(sid, a) {
+                    -1
+                } else {
+                    sid as i32
+                }
+            }
+            K_CAS_UNKNOWN => {
+                if self.equals(sid, a) {
+                    self.base(self.b[op]) as i32
+                } else {
+                    sid as i32
+                }
+            }
+            _ => -2,
+        }
+    }
+}
+
+enum Stepper {
+    Callback(extern "C" fn(u32, u32) -> i32),
+    Native(Box<Builtin>),
+}
+
+impl Stepper {
+    fn step(&mut self, op: u32, sid: u32) -> i32 {
+        match self {
+            Stepper::Callback(f) => f(op, sid),
+            Stepper::Native(b) => b.step(op as usize, sid),
+        }
+    }
+}
+
+pub const OK: i32 = 0;
+pub const ILLEGAL: i32 = 1;
+pub const OUT_OF_TIME: i32 = 2;
+pub const OUT_OF_MEMORY: i32 = 3;
+pub const STEP_FAILED: i32 = 4;
+pub const CANCELLED: i32 = 5;
+
+/// The memo: configurations stored as [state id, bit-set words...] records in one arena, indexed by hash.
+struct Memo {
+    words: usize,
+    arena: Vec<u64>,
+    index: Fast<u64, u32>,
+    chain: Vec<u32>, // next record with the same hash (u32::MAX: none)
+    count: u64,
+}
+
+impl Memo {
+    /// Insert (sid, bits); false when it was already there.
+    fn insert(&mut self, hash: u64, sid: u32, bits: &[u64]) -> bool {
+        let id = self.chain.len() as u32;
+        let slot = self.index.entry(hash).or_insert(u32::MAX);
+        let head = *slot;
+        let mut r = head;
+        while r != u32::MAX {
+            let at = r as usize * (self.words + 1);
+            if self.arena[at] == u64::from(sid) && self.arena[at + 1..at + 1 + self.words] == *bits {
+                return false;
+            }
+            r = self.chain[r as usize];
+        }
+        *slot = id;
+        self.arena.push(u64::from(sid));
+        self.arena.extend_from_slice(bits);
+        self.chain.push(head);
+        self.count += 1;
+        true
+    }
+}
+
+/// Search one part. `events` lists the call (op i: i) and return (op i: -1 - i) events in time order;
+/// `gate[i]` is the op that must be linearized before unknown op i may be (its identical predecessor), or -1.
+/// `step(op, sid)` returns the next state id, -1 when illegal, -2 when the model raised (the search stops).
+/// `out_longest` has room for 3 * n_ops entries (up to 3 longest partial linearizations, lengths in
+/// `out_lens`). Returns OK, ILLEGAL, OUT_OF_TIME, OUT_OF_MEMORY or STEP_FAILED.
+///
+/// # Safety
+/// The pointers must be valid for the lengths described above.
+#[no_mangle]
+pub unsafe extern "C" fn chaos_lin_search(
+    n_ops: u32,
+    n_events: u32,
+    events: *const i32,
+    gate: *const i32,
+    step: extern "C" fn(u32, u32) -> i32,
+    time_limit_s: f64,
+    max_configs: u64,
+    out_longest: *mut i32,
+    out_lens: *mut u32,
+    out_configs: *mut u64,
+) -> i32 {
+    let mut stepper = Stepper::Callback(step);
+    run(
+        n_ops,
+        n_events,
+        events,
+        gate,
+        &mut stepper,
+        time_limit_s,
+        max_configs,
+        out_longest,
+        out_lens,
+        out_configs,
+        std::ptr::null(),
+    )
+}
+
+/// The same search with a built-in model: per op its kind (K_*), value `a` and value `b` (cas: from, to);
+/// `values` are `n_values` byte strings laid end to end (`value_ends[k]` is where value k ends;
+/// `value_none[k]` 1 when value k is none); the initial state is value `init`.
+///
+/// # Safety
+/// The pointers must be valid for the lengths described.
+#[no_mangle]
+pub unsafe extern "C" fn chaos_lin_search_builtin(
+    n_ops: u32,
+    n_events: u32,
+    events: *const i32,
+    gate: *const i32,
+    kinds: *const u8,
+    a: *const u32,
+    b: *const u32,
+    n_values: u32,
+    value_bytes: *const u8,
+    value_ends: *const u64,
+    value_none: *const u8,
+    init: u32,
+    time_limit_s: f64,
+    max_configs: u64,
+    out_longest: *mut i32,
+    out_lens: *mut u32,
+    out_configs: *mut u64,
+) -> i32 {
+    let n = n_ops as usize;
+    let nv = n_values as usize;
+    let ends = std::slice::from_raw_parts(value_ends, nv);
+    let none = std::slice::from_raw_parts(value_none, nv);
+    let total = if nv == 0 { 0 } else { ends[nv - 1] as usize };
+    let bytes = std::slice::from_raw_parts(value_bytes, total.max(1));
+    let mut values = Vec::with_capacity(nv);
+    let mut start = 0usize;
+    for k in 0..nv {
+        let end = ends[k] as usize;
+        values.push(if none[k] != 0 { None } else { Some(bytes[start..end].to_vec()) });
+        start = end;
+    }
+    let model = Builtin::new(
+        std::slice::from_raw_parts(kinds, n).to_vec(),
+        std::slice::from_raw_parts(a, n).to_vec(),
+        std::slice::from_raw_parts(b, n).to_vec(),
+        values,
+        init,
+    );
+    let mut stepper = Stepper::Native(Box::new(model));
+    run(
+        n_ops,
+        n_events,
+        events,
+        gate,
+        &mut stepper,
+        time_limit_s,
+        max_configs,
+        out_longest,
+        out_lens,
+        out_configs,
+        std::ptr::null(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn run(
+    n_ops: u32,
+    n_events: u32,
+    events: *const i32,
+    gate: *const i32,
+    stepper: &mut Stepper,
+    time_limit_s: f64,
+    max_configs: u64,
+    out_longest: *mut i32,
+    out_lens: *mut u32,
+    out_configs: *mut u64,
+    stop: *const u8,
+) -> i32 {
+    let n = n_ops as usize;
+    let m = n_events as usize;
+    let events = std::slice::from_raw_parts(events, m);
+    let gate = std::slice::from_raw_parts(gate, n);
+    let out_longest = std::slice::from_raw_parts_mut(out_longest, 3 * n);
+    let out_lens = std::slice::from_raw_parts_mut(out_lens, 3);
+    let started = Instant::now();
+
+    let end = m + 1;
+    let mut nxt: Vec<usize> = (1..m + 2).collect();
+    nxt.push(m + 1);
+    let mut prv: Vec<usize> = (0..m + 2).map(|e| e.saturating_sub(1)).collect();
+    let mut op_of: Vec<i32> = vec![0; m + 2];
+    let mut ret_of: Vec<usize> = vec![0; n];
+    for (k, &ev) in events.iter().enumerate() {
+        op_of[k + 1] = ev;
+        if ev < 0 {
+            ret_of[(-1 - ev) as usize] = k + 1;
+        }
+    }
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let rnd: Vec<u64> = (0..n).map(|_| splitmix(&mut seed)).collect();
+    let words = n.div_ceil(64).max(1);
+    let mut bits = vec![0u64; words];
+    let mut memo = Memo { words, arena: Vec::new(), index: Fast::default(), chain: Vec::new(), count: 0 };
+    let mut trans: Fast<u64, i32> = Fast::default();
+
+    let mut stack_e: Vec<usize> = Vec::new();
+    let mut stack_s: Vec<u32> = Vec::new();
+    let mut best = 0usize;
+    let mut n_longest = 0usize;
+    let mut h: u64 = 0;
+    let mut sid: u32 = 0;
+    let mut e = nxt[0];
+    let mut tick: u64 = 0;
+    let finish = |status: i32, memo: &Memo, out_configs: *mut u64| {
+        *out_configs = memo.count;
+        status
+    };
+    loop {
+        tick += 1;
+        if tick & 0xfff == 0 {
+            if time_limit_s >= 0.0 && started.elapsed().as_secs_f64() > time_limit_s {
+                return finish(OUT_OF_TIME, &memo, out_configs);
+            }
+            if memo.count > max_configs {
+                return finish(OUT_OF_MEMORY, &memo, out_configs);
+            }
+            if !stop.is_null() && std::ptr::read_volatile(stop) != 0 {
+                return finish(CANCELLED, &memo, out_configs);
+            }
+        }
+        if e == end {
+            return finish(OK, &memo, out_configs);
+        }
+        let ev = op_of[e];
+        if ev >= 0 {
+            let i = ev as usize;
+            let g = gate[i];
+            if g >= 0 && bits[g as usize >> 6] & (1u64 << (g as usize & 63)) == 0 {
+                e = nxt[e];
+                continue;
+            }
+            let key = (u64::from(ev as u32) << 32) | u64::from(sid);
+            let ns = match trans.get(&key) {
+                Some(&x) => x,
+                None => {
+                    let x = stepper.step(ev as u32, sid);
+                    if x == -2 {
+                        return finish(STEP_FAILED, &memo, out_configs);
+                    }
+                    trans.insert(key, x);
+                    x
+                }
+            };
+            if ns >= 0 {
+                let w = i >> 6;
+                let b = 1u64 << (i & 63);
+                bits[w] |= b;
+                let nh = h ^ rnd[i];
+                let hk = nh ^ (u64::from(ns as u32).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                if memo.insert(hk, ns as u32, &bits) {
+                    stack_e.push(e);
+                    stack_s.push(sid);
+                    sid = ns as u32;
+                    h = nh;
+                    let (p, q) = (prv[e], nxt[e]);
+                    nxt[p] = q;
+                    prv[q] = p;
+                    let r = ret_of[i];
+                    if r != 0 {
+                        let (p, q) = (prv[r], nxt[r]);
+                        nxt[p] = q;
+                        prv[q] = p;
+                    }
+                    e = nxt[0];
+                    continue;
+                }
+                bits[w] &= !b;
+            }
+            e = nxt[e];
+        } else {
+            if stack_e.is_empty() {
+                return finish(ILLEGAL, &memo, out_configs);
+            }
+            let depth = stack_e.len();
+            if depth > best || (depth == best && n_longest < 3) {
+                let slot = if depth > best { 0 } else { n_longest };
+                let seq: Vec<i32> = stack_e.iter().map(|&x| op_of[x]).collect();
+                let dup = depth == best
+                    && (0..n_longest).any(|k| out_longest[k * n..k * n + depth] == seq[..]);
+                if !dup {
+                    out_longest[slot * n..slot * n + depth].copy_from_slice(&seq);
+                    out_lens[slot] = depth as u32;
+                    n_longest = slot + 1;
+                    for l in out_lens.iter_mut().skip(n_longest) {
+                        *l = 0;
+                    }
+                    best = depth;
+                }
+            }
+            e = stack_e.pop().unwrap_or(0);
+            sid = stack_s.pop().unwrap_or(0);
+            let i = op_of[e] as usize;
+            bits[i >> 6] &= !(1u64 << (i & 63));
+            h ^= rnd[i];
+            let r = ret_of[i];
+            if r != 0 {
+                prv[nxt[r]] = r;
+                nxt[prv[r]] = r;
+            }
+            prv[nxt[e]] = e;
+            nxt[prv[e]] = e;
+            e = nxt[e];
+        }
+    }
+}
+
+/// Whether op `i` may set the state, and to which value: writes, appends' results are not values (None).
+fn writes(kind: u8, a: u32, b: u32) -> Option<u32> {
+    match kind {
+        K_WRITE => Some(a),
+        K_CAS_OK | K_CAS_UNKNOWN => Some(b),
+        _ => None,
+    }
+}
+
+/// harness/checkers/prune.py's `drop_unobserved` on encoded ops (`known[i]` 0 for unknown outcome):
+/// the indices of the ops kept.
+fn drop_unobserved(kinds: &[u8], a: &[u32], b: &[u32], known: &[u8]) -> Vec<usize> {
+    let mut kept: Vec<usize> = (0..kinds.len()).collect();
+    if kinds.iter().any(|&k| k == K_APPEND || k == K_CAS_MISMATCH) {
+        return kept;
+    }
+    loop {
+        let mut observed = std::collections::HashSet::new();
+        for &i in &kept {
+            match kinds[i] {
+                K_READ => {
+                    observed.insert(a[i]);
+                }
+                K_CAS_OK | K_CAS_UNKNOWN => {
+                    observed.insert(a[i]);
+                }
+                _ => {}
+            }
+        }
+        let next: Vec<usize> = kept
+            .iter()
+            .copied()
+            .filter(|&i| known[i] != 0 || writes(kinds[i], a[i], b[i]).is_some_and(|v| observed.contains(&v)))
+            .collect();
+        if next.len() == kept.len() {
+            return kept;
+        }
+        kept = next;
+    }
+}
+
+/// harness/checkers/prune.py's `find_witness` (verdict only): whether a cheap rule proves the ops illegal.
+fn has_witness(kinds: &[u8], a: &[u32], b: &[u32], known: &[u8], inv: &[i64], ret: &[i64], init: u32) -> bool {
+    if kinds.contains(&K_APPEND) {
+        return false;
+    }
+    let n = kinds.len();
+    let mut sources: HashMap<u32, Vec<usize>> = HashMap::new();
+    let mut definite: Vec<(i64, i64)> = Vec::new();
+    for i in 0..n {
+        if let Some(v) = writes(kinds[i], a[i], b[i]) {
+            sources.entry(v).or_default().push(i);
+            if known[i] != 0 && ret[i] >= 0 {
+                definite.push((inv[i], ret[i]));
+            }
+        }
+    }
+    definite.sort_unstable();
+    let starts: Vec<i64> = definite.iter().map(|d| d.0).collect();
+    let mut suffix = vec![i64::MAX; definite.len() + 1];
+    for k in (0..definite.len()).rev() {
+        suffix[k] = suffix[k + 1].min(definite[k].1);
+    }
+    // is there a definite write invoked after `after` (None: any) that completed before `before`?
+    let shadowed = |after: Option<i64>, before: i64| -> bool {
+        let k = match after {
+            None => 0,
+            Some(x) => starts.partition_point(|&s| s <= x),
+        };
+        suffix[k] < before
+    };
+    for r in 0..n {
+        if known[r] == 0 || ret[r] < 0 {
+            continue;
+        }
+        let value = match kinds[r] {
+            K_READ | K_CAS_OK => a[r],
+            _ => continue,
+        };
+        let empty = Vec::new();
+        let cands: Vec<usize> =
+            sources.get(&value).unwrap_or(&empty).iter().copied().filter(|&s| s != r && inv[s] < ret[r]).collect();
+        if cands.is_empty() && value != init {
+            return true;
+        }
+        let all = cands.iter().all(|&s| known[s] != 0 && ret[s] >= 0 && shadowed(Some(ret[s]), inv[r]));
+        if all && (value != init || shadowed(None, inv[r])) {
+            return true;
+        }
+    }
+    false
+}
+
+/// One part of a kv history, from encoded columns: pruning, the pre-checks, then the search with the
+/// built-in model (`known[i]` 0 for an unknown outcome; `ret[i]` -1 for none). Returns OK, ILLEGAL (the
+/// caller explains it with the Python pipeline), OUT_OF_TIME, OUT_OF_MEMORY, or CANCELLED once the byte at
+/// `stop` (may be null) is set by another thread (the caller found another part illegal).
+///
+/// # Safety
+/// The pointers must be valid for the lengths described (`n_ops` per op, `n_values` per value).
+#[no_mangle]
+pub unsafe extern "C" fn chaos_lin_check_part(
+    n_ops: u32,
+    kinds: *const u8,
+    a: *const u32,
+    b: *const u32,
+    known: *const u8,
+    inv: *const i64,
+    ret: *const i64,
+    n_values: u32,
+    value_bytes: *const u8,
+    value_ends: *const u64,
+    value_none: *const u8,
+    init: u32,
+    time_limit_s: f64,
+    max_bytes: u64,
+    out_configs: *mut u64,
+    stop: *const u8,
+) -> i32 {
+    let n = n_ops as usize;
+    let kinds = std::slice::from_raw_parts(kinds, n);
+    let a = std::slice::from_raw_parts(a, n);
+    let b = std::slice::from_raw_parts(b, n);
+    let known = std::slice::from_raw_parts(known, n);
+    let inv = std::slice::from_raw_parts(inv, n);
+    let ret = std::slice::from_raw_parts(ret, n);
+    let kept = drop_unobserved(kinds, a, b, known);
+    let pick = |xs: &[u32]| -> Vec<u32> { kept.iter().map(|&i| xs[i]).collect() };
+    let (k2, a2, b2): (Vec<u8>, Vec<u32>, Vec<u32>) = (kept.iter().map(|&i| kinds[i]).collect(), pick(a), pick(b));
+    let known2: Vec<u8> = kept.iter().map(|&i| known[i]).collect();
+    let inv2: Vec<i64> = kept.iter().map(|&i| inv[i]).collect();
+    let ret2: Vec<i64> = kept.iter().map(|&i| ret[i]).collect();
+    if has_witness(&k2, &a2, &b2, &known2, &inv2, &ret2, init) {
+        *out_configs = 0;
+        return ILLEGAL;
+    }
+    let m = kept.len();
+    // events: (position, 0 call / 1 return, op); unknown ops have no return
+    let mut evs: Vec<(i64, u8, u32)> = Vec::with_capacity(2 * m);
+    for i in 0..m {
+        evs.push((inv2[i], 0, i as u32));
+        if known2[i] != 0 && ret2[i] >= 0 {
+            evs.push((ret2[i], 1, i as u32));
+        }
+    }
+    evs.sort_unstable();
+    let order: Vec<i32> = evs.iter().map(|&(_, k, i)| if k == 0 { i as i32 } else { -1 - i as i32 }).collect();
+    let mut gate = vec![-1i32; m];
+    let mut last: HashMap<(u8, u32, u32), i32> = HashMap::new();
+    for &x in &order {
+        if x >= 0 && known2[x as usize] == 0 {
+            let i = x as usize;
+            if let Some(&p) = last.get(&(k2[i], a2[i], b2[i])) {
+                gate[i] = p;
+            }
+            last.insert((k2[i], a2[i], b2[i]), x);
+        }
+    }
+    let nv = n_values as usize;
+    let ends = std::slice::from_raw_parts(value_ends, nv);
+    let none = std::slice::from_raw_parts(value_none, nv);
+    let total = if nv == 0 { 0 } else { ends[nv - 1] as usize };
+    let bytes = std::slice::from_raw_parts(value_bytes, total.max(1));
+    let mut values = Vec::with_capacity(nv);
+    let mut start = 0usize;
+    for k in 0..nv {
+        let end = ends[k] as usize;
+        values.push(if none[k] != 0 { None } else { Some(bytes[start..end].to_vec()) });
+        start = end;
+    }
+    let model = Builtin::new(k2, a2, b2, values, init);
+    let mut stepper = Stepper::Native(Box::new(model));
+    let mut longest = vec![0i32; 3 * m.max(1)];
+    let mut lens = [0u32; 3];
+    let max_configs = max_bytes / (40 + 8 * (m as u64 / 64 + 1));
+    run(
+        m as u32,
+        order.len() as u32,
+        order.as_ptr(),
+        gate.as_ptr(),
+        &mut stepper,
+        time_limit_s,
+        max_configs,
+        longest.as_mut_ptr(),
+        lens.as_mut_ptr(),
+        out_configs,
+        stop,
+    )
+}
+
+/// The version of this library's interface; native.py refuses a library whose version it does not know.
+#[no_mangle]
+pub extern "C" fn chaos_lin_abi() -> u32 {
+    4
+}
