@@ -28,6 +28,7 @@ from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, InfrastructureEr
 from harness.experiment import CheckerSpec, Experiment
 from harness.faults.nemesis import Nemesis
 from harness.history import History, HistoryWriter
+from harness.interrupts import hold, shielded, trapped
 from harness.registry import Registries
 from harness.schedule import Schedule, generate
 from harness.workers import Workers, call
@@ -180,6 +181,7 @@ class _Run:
         t0 = time.monotonic()
         nemesis.start(t0)
         workers.start()
+        hold("workload")
         first = self.writer.history().ops[:1]
         while (elapsed := time.monotonic() - t0) < exp.workload.duration:
             time.sleep(min(1.0, exp.workload.duration - elapsed))
@@ -195,6 +197,7 @@ class _Run:
         timings["workload_s"] = time.monotonic() - t0
         workers.stop()
         self.phase("heal")
+        hold("heal")
         nemesis.stop()
         if nemesis.error is not None:
             raise InfrastructureError(
@@ -205,6 +208,7 @@ class _Run:
             time.sleep(exp.phases.recovery)
         if exp.phases.final:
             self.phase("final")
+            hold("final")
             self._final(workload, make_client, exp.workload.concurrency * 1000)
         done = sum(1 for op in self.writer.history() if op.type != "invoke" and op.process != "nemesis")
         timings["ops_per_s"] = done / max(timings["workload_s"], 1e-9)
@@ -225,32 +229,16 @@ class _Run:
                 time.sleep(0.5)
 
 
-def run_experiment(
+def _start(
     exp: Experiment,
-    *,
-    seed: int | None = None,
-    out: str | Path = "reports",
-    registries: Registries | None = None,
-    cluster_factory: ClusterFactory | None = None,
-    progress: Progress | None = None,
-    overrides: Mapping[str, Any] | None = None,
-) -> RunOutcome:
-    """Run ``exp`` once and write its bundle under ``out/<name>/<timestamp>/``; see the module docstring.
-
-    Ctrl-C heals, cleans up, marks the run ``interrupted`` (history kept) and re-raises ``KeyboardInterrupt``.
-    """
-    reg = registries or Registries()
-    say = progress or (lambda line: None)
-    seed = (
-        seed
-        if seed is not None
-        else exp.seed
-        if exp.seed is not None
-        else random.SystemRandom().randrange(2**31)
-    )
-    schedule = generate(exp, seed, reg)
-    factory = cluster_factory or _default_cluster_factory()
-    bundle = Bundle.create(out, exp.name)
+    seed: int,
+    reg: Registries,
+    bundle: Bundle,
+    schedule: Schedule,
+    overrides: Mapping[str, Any] | None,
+    say: Progress,
+) -> _Run:
+    """Copy the experiment and write the first ``run.json`` (status ``running``)."""
     if exp.source and Path(exp.source).is_file():
         shutil.copyfile(exp.source, bundle.experiment_file)
     else:
@@ -278,51 +266,96 @@ def run_experiment(
         f"run {exp.name} seed={seed} backend={exp.target.backend} "
         f"faults={len(schedule.events)} -> {bundle.path}"
     )
-    run = _Run(exp, seed, reg, bundle, say)
-    try:
-        with ExitStack() as stack:
-            stack.callback(run.writer.close)
-            target = reg.target(exp.target.name)
-            cluster = stack.enter_context(
-                factory(
-                    target,
-                    nodes=exp.target.nodes,
-                    backend=exp.target.backend,
-                    flags=exp.target.flags,
-                    options=dict(exp.target.options),
-                    log_dir=bundle.logs_dir,
-                )
+    return _Run(exp, seed, reg, bundle, say)
+
+
+def _execute(
+    run: _Run, exp: Experiment, reg: Registries, factory: ClusterFactory, schedule: Schedule
+) -> dict[str, float]:
+    """Cluster up, workload and faults, heal, final ops, cluster down; returns the timings."""
+    with ExitStack() as stack:
+        stack.callback(run.writer.close)
+        target = reg.target(exp.target.name)
+        cluster = stack.enter_context(
+            factory(
+                target,
+                nodes=exp.target.nodes,
+                backend=exp.target.backend,
+                flags=exp.target.flags,
+                options=dict(exp.target.options),
+                log_dir=run.bundle.logs_dir,
             )
-            timings = run.main(cluster, stack, schedule, target)
-            run.phase("teardown")
-            t_down = time.monotonic()
-        timings["teardown_s"] = time.monotonic() - t_down
-    except KeyboardInterrupt:
-        bundle.update_run(status="interrupted", ops=len(run.writer), finished=_now())
-        say(f"interrupted: healed and cleaned up; {len(run.writer)} ops kept in {bundle.history_file}")
-        raise
-    except BaseException as e:
-        bundle.update_run(
-            status="crashed", error=f"{type(e).__name__}: {e}", ops=len(run.writer), finished=_now()
         )
-        raise
-    run.phase("check")
-    composite = check(exp, bundle.read_history(), reg)
-    code, word = verdict(composite.valid, exp.expect)
-    summary = _summary(composite, word)
-    # ``outcome`` (pass / fail / unknown) is what reports and summaries key on; ``verdict`` says it in full.
-    outcome = OUTCOME_BY_EXIT[code]
-    bundle.write_results(
-        composite, outcome=outcome, verdict=word, expect=exp.expect, exit_code=code, seed=seed
+        timings = run.main(cluster, stack, schedule, target)
+        run.phase("teardown")
+        t_down = time.monotonic()
+    timings["teardown_s"] = time.monotonic() - t_down
+    return timings
+
+
+def run_experiment(
+    exp: Experiment,
+    *,
+    seed: int | None = None,
+    out: str | Path = "reports",
+    registries: Registries | None = None,
+    cluster_factory: ClusterFactory | None = None,
+    progress: Progress | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> RunOutcome:
+    """Run ``exp`` once and write its bundle under ``out/<name>/<timestamp>/``; see the module docstring.
+
+    SIGINT or SIGTERM at any phase (start-up, workload, heal, final, check, teardown, report) heals, cleans
+    up, marks the run ``interrupted`` (history kept) and re-raises ``KeyboardInterrupt``; a second signal
+    cannot cut the cleanup short.
+    """
+    reg = registries or Registries()
+    say = progress or (lambda line: None)
+    seed = (
+        seed
+        if seed is not None
+        else exp.seed
+        if exp.seed is not None
+        else random.SystemRandom().randrange(2**31)
     )
-    bundle.update_run(
-        status="finished",
-        outcome=outcome,
-        verdict=word,
-        exit_code=code,
-        ops=len(run.writer),
-        timings=timings,
-        finished=_now(),
-    )
-    report = _render(bundle, say)
+    with trapped():  # SIGINT and SIGTERM unwind the run once; teardown is shielded (harness.interrupts)
+        schedule = generate(exp, seed, reg)
+        factory = cluster_factory or _default_cluster_factory()
+        bundle = Bundle.create(out, exp.name)
+        run: _Run | None = None
+        try:
+            run = _start(exp, seed, reg, bundle, schedule, overrides, say)
+            timings = _execute(run, exp, reg, factory, schedule)
+            run.phase("check")
+            hold("check")
+            composite = check(exp, bundle.read_history(), reg)
+            code, word = verdict(composite.valid, exp.expect)
+            summary = _summary(composite, word)
+            # ``outcome`` (pass / fail / unknown) is what reports and summaries key on; ``verdict`` says it
+            outcome = OUTCOME_BY_EXIT[code]
+            bundle.write_results(
+                composite, outcome=outcome, verdict=word, expect=exp.expect, exit_code=code, seed=seed
+            )
+            run.phase("report")
+            bundle.update_run(
+                status="finished",
+                outcome=outcome,
+                verdict=word,
+                exit_code=code,
+                ops=len(run.writer),
+                timings=timings,
+                finished=_now(),
+            )
+            hold("report")
+            report = _render(bundle, say)
+        except KeyboardInterrupt:
+            ops = len(run.writer) if run is not None else 0
+            with shielded():
+                bundle.update_run(status="interrupted", ops=ops, finished=_now())
+            say(f"interrupted: healed and cleaned up; {ops} ops kept in {bundle.history_file}")
+            raise
+        except BaseException as e:
+            ops = len(run.writer) if run is not None else 0
+            bundle.update_run(status="crashed", error=f"{type(e).__name__}: {e}", ops=ops, finished=_now())
+            raise
     return RunOutcome(bundle, seed, schedule, composite.valid, code, summary, report)

@@ -20,6 +20,7 @@ import time
 from harness.cluster.base import NodeAddrs, ProxyHosts
 from harness.cluster.rundir import RUN_ENV, RunDir, project_root
 from harness.errors import InfrastructureError
+from harness.interrupts import shielded
 from harness.net.server import LocalToxiproxy
 from harness.target import Addr, NodeContext, NodeSpec
 
@@ -105,7 +106,7 @@ class LocalBackend:
         if argv and argv[0] in ("python3", "python"):
             argv[0] = sys.executable
         env = {**os.environ, **spec.env, RUN_ENV: self.run.run_id, "PYTHONUNBUFFERED": "1"}
-        with open(self.run.log_file(node), "ab") as log:
+        with shielded(), open(self.run.log_file(node), "ab") as log:  # started means recorded
             proc = subprocess.Popen(
                 argv,
                 cwd=project_root(),
@@ -115,8 +116,8 @@ class LocalBackend:
                 env=env,
                 start_new_session=True,
             )
-        self._procs[node] = proc
-        self.run.record_pid(node, proc.pid)
+            self._procs[node] = proc
+            self.run.record_pid(node, proc.pid)
 
     def _signal(self, node: str, sig: int) -> None:
         proc = self._procs.get(node)
