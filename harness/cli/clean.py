@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from harness.cluster.owner import Owner, mark_killed
 from harness.cluster.rundir import RunDir, all_runs, chaos_home, check_run_id
@@ -37,15 +38,36 @@ def _remove_dir(run: RunDir, done: list[str]) -> None:
         done.append(f"run directory {run.path}")
 
 
-def _labelled_owner_dead(run_id: str, owner: Owner | None, homes: set[Path]) -> bool:
-    """Whether a labelled run's owner is certainly gone, by its labels or else by a run directory."""
+def _dead_labelled(run_id: str, owner: Owner | None, homes: set[Path]) -> RunDir | None | bool:
+    """Whether a labelled run's owner is certainly gone: by its labels (True / False), else by a run
+    directory in one of ``homes`` that says so (that directory), else False (counts as live)."""
     if owner is not None:
         return owner.alive() is False
     for home in homes:
         run = RunDir(run_id, home / "runs" / run_id)
         if run.path.is_dir() and run.owner() is not None and not run.owner_alive():
-            return True
+            return run
     return False
+
+
+def _clean_labelled(dk: Any, run_id: str | None, stale: set[str], home: Path, done: list[str]) -> None:
+    """Containers and networks: ``run_id``'s, else those of stale runs and of runs whose owner is gone."""
+    labelled = dk.labelled_runs()  # run id -> its owner from the labels (None: an older checkout's run)
+    homes = {home.resolve(), *(Path(o.home) for o in labelled.values() if o is not None and o.home)}
+    dead = {} if run_id else {r: _dead_labelled(r, o, homes) for r, o in labelled.items() if r not in stale}
+    targets = {run_id} & set(labelled) if run_id else {r for r in labelled if r in stale or dead.get(r)}
+    for rid in sorted(targets):
+        done.extend(f"{what} of run {rid}" for what in dk.remove_labelled(rid))
+        found = dead.get(rid)
+        if isinstance(found, RunDir):  # an older checkout's run, judged dead by its run directory
+            _remove_dir(found, done)
+        owner = labelled.get(rid)
+        if owner is not None and rid not in stale:
+            if mark_killed(owner.bundle):
+                done.append(f"bundle {owner.bundle} of run {rid} marked killed")
+            other = RunDir(rid, Path(owner.home) / "runs" / rid) if owner.home else None
+            if other is not None and other.path.is_dir() and not other.owner_alive():
+                _remove_dir(other, done)
 
 
 def clean(run_id: str | None = None, docker: bool = True, images: bool = False) -> list[str]:
@@ -63,21 +85,7 @@ def clean(run_id: str | None = None, docker: bool = True, images: bool = False) 
         from harness.cluster import docker as dk
 
         if dk.docker_reachable():
-            labelled = dk.labelled_runs()  # run id -> its owner from the labels (None: an older run)
-            homes = {home.resolve(), *(Path(o.home) for o in labelled.values() if o is not None and o.home)}
-            if run_id:
-                targets = {run_id} & set(labelled)
-            else:
-                targets = {r for r, o in labelled.items() if r in stale or _labelled_owner_dead(r, o, homes)}
-            for rid in sorted(targets):
-                done.extend(f"{what} of run {rid}" for what in dk.remove_labelled(rid))
-                owner = labelled.get(rid)
-                if owner is not None and rid not in stale:
-                    if mark_killed(owner.bundle):
-                        done.append(f"bundle {owner.bundle} of run {rid} marked killed")
-                    other = RunDir(rid, Path(owner.home) / "runs" / rid) if owner.home else None
-                    if other is not None and other.path.is_dir() and not other.owner_alive():
-                        _remove_dir(other, done)
+            _clean_labelled(dk, run_id, stale, home, done)
             if images:
                 done.extend(dk.prune_images())
     return done

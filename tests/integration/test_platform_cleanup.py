@@ -19,6 +19,19 @@ from harness.cluster.rundir import chaos_home, proc_start_time
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CHAOS_HOME of this test's own: its unscoped ``clean()`` sees no other checkout's run directories."""
+    from harness.cluster.image import base_candidates
+    from harness.net.server import find_toxiproxy
+
+    monkeypatch.setenv("CHAOS_BASE_IMAGE", base_candidates()[0])
+    toxiproxy = find_toxiproxy()
+    if toxiproxy is not None:
+        monkeypatch.setenv("CHAOS_TOXIPROXY", str(toxiproxy))
+    monkeypatch.setenv("CHAOS_HOME", str(tmp_path / "home"))
+
 RUNNER = """
 import sys, time
 from harness.net.grudge import isolate
