@@ -24,6 +24,7 @@ from typing import Any
 from harness.checkers.base import Composite
 from harness.errors import BadInput
 from harness.history import History, read_jsonl
+from harness.limits import check_name, within
 
 EXPERIMENT_FILE = "experiment.yaml"
 RUN_FILE = "run.json"
@@ -48,8 +49,10 @@ class Bundle:
 
     @classmethod
     def create(cls, out_dir: str | os.PathLike[str], experiment_name: str) -> Bundle:
-        """Make ``out_dir/<experiment>/<timestamp>/`` (unique) and point ``latest`` at it."""
-        parent = Path(out_dir) / experiment_name
+        """Make ``out_dir/<experiment>/<timestamp>/`` (unique) and point ``latest`` at it; a name that would
+        leave ``out_dir`` (a separator, ``..``) is bad input, wherever it came from."""
+        check_name(experiment_name, "experiment name")
+        parent = within(Path(out_dir) / experiment_name, Path(out_dir), "the bundle directory")
         parent.mkdir(parents=True, exist_ok=True)
         now = time.time()
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1000) % 1000:03d}"
