@@ -2,9 +2,11 @@
 
     chaos check HISTORY [--format auto|jsonl|jepsen-edn|porcupine-etcd|porcupine-kv] [--model NAME]
                         [--checker linearizable|exactly-once|lock-safety] [--init JSON] [--time-limit S]
-                        [--json]
+                        [--max-history-mb MB] [--json]
 
-The file is read completely (and any malformed line reported with its number) before anything is checked;
+The file is size-checked (``--max-history-mb``, default 512), then read completely (any malformed line, a
+duplicate index or a completion without an invocation reported as ``file:line``) before anything is checked;
+a checker's objection to one op's content is reported at that op's line too (exit 3);
 nothing is written but the verdict on stdout. The default model follows the format: porcupine-etcd and
 jepsen-edn -> cas-register, porcupine-kv -> kv with initial value "" (Porcupine's), jsonl -> kv.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +24,9 @@ from harness.checkers.base import Result, check_safe
 from harness.checkers.models import get_model, model_names
 from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, BadInput, HarnessError
 from harness.history import History
-from harness.importers import FORMATS, detect_format, load
+from harness.importers import FORMATS, detect_format, load_with_lines
+from harness.limits import MAX_HISTORY_MB
+from harness.wellformed import BadOp
 
 CHECKERS: dict[str, Callable[..., Result]] = {
     "linearizable": linearizable.check,
@@ -48,12 +53,29 @@ def register(subparsers: Any) -> None:
         "--init", default=None, metavar="JSON", help="initial register value as JSON (default null)"
     )
     p.add_argument("--time-limit", type=float, default=None, metavar="S", help="budget in seconds -> unknown")
+    p.add_argument(
+        "--max-history-mb",
+        type=float,
+        default=MAX_HISTORY_MB,
+        metavar="MB",
+        help=f"refuse larger history files (default {MAX_HISTORY_MB})",
+    )
     p.add_argument("--json", action="store_true", help="print the result object as JSON")
     p.set_defaults(func=handle)
 
 
+def _positive(flag: str, value: float | None, unit: str) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise BadInput(f"{flag} {value}: must be a positive, finite number of {unit}")
+
+
 def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
+    _positive("--time-limit", args.time_limit, "seconds")
+    _positive("--max-history-mb", args.max_history_mb, "megabytes")
     if args.checker != "linearizable":
+        for flag, value in (("--model", args.model), ("--init", args.init)):
+            if value is not None:
+                raise BadInput(f"{flag}: only the linearizable checker takes it, not {args.checker}")
         return {"time_limit": args.time_limit}
     model = args.model or DEFAULT_MODEL.get(fmt, "kv")
     get_model(model)  # an unknown model is bad input, before any work
@@ -64,8 +86,6 @@ def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         raise BadInput(
             f"--init {raw!r} is not JSON ({e.msg}); e.g. --init null, --init 0, --init '\"x\"'"
         ) from None
-    if args.time_limit is not None and args.time_limit <= 0:
-        raise BadInput(f"--time-limit {args.time_limit}: must be a positive number of seconds")
     return {"model": model, "init": init, "time_limit": args.time_limit}
 
 
@@ -90,8 +110,13 @@ def run_checker(name: str, history: History, options: dict[str, Any]) -> Result:
 def handle(args: argparse.Namespace) -> int:
     fmt = detect_format(args.history) if args.format == "auto" else args.format
     options = _options(args, fmt)
-    history = load(args.history, fmt)
-    result = run_checker(args.checker, history, options)
+    history, lines = load_with_lines(args.history, fmt, int(args.max_history_mb * 1024 * 1024))
+    if not history:
+        raise BadInput(f"{args.history}: no operations; a history holds at least one op")
+    try:
+        result = run_checker(args.checker, history, options)
+    except BadOp as e:
+        raise e.at_line(args.history, lines) from None
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:
