@@ -163,6 +163,11 @@ def _hashable(v: Any) -> Any:
 
 def parse_all(text: str) -> list[tuple[int, Any]]:
     """Every top-level form with the line it starts on."""
+    return [(line, form) for line, form, _ in _parse_forms(text)]
+
+
+def _parse_forms(text: str) -> list[tuple[int, Any, list[int]]]:
+    """Every top-level form, the line it starts on, and the lines its items start on (a collection)."""
     tokens: list[tuple[str, str, int]] = []
     line = 1
     pos = 0
@@ -176,17 +181,20 @@ def parse_all(text: str) -> list[tuple[int, Any]]:
             tokens.append((kind, tok, line))
         line += tok.count("\n")
         pos = m.end()
-    out: list[tuple[int, Any]] = []
+    out: list[tuple[int, Any, list[int]]] = []
     i = 0
     while i < len(tokens):
         start = tokens[i][2]
-        form, i, keep = _read(tokens, i)
+        starts: list[int] = []
+        form, i, keep = _read(tokens, i, 0, starts)
         if keep:
-            out.append((start, form))
+            out.append((start, form, starts))
     return out
 
 
-def _read(tokens: list[tuple[str, str, int]], i: int, depth: int = 0) -> tuple[Any, int, bool]:
+def _read(
+    tokens: list[tuple[str, str, int]], i: int, depth: int = 0, starts: list[int] | None = None
+) -> tuple[Any, int, bool]:
     kind, tok, line = tokens[i]
     if depth > MAX_VALUE_DEPTH + 2:  # + the history's collection and the op map
         raise EdnError(line, f"forms nested more than {MAX_VALUE_DEPTH} levels deep")
@@ -212,9 +220,12 @@ def _read(tokens: list[tuple[str, str, int]], i: int, depth: int = 0) -> tuple[A
                 raise EdnError(tokens[j][2], f"expected {_CLOSE[tok]!r}, found {tokens[j][1]!r}")
             j += 1
             break
+        line_j = tokens[j][2]
         form, j, keep = _read(tokens, j, depth + 1)
         if keep:
             items.append(form)
+            if starts is not None:
+                starts.append(line_j)
     if tok == "{":
         if len(items) % 2:
             raise EdnError(line, "a map needs an even number of forms")
@@ -316,15 +327,17 @@ def read_edn(path: str | os.PathLike[str]) -> History:
 def _parse_edn(p: Path, max_bytes: int | None) -> tuple[list[Op], list[int]]:
     text = "\n".join(_read_lines(p, max_bytes))
     try:
-        forms = parse_all(text)
+        forms = _parse_forms(text)
     except EdnError as e:
         raise BadInput(f"{p}:{e.line}: {e.msg}") from None
     items: list[tuple[int, Any]] = []
     if len(forms) == 1 and isinstance(forms[0][1], list):
-        line = forms[0][0]
-        items = [(line, x) for x in forms[0][1]]
+        _, coll, starts = forms[0]
+        if len(starts) != len(coll):  # a set dropped duplicates: the collection's own line for each
+            starts = [forms[0][0]] * len(coll)
+        items = list(zip(starts, coll, strict=True))
     else:
-        items = forms
+        items = [(line, form) for line, form, _ in forms]
     ops: list[Op] = []
     where: list[int] = []
     for line, d in items:
