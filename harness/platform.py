@@ -114,6 +114,13 @@ class Cluster:
     def logs(self) -> dict[str, str]:
         return self.backend.logs()
 
+    def node_states(self) -> dict[str, str]:
+        """Each node's state: ``running``, ``paused`` or ``down`` (what the nemesis's watch polls)."""
+        states = getattr(self.backend, "states", None)
+        if callable(states):
+            return dict(states())
+        return {n: "running" if self.backend.running(n) else "down" for n in self.nodes}
+
 
 def _resolve_target(target: Target | str) -> Target:
     if not isinstance(target, str):

@@ -187,6 +187,17 @@ class DockerBackend:
         c.reload()
         return c.status in ("running", "paused")
 
+    def states(self) -> dict[str, str]:
+        """Every node's state from one engine query: running, paused or down."""
+        found = {
+            str(c.labels.get("chaos-harness.node")): str(c.status)
+            for c in self.client.containers.list(
+                all=True, filters={"label": [f"{LABEL}={self.run.run_id}", "chaos-harness.role=node"]}
+            )
+        }
+        ok = ("running", "paused")
+        return {n: s if (s := found.get(n, "down")) in ok else "down" for n in self._containers}
+
     def start(self, node: str) -> None:
         if not self.running(node):
             self._c(node).start()

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from harness.cluster.base import NodeAddrs, ProxyHosts
 from harness.cluster.rundir import RUN_ENV, RunDir, project_root
@@ -127,6 +128,21 @@ class LocalBackend:
     def running(self, node: str) -> bool:
         proc = self._procs.get(node)
         return proc is not None and proc.poll() is None
+
+    def states(self) -> dict[str, str]:
+        """Every node's state: running, paused (stopped by a signal) or down."""
+        out = {}
+        for node in self._specs:
+            proc = self._procs.get(node)
+            if proc is None or proc.poll() is not None:
+                out[node] = "down"
+                continue
+            try:
+                stat = Path(f"/proc/{proc.pid}/stat").read_text()
+                out[node] = "paused" if stat[stat.rfind(")") + 2 :].split()[0] in ("T", "t") else "running"
+            except (OSError, IndexError):
+                out[node] = "down"
+        return out
 
     def kill(self, node: str) -> None:
         self._signal(node, signal.SIGKILL)
