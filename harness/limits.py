@@ -37,7 +37,14 @@ def read_bounded(path: str | os.PathLike[str], limit: int, what: str, raise_with
             size = os.fstat(fh.fileno()).st_size
             if size > limit:
                 raise BadInput(_too_big(p, size, limit, what, raise_with))
-            data = fh.read(limit + 1)  # a file that grows while read is held to the limit too
+            chunks, got = [], 0
+            while got <= limit:  # in chunks: read(limit) would allocate the whole limit up front
+                chunk = fh.read(min(1 << 20, limit + 1 - got))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+            data = b"".join(chunks)
     except FileNotFoundError:
         raise BadInput(f"{p}: no such {what} file") from None
     except IsADirectoryError:
