@@ -152,3 +152,21 @@ def test_interrupt_local(tmp_path: Path, local_backend: str, phase: str, count: 
 )
 def test_interrupt_docker(tmp_path: Path, docker_backend: str, phase: str, count: str) -> None:
     interrupt_at(tmp_path, docker_backend, phase, SIGNALS[count])
+
+
+def test_docker_cleanup_removes_what_it_never_recorded(docker_backend: str) -> None:
+    """A container whose create call was cut short is never recorded; removal by label still finds it."""
+    import secrets
+
+    from harness.platform import open_cluster
+    from targets.echo.target import EchoTarget
+
+    rid = "s" + secrets.token_hex(4)
+    flt = f"label=chaos-harness.run={rid}"
+    with open_cluster(EchoTarget(), nodes=1, backend="docker", run_id=rid) as c:
+        image = c.backend.image  # type: ignore[attr-defined]
+        stray = ["docker", "create", "--label", f"chaos-harness.run={rid}", "--name", f"chaos-{rid}-stray"]
+        subprocess.run([*stray, image, "true"], capture_output=True, check=True)
+    ps = subprocess.run(["docker", "ps", "-aq", "--filter", flt], capture_output=True, text=True, check=True)
+    nets = subprocess.run(["docker", "network", "ls", "-q", "--filter", flt], capture_output=True, text=True)
+    assert ps.stdout.split() == [] and nets.stdout.split() == []
