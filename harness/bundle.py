@@ -24,7 +24,7 @@ from typing import Any
 from harness.checkers.base import Composite
 from harness.errors import BadInput
 from harness.history import History, read_jsonl
-from harness.limits import check_name, within
+from harness.limits import check_name, decode_utf8, read_bounded, within
 
 EXPERIMENT_FILE = "experiment.yaml"
 RUN_FILE = "run.json"
@@ -33,6 +33,7 @@ LOGS_DIR = "logs"
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.html"
 LATEST = "latest"
+MAX_BUNDLE_JSON_BYTES = 256 << 20  # run.json / results.json: refuse anything absurd before reading it
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
@@ -146,12 +147,15 @@ class Bundle:
 
     @staticmethod
     def _read_json(path: Path) -> dict[str, Any]:
+        text = decode_utf8(read_bounded(path, MAX_BUNDLE_JSON_BYTES, "bundle JSON"), path, "expected JSON")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise BadInput(f"{path}: cannot read: {e.strerror or e}") from None
+            data = json.loads(text)
         except json.JSONDecodeError as e:
             raise BadInput(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+        except RecursionError:
+            raise BadInput(f"{path}: nested too deeply to be a bundle file") from None
+        except ValueError as e:  # an integer past Python's digit limit
+            raise BadInput(f"{path}: {e}") from None
         if not isinstance(data, dict):
             raise BadInput(f"{path}: expected a JSON object")
         return data

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from harness.errors import BadInput
 from harness.experiment import Experiment
 from harness.faults.base import FaultContext, random_spec
-from harness.limits import MAX_RANDOM_FAULTS
+from harness.limits import MAX_RANDOM_FAULTS, MAX_SECONDS
 from harness.registry import Registries
 
 
@@ -50,7 +51,13 @@ class FaultEvent:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> FaultEvent:
         params = {k: v for k, v in d.items() if k not in ("kind", "at", "duration")}
-        return cls(str(d["kind"]), float(d["at"]), float(d["duration"]), MappingProxyType(params))
+        try:
+            kind, at, duration = str(d["kind"]), float(d["at"]), float(d["duration"])
+        except (KeyError, TypeError, ValueError):
+            raise BadInput(f"a recorded fault needs kind, at and duration, got {dict(d)!r:.200}") from None
+        if not (0 <= at <= MAX_SECONDS and 0 <= duration <= MAX_SECONDS):
+            raise BadInput(f"a recorded fault's at / duration ({at}, {duration}): each 0 to {MAX_SECONDS} s")
+        return cls(kind, at, duration, MappingProxyType(params))
 
 
 @dataclass(frozen=True)

@@ -223,3 +223,20 @@ def test_the_schedule_generator_always_ends_quickly() -> None:
     schedule = generate(exp, 1)
     assert time.monotonic() - t < 5
     assert 0 < len(schedule.events) <= MAX_RANDOM_FAULTS
+
+
+def test_a_recorded_schedule_with_non_finite_times_is_bad_input() -> None:
+    from harness.errors import BadInput
+    from harness.schedule import FaultEvent
+
+    for bad in ({"kind": "kill", "at": float("nan"), "duration": 1}, {"kind": "kill", "at": 1}, {"at": 1e12}):
+        with pytest.raises(BadInput):
+            FaultEvent.from_dict(bad)
+
+
+def test_a_bundle_json_nested_too_deep_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "run.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "history.jsonl").write_text("")
+    assert "run.json" in refused(["replay", str(tmp_path), "--out", str(tmp_path / "out")], capsys)
