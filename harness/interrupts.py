@@ -103,6 +103,13 @@ def shielded() -> Iterator[None]:
             raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
+def ignore_after_trap() -> None:
+    """The process is about to exit after an interrupt: when the outermost trap ends, ignore both signals
+    (a late second signal must not turn exit 130 into death by SIGTERM). For the program's entry only."""
+    if _main_thread():
+        TRAP._old = dict.fromkeys(SIGNALS, signal.SIG_IGN)
+
+
 def interrupted() -> bool:
     """Whether a signal has been raised or noted in the current trap."""
     return TRAP.raised or TRAP.pending is not None

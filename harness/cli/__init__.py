@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, HarnessError
-from harness.interrupts import trapped
+from harness.interrupts import ignore_after_trap, trapped
 
 # check: histories and checkers; run: run / replay / shrink; report: report / summary;
 # doctor: setup diagnosis; clean: leftovers of killed runs.
@@ -76,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return e.exit_code
         except KeyboardInterrupt:
             print("chaos: interrupted", file=sys.stderr)
+            if argv is None:  # the program itself (not a caller's in-process use): it exits now
+                ignore_after_trap()
             return EXIT_INTERRUPTED
         except BrokenPipeError:
             return 0

@@ -121,7 +121,7 @@ def interrupt_at(tmp_path: Path, backend: str, phase: str, sigs: tuple[int, ...]
         assert held.is_set(), f"never reached {phase}: {''.join(lines[-15:])}"
         for i, sig in enumerate(sigs):
             if i:
-                time.sleep(0.3)  # the second signal lands in the middle of the cleanup
+                time.sleep(0.1)  # the second signal lands in the middle of the cleanup
             proc.send_signal(sig)
         code = proc.wait(timeout=60)
     finally:
