@@ -11,16 +11,12 @@ that the cleans removed nothing but the runs it made dead.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-from harness.cluster.image import base_candidates
-from harness.net.server import find_toxiproxy
 
 pytestmark = pytest.mark.integration
 
@@ -41,12 +37,9 @@ except KeyboardInterrupt:
 
 
 def _env(home: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "CHAOS_HOME": str(home),
-        "CHAOS_TOXIPROXY": str(find_toxiproxy()),
-        "CHAOS_BASE_IMAGE": base_candidates()[0],
-    }
+    from conftest import isolated_env
+
+    return isolated_env(home)
 
 
 def start(home: Path, bundle: Path) -> tuple[subprocess.Popen[str], str]:

@@ -81,20 +81,13 @@ def leftovers(home: Path, backend: str) -> list[str]:
 
 
 def interrupt_at(tmp_path: Path, backend: str, phase: str, sigs: tuple[int, ...]) -> None:
-    from harness.cluster.image import base_candidates
-    from harness.net.server import find_toxiproxy
+    from conftest import isolated_env
 
     home = (tmp_path / "home").resolve()
     home.mkdir()
     exp = tmp_path / "interrupt-me.yaml"
     exp.write_text(EXPERIMENT.replace("BACKEND", backend))
-    env = {
-        **os.environ,
-        "CHAOS_HOME": str(home),
-        "CHAOS_TOXIPROXY": str(find_toxiproxy()),
-        "CHAOS_TEST_HOLD": phase,
-        "CHAOS_BASE_IMAGE": base_candidates()[0],  # the one set-up chose, found through the usual home
-    }
+    env = {**isolated_env(home), "CHAOS_TEST_HOLD": phase}
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "run", str(exp), "--out", str(tmp_path / "out")],
         stderr=subprocess.PIPE,

@@ -42,18 +42,12 @@ def stop_from_outside(home: Path, backend: str, node: str) -> None:
 
 
 def test_a_node_stopped_from_outside_is_recorded_and_reported(tmp_path: Path, backend: str) -> None:
-    from harness.cluster.image import base_candidates
-    from harness.net.server import find_toxiproxy
+    from conftest import isolated_env
 
     home = (tmp_path / "home").resolve()
     exp = tmp_path / "outside-outage.yaml"
     exp.write_text(EXPERIMENT.replace("BACKEND", backend))
-    env = {
-        **os.environ,
-        "CHAOS_HOME": str(home),
-        "CHAOS_TOXIPROXY": str(find_toxiproxy()),
-        "CHAOS_BASE_IMAGE": base_candidates()[0],
-    }
+    env = isolated_env(home)
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "run", str(exp), "--out", str(tmp_path / "out")],
         stderr=subprocess.PIPE,

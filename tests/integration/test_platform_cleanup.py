@@ -23,14 +23,13 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(autouse=True)
 def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A CHAOS_HOME of this test's own: its unscoped ``clean()`` sees no other checkout's run directories."""
-    from harness.cluster.image import base_candidates
-    from harness.net.server import find_toxiproxy
+    from conftest import isolated_env
 
-    monkeypatch.setenv("CHAOS_BASE_IMAGE", base_candidates()[0])
-    toxiproxy = find_toxiproxy()
-    if toxiproxy is not None:
-        monkeypatch.setenv("CHAOS_TOXIPROXY", str(toxiproxy))
-    monkeypatch.setenv("CHAOS_HOME", str(tmp_path / "home"))
+    env = isolated_env(tmp_path / "home")  # found through the usual home, before it is replaced
+    for key in ("CHAOS_HOME", "CHAOS_TOXIPROXY", "CHAOS_BASE_IMAGE"):
+        value = env.get(key)
+        if value is not None:
+            monkeypatch.setenv(key, value)
 
 RUNNER = """
 import sys, time

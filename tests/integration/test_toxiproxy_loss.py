@@ -59,18 +59,12 @@ def test_losing_toxiproxy_is_an_infrastructure_failure(tmp_path: Path, backend: 
     from conftest import require_docker, require_toxiproxy
 
     require_docker() if backend == "docker" else require_toxiproxy()
-    from harness.cluster.image import base_candidates
-    from harness.net.server import find_toxiproxy
+    from conftest import isolated_env
 
     home = (tmp_path / "home").resolve()
     exp = tmp_path / "toxiproxy-loss.yaml"
     exp.write_text(EXPERIMENT.replace("BACKEND", backend))
-    env = {
-        **os.environ,
-        "CHAOS_HOME": str(home),
-        "CHAOS_TOXIPROXY": str(find_toxiproxy()),
-        "CHAOS_BASE_IMAGE": base_candidates()[0],
-    }
+    env = isolated_env(home)
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "run", str(exp), "--out", str(tmp_path / "out")],
         stderr=subprocess.PIPE,
