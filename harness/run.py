@@ -24,6 +24,8 @@ from typing import Any
 
 from harness.bundle import Bundle
 from harness.checkers.base import UNKNOWN, Composite, Result, Validity, compose
+from harness.cluster.owner import register_bundle
+from harness.cluster.rundir import chaos_home
 from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, InfrastructureError
 from harness.experiment import CheckerSpec, Experiment
 from harness.faults.nemesis import Nemesis
@@ -322,6 +324,7 @@ def run_experiment(
         schedule = generate(exp, seed, reg)
         factory = cluster_factory or _default_cluster_factory()
         bundle = Bundle.create(out, exp.name)
+        entry = register_bundle(chaos_home(), bundle.path)  # so `chaos clean` can mark it killed
         run: _Run | None = None
         try:
             run = _start(exp, seed, reg, bundle, schedule, overrides, say)
@@ -358,4 +361,6 @@ def run_experiment(
             ops = len(run.writer) if run is not None else 0
             bundle.update_run(status="crashed", error=f"{type(e).__name__}: {e}", ops=ops, finished=_now())
             raise
+        finally:
+            entry.unlink(missing_ok=True)
     return RunOutcome(bundle, seed, schedule, composite.valid, code, summary, report)

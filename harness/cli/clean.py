@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from harness.cluster.owner import Owner, mark_killed
+from harness.cluster.owner import Owner, mark_killed, stale_bundles
 from harness.cluster.rundir import RunDir, all_runs, chaos_home, check_run_id
 from harness.errors import EXIT_OK, InfrastructureError
 
@@ -81,6 +81,11 @@ def clean(run_id: str | None = None, docker: bool = True, images: bool = False) 
             continue
         stale.add(run.run_id)
         _remove_dir(run, done)
+    if run_id is None:  # runners killed after their cluster was gone (checking, rendering)
+        for entry, owner in stale_bundles(home):
+            if mark_killed(owner.bundle):
+                done.append(f"bundle {owner.bundle} marked killed")
+            entry.unlink(missing_ok=True)
     if docker:
         from harness.cluster import docker as dk
 

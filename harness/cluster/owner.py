@@ -6,6 +6,8 @@ any checkout reads either and asks ``alive()``: ``True`` (the very process still
 this boot, and that process is gone) or ``None`` (another host or boot: it cannot tell, so the run counts as
 live). The older ``owner`` file (``pid starttime``) is still written and read, for runs of older checkouts.
 ``bundle`` is the run bundle directory (when a runner made one), so ``clean`` can mark a dead run ``killed``.
+A runner also registers its bundle in ``CHAOS_HOME/bundles/`` for the whole run (``register_bundle``), so a
+runner killed after its cluster is gone (while checking or rendering) is found too.
 """
 
 from __future__ import annotations
@@ -128,3 +130,29 @@ def mark_killed(bundle: str) -> bool:
     tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, run_file)
     return True
+
+
+def register_bundle(home: Path, bundle: Path) -> Path:
+    """Note in ``home/bundles/`` that this process is writing ``bundle`` (for the whole run, also after the
+    cluster is gone): if it dies outright, ``chaos clean`` finds the bundle here and marks it ``killed``."""
+    d = home / "bundles"
+    d.mkdir(parents=True, exist_ok=True)
+    entry = d / f"{os.getpid()}-{time.time_ns()}.json"
+    tmp = entry.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(Owner.current(home.resolve(), bundle.resolve()))) + "\n")
+    os.replace(tmp, entry)
+    return entry
+
+
+def stale_bundles(home: Path) -> list[tuple[Path, Owner]]:
+    """Registered bundles whose writer is certainly gone: (the registry entry, its owner)."""
+    d = home / "bundles"
+    out = []
+    for entry in sorted(d.glob("*.json")) if d.is_dir() else []:
+        try:
+            owner = Owner._of(json.loads(entry.read_text()))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if owner.alive() is False:
+            out.append((entry, owner))
+    return out

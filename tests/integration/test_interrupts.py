@@ -147,6 +147,39 @@ def test_interrupt_docker(tmp_path: Path, docker_backend: str, phase: str, count
     interrupt_at(tmp_path, docker_backend, phase, SIGNALS[count])
 
 
+def test_a_runner_killed_outright_while_checking_is_marked_killed_by_clean(
+    tmp_path: Path, local_backend: str
+) -> None:
+    """SIGKILL after the cluster is gone (no run directory, no containers): clean still finds the bundle."""
+    from conftest import isolated_env
+
+    home = (tmp_path / "home").resolve()
+    exp = tmp_path / "interrupt-me.yaml"
+    exp.write_text(EXPERIMENT.replace("BACKEND", local_backend))
+    env = {**isolated_env(home), "CHAOS_TEST_HOLD": "check"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "run", str(exp), "--out", str(tmp_path / "out")],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.strip() == "chaos-test-hold check":
+            break
+    proc.kill()
+    proc.wait(timeout=30)
+    run_json = tmp_path / "out" / "interrupt-me" / "latest" / "run.json"
+    assert json.loads(run_json.read_text())["status"] == "running"
+    assert leftovers(home, local_backend) == []  # the cluster was already gone
+    out = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "clean", "--no-docker"], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0 and "marked killed" in out.stdout, out.stdout + out.stderr
+    assert json.loads(run_json.read_text())["status"] == "killed"
+
+
 def test_docker_cleanup_removes_what_it_never_recorded(docker_backend: str) -> None:
     """A container whose create call was cut short is never recorded; removal by label still finds it."""
     import secrets

@@ -103,3 +103,19 @@ def test_a_finished_bundle_is_never_marked_killed(tmp_path: Path) -> None:
     assert not mark_killed(str(tmp_path))
     assert json.loads((tmp_path / "run.json").read_text())["status"] == "finished"
     assert not mark_killed("")
+
+
+def test_a_bundle_whose_runner_died_after_its_cluster_is_marked_killed(home: Path, tmp_path: Path) -> None:
+    from harness.cluster.owner import register_bundle
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "run.json").write_text(json.dumps({"status": "running"}))
+    live = register_bundle(home, bundle)
+    assert clean(docker=False) == [] and live.exists()  # this (alive) process still writes it
+    data = json.loads(live.read_text())
+    data.update(pid=999999, start=1)
+    live.write_text(json.dumps(data))
+    assert clean(docker=False) == [f"bundle {bundle.resolve()} marked killed"]
+    assert json.loads((bundle / "run.json").read_text())["status"] == "killed"
+    assert not live.exists()
