@@ -26,6 +26,7 @@ from typing import Any
 from harness.checkers.base import Composite
 from harness.errors import BadInput
 from harness.history import History, read_jsonl
+from harness.limits import check_name, decode_utf8, read_bounded, within
 
 EXPERIMENT_FILE = "experiment.yaml"
 RUN_FILE = "run.json"
@@ -34,6 +35,7 @@ LOGS_DIR = "logs"
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.html"
 LATEST = "latest"
+MAX_BUNDLE_JSON_BYTES = 256 << 20  # run.json / results.json: refuse anything absurd before reading it
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
@@ -50,8 +52,10 @@ class Bundle:
 
     @classmethod
     def create(cls, out_dir: str | os.PathLike[str], experiment_name: str) -> Bundle:
-        """Make ``out_dir/<experiment>/<timestamp>/`` (unique) and point ``latest`` at it."""
-        parent = Path(out_dir) / experiment_name
+        """Make ``out_dir/<experiment>/<timestamp>/`` (unique) and point ``latest`` at it; a name that would
+        leave ``out_dir`` (a separator, ``..``) is bad input, wherever it came from."""
+        check_name(experiment_name, "experiment name")
+        parent = within(Path(out_dir) / experiment_name, Path(out_dir), "the bundle directory")
         parent.mkdir(parents=True, exist_ok=True)
         now = time.time()
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1000) % 1000:03d}"
@@ -145,12 +149,15 @@ class Bundle:
 
     @staticmethod
     def _read_json(path: Path) -> dict[str, Any]:
+        text = decode_utf8(read_bounded(path, MAX_BUNDLE_JSON_BYTES, "bundle JSON"), path, "expected JSON")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise BadInput(f"{path}: cannot read: {e.strerror or e}") from None
+            data = json.loads(text)
         except json.JSONDecodeError as e:
             raise BadInput(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+        except RecursionError:
+            raise BadInput(f"{path}: nested too deeply to be a bundle file") from None
+        except ValueError as e:  # an integer past Python's digit limit
+            raise BadInput(f"{path}: {e}") from None
         if not isinstance(data, dict):
             raise BadInput(f"{path}: expected a JSON object")
         return data

@@ -9,6 +9,7 @@ resulting ``Experiment`` is plain frozen data; ``to_data`` gives back a runnable
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ import yaml
 from harness.errors import BadInput
 from harness.evidence import Rules as EvidenceRules
 from harness.faults.base import FaultContext
+from harness.limits import MAX_EXPERIMENT_BYTES, MAX_SECONDS, decode_utf8, read_bounded
 from harness.probes import SteadyState
 from harness.registry import Registries
 from harness.schema import YamlDoc, check_schema
@@ -156,16 +158,8 @@ def _thaw(v: Any) -> Any:
 def load(path: str | Path, registries: Registries | None = None, *, name: str | None = None) -> Experiment:
     """Read and validate an experiment file; every problem is a one-line ``BadInput`` naming file:line."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BadInput(f"{p}: no such experiment file") from None
-    except IsADirectoryError:
-        raise BadInput(f"{p}: is a directory; pass an experiment .yaml file") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{p}:1: not a UTF-8 text file; an experiment is a YAML file") from None
-    except OSError as e:
-        raise BadInput(f"{p}: cannot read: {e.strerror or e}") from None
+    raw = read_bounded(p, MAX_EXPERIMENT_BYTES, "experiment", "an experiment is a page of YAML")
+    text = decode_utf8(raw, p, "an experiment is a YAML file")
     return loads(text, str(p), registries, default_name=name or p.stem)
 
 
@@ -199,10 +193,14 @@ def with_overrides(
         out = replace(out, target=replace(out.target, backend=backend))
     if duration is not None:
         ph = out.phases
-        if duration <= 0 or (out.random is not None and duration <= ph.warmup + ph.cooldown):
+        if (
+            not math.isfinite(duration)
+            or not 0 < duration <= MAX_SECONDS
+            or (out.random is not None and duration <= ph.warmup + ph.cooldown)
+        ):
             raise BadInput(
-                f"--duration {duration:g}: must be > 0 and longer than phases warmup + cooldown "
-                f"({ph.warmup + ph.cooldown:g} s)"
+                f"--duration {duration:g}: must be a number of seconds > 0, at most {MAX_SECONDS}, and "
+                f"longer than phases warmup + cooldown ({ph.warmup + ph.cooldown:g} s)"
             )
         steps = tuple(
             replace(s, duration=min(s.duration, duration - s.at)) for s in out.steps if s.at < duration

@@ -28,6 +28,7 @@ from harness.experiment import (
     _frozen,
 )
 from harness.faults.base import FaultContext, ParamError, random_spec
+from harness.limits import NAME, NAME_RULE
 from harness.probes import parse as parse_steady_state
 from harness.registry import Registries
 from harness.schema import FieldPath, YamlDoc, field_name
@@ -75,6 +76,11 @@ def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
             f"than workload.duration ({workload.duration:g} s)",
         )
     checkers = _checkers(doc, reg, d.get("checkers"), wl_obj)
+    if "name" not in d and not NAME.fullmatch(default_name):
+        raise BadInput(
+            f"{doc.file}:1: name: the default, {default_name!r} (from the file name), cannot name the "
+            f"bundle directory; add a name: field ({NAME_RULE})"
+        )
     exp = Experiment(
         name=d.get("name", default_name),
         expect=d["expect"],

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, overload
 
 from harness.errors import BadInput
+from harness.limits import MAX_VALUE_DEPTH, check_value, decode_utf8, read_bounded
 from harness.op import NEMESIS, Op, OpType, Process
+from harness.wellformed import BadOp, check_well_formed
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +92,10 @@ class History(Sequence[Op]):
                 continue
             if op.type == "invoke":
                 if op.process in open_:
-                    raise BadInput(
-                        f"op index {op.index}: process {op.process!r} invokes while its op "
-                        f"{invokes[open_[op.process]].index} is still open"
+                    raise BadOp(
+                        op.index,
+                        f"process {op.process!r} invokes while its op "
+                        f"{invokes[open_[op.process]].index} is still open",
                     )
                 open_[op.process] = len(invokes)
                 invokes.append(op)
@@ -104,35 +107,63 @@ class History(Sequence[Op]):
         return [Pair(i, c) for i, c in zip(invokes, completes, strict=True)]
 
 
-def read_jsonl(path: str | os.PathLike[str], *, tolerate_torn_tail: bool = True) -> History:
-    """Read a ``history.jsonl`` file; a malformed line raises ``BadInput`` naming file and line.
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a finite number")
 
-    A torn last line (a crash mid-write) is dropped when ``tolerate_torn_tail`` is set.
-    """
+
+def parse_jsonl(
+    path: str | os.PathLike[str], *, tolerate_torn_tail: bool = True, max_bytes: int | None = None
+) -> tuple[list[Op], list[int]]:
+    """The ops of a ``history.jsonl`` file and the line each came from (see ``read_jsonl``)."""
     p = Path(path)
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise BadInput(f"{p}: cannot read history: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{p}: not a UTF-8 text file; expected one JSON object per line") from None
+    if max_bytes is not None:
+        raw = read_bounded(p, max_bytes, "history", "raise the limit with --max-history-mb")
+    else:
+        try:
+            raw = p.read_bytes()
+        except OSError as e:
+            raise BadInput(f"{p}: cannot read history: {e.strerror or e}") from None
+    lines = decode_utf8(raw, p, "expected one JSON object per line").splitlines()
+    torn_possible = tolerate_torn_tail and not raw.endswith(b"\n")
     ops: list[Op] = []
+    where: list[int] = []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            d = json.loads(line)
+            d = json.loads(line, parse_constant=_no_constant)
         except json.JSONDecodeError as e:
-            if tolerate_torn_tail and n == len(lines):
+            # a crash mid-write leaves the last line cut short, with no newline, after whole ops
+            if torn_possible and n == len(lines) and ops:
                 break
             raise BadInput(f"{p}:{n}: not valid JSON ({e.msg}); expected one op object per line") from None
+        except RecursionError:
+            raise BadInput(f"{p}:{n}: nested more than {MAX_VALUE_DEPTH} levels deep") from None
+        except ValueError as e:  # NaN / Infinity, an integer past Python's digit limit
+            raise BadInput(f"{p}:{n}: {e}") from None
         if not isinstance(d, dict):
             raise BadInput(f"{p}:{n}: expected a JSON object with index, time, process, type, f, value")
         try:
+            check_value(d)
             ops.append(Op.from_dict(d))
         except ValueError as e:
             raise BadInput(f"{p}:{n}: {e}") from None
-    return History(ops)
+        where.append(n)
+    check_well_formed(ops, where, str(p))
+    return ops, where
+
+
+def read_jsonl(
+    path: str | os.PathLike[str], *, tolerate_torn_tail: bool = True, max_bytes: int | None = None
+) -> History:
+    """Read a ``history.jsonl`` file; a malformed line raises ``BadInput`` naming file and line.
+
+    Only a torn last line (cut mid-write: no newline, after at least one whole op) is dropped, when
+    ``tolerate_torn_tail`` is set; anything else that is not one op object per line is rejected, as are
+    duplicate indexes and completions without an invocation (``harness.wellformed``). ``max_bytes`` bounds
+    the file's size before it is read.
+    """
+    return History(parse_jsonl(path, tolerate_torn_tail=tolerate_torn_tail, max_bytes=max_bytes)[0])
 
 
 def write_jsonl(history: Iterable[Op], path: str | os.PathLike[str]) -> None:

@@ -3,7 +3,10 @@
 Each importer reads a file and returns a ``History`` whose ops follow our vocabulary (harness/op.py):
 keywords lose their colon, EDN vectors become lists, ``:nemesis`` becomes the process ``"nemesis"``.
 Positions in the file become ``index`` (and ``time`` when the file has none). Anything unreadable raises
-``BadInput`` naming the file, the line and what was expected. Formats (see ../shared/corpus/FORMATS.md):
+``BadInput`` naming the file, the line and what was expected; every reader bounds the file's size before
+reading it (``max_bytes``), the nesting of values and the length of integers (``harness.limits``), and hands
+its ops to ``harness.wellformed`` (duplicate indexes, completions without invocations).
+Formats (see ../shared/corpus/FORMATS.md):
 
     jsonl            our own line-per-op JSON (harness.history.read_jsonl)
     jepsen-edn       a vector / list / sequence of op maps (:process :type :f :value; :time :index :error)
@@ -21,19 +24,35 @@ from typing import Any
 
 from harness.checkers.models import MISMATCH
 from harness.errors import BadInput
-from harness.history import History, read_jsonl
+from harness.history import History, parse_jsonl
+from harness.limits import MAX_INT_DIGITS, MAX_VALUE_DEPTH, check_value, decode_utf8, read_bounded
 from harness.op import NEMESIS, OP_TYPES, Op
+from harness.wellformed import check_well_formed, line_map
 
 FORMATS = ("jsonl", "jepsen-edn", "porcupine-etcd", "porcupine-kv")
 
 
-def _read_lines(path: Path) -> list[str]:
+DETECT_BYTES = 65536  # format detection looks at the head of a file only
+
+
+def _read_lines(path: Path, max_bytes: int | None = None) -> list[str]:
+    if max_bytes is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as e:
+            raise BadInput(f"{path}: cannot read history: {e.strerror or e}") from None
+    else:
+        raw = read_bounded(path, max_bytes, "history", "raise the limit with --max-history-mb")
+    return decode_utf8(raw, path, "a history is a text file").splitlines()
+
+
+def _head_lines(path: Path) -> list[str]:
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        with path.open("rb") as fh:
+            head = fh.read(DETECT_BYTES)
     except OSError as e:
         raise BadInput(f"{path}: cannot read history: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: not a UTF-8 text file") from None
+    return head.decode("utf-8", errors="replace").splitlines()
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
@@ -43,7 +62,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         return "jsonl"
     if p.suffix == ".edn":
         return "jepsen-edn"
-    for line in _read_lines(p):
+    for line in _head_lines(p):
         s = line.strip()
         if not s:
             continue
@@ -57,19 +76,29 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     return "jsonl"
 
 
-def load(path: str | os.PathLike[str], fmt: str = "auto") -> History:
-    """Read a history file in ``fmt`` (one of ``FORMATS`` or ``auto``)."""
+def load_with_lines(
+    path: str | os.PathLike[str], fmt: str = "auto", max_bytes: int | None = None
+) -> tuple[History, dict[int, int]]:
+    """Read a history file in ``fmt`` (one of ``FORMATS`` or ``auto``); also op index -> line."""
     if fmt == "auto":
         fmt = detect_format(path)
-    if fmt == "jsonl":
-        return read_jsonl(path)
-    if fmt == "jepsen-edn":
-        return read_edn(path)
-    if fmt == "porcupine-etcd":
-        return read_porcupine_etcd(path)
-    if fmt == "porcupine-kv":
-        return read_porcupine_kv(path)
-    raise BadInput(f"unknown history format {fmt!r}; valid: auto, {', '.join(FORMATS)}")
+    readers = {
+        "jsonl": lambda p, m: parse_jsonl(p, max_bytes=m),
+        "jepsen-edn": _parse_edn,
+        "porcupine-etcd": _parse_porcupine_etcd,
+        "porcupine-kv": _parse_porcupine_kv,
+    }
+    if fmt not in readers:
+        raise BadInput(f"unknown history format {fmt!r}; valid: auto, {', '.join(FORMATS)}")
+    ops, lines = readers[fmt](Path(path), max_bytes)
+    if fmt != "jsonl":
+        check_well_formed(ops, lines, str(path))
+    return History(ops), line_map(ops, lines)
+
+
+def load(path: str | os.PathLike[str], fmt: str = "auto", max_bytes: int | None = None) -> History:
+    """Read a history file in ``fmt`` (one of ``FORMATS`` or ``auto``), at most ``max_bytes`` long."""
+    return load_with_lines(path, fmt, max_bytes)[0]
 
 
 # --- a small EDN reader: maps, vectors, lists, sets, strings, keywords (colon dropped), numbers,
@@ -105,11 +134,18 @@ def _atom(tok: str, line: int) -> Any:
         return False
     if tok.startswith(":"):
         return tok[1:]
+    if len(tok) > MAX_INT_DIGITS + 2 and re.fullmatch(r"[+-]?[\d./eEMN+-]+", tok):
+        raise EdnError(line, f"a number of more than {MAX_INT_DIGITS} digits")
     if re.fullmatch(r"[+-]?\d+N?", tok):
         return int(tok.rstrip("N"))
     if re.fullmatch(r"[+-]?\d+/\d+", tok):
         a, b = tok.split("/")
-        return int(a) / int(b)
+        if int(b) == 0:
+            raise EdnError(line, f"the ratio {tok} divides by zero")
+        try:
+            return int(a) / int(b)
+        except OverflowError:
+            raise EdnError(line, f"the ratio {tok} is too large for a number") from None
     if re.fullmatch(r"[+-]?(\d+\.\d*|\d*\.\d+|\d+)([eE][+-]?\d+)?M?", tok):
         return float(tok.rstrip("M"))
     if tok.startswith("\\"):
@@ -127,6 +163,11 @@ def _hashable(v: Any) -> Any:
 
 def parse_all(text: str) -> list[tuple[int, Any]]:
     """Every top-level form with the line it starts on."""
+    return [(line, form) for line, form, _ in _parse_forms(text)]
+
+
+def _parse_forms(text: str) -> list[tuple[int, Any, list[int]]]:
+    """Every top-level form, the line it starts on, and the lines its items start on (a collection)."""
     tokens: list[tuple[str, str, int]] = []
     line = 1
     pos = 0
@@ -140,18 +181,23 @@ def parse_all(text: str) -> list[tuple[int, Any]]:
             tokens.append((kind, tok, line))
         line += tok.count("\n")
         pos = m.end()
-    out: list[tuple[int, Any]] = []
+    out: list[tuple[int, Any, list[int]]] = []
     i = 0
     while i < len(tokens):
         start = tokens[i][2]
-        form, i, keep = _read(tokens, i)
+        starts: list[int] = []
+        form, i, keep = _read(tokens, i, 0, starts)
         if keep:
-            out.append((start, form))
+            out.append((start, form, starts))
     return out
 
 
-def _read(tokens: list[tuple[str, str, int]], i: int) -> tuple[Any, int, bool]:
+def _read(
+    tokens: list[tuple[str, str, int]], i: int, depth: int = 0, starts: list[int] | None = None
+) -> tuple[Any, int, bool]:
     kind, tok, line = tokens[i]
+    if depth > MAX_VALUE_DEPTH + 2:  # + the history's collection and the op map
+        raise EdnError(line, f"forms nested more than {MAX_VALUE_DEPTH} levels deep")
     if kind == "str":
         body = re.sub(r"\\(.)", lambda m: _ESC.get(m.group(1), m.group(1)), tok[1:-1])
         return body, i + 1, True
@@ -162,7 +208,7 @@ def _read(tokens: list[tuple[str, str, int]], i: int) -> tuple[Any, int, bool]:
     if kind in ("tag", "discard"):
         if i + 1 >= len(tokens):
             raise EdnError(line, f"{tok} at end of input")
-        form, j, _ = _read(tokens, i + 1)
+        form, j, _ = _read(tokens, i + 1, depth + 1)
         return form, j, kind == "tag"
     items: list[Any] = []
     j = i + 1
@@ -174,9 +220,12 @@ def _read(tokens: list[tuple[str, str, int]], i: int) -> tuple[Any, int, bool]:
                 raise EdnError(tokens[j][2], f"expected {_CLOSE[tok]!r}, found {tokens[j][1]!r}")
             j += 1
             break
-        form, j, keep = _read(tokens, j)
+        line_j = tokens[j][2]
+        form, j, keep = _read(tokens, j, depth + 1)
         if keep:
             items.append(form)
+            if starts is not None:
+                starts.append(line_j)
     if tok == "{":
         if len(items) % 2:
             raise EdnError(line, "a map needs an even number of forms")
@@ -186,15 +235,15 @@ def _read(tokens: list[tuple[str, str, int]], i: int) -> tuple[Any, int, bool]:
     return items, j, True
 
 
-_ETCD = re.compile(r"^INFO\s+jepsen\.util\s+-\s+(\d+)\s+:(invoke|ok|fail|info)\s+:(\w+)\s+(.*?)\s*$")
+_ETCD = re.compile(r"^INFO\s+jepsen\.util\s+-\s+(\d{1,18})\s+:(invoke|ok|fail|info)\s+:(\w+)\s+(.*?)\s*$")
 
 
 def _etcd_value(text: str) -> Any:
     if text == "nil":
         return None
-    if re.fullmatch(r"-?\d+", text):
+    if re.fullmatch(r"-?\d{1,100}", text):
         return int(text)
-    m = re.fullmatch(r"\[\s*(-?\d+)\s+(-?\d+)\s*\]", text)
+    m = re.fullmatch(r"\[\s*(-?\d{1,100})\s+(-?\d{1,100})\s*\]", text)
     if m:
         return [int(m.group(1)), int(m.group(2))]
     if text.startswith(":"):
@@ -204,10 +253,16 @@ def _etcd_value(text: str) -> Any:
 
 def read_porcupine_etcd(path: str | os.PathLike[str]) -> History:
     """Porcupine's etcd Jepsen logs (one register; values nil or small integers)."""
-    p = Path(path)
+    ops, lines = _parse_porcupine_etcd(Path(path), None)
+    check_well_formed(ops, lines, str(path))
+    return History(ops)
+
+
+def _parse_porcupine_etcd(p: Path, max_bytes: int | None) -> tuple[list[Op], list[int]]:
     ops: list[Op] = []
+    where: list[int] = []
     open_value: dict[int, Any] = {}
-    for n, line in enumerate(_read_lines(p), start=1):
+    for n, line in enumerate(_read_lines(p, max_bytes), start=1):
         if not line.strip():
             continue
         m = _ETCD.match(line)
@@ -228,19 +283,27 @@ def read_porcupine_etcd(path: str | os.PathLike[str]) -> History:
         if typ != "invoke":
             open_value.pop(proc, None)
         ops.append(Op(len(ops), len(ops), proc, typ, f, value, error))  # type: ignore[arg-type]
-    return History(ops)
+        where.append(n)
+    return ops, where
 
 
 _KV = re.compile(
-    r'^\{:process (\d+), :type :(invoke|ok|fail|info), :f :(\w+), :key "([^"]*)", :value (nil|"[^"]*")\}$'
+    r'^\{:process (\d{1,18}), :type :(invoke|ok|fail|info), :f :(\w+), '
+    r':key "([^"]*)", :value (nil|"[^"]*")\}$'
 )
 
 
 def read_porcupine_kv(path: str | os.PathLike[str]) -> History:
     """Porcupine's kv logs: get / put / append per string key (initial value "")."""
-    p = Path(path)
+    ops, lines = _parse_porcupine_kv(Path(path), None)
+    check_well_formed(ops, lines, str(path))
+    return History(ops)
+
+
+def _parse_porcupine_kv(p: Path, max_bytes: int | None) -> tuple[list[Op], list[int]]:
     ops: list[Op] = []
-    for n, line in enumerate(_read_lines(p), start=1):
+    where: list[int] = []
+    for n, line in enumerate(_read_lines(p, max_bytes), start=1):
         s = line.strip()
         if not s:
             continue
@@ -250,32 +313,43 @@ def read_porcupine_kv(path: str | os.PathLike[str]) -> History:
         raw = m.group(5)
         value = {"key": m.group(4), "value": None if raw == "nil" else raw[1:-1]}
         ops.append(Op(len(ops), len(ops), int(m.group(1)), m.group(2), m.group(3), value))  # type: ignore[arg-type]
-    return History(ops)
+        where.append(n)
+    return ops, where
 
 
 def read_edn(path: str | os.PathLike[str]) -> History:
     """A Jepsen / Knossos EDN history: one collection of op maps, or op maps one after another."""
-    p = Path(path)
-    text = "\n".join(_read_lines(p))
+    ops, lines = _parse_edn(Path(path), None)
+    check_well_formed(ops, lines, str(path))
+    return History(ops)
+
+
+def _parse_edn(p: Path, max_bytes: int | None) -> tuple[list[Op], list[int]]:
+    text = "\n".join(_read_lines(p, max_bytes))
     try:
-        forms = parse_all(text)
+        forms = _parse_forms(text)
     except EdnError as e:
         raise BadInput(f"{p}:{e.line}: {e.msg}") from None
     items: list[tuple[int, Any]] = []
     if len(forms) == 1 and isinstance(forms[0][1], list):
-        line = forms[0][0]
-        items = [(line, x) for x in forms[0][1]]
+        _, coll, starts = forms[0]
+        if len(starts) != len(coll):  # a set dropped duplicates: the collection's own line for each
+            starts = [forms[0][0]] * len(coll)
+        items = list(zip(starts, coll, strict=True))
     else:
-        items = forms
+        items = [(line, form) for line, form, _ in forms]
     ops: list[Op] = []
+    where: list[int] = []
     for line, d in items:
         if not isinstance(d, dict):
             raise BadInput(f"{p}:{line}: expected an op map {{:process .. :type .. :f .. :value ..}}")
         try:
+            check_value(d)
             ops.append(_edn_op(d, len(ops)))
         except ValueError as e:
             raise BadInput(f"{p}:{line}: {e}") from None
-    return History(ops)
+        where.append(line)
+    return ops, where
 
 
 def _edn_op(d: dict[str, Any], pos: int) -> Op:

@@ -7,16 +7,15 @@
 
 The story: the target names the nodes and links (``topology``); the backend starts Toxiproxy; the mesh creates
 one proxy per directed link and per client link; each node starts with ``peers`` pointing at its proxies.
-On exit -- normal, exception, Ctrl-C or SIGTERM -- faults are healed, logs collected (into ``log_dir`` when
+On exit -- normal, exception, Ctrl-C or SIGTERM (``harness.interrupts``: a second signal cannot cut the
+teardown short) -- faults are healed, logs collected (into ``log_dir`` when
 given) and every process / container / network / proxy of the run removed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import signal
 import socket
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 from harness.cluster.base import Backend, Pausable, capabilities_of
 from harness.cluster.rundir import RunDir, check_run_id, new_run_id
 from harness.errors import BadInput, InfrastructureError
+from harness.interrupts import hold, shielded, trapped
 from harness.net.mesh import Mesh
 from harness.net.toxiproxy import ToxiproxyApi
 from harness.target import Addr, NodeContext, Target
@@ -114,6 +114,13 @@ class Cluster:
     def logs(self) -> dict[str, str]:
         return self.backend.logs()
 
+    def node_states(self) -> dict[str, str]:
+        """Each node's state: ``running``, ``paused`` or ``down`` (what the nemesis's watch polls)."""
+        states = getattr(self.backend, "states", None)
+        if callable(states):
+            return dict(states())
+        return {n: "running" if self.backend.running(n) else "down" for n in self.nodes}
+
 
 def _resolve_target(target: Target | str) -> Target:
     if not isinstance(target, str):
@@ -140,41 +147,9 @@ def make_backend(name: str, run: RunDir, base_port: int | None) -> Backend:
     return LocalBackend(run, base_port=base_port)
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Within the run, SIGTERM unwinds like Ctrl-C so cleanup happens (main thread, default handler only)."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) not in (
-        signal.SIG_DFL,
-        None,
-    ):
-        yield
-        return
-
-    def _raise(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, _raise)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-@contextlib.contextmanager
-def _no_interrupts() -> Iterator[None]:
-    """Cleanup is short; a second Ctrl-C must not cut it in half (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
-
-
 def _teardown(cluster_net: Mesh | None, backend: Backend, run: RunDir, log_dir: Path | None) -> None:
-    with _no_interrupts():
+    with shielded():  # no signal, first or second, cuts the cleanup short; a noted one is raised after it
+        hold("teardown")
         if cluster_net is not None:
             with contextlib.suppress(Exception):
                 cluster_net.heal()
@@ -213,8 +188,8 @@ def open_cluster(
     opts = dict(options or {})
     topology = tgt.topology(nodes, opts)
     rid = check_run_id(run_id) if run_id else new_run_id()
-    with _sigterm_as_interrupt():
-        run = RunDir.create(rid)
+    with trapped():
+        run = RunDir.create(rid, owner_log_dir=log_dir)
         mesh: Mesh | None = None
         be: Backend | None = None
         try:
@@ -245,6 +220,7 @@ def open_cluster(
                 )
                 contexts[n] = ctx
                 be.start_node(ctx, tgt.node_spec(ctx))
+                hold("start-up")
             caps = capabilities_of(be) | {"partition", "link"}
             allowed = getattr(tgt, "capabilities", None)
             if allowed is not None:
@@ -254,4 +230,5 @@ def open_cluster(
             if be is not None:
                 _teardown(mesh, be, run, Path(log_dir) if log_dir is not None else None)
             else:
-                run.remove()
+                with shielded():
+                    run.remove()

@@ -30,12 +30,15 @@ from typing import Any
 from harness import evidence as ev
 from harness.bundle import Bundle
 from harness.checkers.base import UNKNOWN, Composite, Result, Validity, compose
+from harness.cluster.owner import register_bundle
+from harness.cluster.rundir import chaos_home
 from harness.crash import Crash
 from harness.crash import summary as crash_summary
 from harness.errors import EXIT_CRASHED, EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, InfrastructureError
 from harness.experiment import CheckerSpec, Experiment
 from harness.faults.nemesis import Nemesis
 from harness.history import History, HistoryWriter
+from harness.interrupts import hold, shielded, trapped
 from harness.provenance import code_version
 from harness.registry import Registries
 from harness.run_guard import Guard
@@ -210,6 +213,7 @@ class _Run:
         workers.start()
         self.guard.start_monitor(cluster.client_addrs, make_client, t0)
         stack.callback(self.guard.stop)
+        hold("workload")
         first = self.writer.history().ops[:1]
         while (elapsed := time.monotonic() - t0) < exp.workload.duration:
             if self.guard.wait(min(1.0, exp.workload.duration - elapsed)):
@@ -228,6 +232,7 @@ class _Run:
         self.guard.stop()
         workers.stop()
         self.phase("heal")
+        hold("heal")
         nemesis.stop()
         self.crashes += [Crash.of(who, e) for who, e in workers.failures()]
         if nemesis.error is not None:
@@ -240,6 +245,7 @@ class _Run:
         if exp.phases.final:
             self.phase("final")
             self.final_from = len(self.writer)
+            hold("final")
             try:
                 self._final(workload, make_client, exp.workload.concurrency * 1000)
             except Exception as e:  # noqa: BLE001 - a client factory or recorder failing: the run crashed
@@ -264,32 +270,16 @@ class _Run:
                 time.sleep(0.5)
 
 
-def run_experiment(
+def _start(
     exp: Experiment,
-    *,
-    seed: int | None = None,
-    out: str | Path = "reports",
-    registries: Registries | None = None,
-    cluster_factory: ClusterFactory | None = None,
-    progress: Progress | None = None,
-    overrides: Mapping[str, Any] | None = None,
-) -> RunOutcome:
-    """Run ``exp`` once and write its bundle under ``out/<name>/<timestamp>/``; see the module docstring.
-
-    Ctrl-C heals, cleans up, marks the run ``interrupted`` (history kept) and re-raises ``KeyboardInterrupt``.
-    """
-    reg = registries or Registries()
-    say = progress or (lambda line: None)
-    seed = (
-        seed
-        if seed is not None
-        else exp.seed
-        if exp.seed is not None
-        else random.SystemRandom().randrange(2**31)
-    )
-    schedule = generate(exp, seed, reg)
-    factory = cluster_factory or _default_cluster_factory()
-    bundle = Bundle.create(out, exp.name)
+    seed: int,
+    reg: Registries,
+    bundle: Bundle,
+    schedule: Schedule,
+    overrides: Mapping[str, Any] | None,
+    say: Progress,
+) -> _Run:
+    """Copy the experiment and write the first ``run.json`` (status ``running``)."""
     if exp.source and Path(exp.source).is_file():
         shutil.copyfile(exp.source, bundle.experiment_file)
     else:
@@ -318,41 +308,40 @@ def run_experiment(
         f"run {exp.name} seed={seed} backend={exp.target.backend} "
         f"faults={len(schedule.events)} -> {bundle.path}"
     )
-    run = _Run(exp, seed, reg, bundle, say)
-    try:
-        with ExitStack() as stack:
-            stack.callback(run.writer.close)
-            target = reg.target(exp.target.name)
-            cluster = stack.enter_context(
-                factory(
-                    target,
-                    nodes=exp.target.nodes,
-                    backend=exp.target.backend,
-                    flags=exp.target.flags,
-                    options=dict(exp.target.options),
-                    log_dir=bundle.logs_dir,
-                )
+    return _Run(exp, seed, reg, bundle, say)
+
+
+def _execute(
+    run: _Run, exp: Experiment, reg: Registries, factory: ClusterFactory, schedule: Schedule
+) -> dict[str, float]:
+    """Cluster up, workload and faults, heal, final ops, cluster down; returns the timings."""
+    with ExitStack() as stack:
+        stack.callback(run.writer.close)
+        target = reg.target(exp.target.name)
+        cluster = stack.enter_context(
+            factory(
+                target,
+                nodes=exp.target.nodes,
+                backend=exp.target.backend,
+                flags=exp.target.flags,
+                options=dict(exp.target.options),
+                log_dir=run.bundle.logs_dir,
             )
-            timings = run.main(cluster, stack, schedule, target)
-            run.phase("teardown")
-            t_down = time.monotonic()
-        timings["teardown_s"] = time.monotonic() - t_down
-    except KeyboardInterrupt:
-        bundle.update_run(status="interrupted", ops=len(run.writer), finished=_now())
-        say(f"interrupted: healed and cleaned up; {len(run.writer)} ops kept in {bundle.history_file}")
-        raise
-    except BaseException as e:
-        bundle.update_run(
-            status="crashed",
-            outcome="crashed",
-            error=f"{type(e).__name__}: {e}",
-            ops=len(run.writer),
-            finished=_now(),
         )
-        raise
-    if run.crashes:
-        return _crashed(run, schedule, timings)
+        timings = run.main(cluster, stack, schedule, target)
+        run.phase("teardown")
+        t_down = time.monotonic()
+    timings["teardown_s"] = time.monotonic() - t_down
+    return timings
+
+
+def _check_and_record(
+    run: _Run, exp: Experiment, reg: Registries, schedule: Schedule, timings: dict[str, float]
+) -> RunOutcome:
+    """Check the history, weigh the evidence, write results and ``run.json``, render the report."""
+    bundle, say, seed = run.bundle, run.progress, run.seed
     run.phase("check")
+    hold("check")
     t_check = time.monotonic()
     history = bundle.read_history()
     composite = run.guard.verdict(lambda: check(exp, history, reg))
@@ -376,6 +365,7 @@ def run_experiment(
         exit_code=code,
         seed=seed,
     )
+    run.phase("report")
     bundle.update_run(
         status="finished",
         outcome=outcome,
@@ -388,6 +378,7 @@ def run_experiment(
     )
     for note in evidence.notes():
         say(f"note: {note}")
+    hold("report")
     report = _render(bundle, say)
     return RunOutcome(
         bundle, seed, schedule, valid, code, summary, report, outcome, evidence, tuple(evidence.notes())
@@ -412,3 +403,62 @@ def _crashed(run: _Run, schedule: Schedule, timings: dict[str, float]) -> RunOut
     run.progress(summary)
     report = _render(bundle, run.progress)
     return RunOutcome(bundle, run.seed, schedule, UNKNOWN, EXIT_CRASHED, summary, report, "crashed")
+
+
+def run_experiment(
+    exp: Experiment,
+    *,
+    seed: int | None = None,
+    out: str | Path = "reports",
+    registries: Registries | None = None,
+    cluster_factory: ClusterFactory | None = None,
+    progress: Progress | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> RunOutcome:
+    """Run ``exp`` once and write its bundle under ``out/<name>/<timestamp>/``; see the module docstring.
+
+    SIGINT or SIGTERM at any phase (start-up, workload, heal, final, check, teardown, report) heals, cleans
+    up, marks the run ``interrupted`` (history kept) and re-raises ``KeyboardInterrupt``; a second signal
+    cannot cut the cleanup short.
+    """
+    reg = registries or Registries()
+    say = progress or (lambda line: None)
+    seed = (
+        seed
+        if seed is not None
+        else exp.seed
+        if exp.seed is not None
+        else random.SystemRandom().randrange(2**31)
+    )
+    with trapped():  # SIGINT and SIGTERM unwind the run once; teardown is shielded (harness.interrupts)
+        schedule = generate(exp, seed, reg)
+        factory = cluster_factory or _default_cluster_factory()
+        bundle = Bundle.create(out, exp.name)
+        entry = register_bundle(chaos_home(), bundle.path)  # so `chaos clean` can mark it killed
+        run: _Run | None = None
+        try:
+            run = _start(exp, seed, reg, bundle, schedule, overrides, say)
+            timings = _execute(run, exp, reg, factory, schedule)
+            if run.crashes:
+                result = _crashed(run, schedule, timings)
+            else:
+                result = _check_and_record(run, exp, reg, schedule, timings)
+        except KeyboardInterrupt:
+            ops = len(run.writer) if run is not None else 0
+            with shielded():
+                bundle.update_run(status="interrupted", ops=ops, finished=_now())
+            say(f"interrupted: healed and cleaned up; {ops} ops kept in {bundle.history_file}")
+            raise
+        except BaseException as e:
+            ops = len(run.writer) if run is not None else 0
+            bundle.update_run(
+                status="crashed",
+                outcome="crashed",
+                error=f"{type(e).__name__}: {e}",
+                ops=ops,
+                finished=_now(),
+            )
+            raise
+        finally:
+            entry.unlink(missing_ok=True)
+    return result

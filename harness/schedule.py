@@ -10,13 +10,16 @@ with no I/O, which is what the nemesis executes and what the tests check.
 from __future__ import annotations
 
 import random
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from harness.errors import BadInput
 from harness.experiment import Experiment
 from harness.faults.base import FaultContext, random_spec
+from harness.limits import MAX_RANDOM_FAULTS, MAX_SECONDS
 from harness.registry import Registries
 
 
@@ -48,7 +51,13 @@ class FaultEvent:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> FaultEvent:
         params = {k: v for k, v in d.items() if k not in ("kind", "at", "duration")}
-        return cls(str(d["kind"]), float(d["at"]), float(d["duration"]), MappingProxyType(params))
+        try:
+            kind, at, duration = str(d["kind"]), float(d["at"]), float(d["duration"])
+        except (KeyError, TypeError, ValueError):
+            raise BadInput(f"a recorded fault needs kind, at and duration, got {dict(d)!r:.200}") from None
+        if not (0 <= at <= MAX_SECONDS and 0 <= duration <= MAX_SECONDS):
+            raise BadInput(f"a recorded fault's at / duration ({at}, {duration}): each 0 to {MAX_SECONDS} s")
+        return cls(kind, at, duration, MappingProxyType(params))
 
 
 @dataclass(frozen=True)
@@ -99,22 +108,40 @@ def generate(exp: Experiment, seed: int, registries: Registries | None = None) -
         events.append(FaultEvent(step.kind, step.at, step.duration, MappingProxyType(params)))
     rnd = exp.random
     if rnd is not None:
-        start, end = exp.fault_window
-        t, drawn = start, 0
-        while rnd.max_faults is None or drawn < rnd.max_faults:
-            t += rng.uniform(*rnd.interval) if drawn else rng.uniform(0.0, rnd.interval[0])
-            dur = rng.uniform(*rnd.duration)
-            if t + dur > end:
-                break
-            name = rng.choice(rnd.kinds)
-            kind = reg.fault(name)
-            params = kind.random_params(rng, ctx, random_spec(kind, rnd.params))
-            ev = FaultEvent(name, round(t, 3), round(dur, 3), MappingProxyType(params))
-            drawn += 1
-            t += dur
-            if not any(_conflicts(reg, ctx, ev, other) for other in events):
-                events.append(ev)
+        events += _random_events(exp, reg, rng, rnd, events)
     return Schedule(tuple(sorted(events, key=lambda e: (e.at, e.kind))))
+
+
+def _random_events(
+    exp: Experiment, reg: Registries, rng: random.Random, rnd: Any, steps: list[FaultEvent]
+) -> list[FaultEvent]:
+    """Draw random faults in time order, at most ``MAX_RANDOM_FAULTS`` (so the loop always ends), each
+    kept unless it collides with an explicit step. Random faults never overlap one another, so only the
+    steps that can overlap (found by bisection on their start times) are compared: no quadratic work."""
+    ctx = exp.fault_context
+    by_start = sorted(steps, key=lambda e: e.at)
+    starts = [e.at for e in by_start]
+    longest = max((e.duration for e in by_start), default=0.0)
+    cap = min(rnd.max_faults or MAX_RANDOM_FAULTS, MAX_RANDOM_FAULTS)
+    out: list[FaultEvent] = []
+    start, end = exp.fault_window
+    t, drawn = start, 0
+    while drawn < cap:
+        t += rng.uniform(*rnd.interval) if drawn else rng.uniform(0.0, rnd.interval[0])
+        dur = rng.uniform(*rnd.duration)
+        if t + dur > end:
+            break
+        name = rng.choice(rnd.kinds)
+        kind = reg.fault(name)
+        params = kind.random_params(rng, ctx, random_spec(kind, rnd.params))
+        ev = FaultEvent(name, round(t, 3), round(dur, 3), MappingProxyType(params))
+        drawn += 1
+        t += dur
+        near = by_start[bisect_left(starts, ev.at - longest) : bisect_right(starts, ev.end)]
+        near += out[-1:]  # rounding to milliseconds can make a fault touch the one before it
+        if not any(_conflicts(reg, ctx, ev, other) for other in near):
+            out.append(ev)
+    return out
 
 
 def simulate(schedule: Schedule) -> list[tuple[float, str, FaultEvent]]:

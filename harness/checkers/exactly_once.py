@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.checkers.base import UNKNOWN, Result
 from harness.history import History, Pair
+from harness.wellformed import BadOp
 
 NAME = "exactly-once"
 _RANK = {"ok": 2, "info": 1, "fail": 0}
@@ -32,10 +33,8 @@ def _final_read(pairs: list[Pair], f: str) -> list[dict[str, Any]] | None:
         return None
     value = reads[-1].value
     if not isinstance(value, list):
-        raise ValueError(
-            f"op index {reads[-1].complete.index if reads[-1].complete else '?'}: "
-            f"{f} value must be a list of objects"
-        )
+        op = reads[-1].complete or reads[-1].invoke
+        raise BadOp(op.index, f"the value of {f} must be a list of objects, got {type(value).__name__}")
     return [e for e in value if isinstance(e, dict)]
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from harness.checkers.base import UNKNOWN, Result, Validity
 from harness.history import History
+from harness.wellformed import BadOp
 
 NAME = "lock-safety"
 
@@ -62,7 +63,14 @@ def check(history: History, max_reported: int = 200, **_options: Any) -> Result:
             + ("the history has no successful read-resource op, so accepted writes could not be checked.")
         )
         return Result(NAME, valid, summary, details)
-    log = sorted((w for w in reads[-1].value if isinstance(w, dict)), key=lambda w: w.get("seq", 0))
+    log = [w for w in reads[-1].value if isinstance(w, dict)]
+    for w in log:  # compared and sorted below: they must be numbers
+        for key in ("token", "seq"):
+            v = w.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+                where = reads[-1].complete or reads[-1].invoke
+                raise BadOp(where.index, f"read-resource: a write's {key} must be a number, got {v!r}")
+    log.sort(key=lambda w: w.get("seq", 0))
     details["writes"] = len(log)
     regressions = []
     highest: Any = None

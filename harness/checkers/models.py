@@ -23,6 +23,7 @@ from typing import Any, cast
 
 from harness.errors import BadInput
 from harness.history import Pair
+from harness.wellformed import BadOp
 
 MISMATCH = "mismatch"  # the ``error`` of a cas that completed ``fail`` because the value differed
 
@@ -184,7 +185,7 @@ class KvModel(CasRegisterModel):
 def _key_of(pair: Pair) -> Hashable:
     v = pair.invoke.value
     if not isinstance(v, dict) or "key" not in v:
-        raise BadInput(f"op index {pair.invoke.index}: field 'value' must be an object with 'key' (model kv)")
+        raise BadOp(pair.invoke.index, "field 'value' must be an object with 'key' (model kv)")
     return freeze(v["key"])
 
 

@@ -3,9 +3,11 @@
     chaos check HISTORY [--format auto|jsonl|jepsen-edn|porcupine-etcd|porcupine-kv] [--model NAME]
                         [--checker linearizable|exactly-once|lock-safety] [--init JSON] [--time-limit S]
                         [--max-memory MB] [--strict-nil] [--engine auto|native|python] [--json]
-                        [--evidence auto|on|off] [--min-ok N]
+                        [--evidence auto|on|off] [--min-ok N] [--max-history-mb MB]
 
-The file is read completely (and any malformed line reported with its number) before anything is checked;
+The file is size-checked (``--max-history-mb``, default 512), then read completely (any malformed line, a
+duplicate index or a completion without an invocation reported as ``file:line``) before anything is checked;
+a checker's objection to one op's content is reported at that op's line too (exit 3);
 nothing is written but the verdict on stdout. The default model follows the format: porcupine-etcd and
 jepsen-edn -> cas-register, porcupine-kv -> kv with initial value "" (Porcupine's), jsonl -> kv.
 A valid verdict on a history that holds too little evidence is ``unknown`` (``harness.cli.check_evidence``).
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +30,9 @@ from harness.checkers.models import get_model, model_names
 from harness.cli import check_evidence
 from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, BadInput, HarnessError
 from harness.history import History
-from harness.importers import FORMATS, detect_format, load
+from harness.importers import FORMATS, detect_format, load_with_lines
+from harness.limits import MAX_HISTORY_MB
+from harness.wellformed import BadOp
 
 # checker name -> its module under harness.checkers (imported on use: each has ``check``)
 CHECKER_MODULES = {
@@ -74,13 +79,30 @@ def register(subparsers: Any) -> None:
         "--engine", default="auto", choices=ENGINES,
         help="linearizability search: native core when built (auto), or pure Python",
     )  # fmt: skip
+    p.add_argument(
+        "--max-history-mb",
+        type=float,
+        default=MAX_HISTORY_MB,
+        metavar="MB",
+        help=f"refuse larger history files (default {MAX_HISTORY_MB})",
+    )
     p.add_argument("--json", action="store_true", help="print the result object as JSON")
     check_evidence.add_arguments(p)
     p.set_defaults(func=handle)
 
 
+def _positive(flag: str, value: float | None, unit: str) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise BadInput(f"{flag} {value}: must be a positive, finite number of {unit}")
+
+
 def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
+    _positive("--time-limit", args.time_limit, "seconds")
+    _positive("--max-history-mb", args.max_history_mb, "megabytes")
     if args.checker != "linearizable":
+        for flag, value in (("--model", args.model), ("--init", args.init)):
+            if value is not None:
+                raise BadInput(f"{flag}: only the linearizable checker takes it, not {args.checker}")
         return {"time_limit": args.time_limit}
     model = args.model or DEFAULT_MODEL.get(fmt, "kv")
     get_model(model)  # an unknown model is bad input, before any work
@@ -91,8 +113,6 @@ def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         raise BadInput(
             f"--init {raw!r} is not JSON ({e.msg}); e.g. --init null, --init 0, --init '\"x\"'"
         ) from None
-    if args.time_limit is not None and args.time_limit <= 0:
-        raise BadInput(f"--time-limit {args.time_limit}: must be a positive number of seconds")
     opts: dict[str, Any] = {
         "model": model,
         "init": init,
@@ -100,8 +120,7 @@ def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         "engine": args.engine,
     }
     if args.max_memory is not None:
-        if args.max_memory <= 0:
-            raise BadInput(f"--max-memory {args.max_memory}: must be a positive number of MB")
+        _positive("--max-memory", args.max_memory, "MB")
         opts["max_memory_mb"] = args.max_memory
     opts["nil_reads"] = "any" if fmt in NIL_ANY_FORMATS and not args.strict_nil else "strict"
     return opts
@@ -128,9 +147,14 @@ def run_checker(name: str, history: History, options: dict[str, Any]) -> Result:
 def handle(args: argparse.Namespace) -> int:
     fmt = detect_format(args.history) if args.format == "auto" else args.format
     options = _options(args, fmt)
-    history = load(args.history, fmt)
+    history, lines = load_with_lines(args.history, fmt, int(args.max_history_mb * 1024 * 1024))
+    if not history:
+        raise BadInput(f"{args.history}: no operations; a history holds at least one op")
     found, applied = check_evidence.gather(args, fmt, history)
-    result = run_checker(args.checker, history, options)
+    try:
+        result = run_checker(args.checker, history, options)
+    except BadOp as e:
+        raise e.at_line(args.history, lines) from None
     valid = check_evidence.verdict(result, found, applied)
     if args.json:
         print(json.dumps(check_evidence.to_json(result, found, applied), indent=2, default=str))

@@ -2,7 +2,9 @@
 
 Per run: one user-defined ``internal`` network ``chaos-<run>`` (no route out), a Toxiproxy container on it
 (API on its own network address, never on a host address) and one container per node, all from the target
-image and all labelled ``chaos-harness.run=<run>``. Containers run as ``nobody`` with every capability
+image and all labelled ``chaos-harness.run=<run>`` plus the owner record (``harness.cluster.owner``).
+Creation calls are shielded from interrupts so what they made is recorded; ``close`` also sweeps by label.
+Containers run as ``nobody`` with every capability
 dropped. The host reaches the containers at their addresses on the run's network (dockerd runs with
 ``--iptables=false``). Node logs are read before the containers are removed, also when the run fails.
 ``python -m harness.cluster.docker build-image`` builds the target image if its content hash is new.
@@ -14,6 +16,7 @@ import contextlib
 import io
 import os
 import sys
+import time
 from typing import Any
 
 import docker
@@ -22,8 +25,10 @@ from docker.models.containers import Container
 
 from harness.cluster import image
 from harness.cluster.base import NodeAddrs, ProxyHosts
+from harness.cluster.owner import Owner
 from harness.cluster.rundir import LABEL, RunDir
 from harness.errors import HarnessError, InfrastructureError
+from harness.interrupts import shielded
 from harness.net.server import require_toxiproxy
 from harness.target import Addr, NodeContext, NodeSpec
 
@@ -93,20 +98,29 @@ class DockerBackend:
 
     def __init__(self, run: RunDir) -> None:
         self.run = run
-        self.labels = {LABEL: run.run_id}
+        owner = run.owner()  # on every container and network, so any checkout can tell whether it is live
+        self.labels = {LABEL: run.run_id, **(owner.labels() if owner is not None else {})}
         self.client = client()
-        self.image = ensure_image(self.client)
         self._containers: dict[str, Container] = {}
         self._final_logs: dict[str, str] = {}
-        self.network = self.client.networks.create(
-            f"chaos-{run.run_id}", driver="bridge", internal=True, labels=self.labels
-        )
         self._toxi: Container | None = None
+        try:
+            self.image = ensure_image(self.client)
+            with shielded():  # the network exists once created: record it before any interrupt unwinds
+                self.network = self.client.networks.create(
+                    f"chaos-{run.run_id}", driver="bridge", internal=True, labels=self.labels
+                )
+        except BaseException:
+            with shielded():
+                sweep_labelled(self.client, run.run_id)
+                self.client.close()
+            raise
 
     def _name(self, what: str) -> str:
         return f"chaos-{self.run.run_id}-{what}"
 
     def _run(self, what: str, command: list[str], extra_labels: dict[str, str], **kw: Any) -> Container:
+        """Create and start a container; callers record it inside the same shield (see ``start_node``)."""
         try:
             return self.client.containers.run(
                 self.image,
@@ -134,11 +148,12 @@ class DockerBackend:
         return str(c.attrs["NetworkSettings"]["Networks"][self.network.name]["IPAddress"])
 
     def start_toxiproxy(self) -> Addr:
-        self._toxi = self._run(
-            "toxiproxy",
-            ["toxiproxy-server", "-host", "0.0.0.0", "-port", str(API_PORT)],
-            {"chaos-harness.role": "toxiproxy"},
-        )
+        with shielded():
+            self._toxi = self._run(
+                "toxiproxy",
+                ["toxiproxy-server", "-host", "0.0.0.0", "-port", str(API_PORT)],
+                {"chaos-harness.role": "toxiproxy"},
+            )
         return Addr(self._ip(self._toxi), API_PORT)
 
     def proxy_hosts(self) -> ProxyHosts:
@@ -152,13 +167,14 @@ class DockerBackend:
         return NodeAddrs(Addr("0.0.0.0", NODE_PORT), Addr(self._name(node), NODE_PORT))
 
     def start_node(self, ctx: NodeContext, spec: NodeSpec) -> None:
-        self._containers[ctx.node] = self._run(
-            ctx.node,
-            list(spec.argv),
-            {"chaos-harness.role": "node", "chaos-harness.node": ctx.node},
-            environment=dict(spec.env),
-            working_dir="/app",
-        )
+        with shielded():
+            self._containers[ctx.node] = self._run(
+                ctx.node,
+                list(spec.argv),
+                {"chaos-harness.role": "node", "chaos-harness.node": ctx.node},
+                environment=dict(spec.env),
+                working_dir="/app",
+            )
 
     def direct_addr(self, node: str) -> Addr:
         return Addr(self._ip(self._containers[node]), NODE_PORT)
@@ -170,6 +186,17 @@ class DockerBackend:
         c = self._c(node)
         c.reload()
         return c.status in ("running", "paused")
+
+    def states(self) -> dict[str, str]:
+        """Every node's state from one engine query: running, paused or down."""
+        found = {
+            str(c.labels.get("chaos-harness.node")): str(c.status)
+            for c in self.client.containers.list(
+                all=True, filters={"label": [f"{LABEL}={self.run.run_id}", "chaos-harness.role=node"]}
+            )
+        }
+        ok = ("running", "paused")
+        return {n: s if (s := found.get(n, "down")) in ok else "down" for n in self._containers}
 
     def start(self, node: str) -> None:
         if not self.running(node):
@@ -201,30 +228,50 @@ class DockerBackend:
         return out
 
     def close(self) -> None:
-        self._final_logs = self.logs()
-        for c in [*self._containers.values(), *([self._toxi] if self._toxi else [])]:
+        """Remove what the run recorded, then everything labelled with its id (also what an interrupted
+        call created without our knowing)."""
+        with shielded():
+            self._final_logs = self.logs()
+            for c in [*self._containers.values(), *([self._toxi] if self._toxi else [])]:
+                with contextlib.suppress(docker.errors.DockerException):
+                    c.remove(force=True)
             with contextlib.suppress(docker.errors.DockerException):
-                c.remove(force=True)
-        with contextlib.suppress(docker.errors.DockerException):
-            self.network.remove()
-        self.client.close()
+                self.network.remove()
+            with contextlib.suppress(docker.errors.DockerException):
+                sweep_labelled(self.client, self.run.run_id)
+            self.client.close()
 
 
-def remove_labelled(run_id: str | None = None) -> list[str]:
-    """Force-remove containers and networks labelled ``run_id`` (any run when None); returns what went."""
-    c = client(timeout=10)
-    flt = {"label": f"{LABEL}={run_id}" if run_id else LABEL}
-    removed = []
-    for cont in c.containers.list(all=True, filters=flt):
-        with contextlib.suppress(docker.errors.NotFound):
-            cont.remove(force=True)
-            removed.append(f"container {cont.name}")
-    for net in c.networks.list(filters=flt):
-        with contextlib.suppress(docker.errors.NotFound):
-            net.remove()
-            removed.append(f"network {net.name}")
-    c.close()
+def sweep_labelled(c: docker.DockerClient, run_id: str, rounds: int = 3) -> list[str]:
+    """Force-remove containers, then networks, labelled ``run_id``; repeated until a round finds nothing
+    (a create request cut off by an interrupt may still be completing in the engine)."""
+    flt = {"label": f"{LABEL}={run_id}"}
+    removed: list[str] = []
+    for n in range(rounds):
+        found = 0
+        for cont in c.containers.list(all=True, filters=flt):
+            found += 1
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                cont.remove(force=True)
+                removed.append(f"container {cont.name}")
+        for net in c.networks.list(filters=flt):
+            found += 1
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                net.remove()
+                removed.append(f"network {net.name}")
+        if not found and n:
+            break
+        time.sleep(0.2)
     return removed
+
+
+def remove_labelled(run_id: str) -> list[str]:
+    """Force-remove containers and networks labelled ``run_id``; returns what went."""
+    c = client(timeout=10)
+    try:
+        return sweep_labelled(c, run_id)
+    finally:
+        c.close()
 
 
 def prune_images() -> list[str]:
@@ -245,13 +292,21 @@ def prune_images() -> list[str]:
         c.close()
 
 
-def labelled_runs() -> set[str]:
-    """Run ids that still own containers or networks."""
+def labelled_runs() -> dict[str, Owner | None]:
+    """Run ids that still own containers or networks, each with the owner its labels name (None: none)."""
     c = client(timeout=10)
-    flt = {"label": LABEL}
-    runs = {str(x.labels.get(LABEL)) for x in c.containers.list(all=True, filters=flt)}
-    runs |= {str(n.attrs.get("Labels", {}).get(LABEL)) for n in c.networks.list(filters=flt)}
-    c.close()
+    try:
+        flt = {"label": LABEL}
+        labels = [dict(x.labels or {}) for x in c.containers.list(all=True, filters=flt)]
+        labels += [dict(n.attrs.get("Labels") or {}) for n in c.networks.list(filters=flt)]
+    finally:
+        c.close()
+    runs: dict[str, Owner | None] = {}
+    for lab in labels:
+        rid = str(lab.get(LABEL))
+        owner = Owner.from_labels(lab)
+        if runs.get(rid) is None:
+            runs[rid] = owner
     return runs
 
 

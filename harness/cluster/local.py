@@ -16,10 +16,12 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from harness.cluster.base import NodeAddrs, ProxyHosts
 from harness.cluster.rundir import RUN_ENV, RunDir, project_root
 from harness.errors import InfrastructureError
+from harness.interrupts import shielded
 from harness.net.server import LocalToxiproxy
 from harness.target import Addr, NodeContext, NodeSpec
 
@@ -105,7 +107,7 @@ class LocalBackend:
         if argv and argv[0] in ("python3", "python"):
             argv[0] = sys.executable
         env = {**os.environ, **spec.env, RUN_ENV: self.run.run_id, "PYTHONUNBUFFERED": "1"}
-        with open(self.run.log_file(node), "ab") as log:
+        with shielded(), open(self.run.log_file(node), "ab") as log:  # started means recorded
             proc = subprocess.Popen(
                 argv,
                 cwd=project_root(),
@@ -115,8 +117,8 @@ class LocalBackend:
                 env=env,
                 start_new_session=True,
             )
-        self._procs[node] = proc
-        self.run.record_pid(node, proc.pid)
+            self._procs[node] = proc
+            self.run.record_pid(node, proc.pid)
 
     def _signal(self, node: str, sig: int) -> None:
         proc = self._procs.get(node)
@@ -126,6 +128,21 @@ class LocalBackend:
     def running(self, node: str) -> bool:
         proc = self._procs.get(node)
         return proc is not None and proc.poll() is None
+
+    def states(self) -> dict[str, str]:
+        """Every node's state: running, paused (stopped by a signal) or down."""
+        out = {}
+        for node in self._specs:
+            proc = self._procs.get(node)
+            if proc is None or proc.poll() is not None:
+                out[node] = "down"
+                continue
+            try:
+                stat = Path(f"/proc/{proc.pid}/stat").read_text()
+                out[node] = "paused" if stat[stat.rfind(")") + 2 :].split()[0] in ("T", "t") else "running"
+            except (OSError, IndexError):
+                out[node] = "down"
+        return out
 
     def kill(self, node: str) -> None:
         self._signal(node, signal.SIGKILL)

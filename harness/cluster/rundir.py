@@ -16,7 +16,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.cluster.owner import Owner, proc_start_time
 from harness.errors import BadInput
+
+__all__ = ["LABEL", "RUN_ENV", "RunDir", "all_runs", "chaos_home", "check_run_id", "proc_start_time"]
 
 LABEL = "chaos-harness.run"
 RUN_ENV = "CHAOS_HARNESS_RUN"
@@ -44,18 +47,6 @@ def check_run_id(run_id: str) -> str:
     return run_id.lower()
 
 
-def proc_start_time(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), None if gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(")") + 2 :].split()
-    if fields and fields[0] == "Z":
-        return None  # a zombie has already exited
-    return int(fields[19])
-
-
 @dataclass(frozen=True)
 class RunDir:
     """The state directory of one run."""
@@ -64,20 +55,35 @@ class RunDir:
     path: Path
 
     @classmethod
-    def create(cls, run_id: str) -> RunDir:
-        path = chaos_home() / "runs" / run_id
-        (path / "pids").mkdir(parents=True, exist_ok=True)
-        pid = os.getpid()
-        (path / "owner").write_text(f"{pid} {proc_start_time(pid)}\n")
+    def create(cls, run_id: str, owner_log_dir: str | os.PathLike[str] | None = None) -> RunDir:
+        """Make the directory with its owner record in place before it appears (so no ``clean`` sees a run
+        without an owner); ``owner_log_dir``: the run bundle's ``logs`` dir, recorded as the bundle."""
+        runs = chaos_home() / "runs"
+        path = runs / run_id
+        tmp = runs / f".new-{run_id}-{os.getpid()}"
+        (tmp / "pids").mkdir(parents=True, exist_ok=True)
+        bundle = None
+        if owner_log_dir is not None:
+            parent = Path(owner_log_dir).resolve().parent
+            bundle = parent if (parent / "run.json").is_file() else None
+        owner = Owner.current(chaos_home().resolve(), bundle)
+        owner.write(tmp)
+        try:
+            os.replace(tmp, path)
+        except OSError:  # the id is reused: the directory exists already
+            shutil.rmtree(tmp, ignore_errors=True)
+            (path / "pids").mkdir(parents=True, exist_ok=True)
+            owner.write(path)
         return cls(run_id, path)
 
+    def owner(self) -> Owner | None:
+        return Owner.read(self.path)
+
     def owner_alive(self) -> bool:
-        """Whether the process that opened this run still runs (then ``chaos clean`` leaves it alone)."""
-        try:
-            pid_s, start_s = (self.path / "owner").read_text().split()
-        except (OSError, ValueError):
-            return False
-        return str(proc_start_time(int(pid_s))) == start_s
+        """Whether the process that opened this run may still run (then ``chaos clean`` leaves it alone):
+        False only when its owner record says it is certainly gone; no record counts as alive."""
+        owner = self.owner()
+        return owner is None or owner.alive() is not False
 
     def data_dir(self, node: str) -> Path:
         d = self.path / "data" / node
@@ -128,4 +134,6 @@ class RunDir:
 
 def all_runs() -> list[RunDir]:
     runs = chaos_home() / "runs"
-    return [RunDir(p.name, p) for p in sorted(runs.iterdir()) if p.is_dir()] if runs.is_dir() else []
+    if not runs.is_dir():
+        return []
+    return [RunDir(p.name, p) for p in sorted(runs.iterdir()) if p.is_dir() and not p.name.startswith(".")]

@@ -4,17 +4,20 @@ It runs in its own thread, following ``schedule.simulate`` on the run's clock (s
 started). Each fault start and stop is an op of process ``"nemesis"``, type ``info``, ``f`` =
 ``start-<kind>`` / ``stop-<kind>``, value = ``{"kind", "nodes", ...params, ...what start returned (e.g. the
 grudge)}``, in the same history as the client ops. ``stop()`` ends every active fault (recording its stop) and
-heals the network, so a run that is interrupted still records an end for every start.
+heals the network, so a run that is interrupted still records an end for every start. While it follows the
+schedule it also watches the nodes (``harness.faults.watch``): an outage it did not cause is recorded too.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from harness.faults.base import FaultContext
+from harness.faults.watch import NodeWatch
 from harness.history import HistoryWriter
 from harness.op import NEMESIS
 from harness.registry import Registries
@@ -46,6 +49,20 @@ class Nemesis:
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
         self.t0 = clock()
+        self._acting: Counter[str] = Counter()  # nodes a scheduled process fault is acting on right now
+        self.watch = NodeWatch(cluster, writer, self.acting_on) if NodeWatch.supported(cluster) else None
+
+    def acting_on(self, node: str) -> bool:
+        with self._lock:
+            return self._acting[node] > 0
+
+    def _touch(self, ev: FaultEvent, delta: int) -> None:
+        kind = self.registries.fault(ev.kind)
+        if getattr(kind, "network", False):
+            return
+        with self._lock:
+            for n in kind.nodes(ev.params, self.ctx):
+                self._acting[n] += delta
 
     @property
     def active(self) -> list[FaultEvent]:
@@ -61,7 +78,12 @@ class Nemesis:
 
     def _start(self, ev: FaultEvent) -> None:
         kind = self.registries.fault(ev.kind)
-        extra = kind.start(self.cluster, ev.params)
+        self._touch(ev, +1)  # before the fault acts, so the watch never mistakes it for an outside outage
+        try:
+            extra = kind.start(self.cluster, ev.params)
+        except BaseException:
+            self._touch(ev, -1)
+            raise
         with self._lock:
             self._active[id(ev)] = ev
         self.writer.record(NEMESIS, "info", f"start-{ev.kind}", self._value(ev, extra))
@@ -74,6 +96,8 @@ class Nemesis:
             self.registries.fault(ev.kind).stop(self.cluster, ev.params)
         except Exception as e:  # noqa: BLE001 - the stop is recorded either way; heal() follows
             error = f"{type(e).__name__}: {e}"
+        finally:
+            self._touch(ev, -1)
         self.writer.record(NEMESIS, "info", f"stop-{ev.kind}", self._value(ev), error=error)
 
     def run(self) -> None:
@@ -93,10 +117,14 @@ class Nemesis:
         self.t0 = self._clock() if t0 is None else t0
         self._thread = threading.Thread(target=self.run, name="nemesis", daemon=True)
         self._thread.start()
+        if self.watch is not None:
+            self.watch.start()
 
     def stop(self) -> None:
         """Stop following the schedule, end every active fault (recording it) and heal the network."""
         self._stop.set()
+        if self.watch is not None:
+            self.watch.stop()
         if self._thread is not None:
             self._thread.join(timeout=30)
         for ev in self.active:

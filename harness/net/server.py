@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness.cluster.rundir import RUN_ENV, RunDir, chaos_home
 from harness.errors import InfrastructureError
+from harness.interrupts import shielded
 from harness.net.toxiproxy import ToxiproxyApi
 from harness.target import Addr
 
@@ -50,17 +51,18 @@ class LocalToxiproxy:
         binary = require_toxiproxy()
         log = open(run.log_file("toxiproxy"), "ab")  # noqa: SIM115 - owned by the child for its lifetime
         try:
-            self.proc = subprocess.Popen(
-                [str(binary), "-host", "127.0.0.1", "-port", str(port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # a terminal's Ctrl-C reaches the runner, which cleans up in order
-                env={**os.environ, RUN_ENV: run.run_id},
-            )
+            with shielded():  # started means recorded: an interrupt here is raised after the pid file exists
+                self.proc = subprocess.Popen(
+                    [str(binary), "-host", "127.0.0.1", "-port", str(port)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,  # a terminal's Ctrl-C reaches the runner, which cleans up
+                    env={**os.environ, RUN_ENV: run.run_id},
+                )
+                run.record_pid("toxiproxy", self.proc.pid)
         finally:
             log.close()
-        run.record_pid("toxiproxy", self.proc.pid)
         self.api = ToxiproxyApi(self.addr)
         try:
             self.api.wait_ready(timeout=10)

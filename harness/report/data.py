@@ -48,6 +48,8 @@ class FaultWindow:
             )
             if drops:
                 parts.append(f"grudge: {drops}")
+        if isinstance(self.value, dict) and self.value.get("observed"):
+            parts.append("not scheduled: observed by the nemesis's watch, not caused by the harness")
         if self.end is None:
             parts.append("(not ended before the history closed)")
         return " | ".join(parts)

@@ -2,14 +2,18 @@
 
 ``experiment.schema.json`` (beside this file) is what editors use to complete and check experiment files; the
 loader validates against the very same file, so the schema and the loader cannot drift. ``YamlDoc`` parses a
-file once into plain data plus the node tree of ``yaml.compose``, so every error, whether from the schema or
-from later checks in ``harness.experiment``, can name ``file:line`` and the
-field path (``faults.steps[1].at``).
+file once (one composed node tree, from which the data is constructed), so every error, whether from the
+schema or from later checks in ``harness.experiment``, can name ``file:line`` and the field path
+(``faults.steps[1].at``). The parse is bounded (``harness.limits``): nesting depth, the size of the tree once
+aliases are expanded (an alias bomb is refused, not expanded), integer length; ``1e9`` reads as a number (as
+in YAML 1.2), and ``.nan`` / ``.inf`` are refused wherever they appear.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -20,6 +24,7 @@ import jsonschema
 import yaml
 
 from harness.errors import BadInput
+from harness.limits import MAX_INT_DIGITS, MAX_YAML_DEPTH, MAX_YAML_NODES, walk
 
 SCHEMA_FILE = Path(__file__).with_name("experiment.schema.json")
 FieldPath = Sequence[str | int]
@@ -38,6 +43,77 @@ def field_name(path: FieldPath) -> str:
     return out or "(top level)"
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader with limits: depth, expanded size (aliases counted each time used), integer length."""
+
+    file = "<experiment>"
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._sizes: dict[int, int] = {}
+        self._heights: dict[int, int] = {}
+
+    def _refuse(self, node_or_mark: Any, message: str) -> BadInput:
+        mark = getattr(node_or_mark, "start_mark", node_or_mark)
+        return BadInput(f"{self.file}:{mark.line + 1 if mark is not None else 1}: {message}")
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            return super().compose_node(parent, index)  # already sized where its anchor was defined
+        self._depth += 1
+        if self._depth > MAX_YAML_DEPTH:
+            raise self._refuse(
+                self.peek_event(), f"nested more than {MAX_YAML_DEPTH} levels deep; an experiment is flatter"
+            )
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        children: list[Any] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [x for kv in node.value for x in kv]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        size = 1 + sum(self._sizes.get(id(c), 1) for c in children)
+        height = 1 + max((self._heights.get(id(c), 1) for c in children), default=0)
+        self._sizes[id(node)], self._heights[id(node)] = size, height
+        if height > MAX_YAML_DEPTH:  # aliases can stack subtrees deeper than the text is indented
+            raise self._refuse(node, f"nested more than {MAX_YAML_DEPTH} levels deep (aliases included)")
+        if size > MAX_YAML_NODES:
+            raise self._refuse(
+                node,
+                f"the document expands to more than {MAX_YAML_NODES} values (aliases included); "
+                "write the values out or use fewer aliases",
+            )
+        return node
+
+    def construct_yaml_int(self, node: Any) -> int:
+        if len(str(node.value)) > MAX_INT_DIGITS:
+            raise self._refuse(node, f"an integer of more than {MAX_INT_DIGITS} digits")
+        return int(super().construct_yaml_int(node))
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
+# YAML 1.2 reads 1e9 as a number; YAML 1.1 (PyYAML) would read a string and the error would say "got str"
+_BoundedLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _compose_and_construct(text: str, file: str) -> tuple[yaml.Node | None, Any]:
+    loader = _BoundedLoader(text)
+    loader.file = file
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+    return root, data
+
+
 @dataclass(frozen=True)
 class YamlDoc:
     """A parsed YAML file: its data and the composed node tree that carries line numbers."""
@@ -49,8 +125,7 @@ class YamlDoc:
     @classmethod
     def parse(cls, text: str, file: str) -> YamlDoc:
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
+            root, data = _compose_and_construct(text, file)
         except yaml.MarkedYAMLError as e:
             raise BadInput(_syntax_error(e, text, file)) from None
         except yaml.YAMLError as e:
@@ -58,7 +133,15 @@ class YamlDoc:
         doc = cls(file, data, root)
         if root is not None:
             doc._check_duplicates(root, ())
+            doc._check_finite()
         return doc
+
+    def _check_finite(self) -> None:
+        """``.nan`` and ``.inf`` pass every range check (nan compares false); refuse them by name."""
+        for path, leaf in walk(self.data, MAX_YAML_DEPTH + 1):
+            if isinstance(leaf, float) and not math.isfinite(leaf):
+                word = "not a number" if math.isnan(leaf) else "infinite"
+                raise self.error(path, f"{leaf} is {word}; write a finite number (e.g. 2.5)")
 
     def _check_duplicates(self, node: yaml.Node, path: tuple[str | int, ...]) -> None:
         if isinstance(node, yaml.MappingNode):

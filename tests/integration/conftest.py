@@ -66,3 +66,28 @@ def backend(request: pytest.FixtureRequest) -> str:
     else:
         require_toxiproxy()
     return str(request.param)
+
+
+def isolated_env(home: object) -> dict[str, str]:
+    """The environment for a child ``chaos`` process with its own ``CHAOS_HOME`` (a second "checkout"):
+    it still finds this machine's toxiproxy-server and the base image set-up chose."""
+    from harness.cluster.image import base_candidates
+    from harness.net.server import find_toxiproxy
+
+    env = {**os.environ, "CHAOS_HOME": str(home)}
+    toxiproxy = find_toxiproxy()
+    if toxiproxy is not None:
+        env["CHAOS_TOXIPROXY"] = str(toxiproxy)
+    base = base_candidates()[0]
+    try:
+        from harness.cluster import docker as dk
+
+        if dk.docker_reachable():
+            c = dk.client()
+            image = dk.base_image(c)
+            c.close()
+            base = image.tags[0] if image.tags else image.id
+    except Exception:  # noqa: BLE001 - no engine: the local backend needs no image
+        pass
+    env["CHAOS_BASE_IMAGE"] = base
+    return env

@@ -40,7 +40,9 @@ def test_correct_mode_run_writes_a_complete_bundle(tmp_path: Path) -> None:
     assert b.path.resolve() == o.bundle.path.resolve()
     meta = b.read_run()
     assert meta["status"] == "finished" and meta["seed"] == 7 and meta["schedule"] == o.schedule.to_list()
-    assert [p["phase"] for p in meta["phases"]] == ["setup", "workload", "heal", "final", "teardown", "check"]
+    assert [p["phase"] for p in meta["phases"]] == [
+        "setup", "workload", "heal", "final", "teardown", "check", "report"
+    ]
     assert "stale" not in b.experiment_file.read_text() and "isolate" in b.experiment_file.read_text()
     hist = b.read_history()
     nem = [op.f for op in hist.nemesis_ops()]

@@ -1,0 +1,86 @@
+"""The nemesis's watch: outages it did not cause are recorded as observed nemesis ops; its own are not."""
+
+from __future__ import annotations
+
+import time
+from types import MappingProxyType
+
+from harness.faults.base import FaultContext
+from harness.faults.nemesis import Nemesis
+from harness.faults.process import Kill, Pause
+from harness.faults.watch import NodeWatch
+from harness.history import HistoryWriter
+from harness.registry import Registries
+from harness.report.data import fault_windows
+from harness.schedule import FaultEvent, Schedule
+
+NODES = ("n1", "n2", "n3")
+
+
+class StatefulCluster:
+    """Process controls that change what ``node_states`` reports, as a real backend's would."""
+
+    def __init__(self) -> None:
+        self.nodes = NODES
+        self.state = dict.fromkeys(NODES, "running")
+
+    def node_states(self) -> dict[str, str]:
+        return dict(self.state)
+
+    def kill(self, node: str) -> None:
+        self.state[node] = "down"
+
+    def start(self, node: str) -> None:
+        self.state[node] = "running"
+
+    def pause(self, node: str) -> None:
+        self.state[node] = "paused"
+
+    def resume(self, node: str) -> None:
+        self.state[node] = "running"
+
+
+def test_an_outside_outage_is_recorded_as_a_window_and_a_faulted_node_is_not() -> None:
+    cluster, writer = StatefulCluster(), HistoryWriter()
+    faulted = {"n1"}
+    watch = NodeWatch(cluster, writer, lambda n: n in faulted)
+    watch.poll()
+    cluster.state.update(n1="down", n2="paused")  # n1 by a scheduled fault, n2 from outside
+    watch.poll()
+    watch.poll()  # still paused: recorded once
+    cluster.state.update(n1="running", n2="running", n3="down")
+    watch.poll()
+    fs = [(op.f, op.value["nodes"]) for op in writer.history()]
+    assert fs == [
+        ("start-observed-paused", ["n2"]),
+        ("stop-observed-paused", ["n2"]),
+        ("start-observed-down", ["n3"]),
+    ]
+    assert all(op.process == "nemesis" and op.type == "info" for op in writer.history())
+    windows, _ = fault_windows(writer.history(), writer.now())
+    assert [(w.kind, w.nodes, w.end is None) for w in windows] == [
+        ("observed-paused", ("n2",), False),
+        ("observed-down", ("n3",), True),
+    ]
+    assert "observed by the nemesis" in windows[1].detail()
+
+
+def test_the_nemesis_own_kills_and_pauses_are_never_observed_outages() -> None:
+    reg = Registries.of(faults={"kill": Kill, "pause": Pause})
+    cluster, writer = StatefulCluster(), HistoryWriter()
+    events = (
+        FaultEvent("kill", 0.05, 0.4, MappingProxyType({"nodes": ["n1"]})),
+        FaultEvent("pause", 0.1, 0.4, MappingProxyType({"nodes": ["n2"]})),
+    )
+    nem = Nemesis(Schedule(events), cluster, writer, reg, FaultContext(NODES, ()))
+    assert nem.watch is not None
+    nem.watch.interval = 0.01
+    nem.start()
+    time.sleep(0.3)
+    cluster.state["n3"] = "down"  # from outside, mid-run
+    time.sleep(0.5)
+    nem.stop()
+    fs = [op.f for op in writer.history()]
+    assert "start-observed-down" in fs
+    observed = [op for op in writer.history() if "observed" in op.f]
+    assert [op.value["nodes"] for op in observed] == [["n3"]], fs

@@ -1,0 +1,177 @@
+"""Fuzzing the experiment loader and every history importer (jsonl, Jepsen EDN, both Porcupine formats).
+
+Inputs are mutations of valid seeds and of the hostile corpus (``tests/data/hostile``): bytes replaced,
+inserted, deleted or duplicated, with YAML / EDN / JSON punctuation, aliases, non-finite and huge numbers,
+deep brackets. Whatever comes in, the loader must raise nothing but a ``HarnessError`` (one-line message),
+and ``chaos check`` must exit 0-3 with no traceback and no "internal error", each input within
+``MAX_SECONDS`` (generous: the machine is shared and tracemalloc slows Python) and a bounded amount of
+memory. In CI (``CI=true``) hypothesis is derandomized so the run is reproducible;
+``CHAOS_FUZZ_EXAMPLES`` (default 60 per test) sets how many inputs each test tries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.cli import main
+from harness.errors import HarnessError
+from harness.experiment import loads
+
+ROOT = Path(__file__).parents[2]
+HOSTILE = ROOT / "tests" / "data" / "hostile"
+MAX_SECONDS = 10.0
+MAX_PEAK_BYTES = 200 << 20
+
+FUZZ = settings(
+    max_examples=int(os.environ.get("CHAOS_FUZZ_EXAMPLES", "60")),
+    deadline=None,
+    derandomize=os.environ.get("CI") == "true",
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+
+EXPERIMENT_SEEDS = [p.read_text() for p in sorted((ROOT / "experiments").glob("*.yaml"))[:4]] + [
+    p.read_text() for p in sorted((HOSTILE / "experiments").glob("*.yaml"))
+]
+EDN = """[{:process 0, :type :invoke, :f :write, :value 1}
+ {:process 0, :type :ok, :f :write, :value 1}
+ {:process :nemesis, :type :info, :f :start-partition, :value [:n1 :n2]}
+ {:process 1, :type :invoke, :f :cas, :value [1 2], :time 5}
+ {:process 1, :type :fail, :f :cas, :value [1 2], :error :timeout}
+ {:process 2, :type :invoke, :f :read, :value nil}
+ {:process 2, :type :ok, :f :read, :value 1}]
+"""
+ETCD = """INFO jepsen.util - 0 :invoke :write 1
+INFO jepsen.util - 0 :ok :write 1
+INFO jepsen.util - 1 :invoke :cas [1 2]
+INFO jepsen.util - 1 :fail :cas [1 2]
+INFO jepsen.util - 2 :invoke :read nil
+INFO jepsen.util - 2 :info :read :timed-out
+"""
+KVLOG = """{:process 0, :type :invoke, :f :put, :key "k", :value "a"}
+{:process 0, :type :ok, :f :put, :key "k", :value nil}
+{:process 1, :type :invoke, :f :get, :key "k", :value nil}
+{:process 1, :type :ok, :f :get, :key "k", :value "a"}
+"""
+HISTORY_SEEDS = {
+    "jsonl": [p.read_text() for p in sorted((ROOT / "tests" / "data" / "checkers").glob("*.jsonl"))[:4]],
+    "jepsen-edn": [EDN],
+    "porcupine-etcd": [ETCD],
+    "porcupine-kv": [KVLOG],
+}
+HOSTILE_HISTORIES = [p.read_text() for p in sorted((HOSTILE / "histories").iterdir())]
+PIECES = [
+    "[", "]", "{", "}", ":", ",", "&a ", "*a", "<<: ", "!!python/object ", ".nan", ".inf", "-.inf", "1e999",
+    "NaN", "Infinity", "9" * 60, "\n", "\t", '"', "'", "\\", "#", "- ", "nil", ":type :ok", '"type":"ok"',
+    "#{", "#_", "1/0", "\x00", "\u2028", "é", "[[[[[[[[", "]]]]", "{:a {:b {:c", "null",
+]
+
+
+@st.composite
+def mutated(draw: st.DrawFn, seeds: list[str]) -> str:
+    text = draw(st.sampled_from(seeds))
+    for _ in range(draw(st.integers(1, 6))):
+        if not text:
+            text = draw(st.sampled_from(PIECES))
+            continue
+        i = draw(st.integers(0, len(text) - 1))
+        j = min(len(text), i + draw(st.integers(0, 40)))
+        how = draw(st.sampled_from(["replace", "insert", "delete", "repeat"]))
+        piece = draw(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)))
+        if how == "replace":
+            text = text[:i] + piece + text[j:]
+        elif how == "insert":
+            text = text[:i] + piece * draw(st.integers(1, 500)) + text[i:]
+        elif how == "delete":
+            text = text[:i] + text[j:]
+        else:
+            text = text[:i] + text[i:j] * draw(st.integers(2, 200)) + text[j:]
+    return text
+
+
+@contextlib.contextmanager
+def bounded() -> Iterator[None]:
+    """Each input: at most MAX_SECONDS and MAX_PEAK_BYTES of Python allocations."""
+    tracemalloc.start()
+    t = time.monotonic()
+    try:
+        yield
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    took = time.monotonic() - t
+    assert took < MAX_SECONDS, f"took {took:.1f} s"
+    assert peak < MAX_PEAK_BYTES, f"peak {peak >> 20} MB"
+
+
+@pytest.fixture(scope="module")
+def workdir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory() as d:
+        old = os.environ.get("CHAOS_HOME")
+        os.environ["CHAOS_HOME"] = str(Path(d) / "home")  # crash logs, if any, stay here
+        try:
+            yield Path(d)
+        finally:
+            if old is None:
+                os.environ.pop("CHAOS_HOME", None)
+            else:
+                os.environ["CHAOS_HOME"] = old
+
+
+@FUZZ
+@given(text=mutated(EXPERIMENT_SEEDS))
+def test_experiment_loader_never_crashes(text: str) -> None:
+    with bounded():
+        try:
+            loads(text, "fuzz.yaml")
+        except HarnessError as e:
+            msg = str(e)
+            assert msg and "\n" not in msg and msg.startswith("fuzz.yaml"), msg
+
+
+def check_cli(path: Path, fmt: str) -> None:
+    err = io.StringIO()
+    with bounded(), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["check", str(path), "--format", fmt, "--time-limit", "1"])
+    text = err.getvalue()
+    assert code in (0, 1, 2, 3), f"exit {code}: {text}"
+    assert "Traceback" not in text and "internal error" not in text, text
+    if code == 3:
+        assert len(text.strip().splitlines()) == 1, text
+
+
+@pytest.mark.parametrize("fmt", sorted(HISTORY_SEEDS))
+def test_history_importers_never_crash(fmt: str, workdir: Path) -> None:
+    path = workdir / f"fuzz-{fmt}.txt"
+
+    @FUZZ
+    @given(text=mutated(HISTORY_SEEDS[fmt] + HOSTILE_HISTORIES))
+    def one(text: str) -> None:
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        check_cli(path, fmt)
+
+    one()
+
+
+def test_auto_detection_never_crashes(workdir: Path) -> None:
+    seeds = [s for v in HISTORY_SEEDS.values() for s in v] + HOSTILE_HISTORIES
+    path = workdir / "fuzz-auto"
+
+    @FUZZ
+    @given(text=mutated(seeds))
+    def one(text: str) -> None:
+        path.write_bytes(text.encode("utf-8", errors="surrogatepass"))
+        check_cli(path, "auto")
+
+    one()
