@@ -26,10 +26,13 @@ from harness.bundle import Bundle
 from harness.checkers.base import UNKNOWN, Composite, Result, Validity, compose
 from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, InfrastructureError
 from harness.experiment import CheckerSpec, Experiment
+from harness.faults.link import proxied_links
 from harness.faults.nemesis import Nemesis
 from harness.history import History, HistoryWriter
 from harness.registry import Registries
 from harness.schedule import Schedule, generate
+from harness.target import ClientContext, make_workload
+from harness.target import make_client as target_client
 from harness.workers import Workers, call
 
 Progress = Callable[[str], None]
@@ -158,11 +161,18 @@ class _Run:
                 f"this cluster cannot {', '.join(sorted(missing))} (capabilities: "
                 f"{', '.join(sorted(cluster.capabilities))}); remove those faults or pick another backend"
             )
-        workload = self.reg.workloads.get(exp.workload.kind)(dict(exp.workload.options))
         timeout = exp.workload.timeout
+        context = (
+            cluster.client_context(timeout)
+            if hasattr(cluster, "client_context")
+            else ClientContext(
+                exp.target.flags, dict(exp.target.options), tuple(cluster.nodes), timeout=timeout
+            )
+        )
+        workload = make_workload(self.reg.workloads.get(exp.workload.kind), exp.workload.options, context)
 
         def make_client(process: int) -> Any:
-            return target.client(cluster.client_addrs, process, timeout)
+            return target_client(target, cluster.client_addrs, process, timeout, context)
 
         nemesis = Nemesis(schedule, cluster, self.writer, self.reg, exp.fault_context)
         stack.callback(nemesis.stop)
@@ -291,6 +301,7 @@ def run_experiment(
                     flags=exp.target.flags,
                     options=dict(exp.target.options),
                     log_dir=bundle.logs_dir,
+                    proxies=proxied_links(schedule.events),
                 )
             )
             timings = run.main(cluster, stack, schedule, target)

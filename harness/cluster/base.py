@@ -8,7 +8,8 @@ of assuming, so a backend that cannot pause is simply not offered pause faults.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from harness.target import Addr, NodeContext, NodeSpec
@@ -16,10 +17,18 @@ from harness.target import Addr, NodeContext, NodeSpec
 
 @dataclass(frozen=True)
 class NodeAddrs:
-    """``listen``: what the node binds; ``upstream``: how Toxiproxy reaches it."""
+    """Where a node is. ``listen``: what it binds for its client port; ``upstream``: how Toxiproxy reaches
+    that port. Per named port: ``ports`` (the number it binds), ``upstreams`` (as Toxiproxy reaches it),
+    ``direct`` (as its peers dial it without a proxy) and ``client_direct`` (as the host's clients dial it);
+    ``host`` is the node's own address as its peers reach it."""
 
     listen: Addr
     upstream: Addr
+    host: str = "127.0.0.1"
+    ports: Mapping[str, int] = field(default_factory=dict)
+    upstreams: Mapping[str, Addr] = field(default_factory=dict)
+    direct: Mapping[str, Addr] = field(default_factory=dict)
+    client_direct: Mapping[str, Addr] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -46,12 +55,18 @@ class Backend(Protocol):
         """The listen port of the index-th proxy (0: let Toxiproxy choose a free one)."""
         ...
 
-    def node_addrs(self, node: str) -> NodeAddrs: ...
+    def node_addrs(self, node: str, ports: Mapping[str, int]) -> NodeAddrs:
+        """Place ``node`` (its named ``ports``, the first the client's) and say how everyone reaches it."""
+        ...
 
     def start_node(self, ctx: NodeContext, spec: NodeSpec) -> None: ...
 
-    def direct_addr(self, node: str) -> Addr:
-        """How the host reaches the node itself, bypassing the mesh (for readiness checks)."""
+    def direct_addr(self, node: str, port: str | None = None) -> Addr:
+        """How the host reaches the node's named ``port`` (default the client port), bypassing the mesh."""
+        ...
+
+    def run_command(self, node: str, argv: tuple[str, ...], env: Mapping[str, str], timeout: float) -> int:
+        """Run ``argv`` beside the node (docker: inside its container; local: on the host); its exit code."""
         ...
 
     def stop(self, node: str) -> None:

@@ -114,9 +114,14 @@ class RunDir:
         """SIGKILL every recorded live process (resuming stopped ones first); returns their pids."""
         killed = []
         for pid in self.live_pids().values():
+            try:
+                # a node started in its own session leads its group: kill the whole group (its children too)
+                group = os.getpgid(pid) == pid
+            except ProcessLookupError:
+                continue
             for sig in (signal.SIGKILL, signal.SIGCONT):
                 try:
-                    os.kill(pid, sig)
+                    os.killpg(pid, sig) if group else os.kill(pid, sig)
                 except ProcessLookupError:
                     pass
             killed.append(pid)
