@@ -292,7 +292,7 @@ def run_experiment(
     try:
         with ExitStack() as stack:
             stack.callback(run.writer.close)
-            target = reg.target(exp.target.name)
+            target = exp.target.resolve(reg)
             cluster = stack.enter_context(
                 factory(
                     target,
