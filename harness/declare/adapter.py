@@ -98,6 +98,11 @@ class DeclaredTarget:
         return spec, vars_
 
     def node_spec(self, ctx: NodeContext) -> NodeSpec:
+        if ctx.backend not in self.decl.backends:
+            raise BadInput(
+                f"backend {ctx.backend}: {self.name} runs only on {', '.join(self.decl.backends)} "
+                f"(declared in {self.decl.file}); pass --backend {self.decl.backends[0]}"
+            )
         spec, v = self.resolved(ctx)
         try:
             argv = tuple(render(p, v) for p in spec.command)

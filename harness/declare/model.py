@@ -88,7 +88,8 @@ class Declaration:
     nodes_default: int = 3
     nodes_min: int = 1
     nodes_max: int = 9
-    backends: Mapping[str, Override] = field(default_factory=_empty)
+    backends: tuple[str, ...] = ("docker", "local")
+    overrides: Mapping[str, Override] = field(default_factory=_empty)  # per backend
     roles: tuple[Role, ...] = ()
     client_options: Mapping[str, Any] = field(default_factory=_empty)
     workload: str | None = None
@@ -121,7 +122,7 @@ def spec_for(
 ) -> ResolvedSpec:
     """Resolve base <- backend override <- role <- modes for ``node`` (see the module docstring)."""
     role = next((r for r, members in role_members(decl, nodes).items() if node in members), None)
-    layers = [decl.base, decl.backends.get(backend, Override())]
+    layers = [decl.base, decl.overrides.get(backend, Override())]
     if role is not None:
         layers.append(next(r.run for r in decl.roles if r.name == role))
     command: tuple[Piece, ...] = ()

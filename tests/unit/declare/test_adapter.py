@@ -169,3 +169,12 @@ def test_experiment_mistakes_about_declared_targets(
     with pytest.raises(BadInput) as e:
         loads(EXP.replace("{TARGET}", target), "e.yaml")
     assert message in str(e.value)
+
+
+def test_a_backend_the_declaration_excludes_is_refused_before_starting() -> None:
+    t = load_target(ROOT / "examples/etcd/target.yaml")
+    ctx = NodeContext(
+        "n1", NODES, Addr("127.0.0.1", 1), {}, "/d", host="127.0.0.1", ports={"client": 1, "peer": 2}
+    )
+    with pytest.raises(BadInput, match="backend local: etcd runs only on docker .* pass --backend docker"):
+        t.node_spec(ctx)
