@@ -46,7 +46,12 @@ def node_rules(node: str, state: PacketState, addr_of: Mapping[str, str]) -> lis
     out: list[str] = []
     for src, dst in sorted(state.cut_links()):
         if dst == node and src in addr_of:
-            out += [f"-A INPUT -s {addr_of[src]}/32 {v}" for v in _verdicts(state.mode)]
+            ip = f"-A INPUT -s {addr_of[src]}/32"
+            if state.mode == "refuse":
+                # the refusals coming back (a reset, port unreachable) must pass, or a two-way cut hangs
+                out.append(f"{ip} -p tcp --tcp-flags RST RST -j ACCEPT")
+                out.append(f"{ip} -p icmp --icmp-type destination-unreachable -j ACCEPT")
+            out += [f"{ip} {v}" for v in _verdicts(state.mode)]
     for (src, dst), p in sorted(state.loss.items()):
         if dst == node and src in addr_of and (src, dst) not in state.cut_links() and p > 0:
             out.append(
