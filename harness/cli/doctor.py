@@ -1,7 +1,8 @@
 """``chaos doctor``: what is ready and what is missing, line by line, with the fix for each missing piece.
 
-``--smoke BACKEND`` also brings up a 3-node echo cluster on that backend, probes it through the mesh,
-partitions and heals it, and prints the timings (it is the quickest end-to-end check of a machine).
+It also lists what is registered: targets (Python ones and declared ones, with their declaration files),
+workloads, checkers and fault kinds. ``--smoke BACKEND`` also brings up a 3-node echo cluster on that
+backend, probes it through the mesh, partitions and heals it, and prints the timings (it is the quickest end-to-end check of a machine).
 Exit code 0 when the required pieces are there, otherwise the ``InfrastructureError`` code.
 """
 
@@ -62,6 +63,33 @@ def checks() -> list[tuple[bool, bool, str, str]]:
     return out
 
 
+def registered() -> list[tuple[str, str]]:
+    """(registry, one line listing its names) for targets (with where each declared one comes from),
+    workloads, checkers and fault kinds; a target that cannot be loaded is listed with why."""
+    from harness.declare.search import PATH_VAR, on_search_path
+    from harness.registry import Registries
+
+    reg = Registries()
+    targets = []
+    for name in reg.targets.names():
+        try:
+            obj = reg.target(name)
+        except (BadInput, InfrastructureError) as e:
+            targets.append(f"{name} (broken: {e})")
+            continue
+        decl = getattr(getattr(obj, "decl", None), "file", None)
+        targets.append(f"{name} (declared: {decl})" if decl else name)
+    for name, path in sorted(on_search_path().items()):
+        if name not in reg.targets:
+            targets.append(f"{name} (declared: {path}, on {PATH_VAR})")
+    return [
+        ("targets", ", ".join(targets) or "(none)"),
+        ("workloads", ", ".join(reg.workloads.names()) or "(none)"),
+        ("checkers", ", ".join(reg.checkers.names()) or "(none)"),
+        ("fault kinds", ", ".join(reg.faults.names()) or "(none)"),
+    ]
+
+
 def _reached(out: Outcome) -> bool:
     return out.type == "ok" and isinstance(out.value, dict) and bool(out.value.get("reached"))
 
@@ -103,6 +131,8 @@ def handler(args: argparse.Namespace) -> int:
         tag = "ok" if ok else ("MISSING" if required else "missing")
         print(f"{tag:<8}{what}: {detail}")
         missing_required |= required and not ok
+    for what, names in registered():
+        print(f"{'ok':<8}{what}: {names}")
     if args.smoke:
         smoke(args.smoke, args.base_port)
     if missing_required:

@@ -43,6 +43,10 @@ class DeclaredTarget:
         built = [_image(c) for c in choices if c is not None and c.name is None]
         return tuple(dict.fromkeys(b for b in built if isinstance(b, ImageBuild)))
 
+    def roles_for(self, nodes: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+        """Role name -> its nodes in a cluster of ``nodes`` (shown by ``chaos run --dry-run``)."""
+        return role_members(self.decl, nodes)
+
     def __repr__(self) -> str:
         return f"DeclaredTarget({self.name!r} from {self.decl.file})"
 
