@@ -2,7 +2,8 @@
 
 It also lists what is registered: targets (Python ones and declared ones, with their declaration files),
 workloads, checkers and fault kinds. ``--smoke BACKEND`` also brings up a 3-node echo cluster on that
-backend, probes it through the mesh, partitions and heals it, and prints the timings (it is the quickest end-to-end check of a machine).
+backend, probes it through the mesh, partitions and heals it, and prints the timings (it is the quickest
+end-to-end check of a machine).
 Exit code 0 when the required pieces are there, otherwise the ``InfrastructureError`` code.
 """
 
