@@ -133,6 +133,8 @@ class Experiment:
         data = _thaw(self.data)
         data["name"] = self.name
         data.setdefault("target", {})["backend"] = self.target.backend
+        if self.target.declaration is not None:  # absolute: the file form may be saved elsewhere (a bundle)
+            data["target"]["declaration"] = self.target.declaration
         data["workload"]["duration"] = self.workload.duration
         if self.seed is not None:
             data["seed"] = self.seed

@@ -9,6 +9,7 @@ problem is a one-line ``BadInput`` naming ``file:line`` and the field path. ``ha
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Mapping
 from dataclasses import replace
@@ -111,7 +112,7 @@ def known_flags(target: Any) -> frozenset[str]:
 def _declaration_path(doc: YamlDoc, given: str) -> str:
     p = Path(given)
     if not p.is_absolute() and doc.file and Path(doc.file).exists():
-        p = Path(doc.file).resolve().parent / p
+        p = Path(os.path.normpath(Path(doc.file).resolve().parent / p))
     return str(p)
 
 

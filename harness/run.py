@@ -261,8 +261,8 @@ def run_experiment(
     schedule = generate(exp, seed, reg)
     factory = cluster_factory or _default_cluster_factory()
     bundle = Bundle.create(out, exp.name)
-    if exp.source and Path(exp.source).is_file():
-        shutil.copyfile(exp.source, bundle.experiment_file)
+    if exp.source and Path(exp.source).is_file() and exp.target.declaration is None:
+        shutil.copyfile(exp.source, bundle.experiment_file)  # a declaration path may be relative: not copied
     else:
         bundle.experiment_file.write_text(exp.to_yaml(), encoding="utf-8")
     bundle.write_run(

@@ -178,3 +178,21 @@ def test_a_backend_the_declaration_excludes_is_refused_before_starting() -> None
     )
     with pytest.raises(BadInput, match="backend local: etcd runs only on docker .* pass --backend docker"):
         t.node_spec(ctx)
+
+
+def test_the_file_form_keeps_a_relative_declaration_usable_from_elsewhere(tmp_path: Path) -> None:
+    """Bundles save the experiment beside the run, so ``chaos replay`` must still find the declaration."""
+    from harness.experiment import load
+
+    exp_file = tmp_path / "exps" / "redis.yaml"
+    exp_file.parent.mkdir()
+    (tmp_path / "redis").mkdir()
+    (tmp_path / "redis" / "target.yaml").write_text((ROOT / "examples/redis/target.yaml").read_text())
+    exp_file.write_text(EXP.replace("{TARGET}", "{declaration: ../redis/target.yaml}"))
+    exp = load(exp_file)
+    saved = tmp_path / "elsewhere" / "experiment.yaml"
+    saved.parent.mkdir()
+    saved.write_text(exp.to_yaml())
+    again = load(saved)
+    assert again.target.declaration == str(tmp_path / "redis" / "target.yaml")
+    assert again.target.resolve(__import__("harness.registry").registry.Registries()).name == "redis"
