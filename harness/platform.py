@@ -27,10 +27,11 @@ import contextlib
 import signal
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.cluster.base import Backend, NodeAddrs, Pausable, capabilities_of
 from harness.cluster.readiness import probe
@@ -42,6 +43,7 @@ from harness.net.packet import PacketNet
 from harness.net.toxiproxy import ToxiproxyApi
 from harness.target import Addr, ClientContext, NodeContext, Readiness, Target, target_ports
 
+T = TypeVar("T")
 BACKENDS = ("local", "docker", "auto")
 ROUTES = ("peers", "clients")  # the classes of links a run may route through Toxiproxy proxies
 
@@ -224,6 +226,15 @@ def _teardown(
             run.remove()
 
 
+def _in_parallel(be: Backend, nodes: tuple[str, ...], fn: Callable[[str], T]) -> dict[str, T]:
+    """``{node: fn(node)}``; on docker concurrently (each call is engine round trips), locally in order."""
+    if be.name != "docker" or len(nodes) < 2:
+        return {n: fn(n) for n in nodes}
+    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        futures = {n: pool.submit(fn, n) for n in nodes}
+        return {n: f.result() for n, f in futures.items()}
+
+
 def resolve_proxies(backend: str, proxies: Iterable[str] | None) -> frozenset[str]:
     """Which classes of links go through proxies: everything on local; on docker what was asked for."""
     wanted = frozenset(proxies or ())
@@ -302,7 +313,7 @@ def open_cluster(
         try:
             be = make_backend(backend, run, base_port)
             proxied = resolve_proxies(be.name, proxies)
-            addrs = {n: be.node_addrs(n, ports) for n in topology.nodes}
+            addrs = _in_parallel(be, topology.nodes, lambda n: be.node_addrs(n, ports))
             mesh: Mesh | None = None
             if proxied:
                 api = ToxiproxyApi(be.start_toxiproxy())
@@ -323,27 +334,35 @@ def open_cluster(
             if be.name == "docker":
                 ips = {n: be.direct_addr(n).host for n in topology.nodes}
                 ips[CLIENT] = be.client_ip()  # type: ignore[attr-defined]
-                net = PacketNet(topology, ips, be.load_rules, mesh)  # type: ignore[attr-defined]
+                net = PacketNet(
+                    topology,
+                    ips,
+                    be.load_rules,  # type: ignore[attr-defined]
+                    mesh,
+                    shape=be.load_tc,  # type: ignore[attr-defined]
+                    netem_ok=be.netem_available,  # type: ignore[attr-defined]
+                )
             assert net is not None
             if "clients" in proxied and mesh is not None:
                 client_ports = {n: dict(mesh.client_ports[n]) for n in topology.client_nodes}
             else:
                 client_ports = {n: dict(addrs[n].client_direct) for n in topology.client_nodes}
             contexts = _contexts(topology, addrs, mesh, proxied, be, frozenset(flags), opts)
-            ready: dict[str, Readiness | None] = {}
-            for n, ctx in contexts.items():
-                spec = tgt.node_spec(ctx)
-                ready[n] = spec.ready
-                be.start_node(ctx, spec)
+            specs = {n: tgt.node_spec(ctx) for n, ctx in contexts.items()}
+            ready: dict[str, Readiness | None] = {n: spec.ready for n, spec in specs.items()}
+            _in_parallel(be, topology.nodes, lambda n: be.start_node(contexts[n], specs[n]))
             caps = capabilities_of(be) | {"partition"}
             if proxied:
                 caps |= {"link"}
             if be.name == "docker":
                 caps |= {"packet-loss"}
+                if be.netem_available():  # type: ignore[attr-defined]
+                    caps |= {"netem"}
             allowed = getattr(tgt, "capabilities", None)
             if allowed is not None:
                 # packet loss is a partial partition: offered wherever partitions are
-                caps &= frozenset(allowed) | ({"packet-loss"} if "partition" in allowed else set())
+                packet = {"packet-loss", "netem"} if "partition" in allowed else set()
+                caps &= frozenset(allowed) | packet
             yield Cluster(
                 rid, be, net, contexts, caps, client_ports=client_ports, ready=ready, proxied=proxied
             )

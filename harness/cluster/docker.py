@@ -41,6 +41,7 @@ from harness.cluster import image
 from harness.cluster.base import NodeAddrs, ProxyHosts
 from harness.cluster.rundir import LABEL, RunDir
 from harness.errors import BadInput, HarnessError, InfrastructureError
+from harness.net import netem
 from harness.net.server import require_toxiproxy
 from harness.target import Addr, ImageBuild, NodeContext, NodeSpec
 
@@ -318,24 +319,51 @@ class DockerBackend:
         return int(sb.attrs["_pid"])
 
     def _load_one(self, node: str, ruleset: str) -> None:
-        if self.use_nsenter:
-            pid = self._sandbox_pid(node)
-            r = subprocess.run(
-                ["nsenter", "-t", str(pid), "-n", "iptables-restore"],
-                input=ruleset.encode(),
-                capture_output=True,
-                timeout=10,
-            )
-            code, out = r.returncode, r.stderr.decode(errors="replace")
-        else:
-            res = self._sandboxes[node].exec_run(
-                ["sh", "-c", 'printf "%s" "$0" | iptables-restore', ruleset], user="0:0"
-            )
-            code, out = int(res.exit_code or 0), res.output.decode(errors="replace")
+        code, out = self._in_namespace(node, ["iptables-restore"], ruleset)
         if code != 0:
             raise InfrastructureError(
                 f"packet filter rules for node {node}: iptables-restore failed: {out.strip()[:200]}"
             )
+
+    def _in_namespace(self, node: str, argv: list[str], stdin: str) -> tuple[int, str]:
+        """Run ``argv`` (reading ``stdin``) in the node's network namespace: nsenter, else docker exec."""
+        if self.use_nsenter:
+            r = subprocess.run(
+                ["nsenter", "-t", str(self._sandbox_pid(node)), "-n", *argv],
+                input=stdin.encode(),
+                capture_output=True,
+                timeout=10,
+            )
+            return r.returncode, r.stderr.decode(errors="replace")
+        cmd = 'printf "%s" "$0" | ' + " ".join(argv)
+        res = self._sandboxes[node].exec_run(["sh", "-c", cmd, stdin], user="0:0")
+        return int(res.exit_code or 0), res.output.decode(errors="replace")
+
+    def netem_available(self) -> bool:
+        """Whether the engine's kernel has sch_netem (tried once on a node's loopback, then removed)."""
+        if not hasattr(self, "_netem"):
+            node = next(iter(self._sandboxes))
+            code, _ = self._in_namespace(
+                node, ["tc", "-batch", "-"], "qdisc add dev lo root netem delay 0ms\n"
+            )
+            if code == 0:
+                self._in_namespace(node, ["tc", "-batch", "-"], "qdisc del dev lo root\n")
+            self._netem = code == 0
+        return self._netem
+
+    def load_tc(self, scripts: Mapping[str, str | None]) -> None:
+        """Per node: clear its egress qdisc, then (unless None) load the ``tc -batch`` script; in parallel."""
+
+        def one(node: str, script: str | None) -> None:
+            self._in_namespace(node, ["tc", "-force", "-batch", "-"], netem.CLEAR)
+            if script is not None:
+                code, out = self._in_namespace(node, ["tc", "-batch", "-"], script)
+                if code != 0:
+                    raise InfrastructureError(f"netem for node {node}: tc failed: {out.strip()[:200]}")
+
+        with ThreadPoolExecutor(max_workers=max(1, len(scripts))) as pool:
+            for f in [pool.submit(one, n, s) for n, s in scripts.items()]:
+                f.result()
 
     def rules(self, node: str) -> str:
         """The filter rules now in the node's namespace (``iptables -S``), for tests and diagnosis."""

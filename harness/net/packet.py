@@ -5,6 +5,10 @@ one ruleset per node through ``load`` -- a callable the backend provides that wr
 the nodes' namespaces in parallel (nsenter from the host, or ``docker exec`` in the node's network sandbox).
 Only nodes whose ruleset changes are touched, so heal after an isolate rewrites a few tables, not all.
 
+``netem`` (delay, jitter, duplicate, reorder) shapes a node's egress to chosen peers with the kernel's
+``sch_netem`` through ``shape`` (``tc`` in the node's namespace), only where ``netem_ok()`` says the kernel
+has it; elsewhere it is refused with a clear error.
+
 Links a run routes through Toxiproxy (``mesh``; only when the experiment puts toxics on them) are cut by the
 mesh as well, so a partition holds whatever path the traffic takes; toxics (latency, bandwidth, ...) exist
 only on those proxied links. ``loss`` drops a share of the packets of a direct link; ``cut`` cuts any
@@ -20,19 +24,30 @@ from harness.errors import BadInput
 from harness.net.base import CLIENT, check_mode
 from harness.net.grudge import Grudge, validate
 from harness.net.mesh import Mesh
+from harness.net.netem import NETEM_MISSING, Netem, tc_script
 from harness.net.rules import EMPTY, PacketState, rulesets
 from harness.target import Topology
 
 Loader = Callable[[Mapping[str, str]], None]
+Shaper = Callable[[Mapping[str, str | None]], None]  # node -> tc script (None: clear the node's shaping)
 
 
 class PacketNet:
     """A ``Net`` over packet filters (see the module docstring); ``addr_of`` includes ``client``."""
 
     def __init__(
-        self, topology: Topology, addr_of: Mapping[str, str], load: Loader, mesh: Mesh | None
+        self,
+        topology: Topology,
+        addr_of: Mapping[str, str],
+        load: Loader,
+        mesh: Mesh | None,
+        shape: Shaper | None = None,
+        netem_ok: Callable[[], bool] | None = None,
     ) -> None:
         self.topology = topology
+        self.shape = shape
+        self.netem_ok = netem_ok or (lambda: False)
+        self._shaped: set[str] = set()
         self.addr_of = dict(addr_of)
         self.load = load
         self.mesh = mesh
@@ -99,6 +114,21 @@ class PacketNet:
         self.state = PacketState(self.state.grudge, self.state.cut, losses, self.state.mode)
         self._sync()
 
+    def netem(self, links: Iterable[tuple[str, str]], setting: Netem) -> None:
+        """Delay / jitter / duplicate / reorder the packets of directed links with the kernel's netem.
+
+        ``(a, b)`` shapes a's egress to b; ``("client", b)`` shapes b's egress to the clients (its replies).
+        One setting per sending node: a later call replaces that node's earlier one.
+        """
+        if self.shape is None or not self.netem_ok():
+            raise BadInput(NETEM_MISSING)
+        by_src: dict[str, set[str]] = {}
+        for src, dst in self._links(links):
+            sender, receiver = (dst, CLIENT) if src == CLIENT else (src, dst)
+            by_src.setdefault(sender, set()).add(self.addr_of[receiver])
+        self.shape({n: tc_script(setting, ips) for n, ips in by_src.items()})
+        self._shaped |= set(by_src)
+
     def link(
         self, src: str | None, dst: str | None, kind: str = "latency", stream: str = "upstream", **attrs: Any
     ) -> None:
@@ -115,6 +145,9 @@ class PacketNet:
         if self._dirty:
             self._applied = {n: "" for n in self.topology.nodes}  # unknown: rewrite every table
         self._sync()
+        if self._shaped and self.shape is not None:
+            self.shape({n: None for n in sorted(self._shaped)})
+            self._shaped = set()
         if self.mesh is not None:
             self.mesh.heal()
 

@@ -16,9 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import BadInput
+from harness.errors import BadInput, InfrastructureError
+from harness.experiment import loads
 from harness.faults.partition import grudge_of
+from harness.net.netem import Netem, probe_host
 from harness.platform import open_cluster
+from harness.run import run_experiment
 from tests.integration.packet_probe import Prober, ProbeTarget
 
 pytestmark = pytest.mark.integration
@@ -102,11 +105,22 @@ def test_refuse_client_cut_and_loss(docker_backend: str) -> None:
             cluster.net.link("n1", "n2", kind="latency", latency=100)
         assert "link" not in cluster.capabilities and "packet-loss" in cluster.capabilities
 
+        # clients dial the node itself (its IP, its real port): a killed node refuses at once
+        direct = cluster.client_ports["n1"]["tcp"]
+        assert direct == cluster.backend.direct_addr("n1", "tcp") and direct.port == 7000
+        cluster.kill("n1")
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((direct.host, direct.port), timeout=2).close()
+        cluster.start("n1")
+        cluster.wait_ready(timeout=20)
+        socket.create_connection((direct.host, direct.port), timeout=2).close()
+
 
 KILLED_RUNNER = """
 import sys, time
 from harness.net.grudge import halves
 from harness.platform import open_cluster
+from harness.run import run_experiment
 from tests.integration.packet_probe import ProbeTarget
 with open_cluster(ProbeTarget(), nodes=3, backend="docker", run_id=sys.argv[1]) as c:
     c.wait_ready(timeout=30)
@@ -155,3 +169,41 @@ def _run(*argv: str) -> str:
 
 def _ids(*args: str) -> list[str]:
     return _run("docker", *args).split()
+
+
+PACKET_RUN = """
+name: kv-packet-faults
+seed: 3
+expect: valid
+target: {name: kv, nodes: 3, backend: docker}
+workload: {duration: 6, concurrency: 3, keys: 2}
+faults:
+  steps:
+    - {kind: packet-loss, probability: 0.4, nodes: [n1], at: 1, duration: 2}
+    - {kind: partition, shape: isolate, nodes: [n2], at: 3.5, duration: 1.5}
+phases: {warmup: 1, cooldown: 1, recovery: 2, final: true}
+checkers:
+  linearizable: {model: kv, budget: 20}
+"""
+
+
+def test_runner_applies_packet_loss_and_partitions_directly(docker_backend: str, tmp_path: Path) -> None:
+    o = run_experiment(loads(PACKET_RUN), out=tmp_path)
+    assert o.exit_code == 0, o.summary
+    starts = [op for op in o.bundle.read_history().nemesis_ops() if op.f.startswith("start-")]
+    assert [op.f for op in starts] == ["start-packet-loss", "start-partition"]
+    assert starts[0].value["probability"] == 0.4 and ["n1", "n2"] in starts[0].value["links"]
+
+
+def test_netem_where_the_kernel_lacks_it_is_refused_clearly(docker_backend: str, tmp_path: Path) -> None:
+    text = PACKET_RUN.replace("kind: packet-loss, probability: 0.4", "kind: netem, delay: 30")
+    available, how = probe_host()
+    if available:
+        assert run_experiment(loads(text), out=tmp_path).exit_code == 0
+        return
+    with pytest.raises(InfrastructureError, match="cannot netem"):
+        run_experiment(loads(text), out=tmp_path)
+    with open_cluster(ProbeTarget(), nodes=2, backend=docker_backend) as cluster:
+        assert "netem" not in cluster.capabilities, how
+        with pytest.raises(BadInput, match="sch_netem"):
+            cluster.net.netem([("n1", "n2")], Netem(delay=30))  # type: ignore[union-attr]
