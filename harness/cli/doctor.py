@@ -57,6 +57,10 @@ def checks() -> list[tuple[bool, bool, str, str]]:
             out.append((False, False, "base image", str(e)))
         finally:
             c.close()
+    from harness.net.netem import probe_host
+
+    netem_ok, how = probe_host()  # packet-level delay/jitter/duplicate/reorder faults need sch_netem
+    out.append((bool(netem_ok), False, "netem", how))
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     out.append((bool(browser), False, "chromium", browser or f"not found (report browser test); {SETUP}"))
     home = chaos_home()
