@@ -20,7 +20,6 @@ from harness.registry import Registries
 from harness.schedule import Schedule, generate
 from harness.target import Addr, ImageBuild, NodeContext, NodeSpec, Readiness, target_ports
 
-DOCKER_DATA_ROOT = "/tmp/chaos-data"  # as harness.cluster.docker places node data dirs
 LOCAL_EXAMPLE_PORT = 20000  # local ports are allocated at run time; the plan numbers them from here
 
 
@@ -59,7 +58,9 @@ def _contexts(exp: Experiment, ports: Mapping[str, int], backend: str) -> dict[s
     if backend == "docker":
         own = {n: dict(ports) for n in nodes}
         reach = {(a, b): {p: Addr(b, port) for p, port in ports.items()} for a in nodes for b in nodes}
-        host, bind, root = dict(zip(nodes, nodes, strict=True)), "0.0.0.0", DOCKER_DATA_ROOT
+        from harness.cluster.docker import DockerBackend
+
+        host, bind, root = dict(zip(nodes, nodes, strict=True)), "0.0.0.0", DockerBackend.data_root
     else:
         counter = iter(range(LOCAL_EXAMPLE_PORT, LOCAL_EXAMPLE_PORT + 10000))
         own = {n: {p: next(counter) for p in ports} for n in nodes}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +23,9 @@ from harness.errors import BadInput
 PATH_VAR = "CHAOS_TARGET_PATH"
 
 
-@cache
-def _load_cached(path: str, mtime: float) -> DeclaredTarget:
-    return DeclaredTarget(load_declaration(path))
-
-
 def load_target(path: str | Path) -> DeclaredTarget:
-    """A ``DeclaredTarget`` for a declaration file (parsed once per file version)."""
-    p = Path(path)
-    try:
-        mtime = p.stat().st_mtime
-    except OSError:
-        raise BadInput(f"{p}: no such target declaration") from None
-    return _load_cached(str(p.resolve()), mtime)
+    """A ``DeclaredTarget`` for a declaration file, validated (``BadInput`` naming file:line: field)."""
+    return DeclaredTarget(load_declaration(path))
 
 
 def declared_target(module_file: str, name: str = "target.yaml") -> Callable[[], DeclaredTarget]:
