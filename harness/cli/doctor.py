@@ -47,12 +47,17 @@ def checks() -> list[tuple[bool, bool, str, str]]:
         try:
             base = dk.base_image(c)
             out.append((True, False, "base image", ", ".join(base.tags) or base.id[:19]))
-            if tp is not None:
-                from harness.cluster import image
+            from harness.cluster import image
 
+            if tp is not None:
                 tag = f"{image.REPO}:{image.content_hash(base.id, tp)}"
                 have = bool(c.images.list(name=tag))
                 out.append((have, False, "target image", tag if have else f"{tag} not built; {SETUP}"))
+            for name, spec in dk.declared_images():  # images that declared targets build from the base
+                tag = f"{image.NODE_REPO}:{image.build_hash(base.id, spec)}"
+                have = bool(c.images.list(name=tag))
+                what = f"{tag} ({' '.join(spec.packages)})"
+                out.append((have, False, f"{name} image", what if have else f"{what} not built; {SETUP}"))
         except InfrastructureError as e:
             out.append((False, False, "base image", str(e)))
         finally:
