@@ -24,6 +24,7 @@ from typing import Any
 
 from harness.bundle import Bundle
 from harness.checkers.base import UNKNOWN, Composite, Result, Validity, compose
+from harness.cluster.base import explain_missing
 from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, InfrastructureError
 from harness.experiment import CheckerSpec, Experiment
 from harness.faults.link import proxied_links
@@ -159,7 +160,8 @@ class _Run:
         if missing:
             raise InfrastructureError(
                 f"this cluster cannot {', '.join(sorted(missing))} (capabilities: "
-                f"{', '.join(sorted(cluster.capabilities))}); remove those faults or pick another backend"
+                f"{', '.join(sorted(cluster.capabilities))}; {explain_missing(missing)}); "
+                "remove those faults or pick another backend"
             )
         timeout = exp.workload.timeout
         context = (

@@ -109,3 +109,24 @@ def capabilities_of(backend: object) -> frozenset[str]:
     if isinstance(backend, Pausable):
         caps |= {"pause"}
     return frozenset(caps)
+
+
+# Why a cluster may lack a capability, said once (the runner's refusal, docs/platform.md).
+WHY_MISSING = {
+    "kill": "this backend cannot crash nodes",
+    "restart": "this backend cannot crash nodes",
+    "pause": "this backend cannot freeze nodes",
+    "partition": "the target does not offer partitions",
+    "link": "link toxics act only on links routed through Toxiproxy proxies (local: all; docker: the classes "
+    "of links the experiment's link faults name, which the runner proxies)",
+    "packet-loss": "packet loss needs packet filters in the nodes' network namespaces: the docker backend",
+    "netem": "netem needs the docker backend on a kernel with sch_netem (chaos doctor: netem); the Toxiproxy "
+    "link toxics (latency, jitter, bandwidth) are the alternative",
+}
+
+
+def explain_missing(missing: set[str] | frozenset[str]) -> str:
+    """One clause per missing capability: why a cluster may not offer it."""
+    return "; ".join(
+        f"{c}: {WHY_MISSING.get(c, 'not offered by this target or backend')}" for c in sorted(missing)
+    )
