@@ -1,7 +1,8 @@
 """The ``local`` backend: nodes and Toxiproxy are subprocesses listening on 127.0.0.1, nothing else.
 
 It needs no Docker at all. kill = SIGKILL, pause = SIGSTOP, resume = SIGCONT, stop = SIGTERM (then SIGKILL),
-each sent to the node's whole process group (a node that is a shell script, or forks workers, is hit whole).
+each sent to the node's whole process group and every descendant (a node that is a shell script, forks
+workers, or whose workers start their own sessions, as PostgreSQL's backends do, is hit whole).
 Each node runs ``target.node_spec(ctx).argv`` (``python3`` replaced by this interpreter) with the project root
 as its working directory, its output appended to ``.chaos/runs/<run>/logs/<node>.log``, in its own session
 (so its own process group; a terminal's Ctrl-C reaches only the runner, which then cleans up in order). Every
@@ -23,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from harness.cluster.base import NodeAddrs, ProxyHosts
-from harness.cluster.rundir import RUN_ENV, RunDir, project_root
+from harness.cluster.rundir import RUN_ENV, RunDir, descendants, project_root
 from harness.errors import InfrastructureError
 from harness.net.server import LocalToxiproxy
 from harness.target import Addr, NodeContext, NodeSpec
@@ -160,12 +161,20 @@ class LocalBackend:
         proc = self._procs.get(node)
         if proc is None:
             return
+        # every descendant too, found before signalling: a child that made itself a session leader (PostgreSQL
+        # backends call setsid) has left the group but must still freeze or die with its node
+        tree = descendants(proc.pid) if proc.poll() is None else []
         try:
             # the node leads its own session and group (start_new_session), so its children are hit too;
             # after the leader exited, survivors of its group are still signalled until the group is empty
             os.killpg(proc.pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
+        for pid in tree:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def running(self, node: str) -> bool:
         proc = self._procs.get(node)

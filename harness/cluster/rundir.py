@@ -56,6 +56,27 @@ def proc_start_time(pid: int) -> int | None:
     return int(fields[19])
 
 
+def descendants(root: int) -> list[int]:
+    """Every live descendant of ``root`` (children first found through /proc's parent pids)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="utf-8", errors="replace") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
 @dataclass(frozen=True)
 class RunDir:
     """The state directory of one run."""
@@ -119,11 +140,17 @@ class RunDir:
                 group = os.getpgid(pid) == pid
             except ProcessLookupError:
                 continue
+            tree = descendants(pid)  # and children that left the group (setsid)
             for sig in (signal.SIGKILL, signal.SIGCONT):
                 try:
                     os.killpg(pid, sig) if group else os.kill(pid, sig)
                 except ProcessLookupError:
                     pass
+                for child in tree:
+                    try:
+                        os.kill(child, sig)
+                    except ProcessLookupError:
+                        pass
             killed.append(pid)
         return killed
 

@@ -1,5 +1,6 @@
-"""Local backend: process faults hit a node's whole process group (a shell and the server it forked), and the
-node's data directory exists before it starts. Also: several named ports per node, readiness by command."""
+"""Local backend: process faults hit a node's whole process tree (a shell and the server it forked, which
+even left the group with setsid), and the node's data directory exists before it starts. Also: several named
+ports per node, readiness by command."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from harness.target import Addr, NodeContext, NodeSpec, Readiness, Topology
 pytestmark = pytest.mark.integration
 
 SERVER = """
-import socket, sys
+import os, socket, sys
+os.setsid()  # leave the node's process group, as PostgreSQL's backends do: only the process tree finds it
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
 t = socket.socket(); t.bind(("127.0.0.1", int(sys.argv[2]))); t.listen(8)
