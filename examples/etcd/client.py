@@ -1,9 +1,10 @@
 """``EtcdClient``: the kv workload's read / write / cas over etcd 3.4's v3 JSON gateway (HTTP, base64 keys).
 
 One client per worker. It starts on node ``process % n`` and stays there while the node answers, moving to
-the next node after a connection failure or a timeout, so reads are spread over every node. ``read`` is
-a ``/v3/kv/range``: linearizable by default, ``serializable: true`` in mode ``serializable-reads`` (a member
-answers from its own state, possibly stale: the planted misconfiguration). ``write`` is a
+the next node after a connection failure or a timeout. ``read`` is a ``/v3/kv/range``: linearizable by
+default; in mode ``serializable-reads`` it sets ``serializable: true`` (a member answers from its own state,
+possibly stale: the planted misconfiguration) and each read goes to the next member in turn, so reads are
+spread over every member whatever happens to the worker's own node. ``write`` is a
 ``/v3/kv/put``; ``cas`` a ``/v3/kv/txn`` comparing the value. Values are small integers stored as text.
 
 Outcomes are honest: a refused connection (nothing sent) and an answer that says the request was dropped are
@@ -68,6 +69,7 @@ class EtcdClient:
         self.at = process % len(self.order)
         self.timeout = timeout
         self.serializable = context is not None and SERIALIZABLE in context.flags
+        self.reads = process
         self.session = requests.Session()
 
     @property
@@ -82,8 +84,8 @@ class EtcdClient:
         self.session = requests.Session()
         self.at = (self.at + 1) % len(self.order)
 
-    def post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        addr = self.addrs[self.node]
+    def post(self, path: str, body: dict[str, Any], node: str) -> tuple[int, dict[str, Any]]:
+        addr = self.addrs[node]
         r = self.session.post(f"http://{addr.host}:{addr.port}{path}", json=body, timeout=self.timeout)
         try:
             data = r.json()
@@ -108,10 +110,14 @@ class EtcdClient:
                 "success": [{"requestPut": {"key": key, "value": _b64(str(value["to"]))}}],
             }
         node = self.node
+        if f == "read" and self.serializable:
+            self.reads += 1
+            node = self.order[self.reads % len(self.order)]
         try:
-            status, data = self.post(path, body)
+            status, data = self.post(path, body, node)
         except requests.RequestException as e:
-            self._rotate()
+            if node == self.node:
+                self._rotate()
             error = f"{type(e).__name__}: {str(e)[:160]}"
             if refused(e) or f == "read":
                 return Outcome("fail", error=error, node=node)
@@ -120,7 +126,8 @@ class EtcdClient:
             error = str(data.get("error") or data.get("message") or f"HTTP {status}")
             if f == "read" or any(d in error for d in DEFINITE):
                 return Outcome("fail", error=error, node=node)
-            self._rotate()
+            if node == self.node:
+                self._rotate()
             return Outcome("info", error=error, node=node)
         if f == "read":
             kvs = data.get("kvs") or []

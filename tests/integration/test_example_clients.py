@@ -169,6 +169,12 @@ def test_etcd_client_records_values_mismatches_nodes_and_refusals(tmp_path: Path
         assert c.invoke("read", {"key": "k9", "value": None}).value == {"key": "k9", "value": None}
         serial = s.client(process=2, flags=frozenset({"serializable-reads"}))
         assert serial.serializable and serial.invoke(*READ).value == {"key": "k1", "value": 4}
+        assert {serial.invoke(*READ).node for _ in range(3)} == {
+            "n1",
+            "n2",
+            "n3",
+        }  # reads spread over members
+        assert {serial.invoke("write", {"key": "k2", "value": 1}).node for _ in range(3)} == {"n3"}
         s.signal("n3", signal.SIGKILL)
         s.procs["n3"].wait(10)
         down = s.client(process=2).invoke("write", {"key": "k1", "value": 1})
