@@ -7,9 +7,9 @@ proxy; docker: directly), for 3 and 5 nodes; then on a 5-node mesh (docker: peer
 the time to apply and to heal a partition (blackhole and refuse) and a latency fault on every link. On docker
 also the packet-level faults on 5 nodes with no proxies: apply / heal a partition (halves, isolate, one-way)
 as ``iptables-restore`` into each node's namespace, loaded from the host with nsenter and, for comparison,
-with ``docker exec`` in the sandboxes. References measured in the same run: starting one bare ``python3 -c
-pass`` (start-up), one Toxiproxy API round trip (mesh faults) and one ``docker exec true`` (packet faults);
-ratios are printed beside the times.
+through the sandboxes' agents and with ``docker exec`` in the sandboxes. References measured in the same run:
+starting one bare ``python3 -c pass`` (start-up), one Toxiproxy API round trip (mesh faults) and one
+``docker exec true`` (packet faults); ratios are printed beside the times.
 """
 
 from __future__ import annotations
@@ -96,9 +96,12 @@ def packet_faults(repeat: int) -> dict[str, float]:
             "isolate": isolate(nodes, "n3"),
             "one-way": one_way(nodes, ["n1", "n2"], ["n4", "n5"]),
         }
-        loaders = [("nsenter", True), ("docker exec", False)] if be.use_nsenter else [("docker exec", False)]  # type: ignore[attr-defined]
-        for loader, via_nsenter in loaders:
-            be.use_nsenter = via_nsenter  # type: ignore[attr-defined]
+        # (loader, nsenter, agent): nsenter from the host (root, local engine), the sandboxes' agents, exec
+        loaders = [("docker exec", False, False), ("agent", False, True)]
+        if be.use_nsenter:  # type: ignore[attr-defined]
+            loaders.insert(0, ("nsenter", True, False))
+        for loader, via_nsenter, via_agent in loaders:
+            be.use_nsenter, be.use_agent = via_nsenter, via_agent  # type: ignore[attr-defined]
             for name, grudge in shapes.items():
                 for mode in ("blackhole", "refuse"):
                     apply, heal = apply_heal(lambda g=grudge, m=mode: net.partition(g, m), net.heal, repeat)  # type: ignore[misc]

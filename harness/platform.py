@@ -334,6 +334,7 @@ def open_cluster(
             if be.name == "docker":
                 ips = {n: be.direct_addr(n).host for n in topology.nodes}
                 ips[CLIENT] = be.client_ip()  # type: ignore[attr-defined]
+                be.attach_agents()  # type: ignore[attr-defined]
                 net = PacketNet(
                     topology,
                     ips,

@@ -13,8 +13,9 @@ reaches the containers at their addresses on the run's network (dockerd runs wit
 logs are read before the containers are removed.
 
 Rules are loaded with ``iptables-restore`` (one atomic table per node, nodes in parallel): from the host with
-``nsenter`` into the sandbox's namespace when the engine is local and we are root (about 15 ms a node), else
-with ``docker exec`` in the sandbox (about 80 ms a node).
+``nsenter`` into the sandbox's namespace when the engine is local and we are root, else through the sandbox's
+agent (``harness.cluster.agent``: the sandbox's main process, reading rule sets from its attached stdin), else
+with ``docker exec`` in the sandbox (slowest). ``CHAOS_RULES_VIA=nsenter|agent|exec`` picks one.
 
 ``python -m harness.cluster.docker build-image`` builds the target image if its content hash is new;
 ``build-image --all-declared`` also builds the images (``ImageBuild``) every registered target declares.
@@ -37,7 +38,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from harness.cluster import image
+from harness.cluster import agent, image
 from harness.cluster.base import NodeAddrs, ProxyHosts
 from harness.cluster.rundir import LABEL, RunDir
 from harness.errors import BadInput, HarnessError, InfrastructureError
@@ -174,7 +175,14 @@ class DockerBackend:
             f"chaos-{run.run_id}", driver="bridge", internal=True, labels=self.labels
         )
         self._toxi: Container | None = None
-        self.use_nsenter = nsenter_usable() and os.environ.get("CHAOS_RULES_VIA") != "exec"
+        via = os.environ.get("CHAOS_RULES_VIA", "")
+        if via not in ("", "nsenter", "agent", "exec"):
+            raise BadInput(
+                f"CHAOS_RULES_VIA={via!r}: expected nsenter, agent or exec (or unset: the fastest)"
+            )
+        self.use_nsenter = nsenter_usable() and via in ("", "nsenter")
+        self.use_agent = via in ("", "agent")
+        self._channels: dict[str, agent.Channel] = {}
 
     def _name(self, what: str) -> str:
         return f"chaos-{self.run.run_id}-{what}"
@@ -234,8 +242,9 @@ class DockerBackend:
         named = dict(ports or {"client": NODE_PORT})
         sandbox = self._run(
             node,
-            ["sleep", "infinity"],
+            ["python3", "-u", "-c", agent.AGENT],
             {"chaos-harness.role": "sandbox", "chaos-harness.node": node},
+            stdin_open=True,
             name=self._name(f"{node}-net"),
             image=self.base,
             user="0:0",
@@ -319,14 +328,16 @@ class DockerBackend:
         return int(sb.attrs["_pid"])
 
     def _load_one(self, node: str, ruleset: str) -> None:
-        code, out = self._in_namespace(node, ["iptables-restore"], ruleset)
+        code, out = self._in_namespace(node, "ipt", ruleset)
         if code != 0:
             raise InfrastructureError(
                 f"packet filter rules for node {node}: iptables-restore failed: {out.strip()[:200]}"
             )
 
-    def _in_namespace(self, node: str, argv: list[str], stdin: str) -> tuple[int, str]:
-        """Run ``argv`` (reading ``stdin``) in the node's network namespace: nsenter, else docker exec."""
+    def _in_namespace(self, node: str, tool: str, stdin: str) -> tuple[int, str]:
+        """Run ``tool`` (``agent.TOOLS``) on ``stdin`` in the node's network namespace: by nsenter from the
+        host, else through the sandbox's agent over its attached stdin, else by ``docker exec``."""
+        argv = list(agent.TOOLS[tool])
         if self.use_nsenter:
             r = subprocess.run(
                 ["nsenter", "-t", str(self._sandbox_pid(node)), "-n", *argv],
@@ -335,19 +346,48 @@ class DockerBackend:
                 timeout=10,
             )
             return r.returncode, r.stderr.decode(errors="replace")
+        channel = self._channel(node) if self.use_agent else None
+        if channel is not None:
+            try:
+                return channel.call(tool, stdin)
+            except agent.AgentError:
+                self._channels.pop(node, None)
         cmd = 'printf "%s" "$0" | ' + " ".join(argv)
         res = self._sandboxes[node].exec_run(["sh", "-c", cmd, stdin], user="0:0")
         return int(res.exit_code or 0), res.output.decode(errors="replace")
+
+    def _channel(self, node: str) -> agent.Channel | None:
+        """The attached agent of the node's sandbox (attached once), or None where the engine's transport
+        gives no plain socket (then ``docker exec`` is used)."""
+        if node not in self._channels:
+            try:
+                raw = self.client.api.attach_socket(
+                    self._sandboxes[node].id, params={"stdin": 1, "stdout": 1, "stream": 1}
+                )
+                sock = getattr(raw, "_sock", raw)
+                if not hasattr(sock, "sendall"):
+                    return None
+                channel = agent.Channel(sock)
+                channel.wait_ready()
+            except (docker.errors.DockerException, agent.AgentError, OSError):
+                return None
+            self._channels[node] = channel
+        return self._channels[node]
+
+    def attach_agents(self) -> None:
+        """Attach every sandbox's agent now, in parallel (so the first partition pays no set-up)."""
+        if self.use_nsenter or not self.use_agent:
+            return
+        with ThreadPoolExecutor(max_workers=max(1, len(self._sandboxes))) as pool:
+            list(pool.map(self._channel, list(self._sandboxes)))
 
     def netem_available(self) -> bool:
         """Whether the engine's kernel has sch_netem (tried once on a node's loopback, then removed)."""
         if not hasattr(self, "_netem"):
             node = next(iter(self._sandboxes))
-            code, _ = self._in_namespace(
-                node, ["tc", "-batch", "-"], "qdisc add dev lo root netem delay 0ms\n"
-            )
+            code, _ = self._in_namespace(node, "tc", "qdisc add dev lo root netem delay 0ms\n")
             if code == 0:
-                self._in_namespace(node, ["tc", "-batch", "-"], "qdisc del dev lo root\n")
+                self._in_namespace(node, "tc", "qdisc del dev lo root\n")
             self._netem = code == 0
         return self._netem
 
@@ -355,9 +395,9 @@ class DockerBackend:
         """Per node: clear its egress qdisc, then (unless None) load the ``tc -batch`` script; in parallel."""
 
         def one(node: str, script: str | None) -> None:
-            self._in_namespace(node, ["tc", "-force", "-batch", "-"], netem.CLEAR)
+            self._in_namespace(node, "tcf", netem.CLEAR)
             if script is not None:
-                code, out = self._in_namespace(node, ["tc", "-batch", "-"], script)
+                code, out = self._in_namespace(node, "tc", script)
                 if code != 0:
                     raise InfrastructureError(f"netem for node {node}: tc failed: {out.strip()[:200]}")
 
@@ -408,6 +448,9 @@ class DockerBackend:
         return out
 
     def close(self) -> None:
+        for channel in self._channels.values():
+            channel.close()
+        self._channels.clear()
         self._final_logs = self.logs()
         nodes = list(self._containers.values())
         for c in [*nodes, *self._sandboxes.values(), *([self._toxi] if self._toxi else [])]:

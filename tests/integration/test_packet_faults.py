@@ -207,3 +207,20 @@ def test_netem_where_the_kernel_lacks_it_is_refused_clearly(docker_backend: str,
         assert "netem" not in cluster.capabilities, how
         with pytest.raises(BadInput, match="sch_netem"):
             cluster.net.netem([("n1", "n2")], Netem(delay=30))  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("via", ["agent", "exec"])
+def test_rules_load_without_nsenter(docker_backend: str, via: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the host cannot nsenter (remote engine, not root): through the sandboxes' agents, or by exec."""
+    monkeypatch.setenv("CHAOS_RULES_VIA", via)
+    with open_cluster(ProbeTarget(), nodes=3, backend=docker_backend) as cluster:
+        cluster.wait_ready(timeout=30)
+        be = cluster.backend
+        assert not be.use_nsenter and be.use_agent == (via == "agent")  # type: ignore[attr-defined]
+        assert bool(be._channels) == (via == "agent")  # type: ignore[attr-defined]
+        probe = Prober(cluster)
+        cluster.net.partition(grudge_of({"shape": "isolate", "nodes": ["n3"]}, cluster.nodes))
+        tcp = probe.tcp_matrix()
+        assert {k: v == "ok" for k, v in tcp.items()} == {k: "n3" not in k for k in tcp}, tcp
+        cluster.net.heal()
+        assert set(probe.tcp_matrix().values()) == {"ok"}
