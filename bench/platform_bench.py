@@ -6,10 +6,10 @@ For each backend: seconds from ``open_cluster`` to every node answering a ping (
 proxy; docker: directly), for 3 and 5 nodes; then on a 5-node mesh (docker: peer and client links proxied),
 the time to apply and to heal a partition (blackhole and refuse) and a latency fault on every link. On docker
 also the packet-level faults on 5 nodes with no proxies: apply / heal a partition (halves, isolate, one-way)
-as ``iptables-restore`` into each node's namespace, loaded from the host with nsenter and, for comparison,
-through the sandboxes' agents and with ``docker exec`` in the sandboxes. References measured in the same run:
-starting one bare ``python3 -c pass`` (start-up), one Toxiproxy API round trip (mesh faults) and one
-``docker exec true`` (packet faults); ratios are printed beside the times.
+as ``iptables-restore`` into each node's namespace, loaded through the sandboxes' agents (the default) and,
+for comparison, from the host with nsenter and with ``docker exec`` in the sandboxes. References measured in
+the same run: starting one bare ``python3 -c pass`` (start-up), one Toxiproxy API round trip (mesh faults)
+and one ``docker exec true`` (packet faults); ratios are printed beside the times.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from harness.cluster.docker import nsenter_usable  # noqa: E402
 from harness.net.grudge import halves, isolate, one_way  # noqa: E402
 from harness.platform import open_cluster  # noqa: E402
 from targets.echo.target import EchoTarget  # noqa: E402
@@ -97,9 +98,9 @@ def packet_faults(repeat: int) -> dict[str, float]:
             "one-way": one_way(nodes, ["n1", "n2"], ["n4", "n5"]),
         }
         # (loader, nsenter, agent): nsenter from the host (root, local engine), the sandboxes' agents, exec
-        loaders = [("docker exec", False, False), ("agent", False, True)]
-        if be.use_nsenter:  # type: ignore[attr-defined]
-            loaders.insert(0, ("nsenter", True, False))
+        loaders = [("agent", False, True), ("docker exec", False, False)]
+        if nsenter_usable():
+            loaders.insert(1, ("nsenter", True, False))
         for loader, via_nsenter, via_agent in loaders:
             be.use_nsenter, be.use_agent = via_nsenter, via_agent  # type: ignore[attr-defined]
             for name, grudge in shapes.items():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.cluster.docker import nsenter_usable
 from harness.errors import BadInput, InfrastructureError
 from harness.experiment import loads
 from harness.faults.partition import grudge_of
@@ -209,14 +210,15 @@ def test_netem_where_the_kernel_lacks_it_is_refused_clearly(docker_backend: str,
             cluster.net.netem([("n1", "n2")], Netem(delay=30))  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("via", ["agent", "exec"])
-def test_rules_load_without_nsenter(docker_backend: str, via: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where the host cannot nsenter (remote engine, not root): through the sandboxes' agents, or by exec."""
+@pytest.mark.parametrize("via", ["nsenter", "agent", "exec"])
+def test_every_way_of_loading_rules(docker_backend: str, via: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandboxes' agents (the default), nsenter from the host (root, local engine), docker exec."""
     monkeypatch.setenv("CHAOS_RULES_VIA", via)
     with open_cluster(ProbeTarget(), nodes=3, backend=docker_backend) as cluster:
         cluster.wait_ready(timeout=30)
         be = cluster.backend
-        assert not be.use_nsenter and be.use_agent == (via == "agent")  # type: ignore[attr-defined]
+        assert be.use_nsenter == (via == "nsenter" and nsenter_usable())  # type: ignore[attr-defined]
+        assert be.use_agent == (via == "agent")  # type: ignore[attr-defined]
         assert bool(be._channels) == (via == "agent")  # type: ignore[attr-defined]
         probe = Prober(cluster)
         cluster.net.partition(grudge_of({"shape": "isolate", "nodes": ["n3"]}, cluster.nodes))
