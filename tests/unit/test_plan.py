@@ -92,3 +92,19 @@ def test_doctor_lists_targets_declared_ones_workloads_and_checkers(
         and "linearizable" in lines["checkers"]
         and "partition" in lines["fault kinds"]
     )
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        p.name
+        for p in (ROOT / "experiments").glob("*.yaml")
+        if p.name.split("-")[0] in ("etcd", "redis", "postgres")
+    ),
+)
+def test_every_shipped_example_experiment_resolves_on_docker(path: str) -> None:
+    exp = with_overrides(load(ROOT / "experiments" / path), backend="docker")
+    plan = resolve_plan(exp, 3)
+    assert plan.declaration is not None and len(plan.nodes) == len(exp.nodes) >= 2
+    assert all("built from the base image" in n.image for n in plan.nodes)
+    assert plan.schedule.events  # every example experiment injects faults
