@@ -39,11 +39,20 @@ def _empty() -> Mapping[str, Any]:
 
 @dataclass(frozen=True)
 class TargetSpec:
+    """``declaration``: the absolute path of a target declaration file, when the experiment names one."""
+
     name: str
     nodes: int = 3
     flags: frozenset[str] = frozenset()
     backend: str = "auto"
     options: Mapping[str, Any] = field(default_factory=_empty)
+    declaration: str | None = None
+
+    def resolve(self, registries: Registries) -> Any:
+        """The target object: the declaration file, a registered target, or one on ``CHAOS_TARGET_PATH``."""
+        from harness.declare.search import resolve_target
+
+        return resolve_target(registries, self.name, self.declaration)
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,8 @@ class Experiment:
         data = _thaw(self.data)
         data["name"] = self.name
         data.setdefault("target", {})["backend"] = self.target.backend
+        if self.target.declaration is not None:  # absolute: the file form may be saved elsewhere (a bundle)
+            data["target"]["declaration"] = self.target.declaration
         data["workload"]["duration"] = self.workload.duration
         if self.seed is not None:
             data["seed"] = self.seed

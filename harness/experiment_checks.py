@@ -9,11 +9,14 @@ problem is a one-line ``BadInput`` naming ``file:line`` and the field path. ``ha
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from harness.declare.search import resolve_target
 from harness.errors import BadInput
 from harness.evidence import Rules as EvidenceRules
 from harness.experiment import (
@@ -45,9 +48,11 @@ def _range(v: Any, default: tuple[float, float]) -> tuple[float, float]:
 def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
     d: dict[str, Any] = doc.data
     t, w = d["target"], d["workload"]
-    target = _target(doc, reg, t)
+    target, target_obj = _target(doc, reg, t)
+    if "nodes" not in t:  # a declared target says how many nodes it runs by default
+        target = replace(target, nodes=int(getattr(target_obj, "default_nodes", target.nodes)))
     try:
-        topo = reg.target(target.name).topology(target.nodes, dict(target.options))
+        topo = target_obj.topology(target.nodes, dict(target.options))
     except BadInput as e:
         raise doc.error(("target",), str(e)) from None
     except Exception as e:  # noqa: BLE001 - the target's own objection to its options, as one line
@@ -57,7 +62,7 @@ def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
         wl_options["keys"] = w["keys"]
     wl_options.update(w.get("mix") or {})  # the mix is the workload's operation weights, e.g. read: 2
     workload = WorkloadSpec(
-        kind=w.get("kind", target.name),
+        kind=w.get("kind", getattr(target_obj, "default_workload", None) or target.name),
         duration=float(w["duration"]),
         concurrency=int(w.get("concurrency", 4)),
         rate=w.get("rate"),
@@ -125,16 +130,29 @@ def known_flags(target: Any) -> frozenset[str]:
     return frozenset()
 
 
-def _target(doc: YamlDoc, reg: Registries, t: Mapping[str, Any]) -> TargetSpec:
-    if t["name"] not in reg.targets:
+def _declaration_path(doc: YamlDoc, given: str) -> str:
+    p = Path(given)
+    if not p.is_absolute() and doc.file and Path(doc.file).exists():
+        p = Path(os.path.normpath(Path(doc.file).resolve().parent / p))
+    return str(p)
+
+
+def _target(doc: YamlDoc, reg: Registries, t: Mapping[str, Any]) -> tuple[TargetSpec, Any]:
+    if "name" not in t and "declaration" not in t:
         raise doc.error(
-            ("target", "name"),
-            f"unknown target {t['name']!r}; registered: {', '.join(reg.targets.names()) or '(none)'}",
+            ("target",),
+            "give name (a registered or declared target, e.g. kv, etcd) or declaration (a target.yaml path)",
         )
+    decl = _declaration_path(doc, t["declaration"]) if "declaration" in t else None
+    path: FieldPath = ("target", "declaration") if decl else ("target", "name")
     try:
-        known = known_flags(reg.target(t["name"]))
+        obj = resolve_target(reg, t.get("name"), decl)
     except BadInput as e:
-        raise doc.error(("target", "name"), str(e)) from None
+        raise doc.error(path, str(e)) from None
+    if decl is not None and "name" in t and t["name"] != obj.name:
+        raise doc.error(("target", "name"), f"the declaration {t['declaration']} declares {obj.name!r}")
+    name = str(t.get("name", obj.name))
+    known = known_flags(obj)
     flags = set(t.get("flags") or [])
     mode = t.get("mode", "correct")
     if mode != "correct":
@@ -147,15 +165,17 @@ def _target(doc: YamlDoc, reg: Registries, t: Mapping[str, Any]) -> TargetSpec:
         if known and f not in known:
             raise doc.error(
                 ("target", "flags", i),
-                f"unknown planted bug {f!r} for target {t['name']}; valid: {', '.join(sorted(known))}",
+                f"unknown planted bug {f!r} for target {name}; valid: {', '.join(sorted(known))}",
             )
-    return TargetSpec(
-        name=t["name"],
+    spec = TargetSpec(
+        name=name,
         nodes=int(t.get("nodes", 3)),
         flags=frozenset(flags),
         backend=t.get("backend", "auto"),
         options=_frozen(t.get("options")),
+        declaration=decl,
     )
+    return spec, obj
 
 
 def _workload(doc: YamlDoc, reg: Registries, w: WorkloadSpec, explicit: bool) -> Any:

@@ -5,32 +5,47 @@
         cluster.net.partition(isolate(cluster.nodes, "n1"))
         cluster.kill("n2"); cluster.restart("n2")
 
-The story: the target names the nodes and links (``topology``); the backend starts Toxiproxy; the mesh creates
-one proxy per directed link and per client link; each node starts with ``peers`` pointing at its proxies.
-On exit -- normal, exception, Ctrl-C or SIGTERM (``harness.interrupts``: a second signal cannot cut the
-teardown short) -- faults are healed, logs collected (into ``log_dir`` when
-given) and every process / container / network / proxy of the run removed.
+The story: the target names the nodes, links and named ports (``topology``, ``ports``); the backend places
+every node (local: free loopback ports; docker: a network sandbox with the node's IP and hostname); links are
+routed either through Toxiproxy (one proxy per directed link and per named port) or directly:
+
+| backend | peer links | client links | partitions (``cluster.net``) |
+|---|---|---|---|
+| local | proxies | proxies | proxy toxics (``Mesh``) |
+| docker | direct (proxied if asked) | direct (proxied if asked) | packet filters, toxics (``PacketNet``) |
+
+``proxies`` is what the run wants proxied on docker (the runner asks for it only when an experiment schedules
+link toxics on that class of link); on local everything is proxied. Each node starts with a ``NodeContext``
+holding its own host and ports and every peer's addresses. On exit -- normal, exception, Ctrl-C or SIGTERM
+(``harness.interrupts``: a second signal cannot cut the teardown short) --
+faults are healed, logs collected (into ``log_dir`` when given) and every process / container / network /
+proxy of the run removed (on docker with it every packet filter rule: they live in the run's namespaces).
 """
 
 from __future__ import annotations
 
 import contextlib
-import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from harness.cluster.base import Backend, Pausable, capabilities_of
+from harness.cluster.base import Backend, NodeAddrs, Pausable, capabilities_of
+from harness.cluster.readiness import probe
 from harness.cluster.rundir import RunDir, check_run_id, new_run_id
 from harness.errors import BadInput, InfrastructureError
 from harness.interrupts import hold, shielded, trapped
+from harness.net.base import CLIENT
 from harness.net.mesh import Mesh
+from harness.net.packet import PacketNet
 from harness.net.toxiproxy import ToxiproxyApi
-from harness.target import Addr, NodeContext, Target
+from harness.target import Addr, ClientContext, NodeContext, Readiness, Target, target_ports
 
+T = TypeVar("T")
 BACKENDS = ("local", "docker", "auto")
+ROUTES = ("peers", "clients")  # the classes of links a run may route through Toxiproxy proxies
 
 
 @dataclass
@@ -39,10 +54,13 @@ class Cluster:
 
     run_id: str
     backend: Backend
-    net: Mesh
+    net: Mesh | PacketNet
     contexts: dict[str, NodeContext]
     capabilities: frozenset[str]
     _stopped: set[str] = field(default_factory=set)
+    client_ports: dict[str, dict[str, Addr]] = field(default_factory=dict)
+    ready: dict[str, Readiness | None] = field(default_factory=dict)
+    proxied: frozenset[str] = frozenset(ROUTES)
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -50,7 +68,20 @@ class Cluster:
 
     @property
     def client_addrs(self) -> dict[str, Addr]:
-        return dict(self.net.client_addrs)
+        """Per client-reachable node, the address of its client port as clients dial it."""
+        return {n: next(iter(ports.values())) for n, ports in self.client_ports.items()}
+
+    def client_context(self, timeout: float = 5.0) -> ClientContext:
+        """What clients and workloads may know about this run (see ``harness.target.ClientContext``)."""
+        any_ctx = next(iter(self.contexts.values()))
+        return ClientContext(
+            flags=any_ctx.flags,
+            options=dict(any_ctx.options),
+            nodes=self.nodes,
+            addrs={n: dict(p) for n, p in self.client_ports.items()},
+            backend=self.backend.name,
+            timeout=timeout,
+        )
 
     def _need(self, cap: str, node: str) -> None:
         if cap not in self.capabilities:
@@ -59,28 +90,31 @@ class Cluster:
             raise BadInput(f"{cap}: unknown node {node!r}; valid nodes: {', '.join(self.nodes)}")
 
     def wait_ready(self, timeout: float = 30, nodes: tuple[str, ...] | None = None) -> float:
-        """Wait until every (given) node accepts TCP connections; returns the seconds it took."""
+        """Wait until every (given) node passes its readiness check (default: its client port accepts TCP);
+        returns the seconds it took."""
         start = time.monotonic()
         pending = list(nodes or self.nodes)
+        last: dict[str, str] = {}
         while pending:
-            node = pending[0]
-            if not self.backend.running(node):
-                tail = self.backend.logs().get(node, "").strip().splitlines()[-3:]
-                raise InfrastructureError(
-                    f"node {node} exited while starting: {' | '.join(tail) or 'no output'}"
-                )
-            addr = self.backend.direct_addr(node)
-            try:
-                with socket.create_connection((addr.host, addr.port), timeout=0.5):
-                    pending.pop(0)
-                    continue
-            except OSError:
-                pass
+            for node in list(pending):
+                if not self.backend.running(node):
+                    tail = self.backend.logs().get(node, "").strip().splitlines()[-3:]
+                    raise InfrastructureError(
+                        f"node {node} exited while starting: {' | '.join(tail) or 'no output'}"
+                    )
+                ok, why = probe(self.backend, node, self.ready.get(node))
+                if ok:
+                    pending.remove(node)
+                else:
+                    last[node] = why
+            if not pending:
+                break
             if time.monotonic() - start > timeout:
+                detail = "; ".join(f"{n}: {last.get(n, 'not checked')}" for n in pending)
                 raise InfrastructureError(
-                    f"nodes {', '.join(pending)} did not accept connections within {timeout:g} s"
+                    f"nodes {', '.join(pending)} not ready within {timeout:g} s ({detail})"
                 )
-            time.sleep(0.01)
+            time.sleep(0.02)
         return time.monotonic() - start
 
     def kill(self, node: str) -> None:
@@ -147,7 +181,9 @@ def make_backend(name: str, run: RunDir, base_port: int | None) -> Backend:
     return LocalBackend(run, base_port=base_port)
 
 
-def _teardown(cluster_net: Mesh | None, backend: Backend, run: RunDir, log_dir: Path | None) -> None:
+def _teardown(
+    cluster_net: Mesh | PacketNet | None, backend: Backend, run: RunDir, log_dir: Path | None
+) -> None:
     with shielded():  # no signal, first or second, cuts the cleanup short; a noted one is raised after it
         hold("teardown")
         if cluster_net is not None:
@@ -160,9 +196,59 @@ def _teardown(cluster_net: Mesh | None, backend: Backend, run: RunDir, log_dir: 
                     (log_dir / f"{node}.log").write_text(text, encoding="utf-8")
         finally:
             backend.close()
-            if cluster_net is not None:
+            if cluster_net is not None and cluster_net.api is not None:
                 cluster_net.api.close()
             run.remove()
+
+
+def _in_parallel(be: Backend, nodes: tuple[str, ...], fn: Callable[[str], T]) -> dict[str, T]:
+    """``{node: fn(node)}``; on docker concurrently (each call is engine round trips), locally in order."""
+    if be.name != "docker" or len(nodes) < 2:
+        return {n: fn(n) for n in nodes}
+    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        futures = {n: pool.submit(fn, n) for n in nodes}
+        return {n: f.result() for n, f in futures.items()}
+
+
+def resolve_proxies(backend: str, proxies: Iterable[str] | None) -> frozenset[str]:
+    """Which classes of links go through proxies: everything on local; on docker what was asked for."""
+    wanted = frozenset(proxies or ())
+    bad = sorted(wanted - set(ROUTES))
+    if bad:
+        raise BadInput(f"proxies: {bad[0]!r} is not a class of links; valid: {', '.join(ROUTES)}")
+    return frozenset(ROUTES) if backend == "local" else wanted
+
+
+def _contexts(
+    topology: Any,
+    addrs: Mapping[str, NodeAddrs],
+    mesh: Mesh | None,
+    proxied: frozenset[str],
+    be: Backend,
+    flags: frozenset[str],
+    opts: Mapping[str, Any],
+) -> dict[str, NodeContext]:
+    out = {}
+    for n in topology.nodes:
+        if "peers" in proxied and mesh is not None:
+            peer_addrs = {p: dict(m) for p, m in mesh.peer_ports[n].items()}
+        else:
+            linked = {b for a, b in topology.links if a == n}
+            peer_addrs = {p: dict(addrs[p].direct) for p in topology.nodes if p in linked}
+        out[n] = NodeContext(
+            node=n,
+            nodes=topology.nodes,
+            listen=addrs[n].listen,
+            peers={p: next(iter(m.values())) for p, m in peer_addrs.items()},
+            data_dir=f"{be.data_root}/{n}",
+            flags=frozenset(flags),
+            options=opts,
+            host=addrs[n].host,
+            ports=dict(addrs[n].ports),
+            peer_addrs=peer_addrs,
+            backend=be.name,
+        )
+    return out
 
 
 @contextlib.contextmanager
@@ -175,60 +261,91 @@ def open_cluster(
     run_id: str | None = None,
     log_dir: str | Path | None = None,
     base_port: int | None = None,
+    proxies: Iterable[str] | None = None,
 ) -> Iterator[Cluster]:
     """Start a cluster of ``target`` on ``backend`` (``local``, ``docker`` or ``auto``); removed on exit.
 
     ``base_port`` (local backend only) uses consecutive fixed ports from there instead of free ones.
+    ``proxies`` (docker only; local proxies everything): the classes of links (``peers``, ``clients``)
+    to route through Toxiproxy, so that link toxics can act on them; the rest are direct.
     """
     if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= 32:
         raise BadInput(f"nodes {nodes!r}: expected a whole number between 1 and 32")
     if backend not in BACKENDS:
         raise BadInput(f"backend {backend!r}: unknown; valid backends: {', '.join(BACKENDS)}")
     tgt = _resolve_target(target)
+    try:
+        ports = target_ports(tgt)
+    except ValueError as e:
+        raise BadInput(f"target {getattr(tgt, 'name', '?')}: {e}") from None
     opts = dict(options or {})
     topology = tgt.topology(nodes, opts)
     rid = check_run_id(run_id) if run_id else new_run_id()
     with trapped():
         run = RunDir.create(rid, owner_log_dir=log_dir)
-        mesh: Mesh | None = None
+        net: Mesh | PacketNet | None = None
         be: Backend | None = None
         try:
             be = make_backend(backend, run, base_port)
-            api = ToxiproxyApi(be.start_toxiproxy())
-            api.wait_ready(timeout=15)
-            addrs = {n: be.node_addrs(n) for n in topology.nodes}
-            hosts = be.proxy_hosts()
-            mesh = Mesh.build(
-                api,
-                topology,
-                {n: a.upstream for n, a in addrs.items()},
-                hosts.listen_host,
-                be.proxy_port,
-                hosts.node_host,
-                hosts.client_host,
-            )
-            contexts = {}
-            for n in topology.nodes:
-                ctx = NodeContext(
-                    node=n,
-                    nodes=topology.nodes,
-                    listen=addrs[n].listen,
-                    peers=dict(mesh.peer_addrs[n]),
-                    data_dir=f"{be.data_root}/{n}",
-                    flags=frozenset(flags),
-                    options=opts,
+            proxied = resolve_proxies(be.name, proxies)
+            addrs = _in_parallel(be, topology.nodes, lambda n: be.node_addrs(n, ports))
+            mesh: Mesh | None = None
+            if proxied:
+                api = ToxiproxyApi(be.start_toxiproxy())
+                api.wait_ready(timeout=15)
+                hosts = be.proxy_hosts()
+                mesh = Mesh.build(
+                    api,
+                    topology,
+                    {n: dict(a.upstreams) or a.upstream for n, a in addrs.items()},
+                    hosts.listen_host,
+                    be.proxy_port,
+                    hosts.node_host,
+                    hosts.client_host,
+                    peer_links="peers" in proxied,
+                    client_links="clients" in proxied,
                 )
-                contexts[n] = ctx
-                be.start_node(ctx, tgt.node_spec(ctx))
-                hold("start-up")
-            caps = capabilities_of(be) | {"partition", "link"}
+            net = mesh
+            if be.name == "docker":
+                ips = {n: be.direct_addr(n).host for n in topology.nodes}
+                ips[CLIENT] = be.client_ip()  # type: ignore[attr-defined]
+                be.attach_agents()  # type: ignore[attr-defined]
+                net = PacketNet(
+                    topology,
+                    ips,
+                    be.load_rules,  # type: ignore[attr-defined]
+                    mesh,
+                    shape=be.load_tc,  # type: ignore[attr-defined]
+                    netem_ok=be.netem_available,  # type: ignore[attr-defined]
+                )
+            assert net is not None
+            if "clients" in proxied and mesh is not None:
+                client_ports = {n: dict(mesh.client_ports[n]) for n in topology.client_nodes}
+            else:
+                client_ports = {n: dict(addrs[n].client_direct) for n in topology.client_nodes}
+            contexts = _contexts(topology, addrs, mesh, proxied, be, frozenset(flags), opts)
+            specs = {n: tgt.node_spec(ctx) for n, ctx in contexts.items()}
+            ready: dict[str, Readiness | None] = {n: spec.ready for n, spec in specs.items()}
+            _in_parallel(be, topology.nodes, lambda n: be.start_node(contexts[n], specs[n]))
+            hold("start-up")
+            caps = capabilities_of(be) | {"partition"}
+            if proxied:
+                caps |= {"link"}
+            if be.name == "docker":
+                caps |= {"packet-loss"}
+                if be.netem_available():  # type: ignore[attr-defined]
+                    caps |= {"netem"}
             allowed = getattr(tgt, "capabilities", None)
             if allowed is not None:
-                caps &= frozenset(allowed)
-            yield Cluster(rid, be, mesh, contexts, caps)
+                # packet loss is a partial partition: offered wherever partitions are
+                packet = {"packet-loss", "netem"} if "partition" in allowed else set()
+                caps &= frozenset(allowed) | packet
+            yield Cluster(
+                rid, be, net, contexts, caps, client_ports=client_ports, ready=ready, proxied=proxied
+            )
         finally:
             if be is not None:
-                _teardown(mesh, be, run, Path(log_dir) if log_dir is not None else None)
+                _teardown(net, be, run, Path(log_dir) if log_dir is not None else None)
             else:
                 with shielded():
                     run.remove()

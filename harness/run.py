@@ -30,12 +30,14 @@ from typing import Any
 from harness import evidence as ev
 from harness.bundle import Bundle
 from harness.checkers.base import UNKNOWN, Composite, Result, Validity, compose
+from harness.cluster.base import explain_missing
 from harness.cluster.owner import register_bundle
 from harness.cluster.rundir import chaos_home
 from harness.crash import Crash
 from harness.crash import summary as crash_summary
 from harness.errors import EXIT_CRASHED, EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, InfrastructureError
 from harness.experiment import CheckerSpec, Experiment
+from harness.faults.link import proxied_links
 from harness.faults.nemesis import Nemesis
 from harness.history import History, HistoryWriter
 from harness.interrupts import hold, shielded, trapped
@@ -43,6 +45,8 @@ from harness.provenance import code_version
 from harness.registry import Registries
 from harness.run_guard import Guard
 from harness.schedule import Schedule, generate
+from harness.target import ClientContext, make_workload
+from harness.target import make_client as target_client
 from harness.workers import Workers, call
 
 Progress = Callable[[str], None]
@@ -183,13 +187,21 @@ class _Run:
         if missing:
             raise InfrastructureError(
                 f"this cluster cannot {', '.join(sorted(missing))} (capabilities: "
-                f"{', '.join(sorted(cluster.capabilities))}); remove those faults or pick another backend"
+                f"{', '.join(sorted(cluster.capabilities))}; {explain_missing(missing)}); "
+                "remove those faults or pick another backend"
             )
-        workload = self.reg.workloads.get(exp.workload.kind)(dict(exp.workload.options))
         timeout = exp.workload.timeout
+        context = (
+            cluster.client_context(timeout)
+            if hasattr(cluster, "client_context")
+            else ClientContext(
+                exp.target.flags, dict(exp.target.options), tuple(cluster.nodes), timeout=timeout
+            )
+        )
+        workload = make_workload(self.reg.workloads.get(exp.workload.kind), exp.workload.options, context)
 
         def make_client(process: int) -> Any:
-            return target.client(cluster.client_addrs, process, timeout)
+            return target_client(target, cluster.client_addrs, process, timeout, context)
 
         if exp.steady_state is not None:
             self.phase("steady-state")
@@ -280,8 +292,8 @@ def _start(
     say: Progress,
 ) -> _Run:
     """Copy the experiment and write the first ``run.json`` (status ``running``)."""
-    if exp.source and Path(exp.source).is_file():
-        shutil.copyfile(exp.source, bundle.experiment_file)
+    if exp.source and Path(exp.source).is_file() and exp.target.declaration is None:
+        shutil.copyfile(exp.source, bundle.experiment_file)  # a declaration path may be relative: not copied
     else:
         bundle.experiment_file.write_text(exp.to_yaml(), encoding="utf-8")
     bundle.write_run(
@@ -317,7 +329,7 @@ def _execute(
     """Cluster up, workload and faults, heal, final ops, cluster down; returns the timings."""
     with ExitStack() as stack:
         stack.callback(run.writer.close)
-        target = reg.target(exp.target.name)
+        target = exp.target.resolve(reg)
         cluster = stack.enter_context(
             factory(
                 target,
@@ -326,6 +338,7 @@ def _execute(
                 flags=exp.target.flags,
                 options=dict(exp.target.options),
                 log_dir=run.bundle.logs_dir,
+                proxies=proxied_links(schedule.events),
             )
         )
         timings = run.main(cluster, stack, schedule, target)

@@ -3,18 +3,30 @@
 The bundled targets (``targets/kv``, ``targets/queue``, ``targets/lock``) use exactly this API, registered
 through the ``chaos_harness.targets`` entry-point group, as a user's own target would.
 
-A target says which nodes it has and which links between them carry traffic (``Topology``), how to start each
-node (``node_spec``: an argv run as a subprocess on the ``local`` backend or inside the target image on the
-``docker`` backend, at the addresses the harness chose, each peer reached through a Toxiproxy proxy), and how
-a harness worker talks to it (``client``). Clients never raise for an operation's failure: they return an
-``Outcome`` that is honest about uncertainty (``fail`` only when the operation certainly did not happen).
+A target says which nodes it has and which links between them carry traffic (``Topology``), which named ports
+a node serves (optional ``ports``, e.g. ``{"client": 2379, "peer": 2380}``; the first is the client port), how
+to start each node (``node_spec``: an argv run as a subprocess on the ``local`` backend or inside an image on
+the ``docker`` backend, optionally with its own ``image`` and a ``ready`` check), and how a harness worker
+talks to it (``client``, which may take a ``context=ClientContext`` keyword). Clients never raise for an
+operation's failure: they return an ``Outcome`` that is honest about uncertainty (``fail`` only when the
+operation certainly did not happen) and may name the ``node`` that served it.
+
+Addresses (see ``NodeContext``): on ``docker`` every node has a stable hostname (its name) and its own IP on
+the run's network and peers dial each other's real ports (``peer_addrs``); on ``local`` every named port of
+every node is a free loopback port and each peer is reached through a per-link Toxiproxy proxy per port.
+``/work/wt/real/INTERFACE.md`` (the branch's contract) and ``docs/platform.md`` say which fits which system.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
+
+CLIENT_PORT = "client"  # the name of a node's client port when a target names no ports
+DEFAULT_PORT = 7000  # the client port of a target that names no ports (the port used on docker)
+READY_KINDS = ("tcp", "http", "command")
 
 
 @dataclass(frozen=True, order=True)
@@ -40,9 +52,38 @@ class Topology:
         return cls(ns, tuple((a, b) for a in ns for b in ns if a != b), ns)
 
 
+def target_ports(target: object) -> dict[str, int]:
+    """A target's named ports (``ports`` attribute, in order; the first is the client port), checked."""
+    declared = getattr(target, "ports", None)
+    if declared is None:
+        return {CLIENT_PORT: DEFAULT_PORT}
+    ports = dict(declared)
+    if not ports:
+        raise ValueError(
+            "ports: a target that declares ports must name at least one (the first is the client's)"
+        )
+    for name, port in ports.items():
+        if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"ports: port name {name!r} must be letters, digits, '-' or '_'")
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise ValueError(f"ports.{name}: expected a port number in 1..65535, got {port!r}")
+    if len(set(ports.values())) != len(ports):
+        raise ValueError(f"ports: two names share one port number: {ports}")
+    return ports
+
+
 @dataclass(frozen=True)
 class NodeContext:
-    """What a node needs to start; ``peers[j]`` is the address (a mesh proxy) this node uses to reach j."""
+    """What a node needs to start.
+
+    ``listen``: the address the node binds for its client port (``0.0.0.0:<port>`` on docker,
+    ``127.0.0.1:<port>`` on local); ``peers[j]``: the address this node dials to reach j's client port (a
+    proxy on local; j's hostname and real port on docker unless the run routes peer links through proxies for
+    link toxics). ``host``: the node's own address as its peers reach it (docker: its hostname, i.e. its name,
+    on the run's network; local: 127.0.0.1). ``ports``: this node's named ports (what it binds).
+    ``peer_addrs[j][name]``: the address to dial for j's port ``name`` (docker: ``Addr(j, real port)``,
+    nothing rewritten; local: the per-link proxy of that port). ``data_dir`` exists before the node starts.
+    """
 
     node: str
     nodes: tuple[str, ...]
@@ -51,26 +92,133 @@ class NodeContext:
     data_dir: str
     flags: frozenset[str] = frozenset()
     options: Mapping[str, Any] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    ports: Mapping[str, int] = field(default_factory=dict)
+    peer_addrs: Mapping[str, Mapping[str, Addr]] = field(default_factory=dict)
+    backend: str = "local"
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """When a node counts as ready (``Cluster.wait_ready``); without one: its client port accepts TCP.
+
+    ``tcp``: the named ``port`` accepts a connection. ``http``: ``GET http://<node>:<port><path>`` answers
+    ``status``. ``command``: ``argv`` exits 0; on docker it runs inside the node's container
+    (``docker exec``), on local on the host with the project root as working directory (``python3`` as on the
+    node).
+    """
+
+    kind: Literal["tcp", "http", "command"] = "tcp"
+    port: str = CLIENT_PORT
+    path: str = "/"
+    status: int = 200
+    argv: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in READY_KINDS:
+            raise ValueError(f"ready.kind {self.kind!r}: expected one of {', '.join(READY_KINDS)}")
+        if self.kind == "command" and not self.argv:
+            raise ValueError(
+                "ready: kind command needs argv, the command that exits 0 once the node is ready"
+            )
+        if self.kind == "http" and not self.path.startswith("/"):
+            raise ValueError(f"ready.path {self.path!r}: must start with '/'")
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    """An image the harness builds for a node (docker only): its base image plus Debian ``packages``.
+
+    ``lines`` are extra Dockerfile lines appended after the install (e.g. ``RUN mkdir -p /srv/x``). The tag is
+    ``chaos-harness/node:<hash>`` over the base image's id and this spec: built once (with the host's network,
+    since containers have none), then cached. ``python -m harness.cluster.docker build-image --all-declared``
+    builds every image the registered targets declare (``scripts/setup`` runs it).
+    """
+
+    packages: tuple[str, ...] = ()
+    lines: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for p in self.packages:
+            if not p or not all(c.isalnum() or c in "+-.:=~" for c in p):
+                raise ValueError(f"image.packages: {p!r} is not a Debian package name")
+        for line in self.lines:
+            if "\n" in line or not line.strip():
+                raise ValueError(f"image.lines: {line!r} must be one non-empty Dockerfile line")
 
 
 @dataclass(frozen=True)
 class NodeSpec:
     """How to start a node: ``argv[0] == "python3"`` becomes the local interpreter on the local backend.
 
-    The working directory is the project root locally and ``/app`` in the image; both hold ``targets/``.
+    The working directory is the project root locally and ``/app`` in the bundled target image; both hold
+    ``targets/``. ``image`` (docker only): None = the bundled target image; a string = an image that must
+    exist locally (no registry is asked); an ``ImageBuild`` = built from the base image. With another image
+    the working directory is the image's own. ``ready``: the node's readiness check (default: the client port
+    accepts TCP).
     """
 
     argv: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict)
+    image: str | ImageBuild | None = None
+    ready: Readiness | None = None
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a client call returned: ``ok`` (happened), ``fail`` (certainly not), ``info`` (unknown)."""
+    """What a client call returned: ``ok`` (happened), ``fail`` (certainly not), ``info`` (unknown).
+
+    ``node``: the node that served the call, when the client knows (recorded on the completion op).
+    """
 
     type: Literal["ok", "fail", "info"]
     value: Any = None
     error: str | None = None
+    node: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientContext:
+    """What a client (and a workload) may know about the run, passed as the keyword ``context``.
+
+    ``flags`` and ``options`` are the target's (planted bugs switched on, ``target.options``); ``nodes`` every
+    node; ``addrs[node][port name]`` the address a client dials (docker: the node's IP and real port, unless
+    the run routes client links through proxies for link toxics; local: the client proxy of that port);
+    ``backend`` ``local`` or ``docker``; ``timeout`` the workload's per-call timeout in seconds.
+    """
+
+    flags: frozenset[str] = frozenset()
+    options: Mapping[str, Any] = field(default_factory=dict)
+    nodes: tuple[str, ...] = ()
+    addrs: Mapping[str, Mapping[str, Addr]] = field(default_factory=dict)
+    backend: str = "local"
+    timeout: float = 5.0
+
+
+def accepts_context(fn: Any) -> bool:
+    """Whether ``fn`` takes a ``context`` keyword (by name or through ``**kwargs``)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "context" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def make_client(
+    target: Any, nodes: Mapping[str, Addr], process: int, timeout: float, context: ClientContext
+) -> Any:
+    """``target.client(nodes, process, timeout)``, plus ``context=`` when the client accepts it."""
+    if accepts_context(target.client):
+        return target.client(nodes, process, timeout, context=context)
+    return target.client(nodes, process, timeout)
+
+
+def make_workload(factory: Any, options: Mapping[str, Any], context: ClientContext) -> Any:
+    """``factory(options)``, plus ``context=`` when the workload accepts it (old workloads keep working)."""
+    if accepts_context(factory):
+        return factory(dict(options), context=context)
+    return factory(dict(options))
 
 
 @runtime_checkable
@@ -93,7 +241,9 @@ class Target(Protocol):
     def node_spec(self, ctx: NodeContext) -> NodeSpec: ...
 
     def client(self, nodes: Mapping[str, Addr], process: int, timeout: float) -> Client:
-        """A client for one worker; ``nodes`` maps each client-reachable node to its client-side proxy."""
+        """A client for one worker; ``nodes`` maps each client-reachable node to the address of its client
+        port (a proxy on local, the node itself on docker). A client that also takes a keyword ``context``
+        gets a ``ClientContext`` (the run's flags, options and every node's named addresses)."""
         ...
 
 

@@ -2,7 +2,8 @@
 
 A worker asks its ``WorkerPlan`` for the next ``(f, value)``, records the invocation, calls the target's
 client and records the completion exactly as the client reported it: ``ok``, ``fail`` (certainly did not
-happen) or ``info`` (unknown). After an ``info`` (or if the client raised, also recorded as ``info``) the
+happen) or ``info`` (unknown), with the node that served it when the ``Outcome`` names one (op field
+``node``). After an ``info`` (or if the client raised, also recorded as ``info``) the
 worker abandons that process id, as Jepsen does: it continues as a fresh process (id + concurrency) with a
 fresh client and plan, so no process ever has two open operations. ``rate`` is shared among the workers.
 """
@@ -30,7 +31,15 @@ def call(writer: HistoryWriter, client: Client, process: int, f: str, value: Any
             out = Outcome("info", None, f"client returned {type(out).__name__}, not an Outcome")
     except Exception as e:  # noqa: BLE001 - an exception is an unknown outcome, never a lost op
         out = Outcome("info", None, f"{type(e).__name__}: {e}")
-    writer.record(process, out.type, f, out.value if out.value is not None else value, error=out.error)
+    node = getattr(out, "node", None)
+    writer.record(
+        process,
+        out.type,
+        f,
+        out.value if out.value is not None else value,
+        error=out.error,
+        node=node if isinstance(node, str) else None,
+    )
     return out
 
 

@@ -1,7 +1,9 @@
 """``chaos doctor``: what is ready and what is missing, line by line, with the fix for each missing piece.
 
-``--smoke BACKEND`` also brings up a 3-node echo cluster on that backend, probes it through the mesh,
-partitions and heals it, and prints the timings (it is the quickest end-to-end check of a machine).
+It also lists what is registered: targets (Python ones and declared ones, with their declaration files),
+workloads, checkers and fault kinds. ``--smoke BACKEND`` also brings up a 3-node echo cluster on that
+backend, probes it through the mesh, partitions and heals it, and prints the timings (it is the quickest
+end-to-end check of a machine).
 Exit code 0 when the required pieces are there, otherwise the ``InfrastructureError`` code.
 """
 
@@ -45,16 +47,25 @@ def checks() -> list[tuple[bool, bool, str, str]]:
         try:
             base = dk.base_image(c)
             out.append((True, False, "base image", ", ".join(base.tags) or base.id[:19]))
-            if tp is not None:
-                from harness.cluster import image
+            from harness.cluster import image
 
+            if tp is not None:
                 tag = f"{image.REPO}:{image.content_hash(base.id, tp)}"
                 have = bool(c.images.list(name=tag))
                 out.append((have, False, "target image", tag if have else f"{tag} not built; {SETUP}"))
+            for name, spec in dk.declared_images():  # images that declared targets build from the base
+                tag = f"{image.NODE_REPO}:{image.build_hash(base.id, spec)}"
+                have = bool(c.images.list(name=tag))
+                what = f"{tag} ({' '.join(spec.packages)})"
+                out.append((have, False, f"{name} image", what if have else f"{what} not built; {SETUP}"))
         except InfrastructureError as e:
             out.append((False, False, "base image", str(e)))
         finally:
             c.close()
+    from harness.net.netem import probe_host
+
+    netem_ok, how = probe_host()  # packet-level delay/jitter/duplicate/reorder faults need sch_netem
+    out.append((bool(netem_ok), False, "netem", how))
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     out.append((bool(browser), False, "chromium", browser or f"not found (report browser test); {SETUP}"))
     from harness.checkers import native
@@ -68,6 +79,33 @@ def checks() -> list[tuple[bool, bool, str, str]]:
     home = chaos_home()
     out.append((True, False, "state dir", str(home)))
     return out
+
+
+def registered() -> list[tuple[str, str]]:
+    """(registry, one line listing its names) for targets (with where each declared one comes from),
+    workloads, checkers and fault kinds; a target that cannot be loaded is listed with why."""
+    from harness.declare.search import PATH_VAR, on_search_path
+    from harness.registry import Registries
+
+    reg = Registries()
+    targets = []
+    for name in reg.targets.names():
+        try:
+            obj = reg.target(name)
+        except (BadInput, InfrastructureError) as e:
+            targets.append(f"{name} (broken: {e})")
+            continue
+        decl = getattr(getattr(obj, "decl", None), "file", None)
+        targets.append(f"{name} (declared: {decl})" if decl else name)
+    for name, path in sorted(on_search_path().items()):
+        if name not in reg.targets:
+            targets.append(f"{name} (declared: {path}, on {PATH_VAR})")
+    return [
+        ("targets", ", ".join(targets) or "(none)"),
+        ("workloads", ", ".join(reg.workloads.names()) or "(none)"),
+        ("checkers", ", ".join(reg.checkers.names()) or "(none)"),
+        ("fault kinds", ", ".join(reg.faults.names()) or "(none)"),
+    ]
 
 
 def _reached(out: Outcome) -> bool:
@@ -111,6 +149,8 @@ def handler(args: argparse.Namespace) -> int:
         tag = "ok" if ok else ("MISSING" if required else "missing")
         print(f"{tag:<8}{what}: {detail}")
         missing_required |= required and not ok
+    for what, names in registered():
+        print(f"{'ok':<8}{what}: {names}")
     if args.smoke:
         smoke(args.smoke, args.base_port)
     if missing_required:

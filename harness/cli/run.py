@@ -50,11 +50,25 @@ def _run(
 def cmd_run(args: argparse.Namespace) -> int:
     reg = Registries()
     exp = load(args.experiment, reg)
+    if args.dry_run:
+        return _dry_run(exp, args, reg)
     outcome = _run(exp, args.seed, args.out, _overrides(args), reg)
     _print_outcome(outcome)
     if args.shrink and outcome.valid is False:
         return _shrink_bundle(outcome.bundle, args.max_runs, reg)
     return outcome.exit_code
+
+
+def _dry_run(exp: Experiment, args: argparse.Namespace, reg: Registries) -> int:
+    """Validate and print the resolved plan; nothing starts (exit 0, or 3 on bad input)."""
+    import random
+
+    from harness.plan import format_plan, resolve_plan
+
+    exp = with_overrides(exp, seed=args.seed, **_overrides(args))
+    seed = exp.seed if exp.seed is not None else random.SystemRandom().randrange(2**31)
+    print(format_plan(resolve_plan(exp, seed, reg)))
+    return EXIT_OK
 
 
 def _load_bundle(run: str, reg: Registries) -> tuple[Bundle, dict[str, Any], Experiment]:
@@ -132,6 +146,11 @@ def register(sub: Any) -> None:
     _common(p)
     p.add_argument("--out", default="reports", help="bundles go to OUT/<experiment>/<timestamp>/ (reports)")
     p.add_argument("--shrink", action="store_true", help="when the run fails, shrink its fault schedule")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate and print the resolved plan (nodes, images, commands, ports, schedule); start nothing",
+    )
     p.add_argument("--max-runs", type=int, default=12, help="run budget of --shrink (12)")
     p.set_defaults(func=cmd_run)
 

@@ -8,7 +8,8 @@ of assuming, so a backend that cannot pause is simply not offered pause faults.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from harness.target import Addr, NodeContext, NodeSpec
@@ -16,10 +17,18 @@ from harness.target import Addr, NodeContext, NodeSpec
 
 @dataclass(frozen=True)
 class NodeAddrs:
-    """``listen``: what the node binds; ``upstream``: how Toxiproxy reaches it."""
+    """Where a node is. ``listen``: what it binds for its client port; ``upstream``: how Toxiproxy reaches
+    that port. Per named port: ``ports`` (the number it binds), ``upstreams`` (as Toxiproxy reaches it),
+    ``direct`` (as its peers dial it without a proxy) and ``client_direct`` (as the host's clients dial it);
+    ``host`` is the node's own address as its peers reach it."""
 
     listen: Addr
     upstream: Addr
+    host: str = "127.0.0.1"
+    ports: Mapping[str, int] = field(default_factory=dict)
+    upstreams: Mapping[str, Addr] = field(default_factory=dict)
+    direct: Mapping[str, Addr] = field(default_factory=dict)
+    client_direct: Mapping[str, Addr] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -46,12 +55,18 @@ class Backend(Protocol):
         """The listen port of the index-th proxy (0: let Toxiproxy choose a free one)."""
         ...
 
-    def node_addrs(self, node: str) -> NodeAddrs: ...
+    def node_addrs(self, node: str, ports: Mapping[str, int]) -> NodeAddrs:
+        """Place ``node`` (its named ``ports``, the first the client's) and say how everyone reaches it."""
+        ...
 
     def start_node(self, ctx: NodeContext, spec: NodeSpec) -> None: ...
 
-    def direct_addr(self, node: str) -> Addr:
-        """How the host reaches the node itself, bypassing the mesh (for readiness checks)."""
+    def direct_addr(self, node: str, port: str | None = None) -> Addr:
+        """How the host reaches the node's named ``port`` (default the client port), bypassing the mesh."""
+        ...
+
+    def run_command(self, node: str, argv: tuple[str, ...], env: Mapping[str, str], timeout: float) -> int:
+        """Run ``argv`` beside the node (docker: inside its container; local: on the host); its exit code."""
         ...
 
     def stop(self, node: str) -> None:
@@ -94,3 +109,24 @@ def capabilities_of(backend: object) -> frozenset[str]:
     if isinstance(backend, Pausable):
         caps |= {"pause"}
     return frozenset(caps)
+
+
+# Why a cluster may lack a capability, said once (the runner's refusal, docs/platform.md).
+WHY_MISSING = {
+    "kill": "this backend cannot crash nodes",
+    "restart": "this backend cannot crash nodes",
+    "pause": "this backend cannot freeze nodes",
+    "partition": "the target does not offer partitions",
+    "link": "link toxics act only on links routed through Toxiproxy proxies (local: all; docker: the classes "
+    "of links the experiment's link faults name, which the runner proxies)",
+    "packet-loss": "packet loss needs packet filters in the nodes' network namespaces: the docker backend",
+    "netem": "netem needs the docker backend on a kernel with sch_netem (chaos doctor: netem); the Toxiproxy "
+    "link toxics (latency, jitter, bandwidth) are the alternative",
+}
+
+
+def explain_missing(missing: set[str] | frozenset[str]) -> str:
+    """One clause per missing capability: why a cluster may not offer it."""
+    return "; ".join(
+        f"{c}: {WHY_MISSING.get(c, 'not offered by this target or backend')}" for c in sorted(missing)
+    )

@@ -1,5 +1,8 @@
 """The target image's build context and content hash (pure file work; ``docker.py`` does the building).
 
+``node_dockerfile`` / ``build_hash`` do the same for the images targets declare (``ImageBuild``: the base
+image plus Debian packages), tagged ``chaos-harness/node:<hash>``.
+
 The context is ``targets/image/Dockerfile`` + the repository's ``targets/`` tree (caches excluded) + the
 static ``toxiproxy-server``. The tag ``chaos-harness/target:<hash>`` covers all of it plus the base
 image's id, so an unchanged tree never rebuilds and an edited target rebuilds in about a second.
@@ -14,8 +17,10 @@ import tarfile
 from pathlib import Path
 
 from harness.cluster.rundir import chaos_home, project_root
+from harness.target import ImageBuild
 
 REPO = "chaos-harness/target"
+NODE_REPO = "chaos-harness/node"  # images built from the base image plus a target's Debian packages
 DEFAULT_BASES = ("python:3.11-slim",)
 SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 
@@ -69,3 +74,24 @@ def build_context(toxiproxy: Path) -> bytes:
         for rel, path in target_files():
             tar.add(path, arcname=rel, recursive=False)
     return buf.getvalue()
+
+
+def node_dockerfile(spec: ImageBuild) -> str:
+    """The Dockerfile of a declared node image: the base image, Debian packages, then the extra lines."""
+    lines = ["ARG BASE", "FROM ${BASE}"]
+    if spec.packages:
+        lines.append(
+            "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
+            + " ".join(spec.packages)
+            + " && rm -rf /var/lib/apt/lists/*"
+        )
+    lines.extend(spec.lines)
+    return "\n".join(lines) + "\n"
+
+
+def build_hash(base_id: str, spec: ImageBuild) -> str:
+    """The content hash that tags a declared node image: the base image's id and the Dockerfile."""
+    h = hashlib.sha256()
+    h.update(b"base\0" + base_id.encode() + b"\0")
+    h.update(b"Dockerfile\0" + node_dockerfile(spec).encode())
+    return h.hexdigest()[:16]

@@ -1,10 +1,14 @@
 """The ``local`` backend: nodes and Toxiproxy are subprocesses listening on 127.0.0.1, nothing else.
 
-It needs no Docker at all. kill = SIGKILL, pause = SIGSTOP, resume = SIGCONT, stop = SIGTERM (then SIGKILL).
+It needs no Docker at all. kill = SIGKILL, pause = SIGSTOP, resume = SIGCONT, stop = SIGTERM (then SIGKILL),
+each sent to the node's whole process group and every descendant (a node that is a shell script, forks
+workers, or whose workers start their own sessions, as PostgreSQL's backends do, is hit whole).
 Each node runs ``target.node_spec(ctx).argv`` (``python3`` replaced by this interpreter) with the project root
-as its working directory, its output appended to ``.chaos/runs/<run>/logs/<node>.log``, in its own session so
-a terminal's Ctrl-C reaches only the runner (which then cleans up in order). Every pid is recorded in the run
-directory so ``chaos clean`` can find leftovers of a runner killed outright.
+as its working directory, its output appended to ``.chaos/runs/<run>/logs/<node>.log``, in its own session
+(so its own process group; a terminal's Ctrl-C reaches only the runner, which then cleans up in order). Every
+named port of every node is a free loopback port (or consecutive from ``base_port``); the node's data
+directory exists before it starts. Every pid is recorded in the run directory so ``chaos clean`` can find
+leftovers of a runner killed outright (and kills their groups).
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from harness.cluster.base import NodeAddrs, ProxyHosts
-from harness.cluster.rundir import RUN_ENV, RunDir, project_root
+from harness.cluster.rundir import RUN_ENV, RunDir, descendants, project_root
 from harness.errors import InfrastructureError
 from harness.interrupts import shielded
 from harness.net.server import LocalToxiproxy
@@ -63,7 +68,7 @@ class LocalBackend:
         self._toxiproxy: LocalToxiproxy | None = None
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._specs: dict[str, tuple[NodeContext, NodeSpec]] = {}
-        self._addrs: dict[str, Addr] = {}
+        self._addrs: dict[str, dict[str, Addr]] = {}
         self.data_root = str(run.path / "data")
 
     def _port(self, why: str) -> int:
@@ -83,13 +88,44 @@ class LocalBackend:
     def proxy_port(self, index: int) -> int:
         return 0 if self.base_port is None else self._port(f"proxy {index}")
 
-    def node_addrs(self, node: str) -> NodeAddrs:
-        a = Addr(HOST, self._port(f"node {node}"))
-        self._addrs[node] = a
-        return NodeAddrs(a, a)
+    def node_addrs(self, node: str, ports: Mapping[str, int] | None = None) -> NodeAddrs:
+        names = list(ports or {"client": 0})
+        addrs = {name: Addr(HOST, self._port(f"node {node} port {name}")) for name in names}
+        self._addrs[node] = addrs
+        first = addrs[names[0]]
+        return NodeAddrs(
+            first,
+            first,
+            host=HOST,
+            ports={n: a.port for n, a in addrs.items()},
+            upstreams=addrs,
+            direct=addrs,
+            client_direct=addrs,
+        )
 
-    def direct_addr(self, node: str) -> Addr:
-        return self._addrs[node]
+    def direct_addr(self, node: str, port: str | None = None) -> Addr:
+        addrs = self._addrs[node]
+        return addrs[port] if port is not None else next(iter(addrs.values()))
+
+    def run_command(self, node: str, argv: tuple[str, ...], env: Mapping[str, str], timeout: float) -> int:
+        cmd = list(argv)
+        if cmd and cmd[0] in ("python3", "python"):
+            cmd[0] = sys.executable
+        try:
+            return subprocess.run(
+                cmd,
+                cwd=project_root(),
+                env={**os.environ, **env},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=timeout,
+                start_new_session=True,
+            ).returncode
+        except subprocess.TimeoutExpired:
+            return 124
+        except OSError:
+            return 127
 
     def start_node(self, ctx: NodeContext, spec: NodeSpec) -> None:
         if ctx.listen.host != HOST:
@@ -97,6 +133,7 @@ class LocalBackend:
                 f"node {ctx.node}: the local backend binds only {HOST}, not {ctx.listen.host}"
             )
         self._specs[ctx.node] = (ctx, spec)
+        Path(ctx.data_dir).mkdir(parents=True, exist_ok=True)
         self.start(ctx.node)
 
     def start(self, node: str) -> None:
@@ -107,6 +144,7 @@ class LocalBackend:
         if argv and argv[0] in ("python3", "python"):
             argv[0] = sys.executable
         env = {**os.environ, **spec.env, RUN_ENV: self.run.run_id, "PYTHONUNBUFFERED": "1"}
+        Path(ctx.data_dir).mkdir(parents=True, exist_ok=True)
         with shielded(), open(self.run.log_file(node), "ab") as log:  # started means recorded
             proc = subprocess.Popen(
                 argv,
@@ -122,8 +160,22 @@ class LocalBackend:
 
     def _signal(self, node: str, sig: int) -> None:
         proc = self._procs.get(node)
-        if proc is not None and proc.poll() is None:
-            os.kill(proc.pid, sig)
+        if proc is None:
+            return
+        # every descendant too, found before signalling: a child that made itself a session leader (PostgreSQL
+        # backends call setsid) has left the group but must still freeze or die with its node
+        tree = descendants(proc.pid) if proc.poll() is None else []
+        try:
+            # the node leads its own session and group (start_new_session), so its children are hit too;
+            # after the leader exited, survivors of its group are still signalled until the group is empty
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for pid in tree:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def running(self, node: str) -> bool:
         proc = self._procs.get(node)

@@ -47,6 +47,27 @@ def check_run_id(run_id: str) -> str:
     return run_id.lower()
 
 
+def descendants(root: int) -> list[int]:
+    """Every live descendant of ``root`` (children first found through /proc's parent pids)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="utf-8", errors="replace") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
 @dataclass(frozen=True)
 class RunDir:
     """The state directory of one run."""
@@ -120,11 +141,22 @@ class RunDir:
         """SIGKILL every recorded live process (resuming stopped ones first); returns their pids."""
         killed = []
         for pid in self.live_pids().values():
+            try:
+                # a node started in its own session leads its group: kill the whole group (its children too)
+                group = os.getpgid(pid) == pid
+            except ProcessLookupError:
+                continue
+            tree = descendants(pid)  # and children that left the group (setsid)
             for sig in (signal.SIGKILL, signal.SIGCONT):
                 try:
-                    os.kill(pid, sig)
+                    os.killpg(pid, sig) if group else os.kill(pid, sig)
                 except ProcessLookupError:
                     pass
+                for child in tree:
+                    try:
+                        os.kill(child, sig)
+                    except ProcessLookupError:
+                        pass
             killed.append(pid)
         return killed
 

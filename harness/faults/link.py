@@ -10,10 +10,10 @@ resolved step lists the directed ``links`` it touches, so a schedule is concrete
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from harness.faults.base import FaultContext, ParamError, check_nodes, drop_one
+from harness.faults.base import CLIENT, FaultContext, ParamError, check_nodes, drop_one
 
 TOXICS: dict[str, dict[str, int]] = {
     "latency": {"latency": 200, "jitter": 0},
@@ -85,3 +85,18 @@ class Link:
             yield {**params, "links": links[half:]}
         for fewer in drop_one(params.get("nodes") or []):
             yield {**params, "nodes": fewer, "links": links_of(fewer, ctx)}
+
+
+def proxied_links(events: Iterable[Any]) -> frozenset[str]:
+    """The classes of links (``peers``, ``clients``) a schedule puts toxics on: a backend that reaches links
+    directly (docker) routes exactly those through Toxiproxy proxies, since a toxic acts only on a proxy."""
+    out: set[str] = set()
+    for ev in events:
+        if getattr(ev, "kind", None) != "link":
+            continue
+        links = ev.params.get("links")
+        if not links:
+            return frozenset({"peers", "clients"})
+        for src, _dst in links:
+            out.add("clients" if src == CLIENT else "peers")
+    return frozenset(out)

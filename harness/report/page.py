@@ -71,6 +71,7 @@ def _op_rows(data: ReportData) -> list[list[Any]]:
                 p.invoke.value,
                 c.value if c is not None and c.type == "ok" and c.value != p.invoke.value else None,
                 c.error if c is not None else None,
+                c.node if c is not None else None,  # the node that served it, when the client said
             ]
         )
     for op in data.history.nemesis_ops():
@@ -85,6 +86,7 @@ def _op_rows(data: ReportData) -> list[list[Any]]:
                 op.value,
                 None,
                 op.error,
+                None,
             ]
         )
     rows.sort(key=lambda r: r[0])

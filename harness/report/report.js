@@ -13,7 +13,7 @@
   function str(v) { return v === null || v === undefined ? "" : (typeof v === "string" ? v : JSON.stringify(v)); }
   function ms(v) { return v === null || v === undefined ? "never" : (v / 1000).toFixed(3) + " s"; }
   function cells(r) {
-    return [String(r[0]), (typeof r[1] === "number" ? "p" : "") + str(r[1]), r[2], r[3], ms(r[4]), ms(r[5]), str(r[6]), str(r[7]) + (r[8] ? " ! " + r[8] : "")];
+    return [String(r[0]), (typeof r[1] === "number" ? "p" : "") + str(r[1]) + (r[9] ? " @" + r[9] : ""), r[2], r[3], ms(r[4]), ms(r[5]), str(r[6]), str(r[7]) + (r[8] ? " ! " + r[8] : "")];
   }
   function draw() {
     spacer.style.height = (view.length * ROW) + "px";

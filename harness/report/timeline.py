@@ -93,8 +93,9 @@ def _op_title(p: Pair) -> str:
     end = p.complete.time if p.complete is not None else None
     took = f", {fmt_seconds(end - p.invoke.time)}" if end is not None else ", never completed"
     err = f", error {p.complete.error}" if p.complete is not None and p.complete.error else ""
+    node = f" @{p.complete.node}" if p.complete is not None and p.complete.node else ""
     return (
-        f"#{p.invoke.index} p{p.invoke.process} {p.invoke.f} {show(p.invoke.value, 200)} -> {p.type} "
+        f"#{p.invoke.index} p{p.invoke.process}{node} {p.invoke.f} {show(p.invoke.value, 200)} -> {p.type} "
         f"{show(p.value, 200) if p.type == 'ok' else ''}{took}{err}"
     )
 

@@ -27,12 +27,13 @@ from harness.errors import BadInput
 from harness.limits import MAX_INT_DIGITS, MAX_YAML_DEPTH, MAX_YAML_NODES, walk
 
 SCHEMA_FILE = Path(__file__).with_name("experiment.schema.json")
+TARGET_SCHEMA_FILE = Path(__file__).with_name("target.schema.json")  # target declarations (harness.declare)
 FieldPath = Sequence[str | int]
 
 
 @cache
-def load_schema() -> dict[str, Any]:
-    return dict(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+def load_schema(file: Path = SCHEMA_FILE) -> dict[str, Any]:
+    return dict(json.loads(file.read_text(encoding="utf-8")))
 
 
 def field_name(path: FieldPath) -> str:
@@ -258,8 +259,12 @@ def _describe(err: jsonschema.ValidationError) -> tuple[list[str | int], str, bo
         return path, "must not be empty", False
     if v == "minProperties":
         return path, f"needs at least {sv} entry", False
+    if v == "pattern" and "expected" in err.schema:
+        return path, f"{inst!r} is not allowed; expected {err.schema['expected']}", False
     if v == "pattern":
         return path, f"{inst!r} is not allowed; use letters, digits, '.', '_' or '-' (pattern {sv})", False
+    if v == "oneOf" and "expected" in err.schema:  # a declaration's alternatives, described by the schema
+        return path, f"expected {err.schema['expected']}, got {_kind(inst)}", False
     if v == "oneOf":
         return (
             path,
@@ -269,17 +274,34 @@ def _describe(err: jsonschema.ValidationError) -> tuple[list[str | int], str, bo
     return path, err.message, False
 
 
-def check_schema(doc: YamlDoc) -> None:
-    """Raise the first (top-most in the file) schema violation as a one-line ``BadInput``."""
+def _specific(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For a ``oneOf`` whose value has the shape of exactly one alternative, that alternative's own error
+    (``image.packages[0]`` rather than "expected a name or {packages}")."""
+    if err.validator != "oneOf" or not err.context:
+        return err
+    by_alt: dict[Any, list[jsonschema.ValidationError]] = {}
+    for sub in err.context:
+        by_alt.setdefault(sub.relative_schema_path[0], []).append(sub)
+    shaped = [
+        subs
+        for subs in by_alt.values()
+        if not any(e.validator in ("type", "enum") and not e.relative_path for e in subs)
+    ]
+    if len(shaped) != 1:
+        return err
+    return _specific(max(shaped[0], key=lambda e: len(e.absolute_path)))
+
+
+def check_schema(
+    doc: YamlDoc, schema: Path = SCHEMA_FILE, top: str = "a mapping with target, workload and expect"
+) -> None:
+    """Raise the first (top-most in the file) violation of ``schema`` as a one-line ``BadInput``."""
     if not isinstance(doc.data, dict):
-        raise BadInput(
-            f"{doc.file}:{doc.line(())}: (top level): expected a mapping with target, workload and expect, "
-            f"got {_kind(doc.data)}"
-        )
-    validator = jsonschema.Draft202012Validator(load_schema())
+        raise BadInput(f"{doc.file}:{doc.line(())}: (top level): expected {top}, got {_kind(doc.data)}")
+    validator = jsonschema.Draft202012Validator(load_schema(schema))
     found = []
     for err in validator.iter_errors(doc.data):
-        path, msg, key = _describe(err)
+        path, msg, key = _describe(_specific(err))
         found.append((doc.line(path, key=key), -len(path), path, msg, key))
     if found:
         line, _, path, msg, _ = min(found, key=lambda t: (t[0], t[1]))

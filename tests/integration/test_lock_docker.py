@@ -94,7 +94,10 @@ def lock_run(
     flags: frozenset[str], workload: dict[str, int], kinds: tuple[str, ...], seed: int, seconds: float = 10.0
 ) -> dict[str, Any]:
     target = LockTarget()
-    with open_cluster(target, nodes=3, backend="docker", flags=flags, options=RAFT) as cluster:
+    # this test slows and cuts links with Toxiproxy toxics: route them through proxies (docker is direct)
+    with open_cluster(
+        target, nodes=3, backend="docker", flags=flags, options=RAFT, proxies=("peers", "clients")
+    ) as cluster:
         cluster.wait_ready(timeout=60)
         while find_leader(cluster) is None:
             threading.Event().wait(0.2)

@@ -101,7 +101,7 @@ def test_interrupt_mid_partition_leaves_nothing(backend: str, sig: signal.Signal
     if backend == "local":
         assert len(pids) == 4 and all(alive(p) for p in pids)  # toxiproxy + 3 nodes
     else:
-        assert len(docker_leftovers(run_id)) == 5  # toxiproxy + 3 nodes + network
+        assert len(docker_leftovers(run_id)) == 7  # 3 nodes + their 3 network sandboxes + the network
     t = time.monotonic()
     proc.send_signal(sig)
     proc.wait(timeout=10)
@@ -115,7 +115,7 @@ def test_sigkill_then_chaos_clean(backend: str) -> None:
     time.sleep(0.2)
     assert leftovers(backend, run_id, pids, host, ports), "SIGKILL should have left processes behind"
     t = time.monotonic()
-    removed = clean()  # all stale runs: this one's runner is dead, live runs of others are left alone
+    removed = clean(run_id)  # scoped: other runs on this engine are never touched
     assert any(run_id in line for line in removed), removed
     assert wait_clean(backend, run_id, pids, host, ports, within=10 - (time.monotonic() - t)) == []
 

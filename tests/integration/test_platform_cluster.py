@@ -29,7 +29,10 @@ def matrix(client: EchoClient, nodes: tuple[str, ...]) -> dict[tuple[str, str], 
 @pytest.mark.parametrize("mode", ["blackhole", "refuse"])
 def test_partition_one_way_heal_latency(backend: str, mode: str, tmp_path: Path) -> None:
     target = EchoTarget()
-    with open_cluster(target, nodes=3, backend=backend, log_dir=tmp_path) as cluster:
+    # link toxics need proxies: on docker, ask for them (local always has them); partitions then act on both
+    # the proxies and the packet filters
+    proxies = ("peers", "clients")
+    with open_cluster(target, nodes=3, backend=backend, log_dir=tmp_path, proxies=proxies) as cluster:
         assert cluster.nodes == ("n1", "n2", "n3")
         assert {"kill", "restart", "pause", "partition", "link"} <= cluster.capabilities
         cluster.wait_ready(timeout=30)

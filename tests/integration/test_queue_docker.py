@@ -59,7 +59,10 @@ def fault_loop(kinds: tuple[str, ...]) -> Any:
 
 def queue_run(flags: frozenset[str], kinds: tuple[str, ...], seed: int, seconds: float = 8.0) -> Result:
     target = QueueTarget()
-    with open_cluster(target, nodes=3, backend="docker", flags=flags, options=OPTIONS) as cluster:
+    # this test slows links with Toxiproxy toxics: route them through proxies (docker is direct otherwise)
+    with open_cluster(
+        target, nodes=3, backend="docker", flags=flags, options=OPTIONS, proxies=("peers", "clients")
+    ) as cluster:
         cluster.wait_ready(timeout=60)
         workload = QueueWorkload({"interval_ms": 25})
         h = run(

@@ -122,3 +122,41 @@ def test_bad_fault_input_names_what_is_valid() -> None:
         m.link("n7", "n2", kind="latency", latency=1)
     with pytest.raises(BadInput, match="no such link"):
         m.link("n1", "n1", kind="latency", latency=1)
+
+
+def test_named_ports_get_one_proxy_each_and_faults_act_on_all_of_them() -> None:
+    api = MemoryApi()
+    ups = {
+        n: {"client": Addr("127.0.0.1", 7000 + i), "peer": Addr("127.0.0.1", 8000 + i)}
+        for i, n in enumerate(NODES)
+    }
+    m = Mesh.build(api, Topology.full_mesh(NODES), ups, "127.0.0.1", lambda i: 0, "127.0.0.1", "127.0.0.1")  # type: ignore[arg-type]
+    assert api.upstream["n1_to_n2"] == "127.0.0.1:7001" and api.upstream["n1_to_n2__peer"] == "127.0.0.1:8001"
+    assert set(m.peer_ports["n1"]["n2"]) == {"client", "peer"}
+    assert m.peer_addrs["n1"]["n2"] == m.peer_ports["n1"]["n2"]["client"]
+    assert set(m.client_ports["n3"]) == {"client", "peer"}
+    m.partition(one_way(NODES, ["n1"], ["n2"]))
+    assert {p for p, t in api.toxics.items() if t} == {"n1_to_n2", "n1_to_n2__peer"}
+    m.heal()
+    m.link("n2", "n3", kind="latency", latency=5)
+    assert {p for p, t in api.toxics.items() if t} == {"n2_to_n3", "n2_to_n3__peer"}
+
+
+def test_links_left_out_of_the_mesh_refuse_toxics_and_are_not_cut_by_it() -> None:
+    api = MemoryApi()
+    m = Mesh.build(
+        api,
+        Topology.full_mesh(NODES),
+        UP,
+        "127.0.0.1",
+        lambda i: 0,
+        "127.0.0.1",
+        "127.0.0.1",
+        peer_links=False,  # type: ignore[arg-type]
+    )
+    assert set(api.enabled) == {"client_to_n1", "client_to_n2", "client_to_n3"}
+    with pytest.raises(BadInput, match="directly"):
+        m.link("n1", "n2", kind="latency", latency=1)
+    m.link("client", "n2", kind="latency", latency=1)
+    m.partition(isolate(NODES, "n1"))  # peer links are cut elsewhere (packet filters): nothing to do here
+    assert all(api.enabled.values())

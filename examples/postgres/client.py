@@ -1,0 +1,191 @@
+"""``PostgresClient``: the kv workload on a PostgreSQL primary's table (psycopg 3), and list-append ``txn``.
+
+Table ``kv(key text primary key, value text)``, created on first use under an advisory lock. ``write`` is an
+upsert, ``cas`` an ``UPDATE ... WHERE value = from`` (no row: ``mismatch``), ``read`` a ``SELECT``; each in
+autocommit on the primary (the first node of role ``primary``). In mode ``replica-reads`` reads go to a
+replica (``process % replicas``), which applies the primary's WAL asynchronously: stale reads are caught.
+``txn`` (list-append micro-ops) is handed to ``examples.postgres.txn.run_txn(conn, micro_ops, isolation)``
+when that module is present (``isolation`` from the target option, default ``serializable``).
+
+Outcomes are honest: a connection that could not be made (nothing sent) and an error the server raised
+before committing are ``fail``; a timeout or a connection lost mid-statement is ``info`` for a write, cas or
+txn and ``fail`` for a read. psycopg has no client-side statement timeout, so a watchdog shuts the socket
+down after ``timeout`` seconds (a paused or cut-off server would otherwise hang the worker).
+"""
+
+from __future__ import annotations
+
+import importlib
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from harness.target import Addr, ClientContext, Outcome
+
+REPLICA_READS = "replica-reads"
+SCHEMA = "CREATE TABLE IF NOT EXISTS kv (key text PRIMARY KEY, value text)"
+
+
+def _txn_runner() -> Callable[..., Outcome] | None:
+    try:
+        module = importlib.import_module("examples.postgres.txn")
+    except ImportError:
+        return None
+    return getattr(module, "run_txn", None)
+
+
+def _value(s: str | None) -> Any:
+    if s is None:
+        return None
+    try:
+        return int(s)
+    except ValueError:
+        return s
+
+
+class _Watchdog:
+    """Shuts the connection's socket down if a statement outlives ``timeout`` (the blocked call raises)."""
+
+    def __init__(self, conn: Any, timeout: float) -> None:
+        self.conn, self.fired = conn, False
+        self.timer = threading.Timer(timeout, self._fire)
+
+    def _fire(self) -> None:
+        self.fired = True
+        try:
+            s = socket.socket(fileno=socket.dup(self.conn.fileno()))
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            finally:
+                s.close()
+        except (OSError, ValueError):
+            pass
+
+    def __enter__(self) -> _Watchdog:
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.cancel()
+
+
+class PostgresClient:
+    def __init__(
+        self,
+        nodes: Mapping[str, Addr],
+        process: int,
+        timeout: float,
+        *,
+        context: ClientContext | None = None,
+        roles: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        if not nodes:
+            raise ValueError("PostgresClient needs at least one node address")
+        roles = roles or {}
+        order = sorted(nodes)
+        self.primary = next((n for n in roles.get("primary", ()) if n in nodes), order[0])
+        replicas = [n for n in order if n != self.primary]
+        flags = context.flags if context is not None else frozenset()
+        self.reader = (
+            replicas[process % len(replicas)] if REPLICA_READS in flags and replicas else self.primary
+        )
+        options = context.options if context is not None else {}
+        self.isolation = str(options.get("isolation", "serializable"))
+        self.addrs = dict(nodes)
+        self.timeout = timeout
+        self.conns: dict[str, Any] = {}
+        self.schema_ready = False
+
+    def close(self) -> None:
+        for c in self.conns.values():
+            c.close()
+        self.conns.clear()
+
+    def _conn(self, node: str) -> Any:
+        import psycopg  # imported here: declaring the target must not need the driver
+
+        conn = self.conns.get(node)
+        if conn is None or conn.closed:
+            addr = self.addrs[node]
+            conn = psycopg.connect(
+                host=addr.host,
+                port=addr.port,
+                user="postgres",
+                dbname="postgres",
+                connect_timeout=max(2, int(self.timeout + 0.999)),
+                autocommit=True,
+            )
+            self.conns[node] = conn
+        return conn
+
+    def _drop(self, node: str) -> None:
+        conn = self.conns.pop(node, None)
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - the connection is already broken; closing is best effort
+                pass
+
+    def _ensure_schema(self, conn: Any) -> None:
+        if self.schema_ready:
+            return
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(7242)")  # concurrent CREATE IF NOT EXISTS can race
+            conn.execute(SCHEMA)
+        self.schema_ready = True
+
+    def _run(self, f: str, value: Any, node: str) -> Outcome:
+        conn = self._conn(node)
+        with _Watchdog(conn, self.timeout):
+            if f == "txn":
+                runner = _txn_runner()
+                if runner is None:
+                    return Outcome("fail", error="txn unsupported", node=node)
+                out = runner(conn, value, self.isolation)
+                return Outcome(out.type, out.value, out.error, node=node)
+            if node == self.primary:
+                self._ensure_schema(conn)
+            key = str(value["key"])
+            if f == "read":
+                row = conn.execute("SELECT value FROM kv WHERE key = %s", (key,)).fetchone()
+                return Outcome(
+                    "ok", {"key": value["key"], "value": _value(row[0] if row else None)}, node=node
+                )
+            if f == "write":
+                conn.execute(
+                    "INSERT INTO kv (key, value) VALUES (%s, %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                    (key, str(value["value"])),
+                )
+                return Outcome("ok", dict(value), node=node)
+            cur = conn.execute(
+                "UPDATE kv SET value = %s WHERE key = %s AND value = %s",
+                (str(value["to"]), key, str(value["from"])),
+            )
+            if cur.rowcount == 1:
+                return Outcome("ok", dict(value), node=node)
+            return Outcome("fail", error="mismatch", node=node)
+
+    def invoke(self, f: str, value: Any) -> Outcome:
+        import psycopg
+
+        if f == "txn":
+            node = self.primary
+        elif f in ("read", "write", "cas") and isinstance(value, dict) and "key" in value:
+            node = self.reader if f == "read" else self.primary
+        else:
+            return Outcome("fail", error=f"unsupported op {f!r} with value {value!r}")
+        connected = node in self.conns
+        try:
+            return self._run(f, value, node)
+        except psycopg.OperationalError as e:
+            sent = connected or node in self.conns
+            self._drop(node)
+            error = f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
+            if not sent or f == "read":
+                return Outcome("fail", error=error, node=node)
+            return Outcome("info", error=error, node=node)
+        except psycopg.Error as e:
+            # The server raised an error for the statement (it was rolled back): certainly not applied.
+            return Outcome("fail", error=f"{type(e).__name__}: {' '.join(str(e).split())[:200]}", node=node)

@@ -1,0 +1,145 @@
+"""The typed form of a target declaration (``target.yaml``): records the loader builds and the adapter reads.
+
+Nothing here reads files or runs anything; ``harness.declare.loader`` builds a ``Declaration`` from YAML
+(every template already parsed and checked), and ``harness.declare.adapter`` turns it into a ``Target``.
+``spec_for`` resolves what one node runs -- base, backend override, role, then the modes switched on -- as
+still-unrendered pieces, so ``chaos run --dry-run`` and the adapter share one resolution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from harness.declare.templates import Piece
+
+
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class ReadyCheck:
+    """When a node is up: its port accepts TCP, answers HTTP ``status``, or ``command`` exits 0."""
+
+    kind: Literal["tcp", "http", "command"]
+    port: str | None = None
+    path: str = "/"
+    status: int = 200
+    command: tuple[Piece, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImageChoice:
+    """A docker image: one the user names, or the harness's base image plus Debian ``packages``."""
+
+    name: str | None = None
+    packages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Override:
+    """A partial run spec: a ``command`` replaces, ``args`` are appended to it, ``env`` entries merge in."""
+
+    command: tuple[Piece, ...] | None = None
+    args: tuple[Piece, ...] = ()
+    env: Mapping[str, Piece] = field(default_factory=_empty)
+    ready: ReadyCheck | None = None
+    image: ImageChoice | None = None
+
+
+@dataclass(frozen=True)
+class Role:
+    """The nodes that run differently; ``nodes`` is ``None`` for ``rest`` (every node no other role names)."""
+
+    name: str
+    nodes: tuple[str, ...] | None
+    run: Override
+
+
+@dataclass(frozen=True)
+class Extra:
+    """What a mode adds: arguments appended to the command and environment merged in."""
+
+    args: tuple[Piece, ...] = ()
+    env: Mapping[str, Piece] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    description: str = ""
+    extra: Extra = Extra()
+    roles: Mapping[str, Extra] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A validated ``target.yaml``. ``ports`` keeps the file's order: the first is the client port."""
+
+    name: str
+    file: str
+    ports: Mapping[str, int]
+    base: Override
+    client_class: str
+    description: str = ""
+    nodes_default: int = 3
+    nodes_min: int = 1
+    nodes_max: int = 9
+    backends: tuple[str, ...] = ("docker", "local")
+    overrides: Mapping[str, Override] = field(default_factory=_empty)  # per backend
+    roles: tuple[Role, ...] = ()
+    client_options: Mapping[str, Any] = field(default_factory=_empty)
+    workload: str | None = None
+    options: Mapping[str, Any] = field(default_factory=_empty)
+    modes: Mapping[str, Mode] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True)
+class ResolvedSpec:
+    """What one node runs, before templating: argv and env pieces, readiness and image."""
+
+    role: str | None
+    command: tuple[Piece, ...]
+    env: Mapping[str, Piece]
+    ready: ReadyCheck | None
+    image: ImageChoice | None
+
+
+def role_members(decl: Declaration, nodes: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Role name -> its nodes in this cluster (explicit names first, then ``rest`` gets the others)."""
+    named = {n for r in decl.roles if r.nodes is not None for n in r.nodes}
+    out: dict[str, tuple[str, ...]] = {}
+    for r in decl.roles:
+        out[r.name] = tuple(n for n in nodes if (n in r.nodes if r.nodes is not None else n not in named))
+    return out
+
+
+def spec_for(
+    decl: Declaration, node: str, nodes: tuple[str, ...], backend: str, flags: frozenset[str]
+) -> ResolvedSpec:
+    """Resolve base <- backend override <- role <- modes for ``node`` (see the module docstring)."""
+    role = next((r for r, members in role_members(decl, nodes).items() if node in members), None)
+    layers = [decl.base, decl.overrides.get(backend, Override())]
+    if role is not None:
+        layers.append(next(r.run for r in decl.roles if r.name == role))
+    command: tuple[Piece, ...] = ()
+    env: dict[str, Piece] = {}
+    ready: ReadyCheck | None = None
+    image: ImageChoice | None = None
+    for layer in layers:
+        command = (layer.command if layer.command is not None else command) + layer.args
+        env.update(layer.env)
+        ready = layer.ready or ready
+        image = layer.image or image
+    for name in sorted(flags):
+        mode = decl.modes.get(name)
+        if mode is None:
+            continue
+        extras = [mode.extra] + ([mode.roles[role]] if role is not None and role in mode.roles else [])
+        for extra in extras:
+            command = command + extra.args
+            env.update(extra.env)
+    return ResolvedSpec(role, command, MappingProxyType(env), ready, image)

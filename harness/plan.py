@@ -1,0 +1,178 @@
+"""The resolved plan of a run, computed without starting anything (``chaos run --dry-run``).
+
+From a validated ``Experiment`` and a seed: the backend (``auto`` resolved by asking whether an engine
+answers), the target (declared or Python), and per node what would run -- its role, image, named ports, the
+command and environment after templating, its readiness check -- plus the workload, the checkers and the exact
+fault schedule the seed gives. Node addresses are the ones the backend would give: on ``docker`` the node's
+name and the declared ports (exact); on ``local`` the ports are only examples, since free ports are
+allocated when the run starts. ``format_plan`` renders it as text; nothing here has side effects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harness.errors import BadInput
+from harness.experiment import Experiment
+from harness.registry import Registries
+from harness.schedule import Schedule, generate
+from harness.target import Addr, ImageBuild, NodeContext, NodeSpec, Readiness, target_ports
+
+LOCAL_EXAMPLE_PORT = 20000  # local ports are allocated at run time; the plan numbers them from here
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    node: str
+    role: str | None
+    image: str
+    ports: Mapping[str, int]
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    ready: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    experiment: Experiment
+    seed: int
+    backend: str
+    target: str
+    declaration: str | None
+    nodes: tuple[NodePlan, ...]
+    schedule: Schedule
+
+
+def _backend(exp: Experiment) -> str:
+    if exp.target.backend != "auto":
+        return exp.target.backend
+    from harness.cluster.docker import docker_reachable
+
+    return "docker" if docker_reachable() else "local"
+
+
+def _contexts(exp: Experiment, ports: Mapping[str, int], backend: str) -> dict[str, NodeContext]:
+    nodes, first = exp.nodes, next(iter(ports))
+    if backend == "docker":
+        own = {n: dict(ports) for n in nodes}
+        reach = {(a, b): {p: Addr(b, port) for p, port in ports.items()} for a in nodes for b in nodes}
+        from harness.cluster.docker import DockerBackend
+
+        host, bind, root = dict(zip(nodes, nodes, strict=True)), "0.0.0.0", DockerBackend.data_root
+    else:
+        counter = iter(range(LOCAL_EXAMPLE_PORT, LOCAL_EXAMPLE_PORT + 10000))
+        own = {n: {p: next(counter) for p in ports} for n in nodes}
+        reach = {(a, b): {p: Addr("127.0.0.1", next(counter)) for p in ports} for a in nodes for b in nodes}
+        host, bind, root = {n: "127.0.0.1" for n in nodes}, "127.0.0.1", "$RUN/data"
+    out = {}
+    for n in nodes:
+        peer_addrs = {m: reach[(n, m)] for m in nodes if m != n}
+        out[n] = NodeContext(
+            node=n,
+            nodes=nodes,
+            listen=Addr(bind, own[n][first]),
+            peers={m: a[first] for m, a in peer_addrs.items()},
+            data_dir=f"{root}/{n}",
+            flags=exp.target.flags,
+            options=dict(exp.target.options),
+            host=host[n],
+            ports=own[n],
+            peer_addrs=peer_addrs,
+            backend=backend,
+        )
+    return out
+
+
+def _image(spec: NodeSpec, backend: str) -> str:
+    if backend == "local":
+        return "(none: a local process)"
+    if spec.image is None:
+        return "the bundled target image"
+    if isinstance(spec.image, ImageBuild):
+        return f"built from the base image + Debian packages: {' '.join(spec.image.packages)}"
+    return spec.image
+
+
+def _ready(r: Readiness | None, first: str) -> str:
+    if r is None:
+        return f"tcp: port {first} accepts connections"
+    if r.kind == "tcp":
+        return f"tcp: port {r.port} accepts connections"
+    if r.kind == "http":
+        return f"http: GET :{r.port}{r.path} answers {r.status}"
+    return f"command exits 0: {' '.join(_quote(a) for a in r.argv)}"
+
+
+def resolve_plan(exp: Experiment, seed: int, registries: Registries | None = None) -> Plan:
+    """The plan (see the module docstring); ``BadInput`` when a node's spec cannot be resolved."""
+    reg = registries or Registries()
+    target = exp.target.resolve(reg)
+    backend = _backend(exp)
+    try:
+        ports = target_ports(target)
+    except ValueError as e:
+        raise BadInput(f"target {exp.target.name}: {e}") from None
+    roles: dict[str, str] = {}
+    for role, members in (getattr(target, "roles_for", lambda nodes: {})(exp.nodes)).items():
+        roles.update({n: role for n in members})
+    nodes = []
+    for n, ctx in _contexts(exp, ports, backend).items():
+        spec = target.node_spec(ctx)
+        nodes.append(
+            NodePlan(
+                node=n,
+                role=roles.get(n),
+                image=_image(spec, backend),
+                ports=dict(ctx.ports),
+                argv=tuple(spec.argv),
+                env=dict(spec.env),
+                ready=_ready(spec.ready, next(iter(ports))),
+            )
+        )
+    decl = getattr(getattr(target, "decl", None), "file", None)
+    return Plan(exp, seed, backend, exp.target.name, decl, tuple(nodes), generate(exp, seed, reg))
+
+
+def _event(e: Any) -> str:
+    params = ", ".join(f"{k}={v}" for k, v in e.params.items())
+    return f"  {e.at:7.2f} s .. {e.end:7.2f} s  {e.kind}" + (f" ({params})" if params else "")
+
+
+def format_plan(plan: Plan) -> str:
+    exp, w = plan.experiment, plan.experiment.workload
+    flags = ", ".join(sorted(exp.target.flags)) or "none"
+    lines = [
+        f"experiment {exp.name} ({exp.source}): expect {exp.expect}, seed {plan.seed}",
+        f"target {plan.target}"
+        + (f" (declared in {plan.declaration})" if plan.declaration else "")
+        + f": {len(exp.nodes)} nodes on {plan.backend}, flags: {flags}",
+        f"workload {w.kind}: {w.duration:g} s, concurrency {w.concurrency}, "
+        f"rate {'unlimited' if w.rate is None else f'{w.rate:g}/s'}, timeout {w.timeout:g} s; "
+        f"checkers: {', '.join(c.name for c in exp.checkers)}",
+    ]
+    if plan.backend == "local":
+        lines.append("(local: ports are allocated when the run starts; the numbers below are examples)")
+    for n in plan.nodes:
+        lines.append(f"node {n.node}" + (f" (role {n.role})" if n.role else ""))
+        lines.append(f"  image:   {n.image}")
+        lines.append(f"  ports:   {', '.join(f'{k} {v}' for k, v in n.ports.items())}")
+        lines.append(f"  command: {' '.join(_quote(a) for a in n.argv)}")
+        for k, v in n.env.items():
+            lines.append(f"  env:     {k}={_quote(v)}")
+        lines.append(f"  ready:   {n.ready}")
+    ph = exp.phases
+    lines.append(
+        f"phases: warmup {ph.warmup:g} s, cooldown {ph.cooldown:g} s, recovery {ph.recovery:g} s, "
+        f"final {'yes' if ph.final else 'no'}, ready within {ph.ready_timeout:g} s"
+    )
+    lines.append(f"fault schedule ({len(plan.schedule.events)} faults, seconds after the workload starts):")
+    lines.extend(_event(e) for e in plan.schedule.events)
+    return "\n".join(lines)
+
+
+def _quote(s: str) -> str:
+    import shlex
+
+    return shlex.quote(s)
