@@ -1,0 +1,142 @@
+"""The ``list-append`` and ``rw-register`` checkers: ``check(history, **options) -> Result``.
+
+Options:
+
+    consistency_model   read-uncommitted | read-committed | snapshot-isolation | repeatable-read |
+                        serializable | strict-serializable (default)
+    cycle_budget        search steps for the cycle search (default 20,000,000); spent -> unknown
+    time_limit          seconds for the cycle search (default none); spent -> unknown
+
+The verdict is false when the history shows an anomaly the model forbids, unknown when none was found but
+the search of a class the model forbids ran out of budget, true otherwise. Base cycle classes (G0, G1c,
+G-single, G2-item) are always searched; their -process / -realtime variants only when the model forbids them
+(strict-serializable), and only where the base class found nothing. ``details`` holds the anomalies (each
+with its witness and the models it rules out), the models the history rules out, and counts.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from harness.checkers.base import UNKNOWN, Result
+from harness.checkers.txn.anomaly import Anomaly, Step
+from harness.checkers.txn.cycles import Budget, BudgetExhausted, find_cycle
+from harness.checkers.txn.graph import ALL, KIND_NAMES, PROCESS, REALTIME, Graph, components
+from harness.checkers.txn.list_append import ListAppend
+from harness.checkers.txn.models import CYCLE_BASES, DEFAULT_MODEL, FORBIDS, MODELS, check_model, ruled_out
+from harness.checkers.txn.orders import add_process_edges, add_realtime_edges, explain_order
+from harness.checkers.txn.rw_register import RwRegister
+from harness.checkers.txn.txns import LIST_APPEND_FS, RW_REGISTER_FS, index_txns
+from harness.errors import BadInput
+from harness.history import History
+
+DEFAULT_BUDGET = 20_000_000
+
+
+def list_append(history: History, **options: Any) -> Result:
+    return _check("list-append", history, options)
+
+
+def rw_register(history: History, **options: Any) -> Result:
+    return _check("rw-register", history, options)
+
+
+def _options(name: str, options: dict[str, Any]) -> tuple[str, int, float | None]:
+    unknown = sorted(set(options) - {"consistency_model", "cycle_budget", "time_limit"})
+    if unknown:
+        raise BadInput(f"{name}: unknown option {unknown[0]!r}; valid: consistency_model, cycle_budget, time_limit")
+    model = options.get("consistency_model") or DEFAULT_MODEL
+    try:
+        check_model(str(model).replace("_", "-"))
+    except ValueError as e:
+        raise BadInput(f"{name}: {e}") from None
+    budget = options.get("cycle_budget") or DEFAULT_BUDGET
+    limit = options.get("time_limit")
+    if not isinstance(budget, int) or budget <= 0:
+        raise BadInput(f"{name}: cycle_budget must be a positive integer, got {budget!r}")
+    if limit is not None and (not isinstance(limit, (int, float)) or limit <= 0):
+        raise BadInput(f"{name}: time_limit must be a positive number of seconds, got {limit!r}")
+    return str(model).replace("_", "-"), budget, limit
+
+
+def _check(name: str, history: History, options: dict[str, Any]) -> Result:
+    model, steps, limit = _options(name, options)
+    started = time.monotonic()
+    txns = index_txns(history, LIST_APPEND_FS if name == "list-append" else RW_REGISTER_FS)
+    g = Graph(len(txns))
+    analysis: ListAppend | RwRegister = (ListAppend if name == "list-append" else RwRegister)(txns, g)
+    add_process_edges(txns, g)
+    add_realtime_edges(txns, g)
+    found: dict[str, Anomaly] = {}
+    for a in analysis.anomalies:
+        found.setdefault(a.name, a)
+    counts: dict[str, int] = {}
+    for a in analysis.anomalies:
+        counts[a.name] = counts.get(a.name, 0) + 1
+
+    forbidden = FORBIDS[model]
+    budget = Budget(steps, limit)
+    exhausted: list[str] = []
+    sccs = components(g, ALL)
+    for base in CYCLE_BASES:
+        for variant in ("", "-process", "-realtime"):
+            cls = base + variant
+            if variant and (cls not in forbidden or any(base + v in found for v in ("", "-process"))):
+                continue
+            try:
+                for scc in sccs:
+                    cycle = find_cycle(g, cls, scc, budget)
+                    if cycle is not None:
+                        counts[cls] = counts.get(cls, 0) + 1
+                        if cls not in found or len(cycle) < len(found[cls].steps):
+                            found[cls] = _cycle_anomaly(cls, cycle, analysis, txns)
+            except BudgetExhausted as e:
+                exhausted.append(f"{cls} ({e})")
+    anomalies = [found[k] for k in sorted(found, key=_order)]
+    bad = [a.name for a in anomalies if a.name in forbidden]
+    undecided = [c for c in exhausted if c.split(" ")[0] in forbidden]
+    valid: bool | str = False if bad else (UNKNOWN if undecided else True)
+    out_models = sorted({m for a in anomalies for m in ruled_out(a.name)}, key=MODELS.index)
+    details = {
+        "consistency_model": model,
+        "anomaly_types": [a.name for a in anomalies],
+        "anomalies": [a.to_dict(txns) for a in anomalies],
+        "anomaly_counts": counts,
+        "ruled_out_models": out_models,
+        "not_ruled_out": [m for m in MODELS if m not in out_models],
+        "budget_exhausted": exhausted,
+        "txns": len(txns),
+        "committed": sum(1 for t in txns if t.type == "ok"),
+        "edges": g.edge_count(),
+        "components": len(sccs),
+        "seconds": round(time.monotonic() - started, 3),
+    }
+    return Result(name, valid, _summary(name, model, valid, anomalies, bad, undecided, len(txns)), details)
+
+
+def _order(name: str) -> int:
+    from harness.checkers.txn.models import ANOMALIES
+
+    return ANOMALIES.index(name) if name in ANOMALIES else len(ANOMALIES)
+
+
+def _cycle_anomaly(cls: str, cycle: list[tuple[int, int, int]], analysis: Any, txns: Any) -> Anomaly:
+    steps = []
+    for a, b, kind in cycle:
+        why = explain_order(txns, a, b, kind) if kind in (PROCESS, REALTIME) else analysis.explain(a, b, kind)
+        steps.append(Step(a, b, KIND_NAMES[kind], why))
+    names = " -> ".join(txns[a].name for a, _, _ in cycle) + f" -> {txns[cycle[0][0]].name}"
+    return Anomaly(cls, tuple(a for a, _, _ in cycle), f"cycle {names}", tuple(steps))
+
+
+def _summary(name: str, model: str, valid: Any, anomalies: list[Anomaly], bad: list[str],
+             undecided: list[str], n: int) -> str:
+    kinds = ", ".join(a.name for a in anomalies) or "none"
+    if valid is False:
+        return (f"{n} transactions: anomalies {kinds}; {', '.join(bad)} "
+                f"{'is' if len(bad) == 1 else 'are'} forbidden by {model}, so the history is not {model}.")
+    if valid == UNKNOWN:
+        return (f"{n} transactions: no anomaly forbidden by {model} found, but the cycle search ran out of "
+                f"budget for {', '.join(undecided)}; verdict unknown.")
+    return f"{n} transactions: consistent with {model} (anomalies found: {kinds})."
