@@ -1,12 +1,15 @@
 """``chaos check HISTORY``: run a checker on a history file: exit 0 valid, 1 invalid, 2 unknown, 3 bad input.
 
     chaos check HISTORY [--format auto|jsonl|jepsen-edn|porcupine-etcd|porcupine-kv] [--model NAME]
-                        [--checker linearizable|exactly-once|lock-safety] [--init JSON] [--time-limit S]
-                        [--json]
+                        [--checker linearizable|exactly-once|lock-safety|list-append|rw-register]
+                        [--init JSON] [--time-limit S] [--consistency-model M] [--json]
 
 The file is read completely (and any malformed line reported with its number) before anything is checked;
 nothing is written but the verdict on stdout. The default model follows the format: porcupine-etcd and
 jepsen-edn -> cas-register, porcupine-kv -> kv with initial value "" (Porcupine's), jsonl -> kv.
+The transactional checkers (list-append, rw-register) also read elle-edn and elle-json (see
+harness.importers_txn); with --format auto they read .edn files as elle-edn and anything else as elle-json
+(of which our jsonl is a special case).
 """
 
 from __future__ import annotations
@@ -19,15 +22,23 @@ from typing import Any
 from harness.checkers import exactly_once, linearizable, lock_safety
 from harness.checkers.base import Result, check_safe
 from harness.checkers.models import get_model, model_names
+from harness.checkers.txn import check as txn_check
+from harness.checkers.txn.models import DEFAULT_MODEL as DEFAULT_TXN_MODEL
+from harness.checkers.txn.models import MODELS as TXN_MODELS
 from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, BadInput, HarnessError
 from harness.history import History
 from harness.importers import FORMATS, detect_format, load
+from harness.importers_txn import FORMATS as TXN_FORMATS
+from harness.importers_txn import load as load_txn
 
 CHECKERS: dict[str, Callable[..., Result]] = {
     "linearizable": linearizable.check,
     "exactly-once": exactly_once.check,
     "lock-safety": lock_safety.check,
+    "list-append": txn_check.list_append,
+    "rw-register": txn_check.rw_register,
 }
+TXN_CHECKERS = ("list-append", "rw-register")
 DEFAULT_MODEL = {"porcupine-etcd": "cas-register", "jepsen-edn": "cas-register", "porcupine-kv": "kv"}
 DEFAULT_INIT = {"porcupine-kv": '""'}
 
@@ -38,7 +49,8 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("history", metavar="HISTORY", help="history file")
     p.add_argument(
-        "--format", default="auto", choices=("auto", *FORMATS), help="file format (default: guess)"
+        "--format", default="auto", choices=("auto", *FORMATS, *TXN_FORMATS),
+        help="file format (default: guess)",
     )
     p.add_argument(
         "--checker", default="linearizable", choices=sorted(CHECKERS), help="default: linearizable"
@@ -48,11 +60,19 @@ def register(subparsers: Any) -> None:
         "--init", default=None, metavar="JSON", help="initial register value as JSON (default null)"
     )
     p.add_argument("--time-limit", type=float, default=None, metavar="S", help="budget in seconds -> unknown")
+    p.add_argument(
+        "--consistency-model", default=None, choices=TXN_MODELS,
+        help=f"list-append / rw-register: the model to check (default {DEFAULT_TXN_MODEL})",
+    )
     p.add_argument("--json", action="store_true", help="print the result object as JSON")
     p.set_defaults(func=handle)
 
 
 def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
+    if args.checker in TXN_CHECKERS:
+        if args.time_limit is not None and args.time_limit <= 0:
+            raise BadInput(f"--time-limit {args.time_limit}: must be a positive number of seconds")
+        return {"time_limit": args.time_limit, "consistency_model": args.consistency_model}
     if args.checker != "linearizable":
         return {"time_limit": args.time_limit}
     model = args.model or DEFAULT_MODEL.get(fmt, "kv")
@@ -89,8 +109,10 @@ def run_checker(name: str, history: History, options: dict[str, Any]) -> Result:
 
 def handle(args: argparse.Namespace) -> int:
     fmt = detect_format(args.history) if args.format == "auto" else args.format
+    if args.format == "auto" and args.checker in TXN_CHECKERS:
+        fmt = "elle-edn" if fmt == "jepsen-edn" else "elle-json"
     options = _options(args, fmt)
-    history = load(args.history, fmt)
+    history = load_txn(args.history, fmt) if fmt in TXN_FORMATS else load(args.history, fmt)
     result = run_checker(args.checker, history, options)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
@@ -104,6 +126,9 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _print_counterexample(result: Result, history: History) -> None:
+    if result.checker in TXN_CHECKERS:
+        _print_anomalies(result)
+        return
     part = result.details.get("failed_part") if result.checker == "linearizable" else None
     if not part:
         return
@@ -122,3 +147,10 @@ def _print_counterexample(result: Result, history: History) -> None:
     print(f"state after it: {part['final_state']}; none of these could come next:")
     for i in part["stuck_ops"]:
         print(line(i))
+
+
+def _print_anomalies(result: Result) -> None:
+    for a in result.details.get("anomalies", []):
+        print(f"{a['type']}: {a['text']} (rules out {', '.join(a['ruled_out']) or 'no model'})")
+        for step in a.get("cycle", []):
+            print(f"  {step['from']} -> {step['to']} {step['kind']}: {step['why']}")

@@ -6,6 +6,8 @@ Options:
                         serializable | strict-serializable (default)
     cycle_budget        search steps for the cycle search (default 20,000,000); spent -> unknown
     time_limit          seconds for the cycle search (default none); spent -> unknown
+    wfr_keys            rw-register only: assume a transaction's write of a key follows its own read of it
+                        (default false), which orders versions and so yields ww and more rw edges
 
 The verdict is false when the history shows an anomaly the model forbids, unknown when none was found but
 the search of a class the model forbids ran out of budget, true otherwise. Base cycle classes (G0, G1c,
@@ -19,7 +21,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from harness.checkers.base import UNKNOWN, Result
+from harness.checkers.base import UNKNOWN, Result, Validity
 from harness.checkers.txn.anomaly import Anomaly, Step
 from harness.checkers.txn.cycles import Budget, BudgetExhausted, find_cycle
 from harness.checkers.txn.graph import ALL, KIND_NAMES, PROCESS, REALTIME, Graph, components
@@ -42,10 +44,17 @@ def rw_register(history: History, **options: Any) -> Result:
     return _check("rw-register", history, options)
 
 
+_VALID_OPTIONS = ("consistency_model", "cycle_budget", "time_limit", "wfr_keys")
+
+
 def _options(name: str, options: dict[str, Any]) -> tuple[str, int, float | None]:
-    unknown = sorted(set(options) - {"consistency_model", "cycle_budget", "time_limit"})
-    if unknown:
-        raise BadInput(f"{name}: unknown option {unknown[0]!r}; valid: consistency_model, cycle_budget, time_limit")
+    unknown = sorted(set(options) - set(_VALID_OPTIONS))
+    if unknown or (name == "list-append" and options.get("wfr_keys")):
+        bad = unknown[0] if unknown else "wfr_keys"
+        raise BadInput(
+            f"{name}: unknown option {bad!r}; valid: {', '.join(_VALID_OPTIONS[:3])}"
+            f"{', wfr_keys' if name == 'rw-register' else ''}"
+        )
     model = options.get("consistency_model") or DEFAULT_MODEL
     try:
         check_model(str(model).replace("_", "-"))
@@ -65,7 +74,9 @@ def _check(name: str, history: History, options: dict[str, Any]) -> Result:
     started = time.monotonic()
     txns = index_txns(history, LIST_APPEND_FS if name == "list-append" else RW_REGISTER_FS)
     g = Graph(len(txns))
-    analysis: ListAppend | RwRegister = (ListAppend if name == "list-append" else RwRegister)(txns, g)
+    analysis: ListAppend | RwRegister = (
+        ListAppend(txns, g) if name == "list-append" else RwRegister(txns, g, bool(options.get("wfr_keys")))
+    )
     add_process_edges(txns, g)
     add_realtime_edges(txns, g)
     found: dict[str, Anomaly] = {}
@@ -96,7 +107,7 @@ def _check(name: str, history: History, options: dict[str, Any]) -> Result:
     anomalies = [found[k] for k in sorted(found, key=_order)]
     bad = [a.name for a in anomalies if a.name in forbidden]
     undecided = [c for c in exhausted if c.split(" ")[0] in forbidden]
-    valid: bool | str = False if bad else (UNKNOWN if undecided else True)
+    valid: Validity = False if bad else (UNKNOWN if undecided else True)
     out_models = sorted({m for a in anomalies for m in ruled_out(a.name)}, key=MODELS.index)
     details = {
         "consistency_model": model,
@@ -130,13 +141,18 @@ def _cycle_anomaly(cls: str, cycle: list[tuple[int, int, int]], analysis: Any, t
     return Anomaly(cls, tuple(a for a, _, _ in cycle), f"cycle {names}", tuple(steps))
 
 
-def _summary(name: str, model: str, valid: Any, anomalies: list[Anomaly], bad: list[str],
-             undecided: list[str], n: int) -> str:
+def _summary(
+    name: str, model: str, valid: Any, anomalies: list[Anomaly], bad: list[str], undecided: list[str], n: int
+) -> str:
     kinds = ", ".join(a.name for a in anomalies) or "none"
     if valid is False:
-        return (f"{n} transactions: anomalies {kinds}; {', '.join(bad)} "
-                f"{'is' if len(bad) == 1 else 'are'} forbidden by {model}, so the history is not {model}.")
+        return (
+            f"{n} transactions: anomalies {kinds}; {', '.join(bad)} "
+            f"{'is' if len(bad) == 1 else 'are'} forbidden by {model}, so the history is not {model}."
+        )
     if valid == UNKNOWN:
-        return (f"{n} transactions: no anomaly forbidden by {model} found, but the cycle search ran out of "
-                f"budget for {', '.join(undecided)}; verdict unknown.")
+        return (
+            f"{n} transactions: no anomaly forbidden by {model} found, but the cycle search ran out of "
+            f"budget for {', '.join(undecided)}; verdict unknown."
+        )
     return f"{n} transactions: consistent with {model} (anomalies found: {kinds})."

@@ -126,7 +126,9 @@ def _cycle_through(
     return None
 
 
-def _path(parent: dict[State, tuple[State, int] | None], end: State, a: int, b: int, start: int) -> list[Edge]:
+def _path(
+    parent: dict[State, tuple[State, int] | None], end: State, a: int, b: int, start: int
+) -> list[Edge]:
     edges: list[Edge] = []
     s = end
     while True:

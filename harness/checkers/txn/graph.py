@@ -4,7 +4,8 @@ Edges carry a bit mask of their kinds (``WW`` write-write, ``WR`` write-read, ``
 anti-dependency, ``PROCESS`` process order, ``REALTIME`` real-time order), so one pair of transactions holds
 one entry however many reasons link them. Why an edge exists is not stored (that would cost memory on every
 edge of a large history): ``explain`` recomputes it for the few edges a witness shows.
-``components`` is an iterative Tarjan (no recursion limit) restricted to a kind mask and, optionally, a node set.
+``components`` is an iterative Tarjan (no recursion limit) restricted to a kind mask and, optionally,
+a node set.
 """
 
 from __future__ import annotations

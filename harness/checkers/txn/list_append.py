@@ -27,11 +27,11 @@ class ListAppend:
     def __init__(self, txns: list[Txn], graph: Graph) -> None:
         self.txns = txns
         self.anomalies: list[Anomaly] = []
-        self.ext_reads: list[dict[Hashable, tuple[Any, ...]] | None] = [None] * len(txns)
+        self.ext_reads: list[dict[Hashable, list[Any]] | None] = [None] * len(txns)
         self.appends: list[dict[Hashable, list[Any]] | None] = [None] * len(txns)
         self.writer: dict[Hashable, dict[Any, int]] = defaultdict(dict)
         self.failed: dict[Hashable, dict[Any, int]] = defaultdict(dict)
-        self.order: dict[Hashable, tuple[Any, ...]] = {}
+        self.order: dict[Hashable, list[Any]] = {}
         self.pos: dict[Hashable, dict[Any, int]] = {}
         self._index_txns()
         self._version_orders()
@@ -41,25 +41,25 @@ class ListAppend:
     # --- indexing and per-transaction checks -------------------------------------------------------------
     def _index_txns(self) -> None:
         for t in self.txns:
-            known: dict[Hashable, tuple[Any, ...]] = {}
+            known: dict[Hashable, list[Any]] = {}
             own: dict[Hashable, list[Any]] = {}
-            ext: dict[Hashable, tuple[Any, ...]] = {}
+            ext: dict[Hashable, list[Any]] = {}
             for f, k, v in t.mops:
                 if f == "append":
                     own.setdefault(k, []).append(v)
                     if k in known:
-                        known[k] = known[k] + (v,)
+                        known[k] = known[k] + [v]
                     (self.failed if t.type == "fail" else self.writer)[k][v] = t.id
                     continue
                 if t.type != "ok":
                     continue
-                got: tuple[Any, ...] = v if v is not None else ()
+                got: list[Any] = v if v is not None else []
                 if k in known:
                     if got != known[k]:
                         self._internal(t, k, got, known[k])
                 elif k in own:
-                    mine = tuple(own[k])
-                    if got[len(got) - len(mine):] != mine:
+                    mine = own[k]
+                    if got[len(got) - len(mine) :] != mine:
                         self._internal(t, k, got, None, mine)
                 else:
                     ext[k] = got
@@ -76,7 +76,7 @@ class ListAppend:
         )
 
     def _version_orders(self) -> None:
-        longest: dict[Hashable, tuple[tuple[Any, ...], int]] = {}
+        longest: dict[Hashable, tuple[list[Any], int]] = {}
         for t in self.txns:
             if t.type != "ok":
                 continue
@@ -91,7 +91,7 @@ class ListAppend:
                 self.anomalies.append(
                     Anomaly("duplicate-elements", (reader,), f"{t.name} read {k} = {show(lst)}: {dup} twice")
                 )
-                lst = tuple(dict.fromkeys(lst))
+                lst = list(dict.fromkeys(lst))
             self.order[k] = lst
             self.pos[k] = {x: i for i, x in enumerate(lst)}
         self._longest_reader = {k: r for k, (_, r) in longest.items()}
@@ -108,14 +108,23 @@ class ListAppend:
                 if f != "r" or not v:
                     continue
                 order = self.order[k]
-                if k not in incompatible and (len(v) > len(order) or order[: len(v)] != v) and len(
-                    set(v)) == len(v):
+                if (
+                    k not in incompatible
+                    and (len(v) > len(order) or order[: len(v)] != v)
+                    and len(set(v)) == len(v)
+                ):
                     incompatible.add(k)
                     o = self.txns[self._longest_reader[k]]
-                    self.anomalies.append(Anomaly(
-                        "incompatible-order", (t.id, o.id),
-                        f"{t.name} read {k} = {show(v)} but {o.name} read {k} = {show(order)}"))
-                self._check_elements(t, k, v)
+                    self.anomalies.append(
+                        Anomaly(
+                            "incompatible-order",
+                            (t.id, o.id),
+                            f"{t.name} read {k} = {show(v)} but {o.name} read {k} = {show(order)}",
+                        )
+                    )
+                    self._check_elements(t, k, v, False)
+                else:
+                    self._check_elements(t, k, v, t.id != self._longest_reader[k])
             ext = self.ext_reads[t.id] or {}
             for k, v in ext.items():
                 mine = own_all.get(k)
@@ -123,16 +132,24 @@ class ListAppend:
                     lost[(k, len(v))].append(t.id)
                     early = [x for x in v if x in mine]
                     if early:
-                        self.anomalies.append(Anomaly(
-                            "future-read", (t.id,),
-                            f"{t.name} read {k} = {show(v)}, which holds {early[0]} it only appends later"))
+                        self.anomalies.append(
+                            Anomaly(
+                                "future-read",
+                                (t.id,),
+                                f"{t.name} read {k} = {show(v)}, holding {early[0]} it only appends later",
+                            )
+                        )
         for (k, n), ids in lost.items():
             if len(ids) > 1:
                 a, b = self.txns[ids[0]], self.txns[ids[1]]
-                seen = show(self.order.get(k, ())[:n])
-                self.anomalies.append(Anomaly(
-                    "lost-update", (a.id, b.id),
-                    f"{a.name} and {b.name} both read {k} = {seen} and both appended to {k}"))
+                seen = show(self.order.get(k, [])[:n])
+                self.anomalies.append(
+                    Anomaly(
+                        "lost-update",
+                        (a.id, b.id),
+                        f"{a.name} and {b.name} both read {k} = {seen} and both appended to {k}",
+                    )
+                )
         for k, order in self.order.items():
             if k in dirty_done:
                 continue
@@ -143,34 +160,56 @@ class ListAppend:
                     if w.type != "ok":
                         continue
                     f_ = self.txns[bad[order[i]]]
-                    self.anomalies.append(Anomaly(
-                        "dirty-update", (f_.id, w.id),
-                        f"{w.name} appended {order[i + 1]} to {k} right after {order[i]} "
-                        f"from {f_.name}, which failed"))
+                    self.anomalies.append(
+                        Anomaly(
+                            "dirty-update",
+                            (f_.id, w.id),
+                            f"{w.name} appended {order[i + 1]} to {k} right after {order[i]} "
+                            f"from {f_.name}, which failed",
+                        )
+                    )
                     dirty_done.add(k)
                     break
 
-    def _check_elements(self, t: Txn, k: Hashable, v: tuple[Any, ...]) -> None:
+    def _check_elements(self, t: Txn, k: Hashable, v: list[Any], last_only: bool) -> None:
+        """Every element of the longest read (which holds every compatible read's elements) must have been
+        appended by a transaction that did not fail; the last element of every read must be a final append."""
         writers, failed = self.writer[k], self.failed.get(k, {})
-        for i, x in enumerate(v):
+        for i in range(len(v) - 1 if last_only else 0, len(v)):
+            x = v[i]
             w = writers.get(x)
             if w is None:
                 if x in failed:
                     f_ = self.txns[failed[x]]
-                    self.anomalies.append(Anomaly(
-                        "G1a", (t.id, f_.id), f"{t.name} read {k} = {show(v)}, with {x} from {f_.name}, which failed"))
+                    self.anomalies.append(
+                        Anomaly(
+                            "G1a",
+                            (t.id, f_.id),
+                            f"{t.name} read {k} = {show(v)}, with {x} from {f_.name}, which failed",
+                        )
+                    )
                 else:
-                    self.anomalies.append(Anomaly(
-                        "garbage-read", (t.id,), f"{t.name} read {k} = {show(v)}, but no transaction appended {x}"))
+                    self.anomalies.append(
+                        Anomaly(
+                            "garbage-read",
+                            (t.id,),
+                            f"{t.name} read {k} = {show(v)}, but no transaction appended {x}",
+                        )
+                    )
                 return
             if i == len(v) - 1 and w != t.id:
                 mine = (self.appends[w] or {}).get(k, [])
                 if mine and mine[-1] != x:
                     u = self.txns[w]
-                    self.anomalies.append(Anomaly(
-                        "G1b", (t.id, w),
-                        f"{t.name} read {k} = {show(v)}, ending at {x}, an intermediate append of {u.name} "
-                        f"(which then appended {mine[-1]})"))
+                    self.anomalies.append(
+                        Anomaly(
+                            "G1b",
+                            (t.id, w),
+                            f"{t.name} read {k} = {show(v)}, ending at {x}, an intermediate append of "
+                            f"{u.name} "
+                            f"(which then appended {mine[-1]})",
+                        )
+                    )
 
     # --- dependency edges ------------------------------------------------------------------------------
     def _edges(self, g: Graph) -> None:
@@ -181,7 +220,7 @@ class ListAppend:
             if not ext:
                 continue
             for k, v in ext.items():
-                order = self.order.get(k, ())
+                order = self.order.get(k, [])
                 pos = self.pos.get(k, {})
                 writers = self.writer[k]
                 if v:
@@ -208,7 +247,7 @@ class ListAppend:
                     prev = w
         for k, writers in self.writer.items():
             pos = self.pos.get(k, {})
-            order = self.order.get(k, ())
+            order = self.order.get(k, [])
             last = writers.get(order[-1]) if order else None
             for x, w in writers.items():
                 if x in pos or txns[w].type != "ok":
@@ -230,15 +269,21 @@ class ListAppend:
                 for y in ys:
                     j = pos.get(y)
                     if j is None and xs[-1] in pos and pos[xs[-1]] == len(self.order[k]) - 1:
-                        return (f"{ta.name} appended {xs[-1]} to {k}, the last element any read shows, and "
-                                f"{tb.name}'s committed append of {y} must come after it: ww")
+                        return (
+                            f"{ta.name} appended {xs[-1]} to {k}, the last element any read shows, and "
+                            f"{tb.name}'s committed append of {y} must come after it: ww"
+                        )
                     if j is not None and j > 0 and self.order[k][j - 1] in xs:
-                        return (f"{ta.name} appended {self.order[k][j - 1]} to {k} and {tb.name} appended "
-                                f"{y} right after it: ww")
+                        return (
+                            f"{ta.name} appended {self.order[k][j - 1]} to {k} and {tb.name} appended "
+                            f"{y} right after it: ww"
+                        )
         if kind == WR:
             for k, v in (self.ext_reads[b] or {}).items():
                 if v and self.writer[k].get(v[-1]) == a:
-                    return f"{tb.name} read {k} = {show(v)}, whose last element {v[-1]} {ta.name} appended: wr"
+                    return (
+                        f"{tb.name} read {k} = {show(v)}, whose last element {v[-1]} {ta.name} appended: wr"
+                    )
         if kind == RW:
             for k, v in (self.ext_reads[a] or {}).items():
                 ys = (self.appends[b] or {}).get(k)
@@ -246,12 +291,16 @@ class ListAppend:
                     continue
                 pos = self.pos.get(k, {})
                 i = pos.get(v[-1], -1) + 1 if v else 0
-                order = self.order.get(k, ())
+                order = self.order.get(k, [])
                 if i < len(order) and order[i] in ys:
                     after = f"after {v[-1]}" if v else "as the first element"
-                    return (f"{ta.name} read {k} = {show(v)} without {tb.name}'s append of {order[i]}, which "
-                            f"{tb.name} installed {after}: rw")
+                    return (
+                        f"{ta.name} read {k} = {show(v)} without {tb.name}'s append of {order[i]}, which "
+                        f"{tb.name} installed {after}: rw"
+                    )
                 if i >= len(order):
-                    return (f"{ta.name} read {k} = {show(v)}, the longest any read shows, without "
-                            f"{tb.name}'s committed append of {ys[0]}: rw")
+                    return (
+                        f"{ta.name} read {k} = {show(v)}, the longest any read shows, without "
+                        f"{tb.name}'s committed append of {ys[0]}: rw"
+                    )
         return f"{ta.name} -> {tb.name}"

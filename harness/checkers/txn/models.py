@@ -5,8 +5,8 @@ at least one wr), ``G-single`` (exactly one rw edge), ``G2-item`` (two or more r
 ``-process`` variant (the cycle needs a process-order edge) and a ``-realtime`` variant (it needs a real-time
 edge): only models with session / real-time guarantees (strict serializability here) forbid those.
 Non-cycle anomalies come straight from the version orders. ``internal``, ``duplicate-elements``,
-``incompatible-order`` and ``garbage-read`` say the store is not behaving as a list / register at all, so every
-model forbids them.
+``incompatible-order`` and ``garbage-read`` say the store is not behaving as a list / register at all,
+so every model forbids them.
 """
 
 from __future__ import annotations
@@ -84,8 +84,10 @@ def ruled_out(anomaly: str) -> list[str]:
 
 
 def describe(anomaly: str) -> str:
-    for suffix, words in (("-process", " (the cycle needs process order)"),
-                          ("-realtime", " (the cycle needs real-time order)")):
+    for suffix, words in (
+        ("-process", " (the cycle needs process order)"),
+        ("-realtime", " (the cycle needs real-time order)"),
+    ):
         if anomaly.endswith(suffix):
             return DESCRIPTIONS[anomaly[: -len(suffix)]] + words
     return DESCRIPTIONS.get(anomaly, anomaly)

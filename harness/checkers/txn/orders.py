@@ -47,4 +47,4 @@ def explain_order(txns: list[Txn], a: int, b: int, kind: int) -> str:
     ta, tb = txns[a], txns[b]
     if kind == PROCESS:
         return f"{ta.name} completed on process {ta.process} before the same process began {tb.name}: process"
-    return (f"{ta.name} completed (op {ta.complete_index}) before {tb.name} began (op {tb.index}): realtime")
+    return f"{ta.name} completed (op {ta.complete_index}) before {tb.name} began (op {tb.index}): realtime"

@@ -1,10 +1,11 @@
 """Transactions read once from a history: the indexed form every transactional analysis works on.
 
 An op with ``f == "txn"`` carries a list of micro-ops: ``["append", k, v]`` / ``["r", k, [v ...] or null]``
-(list-append) or ``["w", k, v]`` / ``["r", k, v or null]`` (rw-register). The completion's value holds what the
-reads returned; an ``info`` or never-completed transaction keeps its invocation's value (its writes may or may
-not have happened; its reads are unknown), a ``fail`` one certainly did not happen. Transactions get dense ids
-``0..n-1`` in invocation order; ``name`` (``T`` plus the invocation's op index) is how witnesses refer to them.
+(list-append) or ``["w", k, v]`` / ``["r", k, v or null]`` (rw-register). The completion's value holds what
+the reads returned; an ``info`` or never-completed transaction keeps its invocation's value (its writes may
+or may not have happened; its reads are unknown), a ``fail`` one certainly did not happen. Transactions get
+dense ids ``0..n-1`` in invocation order; ``name`` (``T`` plus the invocation's op index) is how witnesses
+refer to them.
 """
 
 from __future__ import annotations
@@ -47,25 +48,33 @@ def _key(k: Any) -> Hashable:
 
 
 def _mop(raw: Any, op: Op, fs: frozenset[str], reads_list: bool) -> MicroOp:
+    if type(raw) is list and len(raw) == 3 and raw[0] in fs:  # the common case, kept cheap
+        f, k, v = raw
+        if type(k) is list:
+            k = _key(k)
+        elif isinstance(k, dict):
+            raise BadInput(f"op index {op.index}: micro-op key {k!r} must be a number or a string")
+        if v is None or type(v) is int or type(v) is str:
+            return (f, k, v)
+        if f == "r" and reads_list:
+            if not isinstance(v, (list, tuple)):
+                raise BadInput(f"op index {op.index}: a list-append read returns a list or null, got {v!r}")
+            return (f, k, [_key(x) for x in v] if any(type(x) is list for x in v[:1]) else list(v))
+        return (f, k, _key(v))
+    if isinstance(raw, (list, tuple)) and len(raw) == 3 and raw[0] in fs:
+        return _mop(list(raw), op, fs, reads_list)
     where = f"op index {op.index}"
     if not isinstance(raw, (list, tuple)) or len(raw) != 3:
         raise BadInput(f"{where}: micro-op {raw!r} is not [f, key, value]; e.g. {_example(fs)}")
-    f, k, v = raw
-    if f not in fs:
-        raise BadInput(f"{where}: micro-op f {f!r} is not one of {', '.join(sorted(fs))}; e.g. {_example(fs)}")
-    if isinstance(k, dict):
-        raise BadInput(f"{where}: micro-op key {k!r} must be a number or a string")
-    if f == "r" and reads_list and v is not None:
-        if not isinstance(v, (list, tuple)):
-            raise BadInput(f"{where}: a list-append read returns a list or null, got {v!r}")
-        v = tuple(_key(x) for x in v)
-    elif isinstance(v, list):
-        v = _key(v)
-    return (f, _key(k), v)
+    raise BadInput(
+        f"{where}: micro-op f {raw[0]!r} is not one of {', '.join(sorted(fs))}; e.g. {_example(fs)}"
+    )
 
 
 def _example(fs: frozenset[str]) -> str:
-    return '["append", "x", 3] or ["r", "x", [1, 2, 3]]' if "append" in fs else '["w", "x", 3] or ["r", "x", 3]'
+    return (
+        '["append", "x", 3] or ["r", "x", [1, 2, 3]]' if "append" in fs else '["w", "x", 3] or ["r", "x", 3]'
+    )
 
 
 def index_txns(history: History | Iterable[Op], fs: frozenset[str]) -> list[Txn]:
