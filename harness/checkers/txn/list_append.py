@@ -94,7 +94,31 @@ class ListAppend:
                 lst = list(dict.fromkeys(lst))
             self.order[k] = lst
             self.pos[k] = {x: i for i, x in enumerate(lst)}
+            self._own_order(k, lst, reader)
         self._longest_reader = {k: r for k, (_, r) in longest.items()}
+
+    def _own_order(self, k: Hashable, order: list[Any], reader: int) -> None:
+        """Each transaction's appends to ``k`` must show up in the order it made them, none skipped."""
+        seen: dict[int, int] = {}
+        writers = self.writer.get(k, {})
+        for x in order:
+            w = writers.get(x)
+            if w is None:
+                continue
+            n = seen.get(w, 0)
+            mine = (self.appends[w] or {}).get(k, [])
+            if n < len(mine) and mine[n] != x:
+                t, u = self.txns[reader], self.txns[w]
+                self.anomalies.append(
+                    Anomaly(
+                        "incompatible-order",
+                        (reader, w),
+                        f"{t.name} read {k} = {show(order)}, with {u.name}'s append of {x} "
+                        f"but not its earlier append of {mine[n]} before it",
+                    )
+                )
+                return
+            seen[w] = n + 1
 
     def _read_checks(self) -> None:
         lost: dict[tuple[Hashable, int], list[int]] = defaultdict(list)
@@ -227,9 +251,7 @@ class ListAppend:
                     w = writers.get(v[-1])
                     if w is not None:
                         g.add(w, t.id, WR)
-                    i = pos.get(v[-1], -1) + 1
-                else:
-                    i = 0
+                i = self._next_index(k, v)
                 if i < len(order):
                     w = writers.get(order[i])
                     if w is not None:
@@ -250,12 +272,25 @@ class ListAppend:
             order = self.order.get(k, [])
             last = writers.get(order[-1]) if order else None
             for x, w in writers.items():
-                if x in pos or txns[w].type != "ok":
+                if x in pos or txns[w].type != "ok" or w == last:
                     continue
                 if last is not None:
                     g.add(last, w, WW)
                 for r in full_readers.get(k, ()):
                     g.add(r, w, RW)
+
+    def _next_index(self, k: Hashable, v: list[Any]) -> int:
+        """Where the first version the read ``v`` did not see sits in the order of ``k``. Versions are what
+        transactions install, so further appends by the writer of the read's last element (which make that
+        read an intermediate one, G1b) are skipped rather than counted as versions the reader missed."""
+        if not v:
+            return 0
+        order, writers = self.order.get(k, []), self.writer[k]
+        i = self.pos.get(k, {}).get(v[-1], -1) + 1
+        w = writers.get(v[-1])
+        while i < len(order) and w is not None and writers.get(order[i]) == w:
+            i += 1
+        return i
 
     # --- explanations ----------------------------------------------------------------------------------
     def explain(self, a: int, b: int, kind: int) -> str:
@@ -289,8 +324,7 @@ class ListAppend:
                 ys = (self.appends[b] or {}).get(k)
                 if not ys:
                     continue
-                pos = self.pos.get(k, {})
-                i = pos.get(v[-1], -1) + 1 if v else 0
+                i = self._next_index(k, v)
                 order = self.order.get(k, [])
                 if i < len(order) and order[i] in ys:
                     after = f"after {v[-1]}" if v else "as the first element"
