@@ -4,9 +4,12 @@ Cycle anomalies (Adya's, over the dependency graph): ``G0`` (write cycle: ww edg
 at least one wr), ``G-single`` (exactly one rw edge), ``G2-item`` (two or more rw edges). Each has a
 ``-process`` variant (the cycle needs a process-order edge) and a ``-realtime`` variant (it needs a real-time
 edge): only models with session / real-time guarantees (strict serializability here) forbid those.
-Non-cycle anomalies come straight from the version orders. ``internal``, ``duplicate-elements``,
-``incompatible-order`` and ``garbage-read`` say the store is not behaving as a list / register at all,
-so every model forbids them.
+Non-cycle anomalies come straight from the version orders. As in Elle's table: ``duplicate-elements`` and
+``garbage-read`` (a value nobody wrote) are forbidden by every model; ``incompatible-order`` (a sign of
+aborted reads) from read-committed up; ``internal`` (a transaction not seeing its own earlier reads and
+writes: read committed allows it, since every statement sees the latest committed data) by
+snapshot-isolation and serializable; ``lost-update`` by snapshot-isolation and repeatable-read. Elle's
+finer classes (G-nonadjacent, cursor stability, ...) are not searched.
 """
 
 from __future__ import annotations
@@ -37,10 +40,10 @@ MODELS = (
 )
 DEFAULT_MODEL = "strict-serializable"
 
-_ALWAYS = frozenset({"internal", "duplicate-elements", "incompatible-order", "garbage-read"})
+_ALWAYS = frozenset({"duplicate-elements", "garbage-read"})
 _RU = _ALWAYS | {"G0"}
-_RC = _RU | {"G1a", "G1b", "G1c", "dirty-update", "future-read"}
-_SI = _RC | {"G-single", "lost-update"}
+_RC = _RU | {"G1a", "G1b", "G1c", "dirty-update", "future-read", "incompatible-order"}
+_SI = _RC | {"G-single", "lost-update", "internal"}
 _RR = _RC | {"G-single", "G2-item", "lost-update"}
 _SER = _SI | _RR
 _STRICT = _SER | {b + v for b in CYCLE_BASES for v in VARIANTS[1:]}

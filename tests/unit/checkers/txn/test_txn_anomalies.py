@@ -39,7 +39,8 @@ def test_concurrent_but_serializable_history_is_valid() -> None:
 
 def test_internal() -> None:
     h = H().txn(0, [["append", "x", 1]]).txn(1, [["append", "x", 2], ["r", "x", [1]]])
-    assert kinds(h, "read-uncommitted") == (False, ["internal"])
+    assert kinds(h, "read-committed") == (True, ["internal"])
+    assert kinds(h, "snapshot-isolation") == (False, ["internal"])
 
 
 def test_duplicate_elements() -> None:
@@ -50,7 +51,7 @@ def test_duplicate_elements() -> None:
 def test_incompatible_order() -> None:
     h = H().begin(0, [["append", "x", 1]]).begin(1, [["append", "x", 2]]).end(0).end(1)
     h.txn(2, [["r", "x", [1, 2]]]).txn(3, [["r", "x", [2, 1]]])
-    valid, found = kinds(h, "read-uncommitted")
+    valid, found = kinds(h, "read-committed")
     assert valid is False and "incompatible-order" in found
 
 
@@ -222,7 +223,7 @@ def test_register_non_cycle_anomalies() -> None:
     h = H().begin(0, [["w", "x", 1], ["w", "x", 2]]).begin(1, [["r", "x", 1]]).end(0).end(1)
     assert kinds(h, "read-committed", rw_register) == (False, ["G1b"])
     h = H().txn(0, [["w", "x", 1], ["r", "x", 2]])
-    assert kinds(h, "read-uncommitted", rw_register)[1][0] == "internal"
+    assert kinds(h, "snapshot-isolation", rw_register) == (False, ["internal"])
     h = H().txn(0, [["r", "x", 5]])
     assert kinds(h, "read-uncommitted", rw_register) == (False, ["garbage-read"])
     h = (
