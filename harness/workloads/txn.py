@@ -1,4 +1,4 @@
-"""``list-append`` and ``rw-register``: seeded transactional workloads for any client with ``invoke("txn", ..)``.
+"""``list-append`` and ``rw-register``: seeded transactional workloads for any client with a ``txn`` op.
 
 Each operation is ``("txn", [micro-op, ...])``: ``["append", k, v]`` / ``["r", k, None]`` (list-append) or
 ``["w", k, v]`` / ``["r", k, None]`` (rw-register); the client fills in what each read returned. Values are

@@ -1,5 +1,5 @@
-"""A throwaway PostgreSQL 15 server on loopback for tests: initdb in a temp dir, started with pg_ctl, stopped by
-its pid. As root the server runs as the ``postgres`` user (PostgreSQL refuses to run as root)."""
+"""A throwaway PostgreSQL 15 server on loopback for tests: initdb in a temp dir, started with pg_ctl,
+stopped by its pid. As root the server runs as the ``postgres`` user (PostgreSQL refuses to run as root)."""
 
 from __future__ import annotations
 
@@ -41,12 +41,17 @@ def postgres_server() -> Iterator[str]:
     try:
         subprocess.run(
             [*as_pg, str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
-            check=True, capture_output=True, timeout=120,
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
         subprocess.run(
-            [*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o", opts, "start"],
-            check=True, capture_output=True, timeout=120,
+            [*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o", opts]
+            + ["start"],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         pid = int((data / "postmaster.pid").read_text().split()[0])
         yield f"host=127.0.0.1 port={port} user=postgres dbname=postgres connect_timeout=5"

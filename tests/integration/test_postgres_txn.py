@@ -70,7 +70,8 @@ class PgTxnClient:
 def run_level(conninfo: str, isolation: str, seed: int, txns_per_worker: int, workers: int = 6) -> History:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("TRUNCATE txn_lists, txn_registers")
-    wl = ListAppendWorkload({"keys": 4, "max_txn_length": 4, "ops": txns_per_worker, "max_writes_per_key": 24})
+    opts = {"keys": 4, "max_txn_length": 4, "ops": txns_per_worker, "max_writes_per_key": 24}
+    wl = ListAppendWorkload(opts)
     writer = HistoryWriter(None)
     ws = Workers(wl, lambda p: PgTxnClient(conninfo, isolation), writer, concurrency=workers, seed=seed)
     ws.start()
