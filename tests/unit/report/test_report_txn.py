@@ -1,4 +1,4 @@
-"""The report of a transactional run: anomaly list, each witness drawn as its cycle, transactions in the table."""
+"""The report of a transactional run: anomaly list, witnesses drawn as cycles, transactions in the table."""
 
 from __future__ import annotations
 
