@@ -66,8 +66,8 @@ def cycle_class(name: str) -> CycleClass:
     special = 0
     if variant == "-process":
         allowed, special = allowed | PROCESS, PROCESS
-    elif variant == "-realtime":
-        allowed, special = allowed | PROCESS | REALTIME, REALTIME
+    elif variant == "-realtime":  # process order is real-time order too: either kind of order edge will do
+        allowed, special = allowed | PROCESS | REALTIME, PROCESS | REALTIME
     start = special or {"G0": WW, "G1c": WR}.get(base, RW)
     return CycleClass(name, allowed, start, rw_min, rw_max, base == "G1c", special)
 
@@ -82,7 +82,7 @@ def _step(cls: CycleClass, state: State, w: int, kind: int) -> State | None:
         if rw > cls.rw_max:
             return None
         rw = min(rw, 2)
-    return (w, rw, wr or kind == WR, sp or kind == cls.special)
+    return (w, rw, wr or kind == WR, sp or bool(kind & cls.special))
 
 
 def _done(cls: CycleClass, s: State) -> bool:
@@ -94,10 +94,10 @@ def _kinds(mask: int) -> list[int]:
 
 
 def _cycle_through(
-    g: Graph, cls: CycleClass, a: int, b: int, members: set[int], budget: Budget, limit: int
+    g: Graph, cls: CycleClass, a: int, b: int, start: int, members: set[int], budget: Budget, limit: int
 ) -> list[Edge] | None:
-    """Shortest cycle a -> b ~> a of the class that starts with edge a -> b of kind ``cls.start``."""
-    first = _step(cls, (a, 0, False, False), b, cls.start)
+    """Shortest cycle a -> b ~> a of the class that starts with edge a -> b of kind ``start``."""
+    first = _step(cls, (a, 0, False, False), b, start)
     if first is None:
         return None
     parent: dict[State, tuple[State, int] | None] = {first: None}
@@ -120,7 +120,7 @@ def _cycle_through(
                 parent[t] = (s, kind)
                 depth[t] = depth[s] + 1
                 if w == a and _done(cls, t):
-                    return _path(parent, t, a, b, cls.start)
+                    return _path(parent, t, a, b, start)
                 if w != a:
                     queue.append(t)
     return None
@@ -155,10 +155,11 @@ def find_cycle(g: Graph, name: str, scc: list[int], budget: Budget) -> list[Edge
             for b, m in g.succ[a].items():
                 if not m & cls.start or b not in members:
                     continue
+                start = m & cls.start & -(m & cls.start)  # its lowest kind bit of the ones wanted
                 limit = len(best) - 1 if best is not None else len(comp) + 1
                 if limit < 2:
                     break
-                found = _cycle_through(g, cls, a, b, members, budget, limit)
+                found = _cycle_through(g, cls, a, b, start, members, budget, limit)
                 if found is not None and (best is None or len(found) < len(best)):
                     best = found
                 if best is not None:
