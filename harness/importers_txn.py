@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from harness.checkers.txn.txns import no_gc
 from harness.errors import BadInput
 from harness.history import History
 from harness.importers import EdnError, parse_all
@@ -156,8 +157,9 @@ def read_elle_json(path: str | os.PathLike[str]) -> History:
 
 
 def load(path: str | os.PathLike[str], fmt: str) -> History:
-    if fmt == "elle-edn":
-        return read_elle_edn(path)
-    if fmt == "elle-json":
-        return read_elle_json(path)
+    with no_gc():
+        if fmt == "elle-edn":
+            return read_elle_edn(path)
+        if fmt == "elle-json":
+            return read_elle_json(path)
     raise BadInput(f"unknown transactional history format {fmt!r}; valid: {', '.join(FORMATS)}")

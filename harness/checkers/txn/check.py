@@ -32,7 +32,7 @@ from harness.checkers.txn.list_append import ListAppend
 from harness.checkers.txn.models import DEFAULT_MODEL, FORBIDS, MODELS, check_model, ruled_out
 from harness.checkers.txn.orders import add_process_edges, add_realtime_edges, explain_order
 from harness.checkers.txn.rw_register import RwRegister
-from harness.checkers.txn.txns import LIST_APPEND_FS, RW_REGISTER_FS, index_txns
+from harness.checkers.txn.txns import LIST_APPEND_FS, RW_REGISTER_FS, index_txns, no_gc
 from harness.errors import BadInput
 from harness.history import History
 
@@ -73,6 +73,11 @@ def _options(name: str, options: dict[str, Any]) -> tuple[str, int, float | None
 
 
 def _check(name: str, history: History, options: dict[str, Any]) -> Result:
+    with no_gc():
+        return _check_all(name, history, options)
+
+
+def _check_all(name: str, history: History, options: dict[str, Any]) -> Result:
     model, steps, limit = _options(name, options)
     started = time.monotonic()
     txns = index_txns(history, LIST_APPEND_FS if name == "list-append" else RW_REGISTER_FS)
