@@ -96,8 +96,9 @@ def main() -> None:
                 times.setdefault(("adya", name), []).append(a.seconds)
                 times.setdefault(("ours", name), []).append(o.seconds)
                 print(
-                    f"{name:>8} {n:>8} {a.seconds:>7.2f} {a.peak_mb:>8.0f} {o.seconds:>7.2f} {o.peak_mb:>8.0f}"
-                    f" {o.seconds / a.seconds:>6.1f}  {'agree' if av == ov else 'DIFFER':>8}"
+                    f"{name:>8} {n:>8} {a.seconds:>7.2f} {a.peak_mb:>8.0f} {o.seconds:>7.2f}"
+                    f" {o.peak_mb:>8.0f} {o.seconds / a.seconds:>6.1f}"
+                    f"  {'agree' if av == ov else 'DIFFER':>8}"
                     f"  {'agree' if same_types else 'DIFFER':>6}  {','.join(ot) or '-'}"
                     + ("" if same_types else f" (adya: {','.join(at)})")
                 )
