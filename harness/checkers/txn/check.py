@@ -39,12 +39,29 @@ from harness.history import History
 DEFAULT_BUDGET = 20_000_000
 
 
-def list_append(history: History, **options: Any) -> Result:
-    return _check("list-append", history, options)
+def list_append(
+    history: History,
+    consistency_model: str | None = None,
+    cycle_budget: int | None = None,
+    time_limit: float | None = None,
+    **options: Any,
+) -> Result:
+    """The ``list-append`` checker; ``time_limit`` is named so the runner passes a checker budget to it."""
+    opts = {"consistency_model": consistency_model, "cycle_budget": cycle_budget, "time_limit": time_limit}
+    return _check("list-append", history, {**options, **opts})
 
 
-def rw_register(history: History, **options: Any) -> Result:
-    return _check("rw-register", history, options)
+def rw_register(
+    history: History,
+    consistency_model: str | None = None,
+    cycle_budget: int | None = None,
+    time_limit: float | None = None,
+    wfr_keys: bool = False,
+    **options: Any,
+) -> Result:
+    """The ``rw-register`` checker (see the module docstring for the options)."""
+    opts = {"consistency_model": consistency_model, "cycle_budget": cycle_budget, "time_limit": time_limit}
+    return _check("rw-register", history, {**options, **opts, "wfr_keys": wfr_keys})
 
 
 _VALID_OPTIONS = ("consistency_model", "cycle_budget", "time_limit", "wfr_keys")

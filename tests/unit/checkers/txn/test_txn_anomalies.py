@@ -244,3 +244,10 @@ def test_bad_input_names_the_op_and_option() -> None:
         list_append(H().history(), consistency_model="snapshot")
     with pytest.raises(BadInput, match="unknown option 'wfr_keys'"):
         list_append(H().history(), wfr_keys=True)
+
+
+def test_the_runner_can_pass_a_budget_as_time_limit() -> None:
+    import inspect
+
+    for fn in (list_append, rw_register):
+        assert "time_limit" in inspect.signature(fn).parameters
