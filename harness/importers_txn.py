@@ -65,14 +65,20 @@ class _Builder:
         self.next_anon = 10**9
 
     def add(self, d: dict[str, Any]) -> None:
-        typ = _kw(d.get("type"))
+        typ = d.get("type")
         if typ not in OP_TYPES:
-            raise ValueError(f"type is {d.get('type')!r}; expected invoke, ok, fail or info")
-        f = _kw(d.get("f", "txn"))
-        if not isinstance(f, str):
-            raise ValueError(f"f is {f!r}; expected a keyword or string such as txn")
-        proc = _kw(d.get("process"))
-        if proc is None:
+            typ = _kw(typ)
+            if typ not in OP_TYPES:
+                raise ValueError(f"type is {d.get('type')!r}; expected invoke, ok, fail or info")
+        f = d.get("f", "txn")
+        if f != "txn":
+            f = _kw(f)
+            if not isinstance(f, str):
+                raise ValueError(f"f is {f!r}; expected a keyword or string such as txn")
+        proc = d.get("process")
+        if type(proc) is int:
+            pass
+        elif (proc := _kw(proc)) is None:
             if typ == "invoke":
                 proc = self.next_anon
                 self.next_anon += 1
