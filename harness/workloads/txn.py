@@ -9,7 +9,8 @@ so lists (and the checker's version orders) stay short however long the run. Opt
     keys                 keys in play at once                               (default 8)
     min_txn_length       micro-ops per transaction, at least                (1)
     max_txn_length       micro-ops per transaction, at most                 (4)
-    read                 probability that a micro-op is a read              (0.5)
+    read / write         weights of reads and writes among micro-ops        (1 / 1; an experiment's
+                         ``mix: {read: 3, write: 1}`` sets them)
     max_writes_per_key   writes before a key is retired                     (32)
     ops                  transactions per worker (null: until time is up)  (null)
     consistency_model    the model the default checker holds the history to (strict-serializable)
@@ -33,7 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "keys": 8,
     "min_txn_length": 1,
     "max_txn_length": 4,
-    "read": 0.5,
+    "read": 1,
+    "write": 1,
     "max_writes_per_key": 32,
     "ops": None,
     "consistency_model": DEFAULT_MODEL,
@@ -75,6 +77,7 @@ class TxnPlan:
     def __init__(self, rng: random.Random, opts: Mapping[str, Any], pool: KeyPool, write_f: str) -> None:
         self.rng, self.opts, self.pool, self.write_f = rng, opts, pool, write_f
         self.left: int | None = opts["ops"]
+        self.p_read = float(opts["read"]) / (float(opts["read"]) + float(opts["write"]))
 
     def next(self, last: tuple[str, Any, Outcome] | None) -> tuple[str, Any] | None:
         if self.left is not None:
@@ -85,7 +88,7 @@ class TxnPlan:
         mops: list[list[Any]] = []
         for _ in range(rng.randint(int(o["min_txn_length"]), int(o["max_txn_length"]))):
             slot = rng.randrange(int(o["keys"]))
-            if rng.random() < float(o["read"]):
+            if rng.random() < self.p_read:
                 mops.append(["r", self.pool.read(slot), None])
             else:
                 k, v = self.pool.write(slot)
@@ -112,9 +115,12 @@ class _TxnWorkload:
             raise BadInput(
                 f"workload.min_txn_length: {m['min_txn_length']} exceeds max_txn_length {m['max_txn_length']}"
             )
-        r = m["read"]
-        if not isinstance(r, (int, float)) or isinstance(r, bool) or not 0 <= r <= 1:
-            raise BadInput(f"workload.read: must be a probability between 0 and 1, got {r!r}")
+        for k in ("read", "write"):
+            w = m[k]
+            if not isinstance(w, (int, float)) or isinstance(w, bool) or w < 0:
+                raise BadInput(f"workload.{k}: weight must be a number >= 0, got {w!r}")
+        if m["read"] + m["write"] <= 0:
+            raise BadInput("workload: the read and write weights are both 0; give at least one a weight > 0")
         if m["ops"] is not None and (not isinstance(m["ops"], int) or m["ops"] < 0):
             raise BadInput(f"workload.ops: must be a non-negative integer or null, got {m['ops']!r}")
         if m["consistency_model"] not in MODELS:

@@ -34,11 +34,17 @@ def test_values_unique_keys_retired_lengths_bounded() -> None:
     assert all(m[2] is None for t in txns for m in t if m[0] == "r")
 
 
+def test_mix_weights_set_the_read_share() -> None:
+    mops = [m for t in _run(ListAppendWorkload({"read": 3, "write": 1}), 9, 400) for m in t]
+    share = sum(m[0] == "r" for m in mops) / len(mops)
+    assert 0.68 < share < 0.82
+
+
 def test_seeded_and_read_mix() -> None:
-    a = _run(ListAppendWorkload({"read": 0.0}), 3, 50)
-    b = _run(ListAppendWorkload({"read": 0.0}), 3, 50)
+    a = _run(ListAppendWorkload({"read": 0}), 3, 50)
+    b = _run(ListAppendWorkload({"read": 0}), 3, 50)
     assert a == b and all(m[0] == "append" for t in a for m in t)
-    regs = _run(RwRegisterWorkload({"read": 1.0}), 3, 20)
+    regs = _run(RwRegisterWorkload({"read": 3, "write": 0}), 3, 20)
     assert all(m[0] == "r" for t in regs for m in t)
     assert all(m[0] in ("w", "r") for t in _run(RwRegisterWorkload(), 1, 30) for m in t)
 
@@ -55,7 +61,8 @@ def test_ops_limit_final_reads_and_checker() -> None:
     "opts, field",
     [
         ({"keys": 0}, "workload.keys"),
-        ({"read": 2}, "workload.read"),
+        ({"read": -1}, "workload.read"),
+        ({"read": 0, "write": 0}, "read and write weights are both 0"),
         ({"colour": 1}, "workload.colour"),
         ({"min_txn_length": 5, "max_txn_length": 2}, "workload.min_txn_length"),
         ({"consistency_model": "linearizable"}, "workload.consistency_model"),
@@ -70,3 +77,15 @@ def test_registered_as_entry_points() -> None:
     assert Registry("workloads").get("list-append") is ListAppendWorkload
     assert Registry("workloads").get("rw-register") is RwRegisterWorkload
     assert Registry("checkers").get("list-append").__name__ == "list_append"
+
+
+def test_an_experiment_can_name_the_workload_and_its_mix() -> None:
+    from harness.experiment import loads
+
+    exp = loads(
+        "name: txn\nexpect: valid\ntarget: {name: kv, nodes: 3}\n"
+        "workload: {kind: list-append, duration: 5, keys: 5, mix: {read: 3, write: 1}}\n"
+    )
+    assert exp.workload.kind == "list-append"
+    assert [c.name for c in exp.checkers] == ["list-append"]
+    assert dict(exp.checkers[0].options) == {"consistency_model": "strict-serializable"}
