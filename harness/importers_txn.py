@@ -163,7 +163,11 @@ def read_elle_json(path: str | os.PathLike[str]) -> History:
 
 
 def load(path: str | os.PathLike[str], fmt: str) -> History:
-    with no_gc():
+    try:
+        size = os.path.getsize(path) // 100  # about one op per 100 bytes or more: an upper bound
+    except OSError:
+        size = 0
+    with no_gc(size):
         if fmt == "elle-edn":
             return read_elle_edn(path)
         if fmt == "elle-json":

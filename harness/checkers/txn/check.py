@@ -90,7 +90,7 @@ def _options(name: str, options: dict[str, Any]) -> tuple[str, int, float | None
 
 
 def _check(name: str, history: History, options: dict[str, Any]) -> Result:
-    with no_gc():
+    with no_gc(len(history)):
         return _check_all(name, history, options)
 
 

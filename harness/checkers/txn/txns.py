@@ -118,21 +118,26 @@ def show(v: Any) -> str:
     return str(v)
 
 
+LARGE = 100_000  # ops: from here on, a full collection over what was built costs seconds
+
+
 @contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while millions of small containers are built, then freeze them.
+def no_gc(size: int = 0) -> Iterator[None]:
+    """Pause the cyclic garbage collector while millions of small containers are built.
 
     Reading and indexing a large history allocates far more objects than it frees, and each allocation burst
     would set off a collection that walks the whole (growing) heap: without this, time grows quadratically.
     What is built here forms no reference cycles (reference counting frees it), so the collector loses
-    nothing by not looking: on the way out the surviving objects are moved to the permanent generation
-    (``gc.freeze``) so that the next collections do not walk them either.
+    nothing by not looking. For a large history (``size`` >= ``LARGE``) the survivors are then moved to the
+    permanent generation (``gc.freeze``) so that later collections do not walk them either; small ones are
+    left alone, so a long test session does not accumulate frozen objects.
     """
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
+        if size >= LARGE:
+            gc.freeze()
         if was:
             gc.enable()
