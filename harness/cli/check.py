@@ -113,7 +113,12 @@ def handle(args: argparse.Namespace) -> int:
         fmt = "elle-edn" if fmt == "jepsen-edn" else "elle-json"
     options = _options(args, fmt)
     history = load_txn(args.history, fmt) if fmt in TXN_FORMATS else load(args.history, fmt)
-    result = run_checker(args.checker, history, options)
+    try:
+        result = run_checker(args.checker, history, options)
+    except BadInput as e:
+        if args.checker not in TXN_CHECKERS:
+            raise
+        raise BadInput(f"{args.history}: {e}") from None  # name the file, as the readers do
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:

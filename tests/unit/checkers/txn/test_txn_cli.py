@@ -72,7 +72,7 @@ def test_bad_input_is_exit_3_with_file_and_line(tmp_path: Path, capsys: pytest.C
     q = tmp_path / "m.json"
     q.write_text('{"type": "invoke", "process": 0, "f": "txn", "value": [["inc", "x", 1]]}\n')
     assert main(["check", str(q), "--checker", "list-append"]) == 3
-    assert "micro-op f 'inc'" in capsys.readouterr().err
+    assert f"{q}: op index 0: micro-op f 'inc'" in capsys.readouterr().err
 
 
 def test_auto_format_reads_our_jsonl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
