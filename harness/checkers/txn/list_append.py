@@ -243,9 +243,12 @@ class ListAppend:
             ext = self.ext_reads[t.id]
             if not ext:
                 continue
+            if len(t.mops) > len(ext):  # a later read of a key may show a write the first did not: wr too
+                for f, k, v in t.mops:
+                    if f == "r" and v and (w := self.writer[k].get(v[-1])) is not None:
+                        g.add(w, t.id, WR)
             for k, v in ext.items():
                 order = self.order.get(k, [])
-                pos = self.pos.get(k, {})
                 writers = self.writer[k]
                 if v:
                     w = writers.get(v[-1])
@@ -314,8 +317,8 @@ class ListAppend:
                             f"{y} right after it: ww"
                         )
         if kind == WR:
-            for k, v in (self.ext_reads[b] or {}).items():
-                if v and self.writer[k].get(v[-1]) == a:
+            for f, k, v in tb.mops:
+                if f == "r" and v and self.writer[k].get(v[-1]) == a:
                     return (
                         f"{tb.name} read {k} = {show(v)}, whose last element {v[-1]} {ta.name} appended: wr"
                     )
