@@ -12,6 +12,7 @@ not commit: a serialization failure or deadlock (SQLSTATE 40001 / 40P01), any st
 connection lost before COMMIT was sent (the server rolls back an open transaction whose session ends);
 ``info`` when the connection was lost or timed out while COMMIT was in flight (it may have committed).
 The connection must not be inside a transaction; it is used in autocommit mode with explicit BEGIN / COMMIT.
+After an outcome whose connection is gone (``conn.closed`` or ``conn.broken``) the caller opens a new one.
 """
 
 from __future__ import annotations
