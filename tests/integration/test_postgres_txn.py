@@ -157,3 +157,53 @@ def test_ten_seeds_per_level(pg: str) -> None:
         check_serializable(run_level(pg, "serializable", seed, txns_per_worker=200))
     print(f"read committed: anomalies a serializable check rejects in {caught}/10 seeds")
     assert caught >= 9, f"read committed: anomalies in only {caught}/10 seeds"
+
+
+class _FakeCursor:
+    def __init__(self, conn: _FakeConn) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> _FakeCursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        self.conn.execute(sql)
+
+    def fetchone(self) -> Any:
+        return ([7],)
+
+
+class _FakeConn:
+    """Raises ``fail_on`` when a statement starting with ``at`` runs, so each error path can be reached."""
+
+    def __init__(self, at: str, fail_on: Exception) -> None:
+        self.at, self.fail_on, self.closed, self.autocommit = at, fail_on, False, True
+        self.statements: list[str] = []
+
+    def cursor(self) -> _FakeCursor:
+        return _FakeCursor(self)
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        self.statements.append(sql.split()[0])
+        if sql.startswith(self.at):
+            raise self.fail_on
+
+
+@pytest.mark.parametrize(
+    "at, error, outcome",
+    [
+        ("COMMIT", psycopg.OperationalError("server closed the connection unexpectedly"), "info"),
+        ("COMMIT", psycopg.errors.SerializationFailure("could not serialize"), "fail"),
+        ("INSERT", psycopg.errors.DeadlockDetected("deadlock detected"), "fail"),
+        ("SELECT", psycopg.OperationalError("server closed the connection unexpectedly"), "fail"),
+    ],
+)
+def test_outcomes_are_honest_about_where_the_error_struck(at: str, error: Exception, outcome: str) -> None:
+    conn = _FakeConn(at, error)
+    out = pg_txn.run_txn(conn, [["r", "a", None], ["append", "a", 1]], "serializable")
+    assert out.type == outcome and out.value is None
+    if at != "COMMIT":
+        assert "ROLLBACK" in conn.statements and "COMMIT" not in conn.statements
