@@ -1,7 +1,8 @@
 """``chaos check HISTORY``: run a checker on a history file: exit 0 valid, 1 invalid, 2 unknown, 3 bad input.
 
     chaos check HISTORY [--format auto|jsonl|jepsen-edn|porcupine-etcd|porcupine-kv] [--model NAME]
-                        [--checker linearizable|exactly-once|lock-safety] [--init JSON] [--time-limit S]
+                        [--checker linearizable|exactly-once|lock-safety|list-append|rw-register]
+                        [--init JSON] [--time-limit S] [--consistency-model M]
                         [--max-memory MB] [--strict-nil] [--engine auto|native|python] [--json]
                         [--evidence auto|on|off] [--min-ok N] [--max-history-mb MB]
 
@@ -14,6 +15,9 @@ A valid verdict on a history that holds too little evidence is ``unknown`` (``ha
 Jepsen histories (jepsen-edn) are judged as Knossos judges them: a completed read of nil matches any state
 and every :fail op is dropped; ``--strict-nil`` makes a nil read mean "the value was nil".
 Checkers are imported when used, so a small check answers in a fraction of a second.
+The transactional checkers (list-append, rw-register) also read elle-edn and elle-json (see
+harness.importers_txn); with --format auto they read .edn files as elle-edn and anything else as elle-json
+(of which our jsonl is a special case).
 """
 
 from __future__ import annotations
@@ -22,24 +26,32 @@ import argparse
 import importlib
 import json
 import math
+import os
 from collections.abc import Callable
 from typing import Any
 
 from harness.checkers.base import Result, check_safe
 from harness.checkers.models import get_model, model_names
+from harness.checkers.txn.models import DEFAULT_MODEL as DEFAULT_TXN_MODEL
+from harness.checkers.txn.models import MODELS as TXN_MODELS
 from harness.cli import check_evidence
 from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, BadInput, HarnessError
 from harness.history import History
 from harness.importers import FORMATS, detect_format, load_with_lines
+from harness.importers_txn import FORMATS as TXN_FORMATS
+from harness.importers_txn import load as load_txn
 from harness.limits import MAX_HISTORY_MB
 from harness.wellformed import BadOp
 
-# checker name -> its module under harness.checkers (imported on use: each has ``check``)
+# checker name -> (its module under harness.checkers, the function's name); imported on use
 CHECKER_MODULES = {
-    "linearizable": "linearizable",
-    "exactly-once": "exactly_once",
-    "lock-safety": "lock_safety",
+    "linearizable": ("linearizable", "check"),
+    "exactly-once": ("exactly_once", "check"),
+    "lock-safety": ("lock_safety", "check"),
+    "list-append": ("txn.check", "list_append"),
+    "rw-register": ("txn.check", "rw_register"),
 }
+TXN_CHECKERS = ("list-append", "rw-register")
 DEFAULT_MODEL = {"porcupine-etcd": "cas-register", "jepsen-edn": "cas-register", "porcupine-kv": "kv"}
 DEFAULT_INIT = {"porcupine-kv": '""'}
 NIL_ANY_FORMATS = ("jepsen-edn",)  # Knossos's reading of nil reads and :fail ops
@@ -47,8 +59,21 @@ ENGINES = ("auto", "native", "python")
 
 
 def checker_fn(name: str) -> Callable[..., Result]:
-    fn: Callable[..., Result] = importlib.import_module(f"harness.checkers.{CHECKER_MODULES[name]}").check
+    module, attr = CHECKER_MODULES[name]
+    fn: Callable[..., Result] = getattr(importlib.import_module(f"harness.checkers.{module}"), attr)
     return fn
+
+
+def _size_ok(path: str, max_mb: float) -> None:
+    """Refuse a file over the history size limit before reading it (``--max-history-mb``)."""
+    try:
+        size = os.path.getsize(path)
+    except OSError as e:
+        raise BadInput(f"{path}: cannot read: {e.strerror}") from None
+    if size > max_mb * 1024 * 1024:
+        raise BadInput(
+            f"{path}: {size / 2**20:.1f} MB is over the history limit {max_mb:g} MB (--max-history-mb)"
+        )
 
 
 def register(subparsers: Any) -> None:
@@ -57,7 +82,8 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("history", metavar="HISTORY", help="history file")
     p.add_argument(
-        "--format", default="auto", choices=("auto", *FORMATS), help="file format (default: guess)"
+        "--format", default="auto", choices=("auto", *FORMATS, *TXN_FORMATS),
+        help="file format (default: guess)",
     )
     p.add_argument(
         "--checker", default="linearizable", choices=sorted(CHECKER_MODULES), help="default: linearizable"
@@ -86,6 +112,10 @@ def register(subparsers: Any) -> None:
         metavar="MB",
         help=f"refuse larger history files (default {MAX_HISTORY_MB})",
     )
+    p.add_argument(
+        "--consistency-model", default=None, choices=TXN_MODELS,
+        help=f"list-append / rw-register: the model to check (default {DEFAULT_TXN_MODEL})",
+    )
     p.add_argument("--json", action="store_true", help="print the result object as JSON")
     check_evidence.add_arguments(p)
     p.set_defaults(func=handle)
@@ -99,6 +129,11 @@ def _positive(flag: str, value: float | None, unit: str) -> None:
 def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
     _positive("--time-limit", args.time_limit, "seconds")
     _positive("--max-history-mb", args.max_history_mb, "megabytes")
+    if args.checker in TXN_CHECKERS:
+        for flag, value in (("--model", args.model), ("--init", args.init)):
+            if value is not None:
+                raise BadInput(f"{flag}: only the linearizable checker takes it, not {args.checker}")
+        return {"time_limit": args.time_limit, "consistency_model": args.consistency_model}
     if args.checker != "linearizable":
         for flag, value in (("--model", args.model), ("--init", args.init)):
             if value is not None:
@@ -146,15 +181,27 @@ def run_checker(name: str, history: History, options: dict[str, Any]) -> Result:
 
 def handle(args: argparse.Namespace) -> int:
     fmt = detect_format(args.history) if args.format == "auto" else args.format
+    if args.format == "auto" and args.checker in TXN_CHECKERS:
+        fmt = "elle-edn" if fmt == "jepsen-edn" else "elle-json"
     options = _options(args, fmt)
-    history, lines = load_with_lines(args.history, fmt, int(args.max_history_mb * 1024 * 1024))
+    if fmt in TXN_FORMATS:
+        _size_ok(args.history, args.max_history_mb)
+        history, lines = load_txn(args.history, fmt), None
+    else:
+        history, lines = load_with_lines(args.history, fmt, int(args.max_history_mb * 1024 * 1024))
     if not history:
         raise BadInput(f"{args.history}: no operations; a history holds at least one op")
     found, applied = check_evidence.gather(args, fmt, history)
     try:
         result = run_checker(args.checker, history, options)
     except BadOp as e:
+        if lines is None:
+            raise BadInput(f"{args.history}: {e}") from None
         raise e.at_line(args.history, lines) from None
+    except BadInput as e:
+        if args.checker not in TXN_CHECKERS:
+            raise
+        raise BadInput(f"{args.history}: {e}") from None  # name the file, as the readers do
     valid = check_evidence.verdict(result, found, applied)
     if args.json:
         print(json.dumps(check_evidence.to_json(result, found, applied), indent=2, default=str))
@@ -169,6 +216,9 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _print_counterexample(result: Result, history: History) -> None:
+    if result.checker in TXN_CHECKERS:
+        _print_anomalies(result)
+        return
     part = result.details.get("failed_part") if result.checker == "linearizable" else None
     if not part:
         return
@@ -187,3 +237,10 @@ def _print_counterexample(result: Result, history: History) -> None:
     print(f"state after it: {part['final_state']}; none of these could come next:")
     for i in part["stuck_ops"]:
         print(line(i))
+
+
+def _print_anomalies(result: Result) -> None:
+    for a in result.details.get("anomalies", []):
+        print(f"{a['type']}: {a['text']} (rules out {', '.join(a['ruled_out']) or 'no model'})")
+        for step in a.get("cycle", []):
+            print(f"  {step['from']} -> {step['to']} {step['kind']}: {step['why']}")

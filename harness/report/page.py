@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from harness.report import availability_view, effects_view, evidence_view, lin_view, timeline, verdicts
+from harness.report import (
+    availability_view,
+    effects_view,
+    evidence_view,
+    lin_view,
+    timeline,
+    txn_view,
+    verdicts,
+)
 from harness.report.data import ReportData
 from harness.report.markup import esc, fmt_seconds, script_json, show, table, tag
 
@@ -89,6 +97,9 @@ def _op_rows(data: ReportData) -> list[list[Any]]:
                 None,
             ]
         )
+    for row in rows:
+        if row[2] == "txn":  # transactions: one readable line of micro-ops, what the reads saw if ok
+            row[6], row[7] = txn_view.table_text(row[7] if row[7] is not None else row[6]), None
     rows.sort(key=lambda r: r[0])
     return rows
 
@@ -129,6 +140,8 @@ def _counterexamples(data: ReportData) -> str:
                 tag("h2", esc(f"Why {name} failed"))
                 + effects_view.render_exactly_once(d, data.pairs, data.history)
             )
+        elif txn_view.is_txn_result(d):
+            out.append(tag("h2", esc(f"Why {name} failed")) + txn_view.render(d))
         elif "overlaps" in d or "token_regressions" in d or "duplicate_grants" in d:
             out.append(tag("h2", esc(f"Why {name} failed")) + effects_view.render_lock(d))
     return "".join(out)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.report import availability_view
+from harness.report import availability_view, txn_view
 from harness.report.markup import esc, show, tag
 
 LABELS = {True: ("valid", "HOLDS"), False: ("invalid", "VIOLATED"), "unknown": ("unknown", "UNKNOWN")}
@@ -166,6 +166,7 @@ def named_ops(results: Mapping[str, Any] | None) -> set[int]:
                 for e in d.get(key) or []
                 if isinstance(e, Mapping) and isinstance(e.get("send_index"), int)
             )
+        found.update(txn_view.named_ops(d))
         for g in d.get("duplicate_grants") or []:
             if isinstance(g, Mapping):
                 found.update(i for i in g.get("grants") or [] if isinstance(i, int))

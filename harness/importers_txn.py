@@ -1,0 +1,175 @@
+"""Importers of Elle's transactional history formats into our ``History`` (ops with ``f == "txn"``).
+
+    elle-edn    Elle's EDN histories (github.com/jepsen-io/elle ``histories/``): op maps one after another
+                or in one collection, e.g. ``{:index 0 :type :invoke :f :txn :value [[:append 1 2] [:r 1 nil]]
+                :process 0}``. ``:f`` defaults to ``:txn``; an op with no ``:process`` gets a process of its
+                own, and a completion with none completes the latest open invocation that had none.
+    elle-json   the JSON form elle-cli reads: one op object per line, or one JSON array of them, with the
+                same fields (``type`` / ``f`` may be written with a leading colon, as keywords).
+
+Micro-ops keep their shape (``["append", k, v]``, ``["r", k, [..]]``, ``["w", k, v]``); keywords lose their
+colon. The generic EDN reader is ``harness.importers.parse_all``. Anything unreadable raises ``BadInput``
+naming the file, the line and what was expected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from harness.checkers.txn.txns import no_gc
+from harness.errors import BadInput
+from harness.history import History
+from harness.importers import EdnError, parse_all
+from harness.op import NEMESIS, OP_TYPES, Op
+
+FORMATS = ("elle-edn", "elle-json")
+
+
+def _read_text(p: Path) -> str:
+    try:
+        return p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise BadInput(f"{p}: cannot read history: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{p}: not a UTF-8 text file") from None
+
+
+def _kw(x: Any) -> Any:
+    return x[1:] if isinstance(x, str) and x.startswith(":") else x
+
+
+def _value(v: Any) -> Any:
+    """A txn value with keyword micro-op names (``":append"``) as plain names; other values untouched."""
+    if (
+        isinstance(v, list)
+        and v
+        and isinstance(v[0], list)
+        and isinstance(v[0][0], str)
+        and v[0][0][:1] == ":"
+    ):
+        for m in v:
+            if isinstance(m, list) and m and isinstance(m[0], str) and m[0].startswith(":"):
+                m[0] = m[0][1:]
+    return v
+
+
+class _Builder:
+    """Turns op maps into ops, giving process-less ops synthetic processes that pair them up."""
+
+    def __init__(self) -> None:
+        self.ops: list[Op] = []
+        self.open_anon: list[int] = []
+        self.next_anon = 10**9
+
+    def add(self, d: dict[str, Any]) -> None:
+        typ = d.get("type")
+        if typ not in OP_TYPES:
+            typ = _kw(typ)
+            if typ not in OP_TYPES:
+                raise ValueError(f"type is {d.get('type')!r}; expected invoke, ok, fail or info")
+        f = d.get("f", "txn")
+        if f != "txn":
+            f = _kw(f)
+            if not isinstance(f, str):
+                raise ValueError(f"f is {f!r}; expected a keyword or string such as txn")
+        proc = d.get("process")
+        if type(proc) is int:
+            pass
+        elif (proc := _kw(proc)) is None:
+            if typ == "invoke":
+                proc = self.next_anon
+                self.next_anon += 1
+                self.open_anon.append(proc)
+            elif self.open_anon:
+                proc = self.open_anon.pop()
+            else:
+                raise ValueError(f"a {typ} op with no process and no open invocation to complete")
+        elif proc == "nemesis":
+            proc = NEMESIS
+        elif not isinstance(proc, int) or isinstance(proc, bool):
+            raise ValueError(f"process is {proc!r}; expected an integer or nemesis")
+        pos = len(self.ops)
+        index = d.get("index", pos)
+        time = d.get("time", index)
+        if not isinstance(index, int) or not isinstance(time, int):
+            raise ValueError("index and time must be integers")
+        err = d.get("error")
+        self.ops.append(
+            Op(index, time, proc, typ, f, _value(d.get("value")), None if err is None else str(err))
+        )
+
+
+def read_elle_edn(path: str | os.PathLike[str]) -> History:
+    p = Path(path)
+    try:
+        forms = parse_all(_read_text(p))
+    except EdnError as e:
+        raise BadInput(f"{p}:{e.line}: {e.msg}") from None
+    items = (
+        [(forms[0][0], x) for x in forms[0][1]]
+        if len(forms) == 1 and isinstance(forms[0][1], list)
+        else forms
+    )
+    b = _Builder()
+    for line, d in items:
+        if not isinstance(d, dict):
+            raise BadInput(
+                f"{p}:{line}: expected an op map {{:type :invoke :f :txn :value [[:append k v] ..]}}"
+            )
+        try:
+            b.add(d)
+        except ValueError as e:
+            raise BadInput(f"{p}:{line}: {e}") from None
+    return History(b.ops)
+
+
+def read_elle_json(path: str | os.PathLike[str]) -> History:
+    p = Path(path)
+    text = _read_text(p)
+    b = _Builder()
+    if text.lstrip().startswith("["):
+        try:
+            arr = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise BadInput(f"{p}:{e.lineno}: not valid JSON ({e.msg})") from None
+        items = list(enumerate(arr, start=1))
+        where = "item"
+    else:
+        numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+        try:  # one C-level parse of all lines; on an error, parse line by line to name the bad one
+            parsed = json.loads("[" + ",".join(line for _, line in numbered) + "]")
+        except json.JSONDecodeError:
+            for n, line in numbered:
+                try:
+                    json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise BadInput(
+                        f"{p}:{n}: not valid JSON ({e.msg}); expected one op object per line"
+                    ) from None
+            raise BadInput(f"{p}: not one JSON object per line") from None
+        items = [(n, d) for (n, _), d in zip(numbered, parsed, strict=True)]
+        where = "line"
+    for n, d in items:
+        if not isinstance(d, dict):
+            raise BadInput(f"{p}: {where} {n}: expected an op object with type, f, process, value")
+        try:
+            b.add(d)
+        except ValueError as e:
+            raise BadInput(f"{p}: {where} {n}: {e}") from None
+    return History(b.ops)
+
+
+def load(path: str | os.PathLike[str], fmt: str) -> History:
+    try:
+        size = os.path.getsize(path) // 100  # about one op per 100 bytes or more: an upper bound
+    except OSError:
+        size = 0
+    with no_gc(size):
+        if fmt == "elle-edn":
+            return read_elle_edn(path)
+        if fmt == "elle-json":
+            return read_elle_json(path)
+    raise BadInput(f"unknown transactional history format {fmt!r}; valid: {', '.join(FORMATS)}")
