@@ -1,4 +1,5 @@
-"""Fuzzing the experiment loader and every history importer (jsonl, Jepsen EDN, both Porcupine formats).
+"""Fuzzing the experiment loader and every history importer (jsonl, Jepsen EDN, both Porcupine formats, Elle's
+EDN and elle-cli's JSON, the last two through the transactional checkers).
 
 Inputs are mutations of valid seeds and of the hostile corpus (``tests/data/hostile``): bytes replaced,
 inserted, deleted or duplicated, with YAML / EDN / JSON punctuation, aliases, non-finite and huge numbers,
@@ -64,11 +65,26 @@ KVLOG = """{:process 0, :type :invoke, :f :put, :key "k", :value "a"}
 {:process 1, :type :invoke, :f :get, :key "k", :value nil}
 {:process 1, :type :ok, :f :get, :key "k", :value "a"}
 """
+ELLE_EDN = """[{:process 0, :type :invoke, :f :txn, :value [[:append :x 1] [:r :y nil]], :index 0}
+ {:process 0, :type :ok, :f :txn, :value [[:append :x 1] [:r :y [1]]], :index 1}
+ {:process 1, :type :invoke, :f :txn, :value [[:r :x nil] [:append :y 1]], :index 2}
+ {:process 1, :type :info, :f :txn, :value [[:r :x nil] [:append :y 1]], :index 3}]
+"""
+ELLE_JSON = """\
+{"process": 0, "type": "invoke", "f": "txn", "value": [["w", "x", 1], ["r", "y", null]], "index": 0}
+{"process": 0, "type": "ok", "f": "txn", "value": [["w", "x", 1], ["r", "y", 2]], "index": 1}
+{"process": 1, "type": "invoke", "f": "txn", "value": [["w", "y", 2], ["r", "x", null]], "index": 2}
+{"process": 1, "type": "ok", "f": "txn", "value": [["w", "y", 2], ["r", "x", null]], "index": 3}
+"""
+# format -> the checker that reads it (the transactional formats are read by the transactional checkers)
+CHECKER_FOR = {"elle-edn": "list-append", "elle-json": "rw-register"}
 HISTORY_SEEDS = {
     "jsonl": [p.read_text() for p in sorted((ROOT / "tests" / "data" / "checkers").glob("*.jsonl"))[:4]],
     "jepsen-edn": [EDN],
     "porcupine-etcd": [ETCD],
     "porcupine-kv": [KVLOG],
+    "elle-edn": [ELLE_EDN],
+    "elle-json": [ELLE_JSON],
 }
 HOSTILE_HISTORIES = [p.read_text() for p in sorted((HOSTILE / "histories").iterdir())]
 PIECES = [
@@ -143,7 +159,8 @@ def test_experiment_loader_never_crashes(text: str) -> None:
 def check_cli(path: Path, fmt: str) -> None:
     err = io.StringIO()
     with bounded(), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = main(["check", str(path), "--format", fmt, "--time-limit", "1"])
+        checker = ["--checker", CHECKER_FOR[fmt]] if fmt in CHECKER_FOR else []
+        code = main(["check", str(path), "--format", fmt, "--time-limit", "1", *checker])
     text = err.getvalue()
     assert code in (0, 1, 2, 3), f"exit {code}: {text}"
     assert "Traceback" not in text and "internal error" not in text, text
