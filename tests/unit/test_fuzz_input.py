@@ -43,7 +43,7 @@ FUZZ = settings(
 )
 
 EXPERIMENT_SEEDS = [p.read_text() for p in sorted((ROOT / "experiments").glob("*.yaml"))[:4]] + [
-    p.read_text() for p in sorted((HOSTILE / "experiments").glob("*.yaml"))
+    p.read_text() for p in sorted((HOSTILE / "experiment-files").glob("*.yaml"))
 ]
 EDN = """[{:process 0, :type :invoke, :f :write, :value 1}
  {:process 0, :type :ok, :f :write, :value 1}

@@ -45,7 +45,7 @@ def refused(argv: list[str], capsys: pytest.CaptureFixture[str], within: float =
     return err
 
 
-@pytest.mark.parametrize("path", sorted((HOSTILE / "experiments").iterdir()), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((HOSTILE / "experiment-files").iterdir()), ids=lambda p: p.name)
 def test_hostile_experiment_is_refused_before_anything_runs(
     path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
