@@ -76,6 +76,8 @@ def leftovers(home: Path, backend: str) -> list[str]:
     runs = home / "runs"
     left += [f"run dir {p.name}" for p in runs.iterdir()] if runs.is_dir() else []
     if backend == "docker":
+        # packet filter rules live only in the nodes' sandbox namespaces (harness.cluster.docker): no sandbox
+        # container left means no rule left (tests/integration/test_packet_faults.py checks the host too)
         left += _docker_of(home)
     return left
 
