@@ -4,8 +4,8 @@ other; a run whose runner was SIGKILLed is removed by a clean from either checko
 says its owner is dead.
 
 The checkouts are two ``CHAOS_HOME`` directories; each ``chaos clean`` runs as a subprocess in one of them.
-Other runs on the engine (other people's) carry no owner this test could judge dead, so the test also asserts
-that the cleans removed nothing but the runs it made dead.
+Other runs on the engine may be removed too when their owners are certainly gone (a shared engine, killed runs
+of other tests); the test asserts that nothing it keeps live is touched.
 """
 
 from __future__ import annotations
@@ -91,20 +91,24 @@ def test_unscoped_clean_removes_only_runs_whose_owner_is_gone(tmp_path: Path, do
             subprocess.run(cmd, capture_output=True, check=True)
         (home_b / "runs" / old_dead / "pids").mkdir(parents=True)
         (home_b / "runs" / old_dead / "owner").write_text("999999 1\n")
-        assert len(labelled(live_id)) == 5 and len(labelled(dead_id)) == 5
+        # a 3-node docker run: its network plus, per node, the node and its network sandbox (and Toxiproxy when
+        # the run routes links through proxies); the same layout for both runs
+        size = len(labelled(live_id))
+        assert size >= 7 and len(labelled(dead_id)) == size
 
         removed_in_a = chaos_clean(home_a)  # the checkout that never knew the dead run
         assert labelled(dead_id) == [], removed_in_a
-        assert len(labelled(live_id)) == 5, removed_in_a
+        assert len(labelled(live_id)) == size, removed_in_a
         # the older run's directory lives in B, which the dead run's labels name: judged dead from A too
         assert labelled(old_dead) == [] and labelled(old_live), removed_in_a
-        assert all(dead_id in line or old_dead in line for line in removed_in_a), removed_in_a
+        # nothing live was touched (other stale runs on a shared engine, whose owners are gone, may go too)
+        assert not any(live_id in line or old_live in line for line in removed_in_a), removed_in_a
         assert json.loads((tmp_path / "bundle-b" / "run.json").read_text())["status"] == "killed"
         assert not (home_b / "runs" / dead_id).exists() and not (home_b / "runs" / old_dead).exists()
 
         assert chaos_clean(home_b) == []  # the other checkout: A's live run and the owner-less run stay
         assert chaos_clean(home_a) == []
-        assert len(labelled(live_id)) == 5 and labelled(old_live)
+        assert len(labelled(live_id)) == size and labelled(old_live)
         assert live.poll() is None
         assert json.loads((tmp_path / "bundle-a" / "run.json").read_text())["status"] == "running"
     finally:
