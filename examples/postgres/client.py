@@ -26,12 +26,14 @@ from __future__ import annotations
 import importlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.target import Addr, ClientContext, Outcome
 
 REPLICA_READS = "replica-reads"
+CONNECT_BACKOFF = 0.05  # seconds a worker waits after a connection could not be made
 SCHEMA = "CREATE TABLE IF NOT EXISTS kv (key text PRIMARY KEY, value text)"
 
 
@@ -205,6 +207,8 @@ class PostgresClient:
         except psycopg.OperationalError as e:
             sent = connected or node in self.conns
             self._drop(node)
+            if not sent:  # refused or unreachable: back off a little rather than spin on connect
+                time.sleep(min(CONNECT_BACKOFF, self.timeout))
             error = f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
             # A txn raises here only from connecting or creating the schema: its transaction never began.
             if not sent or f in ("read", "txn"):
