@@ -14,11 +14,12 @@ an advisory lock, so concurrent clients do not race on ``CREATE TABLE IF NOT EXI
 
 Outcomes are honest: a connection that could not be made (nothing sent) and an error the server raised
 before committing are ``fail``; a timeout or a connection lost mid-statement is ``info`` for a write or cas
-and ``fail`` for a read. A ``txn`` is ``info`` only when the connection was lost while its COMMIT was in flight
-(``run_txn``); lost before COMMIT (or before the transaction began) it is ``fail``: the server rolls back the
-open transaction of a session that ends. A connection found broken after an operation is dropped, so the
-next operation reconnects (e.g. after the primary restarted). psycopg has no client-side statement timeout, so a watchdog shuts the socket
-down after ``timeout`` seconds (a paused or cut-off server would otherwise hang the worker).
+and ``fail`` for a read. A ``txn`` is ``info`` only when the connection was lost while its COMMIT was in
+flight (``run_txn``); lost before COMMIT (or before the transaction began) it is ``fail``: the server rolls
+back the open transaction of a session that ends. A connection found broken after an operation is dropped,
+so the next operation reconnects (e.g. after the primary restarted). psycopg has no client-side statement
+timeout, so a watchdog shuts the socket down after ``timeout`` seconds (a paused or cut-off server would
+otherwise hang the worker).
 """
 
 from __future__ import annotations

@@ -63,8 +63,11 @@ def test_read_committed_rejected_as_serializable_valid_as_read_committed(
         valid, found = _anomalies(history, "read-committed")
         print(f"  seed {o.seed} under read-committed: valid={valid}, anomalies {found}", flush=True)
         rc_valid += valid is True
-    print(f"ACCEPTANCE postgres read committed: caught under serializable {caught}/10 (needs >= 9); "
-          f"valid under read-committed {rc_valid}/10", flush=True)
+    print(
+        f"ACCEPTANCE postgres read committed: caught under serializable {caught}/10 (needs >= 9); "
+        f"valid under read-committed {rc_valid}/10",
+        flush=True,
+    )
     assert caught >= 9
     assert rc_valid == 10
 
@@ -78,8 +81,11 @@ def test_repeatable_read_is_snapshot_isolation_with_write_skew(docker_backend: s
         g2 += o.valid is False and found == ["G2-item"]
         valid, _ = _anomalies(history, "snapshot-isolation")
         si_valid += valid is True
-    print(f"ACCEPTANCE postgres repeatable read: G2-item under serializable {g2}/10 (needs >= 9); "
-          f"valid under snapshot-isolation {si_valid}/10", flush=True)
+    print(
+        f"ACCEPTANCE postgres repeatable read: G2-item under serializable {g2}/10 (needs >= 9); "
+        f"valid under snapshot-isolation {si_valid}/10",
+        flush=True,
+    )
     assert g2 >= 9
     assert si_valid == 10
 
@@ -104,6 +110,9 @@ def test_serializable_valid_under_client_cuts_primary_kills_and_replica_partitio
         ok = sum(op.type == "ok" for op in done)
         info = sum(op.type == "info" for op in done)
         print(f"  seed {o.seed}: {ok} ok, {info} info; strict-serializable={s_valid} {found}", flush=True)
-    print(f"ACCEPTANCE postgres serializable with faults: valid under serializable {valid}/10 (needs 10); "
-          f"also strict-serializable {strict}/10", flush=True)
+    print(
+        f"ACCEPTANCE postgres serializable with faults: valid under serializable {valid}/10 (needs 10); "
+        f"also strict-serializable {strict}/10",
+        flush=True,
+    )
     assert valid == 10
