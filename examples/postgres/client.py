@@ -5,12 +5,21 @@ upsert, ``cas`` an ``UPDATE ... WHERE value = from`` (no row: ``mismatch``), ``r
 autocommit on the primary (the first node of role ``primary``). In mode ``replica-reads`` reads go to a
 replica (``process % replicas``), which applies the primary's WAL asynchronously: stale reads are caught.
 ``txn`` (list-append micro-ops) is handed to ``examples.postgres.txn.run_txn(conn, micro_ops, isolation)``
-when that module is present (``isolation`` from the target option, default ``serializable``).
+when that module is present (``isolation`` from the target option, default ``serializable``), always on the
+primary.
+
+Schema: each client, on its first operation against the primary (and again after a failed attempt), creates
+the ``kv`` table and, when the txn module is present, its tables (``setup_schema``) in one transaction holding
+an advisory lock, so concurrent clients do not race on ``CREATE TABLE IF NOT EXISTS``.
 
 Outcomes are honest: a connection that could not be made (nothing sent) and an error the server raised
-before committing are ``fail``; a timeout or a connection lost mid-statement is ``info`` for a write, cas or
-txn and ``fail`` for a read. psycopg has no client-side statement timeout, so a watchdog shuts the socket
-down after ``timeout`` seconds (a paused or cut-off server would otherwise hang the worker).
+before committing are ``fail``; a timeout or a connection lost mid-statement is ``info`` for a write or cas
+and ``fail`` for a read. A ``txn`` is ``info`` only when the connection was lost while its COMMIT was in
+flight (``run_txn``); lost before COMMIT (or before the transaction began) it is ``fail``: the server rolls
+back the open transaction of a session that ends. A connection found broken after an operation is dropped,
+so the next operation reconnects (e.g. after the primary restarted). psycopg has no client-side statement
+timeout, so a watchdog shuts the socket down after ``timeout`` seconds (a paused or cut-off server would
+otherwise hang the worker).
 """
 
 from __future__ import annotations
@@ -18,21 +27,30 @@ from __future__ import annotations
 import importlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.target import Addr, ClientContext, Outcome
 
 REPLICA_READS = "replica-reads"
+CONNECT_BACKOFF = 0.05  # seconds a worker waits after a connection could not be made
 SCHEMA = "CREATE TABLE IF NOT EXISTS kv (key text PRIMARY KEY, value text)"
 
 
-def _txn_runner() -> Callable[..., Outcome] | None:
+def _txn_module() -> Any:
     try:
-        module = importlib.import_module("examples.postgres.txn")
+        return importlib.import_module("examples.postgres.txn")
     except ImportError:
         return None
-    return getattr(module, "run_txn", None)
+
+
+def _txn_runner() -> Callable[..., Outcome] | None:
+    return getattr(_txn_module(), "run_txn", None)
+
+
+def _txn_schema() -> Callable[[Any], None] | None:
+    return getattr(_txn_module(), "setup_schema", None)
 
 
 def _value(s: str | None) -> Any:
@@ -91,7 +109,10 @@ class PostgresClient:
             replicas[process % len(replicas)] if REPLICA_READS in flags and replicas else self.primary
         )
         options = context.options if context is not None else {}
-        self.isolation = str(options.get("isolation", "serializable"))
+        self.isolation = str(options.get("isolation", "serializable")).lower()
+        levels = getattr(_txn_module(), "ISOLATION_LEVELS", None)
+        if levels is not None and self.isolation not in levels:
+            raise ValueError(f"options.isolation: {self.isolation!r} is not one of {', '.join(levels)}")
         self.addrs = dict(nodes)
         self.timeout = timeout
         self.conns: dict[str, Any] = {}
@@ -130,22 +151,27 @@ class PostgresClient:
     def _ensure_schema(self, conn: Any) -> None:
         if self.schema_ready:
             return
+        txn_schema = _txn_schema()
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(7242)")  # concurrent CREATE IF NOT EXISTS can race
             conn.execute(SCHEMA)
+            if txn_schema is not None:
+                txn_schema(conn)
         self.schema_ready = True
 
     def _run(self, f: str, value: Any, node: str) -> Outcome:
         conn = self._conn(node)
         with _Watchdog(conn, self.timeout):
+            if node == self.primary:
+                self._ensure_schema(conn)
             if f == "txn":
                 runner = _txn_runner()
                 if runner is None:
                     return Outcome("fail", error="txn unsupported", node=node)
                 out = runner(conn, value, self.isolation)
+                if conn.closed or conn.broken:
+                    self._drop(node)  # the session is gone: the next op reconnects
                 return Outcome(out.type, out.value, out.error, node=node)
-            if node == self.primary:
-                self._ensure_schema(conn)
             key = str(value["key"])
             if f == "read":
                 row = conn.execute("SELECT value FROM kv WHERE key = %s", (key,)).fetchone()
@@ -182,8 +208,11 @@ class PostgresClient:
         except psycopg.OperationalError as e:
             sent = connected or node in self.conns
             self._drop(node)
+            if not sent:  # refused or unreachable: back off a little rather than spin on connect
+                time.sleep(min(CONNECT_BACKOFF, self.timeout))
             error = f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
-            if not sent or f == "read":
+            # A txn raises here only from connecting or creating the schema: its transaction never began.
+            if not sent or f in ("read", "txn"):
                 return Outcome("fail", error=error, node=node)
             return Outcome("info", error=error, node=node)
         except psycopg.Error as e:

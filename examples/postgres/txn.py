@@ -40,8 +40,12 @@ _ABORTS = (errors.SerializationFailure, errors.DeadlockDetected)
 
 
 def setup_schema(conn: psycopg.Connection[Any]) -> None:
-    """Create the list and register tables (idempotent)."""
-    conn.autocommit = True
+    """Create the list and register tables (idempotent).
+
+    On an autocommit connection each statement commits by itself; inside an open transaction (e.g. one that
+    holds an advisory lock so that concurrent clients do not race on ``CREATE TABLE IF NOT EXISTS``) they join
+    it and commit with it.
+    """
     for stmt in SCHEMA:
         conn.execute(stmt)
 

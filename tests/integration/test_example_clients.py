@@ -43,8 +43,14 @@ class Servers:
     ) -> None:
         self.procs, self.addrs, self.target = procs, addrs, target
 
-    def client(self, process: int = 0, flags: frozenset[str] = frozenset(), timeout: float = 1.0) -> Any:
-        ctx = ClientContext(flags=flags, nodes=tuple(self.addrs), timeout=timeout)
+    def client(
+        self,
+        process: int = 0,
+        flags: frozenset[str] = frozenset(),
+        timeout: float = 1.0,
+        options: dict[str, Any] | None = None,
+    ) -> Any:
+        ctx = ClientContext(flags=flags, options=options or {}, nodes=tuple(self.addrs), timeout=timeout)
         return self.target.client(self.addrs, process, timeout, context=ctx)
 
     def signal(self, node: str, sig: int) -> None:
@@ -244,6 +250,29 @@ def test_postgres_client_primary_replica_stall_and_txn_routing(
             stalled.type == "info" and time.monotonic() - t0 < 5
         )  # the watchdog ended the stalled statement
         s.signal_tree("n1", signal.SIGCONT)
+
+
+def test_postgres_txn_creates_its_schema_records_the_node_and_fails_honestly(tmp_path: Path) -> None:
+    need("/usr/lib/postgresql/15/bin/postgres")
+    with servers("postgres", 2, tmp_path) as s:
+        with pytest.raises(ValueError, match="options.isolation"):
+            s.client(process=0, options={"isolation": "snapshot"})
+        c = s.client(process=0, timeout=2.0, options={"isolation": "repeatable read"})
+        # a transaction as the very first op: the client creates the txn tables (no kv op came first)
+        out = c.invoke("txn", [["append", 1, 5], ["r", 1, None]])
+        assert (out.type, out.value, out.node) == ("ok", [["append", 1, 5], ["r", 1, [5]]], "n1")
+        other = s.client(process=1, timeout=2.0)
+        seen = other.invoke("txn", [["r", 1, None], ["append", 2, 6]])
+        assert seen.value == [["r", 1, [5]], ["append", 2, 6]]
+        s.signal("n1", signal.SIGKILL)
+        s.procs["n1"].wait(10)
+        # the session died with the server: the transaction cannot have begun, and the next attempt finds
+        # nothing listening (refused before anything was sent): both fail, never info
+        lost = c.invoke("txn", [["append", 1, 7]])
+        refused = c.invoke("txn", [["append", 1, 8]])
+        assert (lost.type, lost.node) == ("fail", "n1"), lost
+        assert refused.type == "fail" and "refused" in (refused.error or ""), refused
+        assert "n1" not in c.conns  # dropped: the next op reconnects
 
 
 def test_txn_is_unsupported_when_the_txn_module_is_absent(monkeypatch: pytest.MonkeyPatch) -> None:
