@@ -37,7 +37,7 @@ except KeyboardInterrupt:
 
 
 def _env(home: Path) -> dict[str, str]:
-    from conftest import isolated_env
+    from integration_env import isolated_env
 
     return isolated_env(home)
 
@@ -91,7 +91,7 @@ def test_unscoped_clean_removes_only_runs_whose_owner_is_gone(tmp_path: Path, do
             subprocess.run(cmd, capture_output=True, check=True)
         (home_b / "runs" / old_dead / "pids").mkdir(parents=True)
         (home_b / "runs" / old_dead / "owner").write_text("999999 1\n")
-        # a 3-node docker run: its network plus, per node, the node and its network sandbox (and Toxiproxy when
+        # a 3-node docker run: its network plus, per node, the node and its network sandbox (Toxiproxy when
         # the run routes links through proxies); the same layout for both runs
         size = len(labelled(live_id))
         assert size >= 7 and len(labelled(dead_id)) == size

@@ -83,7 +83,7 @@ def leftovers(home: Path, backend: str) -> list[str]:
 
 
 def interrupt_at(tmp_path: Path, backend: str, phase: str, sigs: tuple[int, ...]) -> None:
-    from conftest import isolated_env
+    from integration_env import isolated_env
 
     home = (tmp_path / "home").resolve()
     home.mkdir()
@@ -153,7 +153,7 @@ def test_a_runner_killed_outright_while_checking_is_marked_killed_by_clean(
     tmp_path: Path, local_backend: str
 ) -> None:
     """SIGKILL after the cluster is gone (no run directory, no containers): clean still finds the bundle."""
-    from conftest import isolated_env
+    from integration_env import isolated_env
 
     home = (tmp_path / "home").resolve()
     exp = tmp_path / "interrupt-me.yaml"

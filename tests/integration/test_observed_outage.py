@@ -42,7 +42,7 @@ def stop_from_outside(home: Path, backend: str, node: str) -> None:
 
 
 def test_a_node_stopped_from_outside_is_recorded_and_reported(tmp_path: Path, backend: str) -> None:
-    from conftest import isolated_env
+    from integration_env import isolated_env
 
     home = (tmp_path / "home").resolve()
     exp = tmp_path / "outside-outage.yaml"

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(autouse=True)
 def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A CHAOS_HOME of this test's own: its unscoped ``clean()`` sees no other checkout's run directories."""
-    from conftest import isolated_env
+    from integration_env import isolated_env
 
     env = isolated_env(tmp_path / "home")  # found through the usual home, before it is replaced
     for key in ("CHAOS_HOME", "CHAOS_TOXIPROXY", "CHAOS_BASE_IMAGE"):

@@ -56,10 +56,10 @@ def hit_toxiproxy(home: Path, backend: str, how: str) -> None:
     ],
 )
 def test_losing_toxiproxy_is_an_infrastructure_failure(tmp_path: Path, backend: str, how: str) -> None:
-    from conftest import require_docker, require_toxiproxy
+    from integration_env import require_docker, require_toxiproxy
 
     require_docker() if backend == "docker" else require_toxiproxy()
-    from conftest import isolated_env
+    from integration_env import isolated_env
 
     home = (tmp_path / "home").resolve()
     exp = tmp_path / "toxiproxy-loss.yaml"
