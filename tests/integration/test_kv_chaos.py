@@ -185,7 +185,7 @@ def test_correct_mode_is_linearizable_under_partitions_kills_and_pauses() -> Non
     ("flag", "nemesis", "seconds"),
     [
         ("stale-read", nemesis_partition_leader, 12),
-        # a lost write needs a few leader partitions and luck with timing: under load this one run can miss it,
+        # a lost write needs a few leader partitions and luck with timing: under load one run can miss it,
         # so CI relies on experiments/kv-ack-before-commit.yaml (CI dry run) and the 10-seed slow test below
         pytest.param("ack-before-commit", nemesis_partition_leader, 30, marks=pytest.mark.slow),
         ("volatile-log", nemesis_kill_all, 12),
