@@ -7,6 +7,12 @@ be imported from tests: several conftest files share that name, and the first on
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +71,51 @@ def isolated_env(home: object) -> dict[str, str]:
         pass
     env["CHAOS_BASE_IMAGE"] = base
     return env
+
+
+class ChaosRun:
+    """``chaos run EXPERIMENT --out OUT`` as a child process whose stderr (the run's progress) is collected
+    line by line, so a test can wait for a phase and then break something from outside."""
+
+    def __init__(self, experiment: Path, out: Path, env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.cli", "run", str(experiment), "--out", str(out)],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def wait_for(self, seen: Callable[[str], bool], timeout: float = 90) -> bool:
+        """Whether a progress line for which ``seen`` holds appears within ``timeout`` (False if it exits)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(seen(line) for line in list(self.lines)):
+                return True
+            if self.proc.poll() is not None:
+                self._reader.join(2)
+                return any(seen(line) for line in self.lines)
+            time.sleep(0.05)
+        return False
+
+    def finish(self, timeout: float) -> int:
+        """Its exit code (killed if it has not ended within ``timeout``); every stderr line collected."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self._reader.join(5)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.lines)

@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -83,48 +82,24 @@ def leftovers(home: Path, backend: str) -> list[str]:
 
 
 def interrupt_at(tmp_path: Path, backend: str, phase: str, sigs: tuple[int, ...]) -> None:
-    from integration_env import isolated_env
+    from integration_env import ChaosRun, isolated_env
 
     home = (tmp_path / "home").resolve()
     home.mkdir()
     exp = tmp_path / "interrupt-me.yaml"
     exp.write_text(EXPERIMENT.replace("BACKEND", backend))
     env = {**isolated_env(home), "CHAOS_TEST_HOLD": phase}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "run", str(exp), "--out", str(tmp_path / "out")],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    lines: list[str] = []
-    held = threading.Event()
-
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.append(line)
-            if line.strip() == f"chaos-test-hold {phase}":
-                held.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    run = ChaosRun(exp, tmp_path / "out", env)
     try:
-        deadline = time.monotonic() + 90
-        while not held.wait(0.2) and proc.poll() is None and time.monotonic() < deadline:
-            pass
-        assert held.is_set(), f"never reached {phase}: {''.join(lines[-15:])}"
+        held = run.wait_for(lambda line: line.strip() == f"chaos-test-hold {phase}")
+        assert held, f"never reached {phase}: {''.join(run.lines[-15:])}"
         for i, sig in enumerate(sigs):
             if i:
                 time.sleep(0.1)  # the second signal lands in the middle of the cleanup
-            proc.send_signal(sig)
-        code = proc.wait(timeout=60)
+            run.proc.send_signal(sig)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    reader.join(5)
-    err = "".join(lines)
+        code = run.finish(timeout=60)
+    err = run.stderr
     assert code == 130, f"exit {code} at {phase}: {err[-1500:]}"
     assert "Traceback" not in err
     meta = json.loads((tmp_path / "out" / "interrupt-me" / "latest" / "run.json").read_text())

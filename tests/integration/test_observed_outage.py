@@ -7,8 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -42,40 +40,19 @@ def stop_from_outside(home: Path, backend: str, node: str) -> None:
 
 
 def test_a_node_stopped_from_outside_is_recorded_and_reported(tmp_path: Path, backend: str) -> None:
-    from integration_env import isolated_env
+    from integration_env import ChaosRun, isolated_env
 
     home = (tmp_path / "home").resolve()
     exp = tmp_path / "outside-outage.yaml"
     exp.write_text(EXPERIMENT.replace("BACKEND", backend))
-    env = isolated_env(home)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "run", str(exp), "--out", str(tmp_path / "out")],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    lines: list[str] = []
-    started = threading.Event()
-
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.append(line)
-            if "phase workload" in line:
-                started.set()
-
-    threading.Thread(target=read, daemon=True).start()
+    run = ChaosRun(exp, tmp_path / "out", isolated_env(home))
     try:
-        assert started.wait(90), "".join(lines[-10:])
+        assert run.wait_for(lambda line: "phase workload" in line), "".join(run.lines[-10:])
         time.sleep(1.0)
         stop_from_outside(home, backend, "n3")
-        code = proc.wait(timeout=120)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert code == 0, "".join(lines[-20:])
+        code = run.finish(timeout=120)
+    assert code == 0, "".join(run.lines[-20:])
     bundle = tmp_path / "out" / "outside-outage" / "latest"
     ops = [json.loads(x) for x in (bundle / "history.jsonl").read_text().splitlines()]
     observed = [op for op in ops if op["f"] == "start-observed-down"]

@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -59,40 +57,19 @@ def test_losing_toxiproxy_is_an_infrastructure_failure(tmp_path: Path, backend: 
     from integration_env import require_docker, require_toxiproxy
 
     require_docker() if backend == "docker" else require_toxiproxy()
-    from integration_env import isolated_env
+    from integration_env import ChaosRun, isolated_env
 
     home = (tmp_path / "home").resolve()
     exp = tmp_path / "toxiproxy-loss.yaml"
     exp.write_text(EXPERIMENT.replace("BACKEND", backend))
-    env = isolated_env(home)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "run", str(exp), "--out", str(tmp_path / "out")],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    lines: list[str] = []
-    started = threading.Event()
-
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.append(line)
-            if "phase workload" in line:
-                started.set()
-
-    threading.Thread(target=read, daemon=True).start()
+    run = ChaosRun(exp, tmp_path / "out", isolated_env(home))
     try:
-        assert started.wait(90), "".join(lines[-10:])
+        assert run.wait_for(lambda line: "phase workload" in line), "".join(run.lines[-10:])
         time.sleep(0.5)
         hit_toxiproxy(home, backend, how)
-        code = proc.wait(timeout=120)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    err = "".join(lines)
+        code = run.finish(timeout=120)
+    err = run.stderr
     assert code == 3, err[-2000:]
     assert "Traceback" not in err
     runs = home / "runs"
