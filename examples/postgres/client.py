@@ -31,9 +31,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from examples.primary_replica import primary_and_reader
 from harness.target import Addr, ClientContext, Outcome
 
-REPLICA_READS = "replica-reads"
 CONNECT_BACKOFF = 0.05  # seconds a worker waits after a connection could not be made
 SCHEMA = "CREATE TABLE IF NOT EXISTS kv (key text PRIMARY KEY, value text)"
 
@@ -100,14 +100,7 @@ class PostgresClient:
     ) -> None:
         if not nodes:
             raise ValueError("PostgresClient needs at least one node address")
-        roles = roles or {}
-        order = sorted(nodes)
-        self.primary = next((n for n in roles.get("primary", ()) if n in nodes), order[0])
-        replicas = [n for n in order if n != self.primary]
-        flags = context.flags if context is not None else frozenset()
-        self.reader = (
-            replicas[process % len(replicas)] if REPLICA_READS in flags and replicas else self.primary
-        )
+        self.primary, self.reader = primary_and_reader(nodes, process, context, roles)
         options = context.options if context is not None else {}
         self.isolation = str(options.get("isolation", "serializable")).lower()
         levels = getattr(_txn_module(), "ISOLATION_LEVELS", None)

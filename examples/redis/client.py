@@ -17,9 +17,9 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
+from examples.primary_replica import primary_and_reader
 from harness.target import Addr, ClientContext, Outcome
 
-REPLICA_READS = "replica-reads"
 CAS_SCRIPT = (
     "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 "
     "else return 0 end"
@@ -107,12 +107,7 @@ class RedisClient:
     ) -> None:
         if not nodes:
             raise ValueError("RedisClient needs at least one node address")
-        roles = roles or {}
-        order = sorted(nodes)
-        self.primary = next((n for n in roles.get("primary", ()) if n in nodes), order[0])
-        replicas = [n for n in order if n != self.primary]
-        reads_from_replicas = context is not None and REPLICA_READS in context.flags and replicas
-        self.reader = replicas[process % len(replicas)] if reads_from_replicas else self.primary
+        self.primary, self.reader = primary_and_reader(nodes, process, context, roles)
         self.addrs = dict(nodes)
         self.timeout = timeout
         self.conns: dict[str, Resp] = {}
