@@ -38,16 +38,16 @@ from harness.crash import summary as crash_summary
 from harness.errors import EXIT_CRASHED, EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, InfrastructureError
 from harness.experiment import CheckerSpec, Experiment
 from harness.faults.link import proxied_links
-from harness.faults.nemesis import Nemesis
 from harness.history import History, HistoryWriter
 from harness.interrupts import hold, shielded, trapped
 from harness.provenance import code_version
 from harness.registry import Registries
 from harness.run_guard import Guard
+from harness.runtime.nemesis import Nemesis
+from harness.runtime.workers import Workers, call
 from harness.schedule import Schedule, generate
 from harness.target import ClientContext, make_workload
 from harness.target import make_client as target_client
-from harness.workers import Workers, call
 
 Progress = Callable[[str], None]
 ClusterFactory = Callable[..., AbstractContextManager[Any]]

@@ -21,7 +21,7 @@ from harness.checkers.base import UNKNOWN, Composite, Result
 from harness.history import HistoryWriter
 from harness.op import NEMESIS
 from harness.probes import AbortMonitor, OpCall, ProbeFailure, SteadyState, verify
-from harness.workers import call
+from harness.runtime.workers import call
 
 STEADY = "steady-state"
 PROBE_PROCESS_BASE = 1_000_000  # op probes run as their own processes, far from the workers' ids

@@ -15,8 +15,8 @@ import sys
 import time
 
 from harness.cluster.rundir import chaos_home
+from harness.cluster.toxiproxy_server import find_toxiproxy
 from harness.errors import EXIT_OK, BadInput, InfrastructureError
-from harness.net.server import find_toxiproxy
 from harness.target import Outcome
 
 SETUP = "run scripts/setup"

@@ -44,10 +44,10 @@ from harness.cluster import agent, image
 from harness.cluster.base import NodeAddrs, ProxyHosts
 from harness.cluster.owner import Owner
 from harness.cluster.rundir import LABEL, RunDir
+from harness.cluster.toxiproxy_server import require_toxiproxy
 from harness.errors import BadInput, HarnessError, InfrastructureError
 from harness.interrupts import shielded
 from harness.net import netem
-from harness.net.server import require_toxiproxy
 from harness.target import Addr, ImageBuild, NodeContext, NodeSpec
 
 API_PORT = 8474

@@ -25,9 +25,9 @@ from pathlib import Path
 
 from harness.cluster.base import NodeAddrs, ProxyHosts
 from harness.cluster.rundir import RUN_ENV, RunDir, descendants, project_root
+from harness.cluster.toxiproxy_server import LocalToxiproxy
 from harness.errors import InfrastructureError
 from harness.interrupts import shielded
-from harness.net.server import LocalToxiproxy
 from harness.target import Addr, NodeContext, NodeSpec
 
 HOST = "127.0.0.1"

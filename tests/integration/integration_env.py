@@ -26,7 +26,7 @@ def _missing(what: str) -> None:
 
 
 def require_toxiproxy() -> None:
-    from harness.net.server import find_toxiproxy
+    from harness.cluster.toxiproxy_server import find_toxiproxy
 
     if find_toxiproxy() is None:
         _missing("toxiproxy-server not found; run scripts/setup")
@@ -52,7 +52,7 @@ def isolated_env(home: object) -> dict[str, str]:
     """The environment for a child ``chaos`` process with its own ``CHAOS_HOME`` (a second "checkout"):
     it still finds this machine's toxiproxy-server and the base image set-up chose."""
     from harness.cluster.image import base_candidates
-    from harness.net.server import find_toxiproxy
+    from harness.cluster.toxiproxy_server import find_toxiproxy
 
     env = {**os.environ, "CHAOS_HOME": str(home)}
     toxiproxy = find_toxiproxy()

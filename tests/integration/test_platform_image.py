@@ -11,7 +11,7 @@ import pytest
 
 from harness.cluster import docker as dk
 from harness.cluster import image
-from harness.net.server import require_toxiproxy
+from harness.cluster.toxiproxy_server import require_toxiproxy
 
 pytestmark = pytest.mark.integration
 

@@ -23,8 +23,8 @@ from pg_local import available, postgres_server
 
 from harness.checkers.txn.check import list_append
 from harness.history import History, HistoryWriter
+from harness.runtime.workers import Workers, call
 from harness.target import Outcome
-from harness.workers import Workers, call
 from harness.workloads.txn import ListAppendWorkload
 
 pytestmark = pytest.mark.integration

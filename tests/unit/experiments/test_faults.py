@@ -11,10 +11,10 @@ from experiment_fakes import FakeCluster, FakeTarget, Harness, Store
 
 from harness.faults.base import FaultContext, ParamError
 from harness.faults.link import Link
-from harness.faults.nemesis import Nemesis
 from harness.faults.partition import Partition
 from harness.faults.process import Kill, Pause
 from harness.history import HistoryWriter
+from harness.runtime.nemesis import Nemesis
 from harness.schedule import Schedule
 from harness.target import Topology
 

@@ -6,12 +6,12 @@ import time
 from types import MappingProxyType
 
 from harness.faults.base import FaultContext
-from harness.faults.nemesis import Nemesis
 from harness.faults.process import Kill, Pause
-from harness.faults.watch import NodeWatch
 from harness.history import HistoryWriter
 from harness.registry import Registries
 from harness.report.data import fault_windows
+from harness.runtime.nemesis import Nemesis
+from harness.runtime.watch import NodeWatch
 from harness.schedule import FaultEvent, Schedule
 
 NODES = ("n1", "n2", "n3")

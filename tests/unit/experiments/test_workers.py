@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from harness.history import HistoryWriter
+from harness.runtime.workers import Workers, call
 from harness.target import Outcome
-from harness.workers import Workers, call
 
 
 class ScriptedClient:

@@ -5,7 +5,7 @@ started). Each fault start and stop is an op of process ``"nemesis"``, type ``in
 ``start-<kind>`` / ``stop-<kind>``, value = ``{"kind", "nodes", ...params, ...what start returned (e.g. the
 grudge)}``, in the same history as the client ops. ``stop()`` ends every active fault (recording its stop) and
 heals the network, so a run that is interrupted still records an end for every start. While it follows the
-schedule it also watches the nodes (``harness.faults.watch``): an outage it did not cause is recorded too.
+schedule it also watches the nodes (``harness.runtime.watch``): an outage it did not cause is recorded too.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.faults.base import FaultContext
-from harness.faults.watch import NodeWatch
 from harness.history import HistoryWriter
 from harness.op import NEMESIS
 from harness.registry import Registries
+from harness.runtime.watch import NodeWatch
 from harness.schedule import FaultEvent, Schedule, simulate
 
 
