@@ -43,8 +43,8 @@ from harness.interrupts import hold, shielded, trapped
 from harness.provenance import code_version
 from harness.registry import Registries
 from harness.run_guard import Guard
+from harness.runtime.interpreter import Hooks, Interpreter
 from harness.runtime.nemesis import Nemesis
-from harness.runtime.workers import Workers, call
 from harness.schedule import Schedule, generate
 from harness.target import ClientContext, make_workload
 from harness.target import make_client as target_client
@@ -208,78 +208,58 @@ class _Run:
             if not self.guard.before_faults(cluster.client_addrs, make_client):
                 return timings  # not steady: not tested (no faults, no workload)
         nemesis = Nemesis(schedule, cluster, self.writer, self.reg, exp.fault_context)
-        stack.callback(nemesis.stop)
-        workers = Workers(
-            workload,
-            make_client,
-            self.writer,
-            concurrency=exp.workload.concurrency,
-            seed=self.seed,
-            rate=exp.workload.rate,
+        interp = stack.enter_context(
+            Interpreter(
+                workload,
+                make_client,
+                self.writer,
+                concurrency=exp.workload.concurrency,
+                seed=self.seed,
+                rate=exp.workload.rate,
+                nemesis=nemesis,
+            )
         )
-        stack.callback(workers.stop)
         timings["setup_s"] = time.monotonic() - self.t_start
-        self.phase("workload")
-        t0 = time.monotonic()
-        nemesis.start(t0)
-        workers.start()
-        self.guard.start_monitor(cluster.client_addrs, make_client, t0)
-        stack.callback(self.guard.stop)
-        hold("workload")
-        first = self.writer.history().ops[:1]
-        while (elapsed := time.monotonic() - t0) < exp.workload.duration:
-            if self.guard.wait(min(1.0, exp.workload.duration - elapsed)):
-                self.progress(f"abort: {self.guard.aborted}: stopping faults, healing")
-                break
-            if not first and len(self.writer):
-                first = self.writer.history().ops[:1]
+
+        def started(t0: float) -> None:
+            self.guard.start_monitor(cluster.client_addrs, make_client, t0)
+            stack.callback(self.guard.stop)
+            hold("workload")
+
+        def tick(elapsed: float) -> None:
             active = ", ".join(e.kind for e in nemesis.active) or "none"
             self.progress(
-                f"[{time.monotonic() - self.t_start:6.1f}s] workload {elapsed + 1:5.1f}/"
+                f"[{time.monotonic() - self.t_start:6.1f}s] workload {elapsed:5.1f}/"
                 f"{exp.workload.duration:g}s ops={len(self.writer)} faults={active}"
             )
-            if nemesis.error is not None or workers.errors() or not workers.alive():
-                break
-        timings["workload_s"] = time.monotonic() - t0
-        self.guard.stop()
-        workers.stop()
-        self.phase("heal")
-        hold("heal")
-        nemesis.stop()
-        self.crashes += [Crash.of(who, e) for who, e in workers.failures()]
-        if nemesis.error is not None:
-            self.crashes.append(Crash.of("nemesis", nemesis.error))
+
+        def wait(seconds: float) -> bool:
+            if not self.guard.wait(seconds):
+                return False
+            self.progress(f"abort: {self.guard.aborted}: stopping faults, healing")
+            return True
+
+        def phase(name: str) -> None:
+            if name == "heal":
+                self.guard.stop()
+            self.phase(name)
+            if name in ("heal", "final"):
+                hold(name)
+
+        played = interp.run(
+            exp.workload.duration,
+            recovery=exp.phases.recovery,
+            final=exp.phases.final,
+            hooks=Hooks(phase=phase, started=started, wait=wait, tick=tick),
+        )
+        timings["workload_s"] = played.workload_s
+        self.final_from = played.final_from
+        self.crashes += played.crashes
         if self.crashes:
             return timings
-        if exp.phases.recovery:
-            self.phase("recovery")
-            time.sleep(exp.phases.recovery)
-        if exp.phases.final:
-            self.phase("final")
-            self.final_from = len(self.writer)
-            hold("final")
-            try:
-                self._final(workload, make_client, exp.workload.concurrency * 1000)
-            except Exception as e:  # noqa: BLE001 - a client factory or recorder failing: the run crashed
-                self.crashes.append(Crash.of("final phase", e))
-                return timings
         done = sum(1 for op in self.writer.history() if op.type != "invoke" and op.process != "nemesis")
         timings["ops_per_s"] = done / max(timings["workload_s"], 1e-9)
         return timings
-
-    def _final(self, workload: Any, make_client: Callable[[int], Any], process: int) -> None:
-        """Each final op is retried (as a fresh process, honestly recorded) until it completes ``ok``."""
-        for f, value in workload.final_ops():
-            for _ in range(5):
-                client = make_client(process)
-                try:
-                    out = call(self.writer, client, process, f, value)
-                finally:
-                    client.close()
-                process += 1
-                if out.type == "ok":
-                    break
-                time.sleep(0.5)
 
 
 def _start(

@@ -1,63 +1,106 @@
-"""The nemesis: executes a fault schedule against a live cluster and records every start and stop.
+"""The nemesis: plays a fault plan against a live cluster and records every start and stop.
 
-It runs in its own thread, following ``schedule.simulate`` on the run's clock (seconds since the workload
-started). Each fault start and stop is an op of process ``"nemesis"``, type ``info``, ``f`` =
-``start-<kind>`` / ``stop-<kind>``, value = ``{"kind", "nodes", ...params, ...what start returned (e.g. the
-grudge)}``, in the same history as the client ops. ``stop()`` ends every active fault (recording its stop) and
-heals the network, so a run that is interrupted still records an end for every start. While it follows the
-schedule it also watches the nodes (``harness.runtime.watch``): an outage it did not cause is recorded too.
+It runs in its own thread on the run's clock (seconds since the workload started; ``harness.runtime.clock``,
+injected so tests follow a schedule in simulated time). A plan is either a ``Schedule`` (the seeded timeline
+of an experiment, followed through ``schedule.simulate``) or a ``FaultLoop`` (one fault at a time, each chosen
+when its turn comes, e.g. on whichever node leads now: what hand-written integration tests use). Each fault
+start and stop is an op of process ``"nemesis"``, type ``info``, ``f`` = ``start-<kind>`` / ``stop-<kind>``,
+value = ``{"kind", "nodes", ...params, ...what start returned (e.g. the grudge)}``, in the same history as the
+client ops. The nemesis always heals: a fault whose start raised is undone at once (best effort) before the
+error is reported, and ``stop()`` ends every active fault (recording its stop, with the error if its stop
+raised) and heals the network, so a run that crashed or was interrupted still records an end for every start.
+While it plays the plan it also watches the nodes (``harness.runtime.watch``): an outage it did not cause is
+recorded too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import random
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.faults.base import FaultContext
 from harness.history import HistoryWriter
 from harness.op import NEMESIS
 from harness.registry import Registries
+from harness.runtime.clock import MONOTONIC, Clock
 from harness.runtime.watch import NodeWatch
 from harness.schedule import FaultEvent, Schedule, simulate
 
+Choose = Callable[[Any, random.Random], "FaultEvent | None"]
+
+
+@dataclass(frozen=True)
+class FaultLoop:
+    """Faults one after another: wait ``gap`` (seeded), ``choose(cluster, rng)`` the next, hold it, stop it.
+
+    ``choose`` returns a ``FaultEvent`` (its ``kind``, ``params`` and ``duration``; its ``at`` is replaced by
+    the time it really starts) or ``None`` to let this turn pass. ``kinds`` adds fault kinds beyond the
+    registry's: name -> an object with ``network``, ``nodes(params, ctx)``, ``start(cluster, params)`` (->
+    details to record) and ``stop(cluster, params)``, as ``harness.faults.base.FaultKind`` has.
+    """
+
+    choose: Choose
+    gap: tuple[float, float] = (0.5, 1.0)
+    seed: int = 0
+    kinds: Mapping[str, Any] = field(default_factory=dict)
+
+
+def default_context(cluster: Any) -> FaultContext:
+    """The nodes and links of ``cluster`` as fault kinds see them (links only when its network knows them)."""
+    topology = getattr(getattr(cluster, "net", None), "topology", None)
+    if topology is not None:
+        return FaultContext(tuple(cluster.nodes), FaultContext.of(topology).links)
+    return FaultContext(tuple(cluster.nodes), ())
+
 
 class Nemesis:
-    """Applies ``schedule`` to ``cluster``; ``t0`` is the ``time.monotonic()`` when the workload started."""
+    """Plays ``plan`` on ``cluster``; ``t0`` is the clock's time when the workload started."""
 
     def __init__(
         self,
-        schedule: Schedule,
+        plan: Schedule | FaultLoop,
         cluster: Any,
         writer: HistoryWriter,
-        registries: Registries,
-        ctx: FaultContext,
+        registries: Registries | None = None,
+        ctx: FaultContext | None = None,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = MONOTONIC,
     ) -> None:
-        self.schedule = schedule
+        self.plan = plan
         self.cluster = cluster
         self.writer = writer
-        self.registries = registries
-        self.ctx = ctx
+        self.registries = registries if registries is not None else Registries()
+        self.ctx = ctx if ctx is not None else default_context(cluster)
         self._clock = clock
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._active: dict[int, FaultEvent] = {}
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
-        self.t0 = clock()
+        self.t0 = clock.now()
         self._acting: Counter[str] = Counter()  # nodes a scheduled process fault is acting on right now
         self.watch = NodeWatch(cluster, writer, self.acting_on) if NodeWatch.supported(cluster) else None
+
+    @property
+    def schedule(self) -> Schedule:
+        """The fixed schedule played (empty for a ``FaultLoop``, whose faults are chosen as it goes)."""
+        return self.plan if isinstance(self.plan, Schedule) else Schedule()
+
+    def kind(self, name: str) -> Any:
+        extra = self.plan.kinds if isinstance(self.plan, FaultLoop) else {}
+        return extra[name] if name in extra else self.registries.fault(name)
 
     def acting_on(self, node: str) -> bool:
         with self._lock:
             return self._acting[node] > 0
 
     def _touch(self, ev: FaultEvent, delta: int) -> None:
-        kind = self.registries.fault(ev.kind)
+        kind = self.kind(ev.kind)
         if getattr(kind, "network", False):
             return
         with self._lock:
@@ -69,19 +112,21 @@ class Nemesis:
         with self._lock:
             return list(self._active.values())
 
-    def _value(self, ev: FaultEvent, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        nodes = sorted(self.registries.fault(ev.kind).nodes(ev.params, self.ctx))
+    def _value(self, ev: FaultEvent, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        nodes = sorted(self.kind(ev.kind).nodes(ev.params, self.ctx))
         value = {**ev.params, "kind": ev.kind, "nodes": nodes, "at": ev.at, "duration": ev.duration}
         if "nodes" in ev.params:  # the step's own node list (an order, the cut-off side) beside the affected
             value["step_nodes"] = list(ev.params["nodes"])
         return {**value, **(extra or {})}
 
     def _start(self, ev: FaultEvent) -> None:
-        kind = self.registries.fault(ev.kind)
+        kind = self.kind(ev.kind)
         self._touch(ev, +1)  # before the fault acts, so the watch never mistakes it for an outside outage
         try:
             extra = kind.start(self.cluster, ev.params)
         except BaseException:
+            with contextlib.suppress(Exception):  # undo what part of it took effect; the error is reported
+                kind.stop(self.cluster, ev.params)
             self._touch(ev, -1)
             raise
         with self._lock:
@@ -93,35 +138,56 @@ class Nemesis:
             if self._active.pop(id(ev), None) is None:
                 return
         try:
-            self.registries.fault(ev.kind).stop(self.cluster, ev.params)
+            self.kind(ev.kind).stop(self.cluster, ev.params)
         except Exception as e:  # noqa: BLE001 - the stop is recorded either way; heal() follows
             error = f"{type(e).__name__}: {e}"
         finally:
             self._touch(ev, -1)
         self.writer.record(NEMESIS, "info", f"stop-{ev.kind}", self._value(ev), error=error)
 
+    def _sleep(self, seconds: float) -> bool:
+        """Wait ``seconds`` on the clock; False when ``stop`` was called meanwhile."""
+        if seconds > 0 and self._clock.wait(self._stop, seconds):
+            return False
+        return not self._stop.is_set()
+
+    def _follow(self, schedule: Schedule) -> None:
+        for t, what, ev in simulate(schedule):
+            if not self._sleep(self.t0 + t - self._clock.now()):
+                return
+            self._start(ev) if what == "start" else self._end(ev)
+
+    def _loop(self, loop: FaultLoop) -> None:
+        rng = random.Random(loop.seed)
+        while self._sleep(rng.uniform(*loop.gap)):
+            ev = loop.choose(self.cluster, rng)
+            if ev is None:
+                continue
+            ev = replace(ev, at=round(self._clock.now() - self.t0, 3))
+            self._start(ev)
+            if not self._sleep(ev.duration):
+                return  # stop() ends it
+            self._end(ev)
+
     def run(self) -> None:
-        """Follow the timeline until it ends or ``stop`` is called (blocking; ``start`` threads it)."""
+        """Play the plan until it ends or ``stop`` is called (blocking; ``start`` threads it)."""
         try:
-            for t, what, ev in simulate(self.schedule):
-                delay = self.t0 + t - self._clock()
-                if delay > 0 and self._stop.wait(delay):
-                    return
-                if self._stop.is_set():
-                    return
-                self._start(ev) if what == "start" else self._end(ev)
-        except BaseException as e:  # noqa: BLE001 - surfaced by the runner after healing
+            if isinstance(self.plan, FaultLoop):
+                self._loop(self.plan)
+            else:
+                self._follow(self.plan)
+        except BaseException as e:  # noqa: BLE001 - surfaced by the interpreter after healing
             self.error = e
 
     def start(self, t0: float | None = None) -> None:
-        self.t0 = self._clock() if t0 is None else t0
+        self.t0 = self._clock.now() if t0 is None else t0
         self._thread = threading.Thread(target=self.run, name="nemesis", daemon=True)
         self._thread.start()
         if self.watch is not None:
             self.watch.start()
 
     def stop(self) -> None:
-        """Stop following the schedule, end every active fault (recording it) and heal the network."""
+        """Stop playing, end every active fault (recording it) and heal the network; safe to call twice."""
         self._stop.set()
         if self.watch is not None:
             self.watch.stop()

@@ -5,18 +5,21 @@ client and records the completion exactly as the client reported it: ``ok``, ``f
 happen) or ``info`` (unknown), with the node that served it when the ``Outcome`` names one (op field
 ``node``). After an ``info`` (or if the client raised, also recorded as ``info``) the
 worker abandons that process id, as Jepsen does: it continues as a fresh process (id + concurrency) with a
-fresh client and plan, so no process ever has two open operations. ``rate`` is shared among the workers.
+fresh client and plan, so no process ever has two open operations. ``rate`` is shared among the workers
+(each waits ``concurrency / rate`` seconds between its ops, on the injected clock: ``harness.runtime.clock``).
+``Workers.finished`` is set when every worker has ended (its plan done, or it crashed).
 """
 
 from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Callable
+from time import monotonic
 from typing import Any
 
 from harness.history import HistoryWriter
+from harness.runtime.clock import MONOTONIC, Clock
 from harness.target import Client, Outcome, Workload
 
 ClientFactory = Callable[[int], Client]
@@ -56,8 +59,12 @@ class Worker(threading.Thread):
         stop: threading.Event,
         seed: int,
         interval: float | None,
+        clock: Clock = MONOTONIC,
+        on_exit: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(name=f"worker-{slot}", daemon=True)
+        self.clock = clock
+        self.on_exit = on_exit
         self.process = slot
         self.concurrency = concurrency
         self.workload = workload
@@ -78,12 +85,12 @@ class Worker(threading.Thread):
         try:
             client, plan = self._fresh()
             last: tuple[str, Any, Outcome] | None = None
-            next_at = time.monotonic()
+            next_at = self.clock.now()
             while not self.stop_event.is_set():
                 if self.interval:
                     next_at += self.interval
-                    delay = next_at - time.monotonic()
-                    if delay > 0 and self.stop_event.wait(delay):
+                    delay = next_at - self.clock.now()
+                    if delay > 0 and self.clock.wait(self.stop_event, delay):
                         break
                 step = plan.next(last)
                 if step is None:
@@ -103,6 +110,8 @@ class Worker(threading.Thread):
         finally:
             if client is not None:
                 _close(client)
+            if self.on_exit is not None:
+                self.on_exit()
 
 
 def _close(client: Client) -> None:
@@ -124,15 +133,39 @@ class Workers:
         concurrency: int,
         seed: int,
         rate: float | None = None,
+        clock: Clock = MONOTONIC,
     ) -> None:
         self.stop_event = threading.Event()
+        self.finished = threading.Event()
+        self._lock = threading.Lock()
         interval = concurrency / rate if rate else None
         self.workers = [
-            Worker(i, concurrency, workload, make_client, writer, self.stop_event, seed, interval)
+            Worker(
+                i,
+                concurrency,
+                workload,
+                make_client,
+                writer,
+                self.stop_event,
+                seed,
+                interval,
+                clock,
+                self._ended,
+            )
             for i in range(concurrency)
         ]
+        self._running = 0
+
+    def _ended(self) -> None:
+        with self._lock:
+            self._running -= 1
+            if self._running <= 0:
+                self.finished.set()
 
     def start(self) -> None:
+        self._running = len(self.workers)
+        if not self.workers:
+            self.finished.set()
         for w in self.workers:
             w.start()
 
@@ -144,10 +177,12 @@ class Workers:
         return any(w.is_alive() for w in self.workers)
 
     def stop(self, timeout: float = 30.0) -> None:
+        """Ask every worker to stop after its current op; join them all within ``timeout`` real seconds."""
         self.stop_event.set()
-        deadline = time.monotonic() + timeout
+        deadline = monotonic() + timeout
         for w in self.workers:
-            w.join(max(0.0, deadline - time.monotonic()))
+            if w.is_alive() or w.ident is not None:
+                w.join(max(0.0, deadline - monotonic()))
 
     def errors(self) -> list[BaseException]:
         return [w.error for w in self.workers if w.error is not None]
