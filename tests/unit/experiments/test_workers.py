@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 from harness.history import HistoryWriter
+from harness.runtime.clock import ManualClock
 from harness.runtime.workers import Workers, call
 from harness.target import Outcome
 
@@ -83,9 +83,7 @@ def test_info_and_exceptions_continue_as_fresh_processes() -> None:
     workers = Workers(wl, make_client, w, concurrency=2, seed=1)
     workers.workers = workers.workers[:1]  # one slot; concurrency 2 means fresh ids go 0 -> 2 -> 4
     workers.start()
-    deadline = time.monotonic() + 5
-    while workers.alive() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    assert workers.finished.wait(5), "the worker never finished its plan"
     workers.stop()
     ops = [(op.process, op.type) for op in w.history()]
     assert ops == [
@@ -104,23 +102,51 @@ def test_info_and_exceptions_continue_as_fresh_processes() -> None:
     w.history().pairs()  # a well-formed history: no process has two open ops
 
 
-def test_rate_limits_the_total_operation_rate() -> None:
-    w = HistoryWriter()
+def test_rate_spaces_each_workers_ops_exactly_on_the_clock() -> None:
+    """``rate`` is shared: each of 4 workers waits 4 / rate between its ops, on the injected clock."""
+    assert {
+        w.interval
+        for w in Workers(
+            CountingWorkload(1), ScriptedClient, HistoryWriter(), concurrency=4, seed=1, rate=100
+        ).workers
+    } == {0.04}
+    clock = ManualClock(start=50.0)
+    w = HistoryWriter(clock=clock.ns)
     workers = Workers(
-        CountingWorkload(10**6), lambda p: ScriptedClient([]), w, concurrency=4, seed=1, rate=100
+        CountingWorkload(4), lambda p: ScriptedClient([]), w, concurrency=1, seed=1, rate=4, clock=clock
     )
     workers.start()
-    time.sleep(0.5)
+    assert workers.finished.wait(5)
     workers.stop()
-    done = sum(1 for op in w.history() if op.type == "ok")
-    assert 30 <= done <= 70, done
+    invokes = [op.time / 1e9 for op in w.history() if op.type == "invoke"]
+    assert invokes == [0.25, 0.5, 0.75, 1.0]  # one op every 1 / rate s, not one at once then a burst
+    assert [s for _, s in clock.log] == [0.25] * 5  # the fifth wait precedes the plan saying it is done
 
 
-def test_stop_joins_every_worker() -> None:
+class BlockingClient(ScriptedClient):
+    """Holds each call until released, so ``stop`` must wait for the op in flight."""
+
+    def __init__(self, release: threading.Event, calls: threading.Event) -> None:
+        super().__init__([])
+        self.release, self.calls = release, calls
+
+    def invoke(self, f: str, value: Any) -> Outcome:
+        self.calls.set()
+        self.release.wait(5)
+        return Outcome("ok", value)
+
+
+def test_stop_lets_the_op_in_flight_complete_then_joins_every_worker() -> None:
     w = HistoryWriter()
-    workers = Workers(CountingWorkload(10**6), lambda p: ScriptedClient([]), w, concurrency=3, seed=1)
+    release, calls = threading.Event(), threading.Event()
+    workers = Workers(
+        CountingWorkload(10**6), lambda p: BlockingClient(release, calls), w, concurrency=3, seed=1
+    )
     workers.start()
-    time.sleep(0.05)
+    assert calls.wait(5)
+    threading.Timer(0.05, release.set).start()  # the op in flight completes while stop() waits
     workers.stop()
-    assert not workers.alive() and workers.errors() == []
-    assert threading.active_count() >= 1
+    assert not workers.alive() and workers.finished.is_set() and workers.errors() == []
+    h = w.history()
+    assert len(h) >= 2 and h[-1].type == "ok"
+    assert all(p.complete is not None for p in h.pairs()), "stop returned with an op still open"
