@@ -1,14 +1,13 @@
 """Benchmark of the queue and lock targets with no faults: end-to-end messages/s and lock acquisitions/s.
 
-    .venv/bin/python bench/queue_lock_bench.py [--backend direct|local|docker] [--messages N] [--seconds S]
+    .venv/bin/python bench/queue_lock_bench.py [--backend local|docker] [--messages N] [--seconds S]
 
-``direct`` (default) runs the nodes as local processes wired to each other without proxies
-(``targets.queue.localrun``); ``local`` and ``docker`` go through ``harness.platform.open_cluster`` and the
-Toxiproxy mesh. Queue: producers send N messages; the clock stops when the broker reports every message
-acknowledged, which the correct consumer does only after the sink stored the effect (verified against the
-sink's effects). Lock: workers loop acquire -> release on their own lock for S seconds (every acquire is one
-Raft commit). Each figure is printed with its ratio to a reference measured in the same run: the rate of
-plain request/reply round trips (``health``) to the same service over the same path.
+The cluster comes from ``harness.platform.open_cluster``: ``local`` (default; node processes on loopback
+behind the Toxiproxy mesh) or ``docker``. Queue: producers send N messages; the clock stops when the broker
+reports every message acknowledged, which the correct consumer does only after the sink stored the effect
+(verified against the sink's effects). Lock: workers loop acquire -> release on their own lock for S seconds
+(every acquire is one Raft commit). Each figure is printed with its ratio to a reference measured in the same
+run: the rate of plain request/reply round trips (``health``) to the same service over the same path.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -26,20 +24,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.target import Addr, Target  # noqa: E402
+from targets.common.wire import LineClient  # noqa: E402
 from targets.lock.client import LockClient  # noqa: E402
 from targets.lock.target import LockTarget  # noqa: E402
-from targets.queue.localrun import LocalNodes  # noqa: E402
 from targets.queue.target import QueueTarget  # noqa: E402
-from targets.queue.wire import LineClient  # noqa: E402
 
 
 @contextlib.contextmanager
 def cluster(target: Target, n: int, backend: str, options: Mapping[str, Any]) -> Iterator[dict[str, Addr]]:
-    if backend == "direct":
-        with tempfile.TemporaryDirectory() as d, LocalNodes(target, n, d, options=options) as nodes:
-            nodes.start_all()
-            yield nodes.client_addrs
-        return
     from harness.platform import open_cluster
 
     with open_cluster(target, nodes=n, backend=backend, options=options) as c:
@@ -132,7 +124,7 @@ def bench_lock(backend: str, seconds: float, workers: int) -> tuple[float, float
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--backend", choices=("direct", "local", "docker"), default="direct")
+    p.add_argument("--backend", choices=("local", "docker"), default="local")
     p.add_argument("--messages", type=int, default=3000)
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--workers", type=int, default=4)

@@ -1,10 +1,11 @@
 """Harness-side helpers shared by the queue and lock adapters (``target.py``, ``client.py``).
 
 This module imports ``harness``: only adapters, which run in the harness process, may use it; a node
-service (anything ``targets.<name>.node`` imports) must not. ``check_int_options`` and ``check_flags``
-refuse a bad target option or planted-bug flag with ``BadInput`` naming the target; ``node_argv`` is the
-command line every node of a ``targets.<name>.node`` program starts with; ``outcome_of`` / ``read_outcome``
-turn calls over the line protocol into history outcomes (``NotSent``: ``fail``; ``Indefinite``: ``info``).
+service (anything ``targets.<name>.node`` imports) must not. ``check_int_options``,
+``check_workload_options`` and ``check_flags`` refuse a bad target option, workload option or planted-bug
+flag with ``BadInput`` naming it; ``node_argv`` is the command line every node of a
+``targets.<name>.node`` program starts with; ``outcome_of`` / ``read_outcome`` turn calls over the line
+protocol into history outcomes (``NotSent``: ``fail``; ``Indefinite``: ``info``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from harness.errors import BadInput
 from harness.target import NodeContext, Outcome
-from targets.queue.wire import Indefinite, LineClient, NotSent
+from targets.common.wire import Indefinite, LineClient, NotSent
 
 
 def check_int_options(target: str, options: Mapping[str, Any], table: Mapping[str, tuple[int, int]]) -> None:
@@ -25,6 +26,23 @@ def check_int_options(target: str, options: Mapping[str, Any], table: Mapping[st
         lo, hi = table[key]
         if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
             raise BadInput(f"target {target}: option {key} is {value!r}; expected an integer in {lo}..{hi}")
+
+
+def check_workload_options(
+    options: Mapping[str, Any], workload: str, valid: Mapping[str, tuple[int, int]]
+) -> dict[str, int]:
+    """A workload's integer options checked against their ranges; a bad one raises ``BadInput`` naming it."""
+    out: dict[str, int] = {}
+    for key, value in options.items():
+        if key not in valid:
+            raise BadInput(f"workload {workload}: option {key!r} is unknown; valid: {', '.join(valid)}")
+        lo, hi = valid[key]
+        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+            raise BadInput(
+                f"workload {workload}: option {key} is {value!r}; expected an integer in {lo}..{hi}"
+            )
+        out[key] = value
+    return out
 
 
 def check_flags(target: str, flags: frozenset[str], valid: frozenset[str]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.target import Addr, Outcome
 from targets.common.adapter import outcome_of, read_outcome
-from targets.queue.wire import LineClient, NotSent
+from targets.common.wire import LineClient, NotSent
 
 OPS = ("acquire", "write", "release", "read-resource")
 

@@ -18,11 +18,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from targets.common.journal import CorruptJournal
 from targets.common.nodeargs import EXIT_CORRUPT, NodeArgs
+from targets.common.wire import serve
 from targets.lock.machine import FLAGS, LockMachine
 from targets.lock.resource import ResourceService
-from targets.queue.journal import CorruptJournal
-from targets.queue.wire import serve
 from targets.raft.core import NotLeader, RaftConfig
 from targets.raft.server import RaftServer, Rejected, Unknown
 from targets.raft.storage import FileStorage, StorageError

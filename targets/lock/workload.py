@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.target import Outcome
-from targets.queue.workload import validate
+from targets.common.adapter import check_workload_options
 
 OPTIONS = {
     "locks": (1, 1000),
@@ -77,7 +77,7 @@ class LockWorkload:
     name = "lock"
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        o = validate(options or {}, self.name, OPTIONS)
+        o = check_workload_options(options or {}, self.name, OPTIONS)
         lease = o.get("lease_ms", 1000)
         self.options = {
             "locks": 1,

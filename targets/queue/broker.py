@@ -21,8 +21,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from targets.queue.journal import Journal
-from targets.queue.service import JournaledService
+from targets.common.journal import Journal
+from targets.common.service import JournaledService
 
 
 @dataclass

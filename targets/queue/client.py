@@ -22,7 +22,7 @@ from typing import Any
 
 from harness.target import Addr, Outcome
 from targets.common.adapter import outcome_of, read_outcome
-from targets.queue.wire import Indefinite, LineClient, NotSent
+from targets.common.wire import Indefinite, LineClient, NotSent
 
 SEND_ATTEMPTS = 3
 DRAIN_TIMEOUT_S = 30.0

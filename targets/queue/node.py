@@ -13,12 +13,12 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from targets.common.journal import CorruptJournal
 from targets.common.nodeargs import EXIT_CONFIG, EXIT_CORRUPT, NodeArgs
+from targets.common.wire import serve
 from targets.queue.broker import BrokerService
 from targets.queue.consumer import Consumer, ConsumerConfig
-from targets.queue.journal import CorruptJournal
 from targets.queue.sink import SinkService
-from targets.queue.wire import serve
 
 ROLES = ("broker", "consumer", "sink")
 FLAGS = frozenset({"no-dedup", "ack-before-apply", "producer-retry-duplicates"})

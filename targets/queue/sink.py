@@ -17,8 +17,8 @@ import asyncio
 import time
 from typing import Any
 
-from targets.queue.journal import Journal
-from targets.queue.service import JournaledService
+from targets.common.journal import Journal
+from targets.common.service import JournaledService
 
 
 class SinkState:

@@ -15,8 +15,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness.errors import BadInput
 from harness.target import Outcome
+from targets.common.adapter import check_workload_options
 
 OPTIONS = {
     "messages": (1, 10_000_000),
@@ -24,23 +24,6 @@ OPTIONS = {
     "max_amount": (1, 1_000_000),
     "interval_ms": (0, 60_000),
 }
-
-
-def validate(
-    options: Mapping[str, Any], workload: str, valid: Mapping[str, tuple[int, int]]
-) -> dict[str, int]:
-    """Check integer options against their ranges; a bad one raises ``BadInput`` naming it and its range."""
-    out: dict[str, int] = {}
-    for key, value in options.items():
-        if key not in valid:
-            raise BadInput(f"workload {workload}: option {key!r} is unknown; valid: {', '.join(valid)}")
-        lo, hi = valid[key]
-        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-            raise BadInput(
-                f"workload {workload}: option {key} is {value!r}; expected an integer in {lo}..{hi}"
-            )
-        out[key] = value
-    return out
 
 
 class SendPlan:
@@ -75,7 +58,7 @@ class QueueWorkload:
     name = "queue"
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        opts = validate(options or {}, self.name, OPTIONS)
+        opts = check_workload_options(options or {}, self.name, OPTIONS)
         self.messages = opts.get("messages")
         self.accounts = opts.get("accounts", 5)
         self.max_amount = opts.get("max_amount", 10)

@@ -1,28 +1,32 @@
-"""End-to-end lock runs on local processes (no Docker, no proxies): with fencing and the replicated counter
-the accepted critical sections never overlap under leader kills and holders stalled past their lease, and each
-planted bug is caught; bad node configuration stops a node at start with a one-line message."""
+"""End-to-end lock runs on the ``local`` backend (no Docker) through the run interpreter: with fencing and
+the replicated counter the accepted critical sections never overlap under leader kills and holders stalled
+past their lease, and each planted bug is caught; bad node configuration stops a node at start with a
+one-line message."""
 
 from __future__ import annotations
 
 import random
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.checkers.lock_safety import check
+from harness.cluster.local import free_port
+from harness.cluster.rundir import project_root
 from harness.history import History
+from harness.platform import open_cluster
+from harness.runtime.interpreter import play
+from harness.runtime.nemesis import FaultLoop
+from harness.schedule import FaultEvent
+from targets.common.wire import Indefinite, LineClient, NotSent
 from targets.lock.target import LockTarget
 from targets.lock.workload import LockWorkload
-from targets.queue.localrun import ROOT, LocalNodes, free_port
-from targets.queue.scenario import Nemesis, run
-from targets.queue.wire import Indefinite, LineClient, NotSent
 
 RAFT = {"heartbeat_ms": 30, "election_min_ms": 150, "election_max_ms": 300, "propose_timeout_ms": 1000}
+ROOT = project_root()
 
 
 def verdict(history: History) -> dict[str, Any]:
@@ -30,43 +34,48 @@ def verdict(history: History) -> dict[str, Any]:
     return {**r.details, "valid": r.valid}
 
 
-def leader_kills(nodes: LocalNodes, rng: random.Random, stop: threading.Event, nem: Nemesis) -> None:
-    replicas = [n for n in nodes.topology.nodes if n != "resource"]
-    while not stop.wait(rng.uniform(0.4, 0.7)):
-        leader = None
-        for n in replicas:
-            c = LineClient(nodes.addrs[n].host, nodes.addrs[n].port, 0.3)
-            try:
-                if c.call({"op": "health"}).get("role") == "leader":
-                    leader = n
-            except (NotSent, Indefinite):
-                pass
-            finally:
-                c.close()
-        if leader is None:
+def find_leader(cluster: Any) -> str | None:
+    for n in cluster.nodes:
+        if n == "resource":
             continue
-        nem.start("kill", [leader])
-        nodes.kill(leader)
-        time.sleep(0.2)
-        nodes.start(leader)
-        nem.stop("kill", [leader])
+        addr = cluster.client_addrs[n]
+        c = LineClient(addr.host, addr.port, 0.3)
+        try:
+            if c.call({"op": "health"}).get("role") == "leader":
+                return str(n)
+        except (NotSent, Indefinite):
+            pass
+        finally:
+            c.close()
+    return None
+
+
+def leader_kills(seed: int) -> FaultLoop:
+    """Every 0.4-0.7 s the current leader is killed (-9) and started again 0.2 s later."""
+
+    def choose(cluster: Any, rng: random.Random) -> FaultEvent | None:
+        leader = find_leader(cluster)
+        return None if leader is None else FaultEvent("kill", 0, 0.2, {"nodes": [leader]})
+
+    return FaultLoop(choose, gap=(0.4, 0.7), seed=seed)
 
 
 def chaos_run(
-    tmp: Path, flags: set[str], seed: int, workload: dict[str, int], kill_leaders: bool, duration: float = 2.5
+    flags: set[str], seed: int, workload: dict[str, int], kill_leaders: bool, duration: float = 2.5
 ) -> dict[str, Any]:
     target = LockTarget()
-    with LocalNodes(target, 3, str(tmp / f"run{seed}"), frozenset(flags), RAFT) as nodes:
-        nodes.start_all()
-        h = run(
+    with open_cluster(target, nodes=3, backend="local", flags=frozenset(flags), options=RAFT) as cluster:
+        cluster.wait_ready(timeout=30)
+        h = play(
+            cluster,
             target,
             LockWorkload(workload),
-            nodes,
-            workers=3,
+            concurrency=3,
             duration=duration,
             seed=seed,
-            fault=leader_kills if kill_leaders else None,
+            faults=leader_kills(seed) if kill_leaders else None,
             timeout=0.5,
+            final_timeout=5.0,
         )
     return verdict(h)
 
@@ -74,8 +83,8 @@ def chaos_run(
 STALLS = {"lease_ms": 300, "stall_probability_pct": 30, "work_ms": 10, "retry_ms": 10}
 
 
-def test_correct_lock_is_safe_under_leader_kills_and_stalled_holders(tmp_path: Path) -> None:
-    r = chaos_run(tmp_path, set(), 1, STALLS, kill_leaders=True, duration=3.0)
+def test_correct_lock_is_safe_under_leader_kills_and_stalled_holders() -> None:
+    r = chaos_run(set(), 1, STALLS, kill_leaders=True, duration=3.0)
     assert r["grants"] > 10 and r["writes"] > 10
     assert r["valid"] is True and r["lease_overlaps"] == [], r
 
@@ -93,10 +102,8 @@ def test_correct_lock_is_safe_under_leader_kills_and_stalled_holders(tmp_path: P
         ("token-reset", {"lease_ms": 100, "work_ms": 5, "retry_ms": 5}, True, "duplicate_grants"),
     ],
 )
-def test_planted_bug_is_caught(
-    tmp_path: Path, flag: str, workload: dict[str, int], kill: bool, field: str
-) -> None:
-    r = chaos_run(tmp_path, {flag}, 1, workload, kill_leaders=kill)
+def test_planted_bug_is_caught(flag: str, workload: dict[str, int], kill: bool, field: str) -> None:
+    r = chaos_run({flag}, 1, workload, kill_leaders=kill)
     assert r[field], f"{flag}: no {field} observed: {r}"
     assert r["valid"] is False
 

@@ -1,57 +1,50 @@
-"""End-to-end queue runs on local processes (no Docker, no proxies): the correct design loses and duplicates
-nothing under consumer kills and pauses past the lease and broker kill -9 / pause, and each planted bug is
-caught; bad node configuration stops a node at start with a one-line message."""
+"""End-to-end queue runs on the ``local`` backend (no Docker) through the run interpreter
+(``harness.runtime.interpreter.play``): the correct design loses and duplicates nothing under consumer kills
+and pauses past the lease and broker kill -9 / pause, and each planted bug is caught; bad node configuration
+stops a node at start with a one-line message."""
 
 from __future__ import annotations
 
 import random
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness.checkers.base import Result
 from harness.checkers.exactly_once import check
-from targets.queue.localrun import ROOT, LocalNodes, free_port
-from targets.queue.scenario import Nemesis, run
+from harness.cluster.local import free_port
+from harness.cluster.rundir import project_root
+from harness.platform import open_cluster
+from harness.runtime.interpreter import play
+from harness.runtime.nemesis import FaultLoop
+from harness.schedule import FaultEvent
 from targets.queue.target import QueueTarget
 from targets.queue.workload import QueueWorkload
 
 OPTIONS = {"lease_ms": 250, "work_ms": 10, "idle_ms": 10, "rpc_timeout_ms": 1000}
+ROOT = project_root()
 
 
 def churn(
-    kinds: tuple[str, ...], pause_s: float = 0.6, every: tuple[float, float] = (0.1, 0.25)
-) -> Callable[[LocalNodes, random.Random, threading.Event, Nemesis], None]:
-    """Seeded fault loop over ``kinds`` (consumer-kill, consumer-pause, broker-kill, broker-pause)."""
+    kinds: tuple[str, ...], seed: int, pause_s: float = 0.6, every: tuple[float, float] = (0.1, 0.25)
+) -> FaultLoop:
+    """Seeded faults of ``kinds`` (consumer-kill / -pause, broker-kill / -pause), one at a time."""
 
-    def fault(nodes: LocalNodes, rng: random.Random, stop: threading.Event, nem: Nemesis) -> None:
-        consumers = [n for n in nodes.topology.nodes if n.startswith("c")]
-        while not stop.wait(rng.uniform(*every)):
-            kind = rng.choice(kinds)
-            node = "broker" if kind.startswith("broker") else rng.choice(consumers)
-            if kind.endswith("kill"):
-                nem.start("kill", [node])
-                nodes.kill(node)
-                time.sleep(0.05)
-                nodes.start(node)
-                nem.stop("kill", [node])
-            else:
-                nem.start("pause", [node])
-                nodes.pause(node)
-                time.sleep(pause_s)
-                nodes.resume(node)
-                nem.stop("pause", [node])
+    def choose(cluster: Any, rng: random.Random) -> FaultEvent:
+        consumers = [n for n in cluster.nodes if n.startswith("c")]
+        kind = rng.choice(kinds)
+        node = "broker" if kind.startswith("broker") else rng.choice(consumers)
+        if kind.endswith("kill"):
+            return FaultEvent("kill", 0, 0.05, {"nodes": [node]})
+        return FaultEvent("pause", 0, pause_s, {"nodes": [node]})
 
-    return fault
+    return FaultLoop(choose, gap=every, seed=seed)
 
 
 def chaos_run(
-    tmp: Path,
     flags: set[str],
     kinds: tuple[str, ...],
     seed: int,
@@ -61,24 +54,25 @@ def chaos_run(
 ) -> Result:
     target = QueueTarget()
     options = {**OPTIONS, "work_ms": work_ms}  # a longer work time keeps consumers busy when a pause lands
-    with LocalNodes(target, 3, str(tmp / f"run{seed}"), frozenset(flags), options) as nodes:
-        nodes.start_all()
-        h = run(
+    with open_cluster(target, nodes=3, backend="local", flags=frozenset(flags), options=options) as cluster:
+        cluster.wait_ready(timeout=30)
+        h = play(
+            cluster,
             target,
             QueueWorkload({"interval_ms": 20}),
-            nodes,
-            workers=3,
+            concurrency=3,
             duration=duration,
             seed=seed,
-            fault=churn(kinds),
+            faults=churn(kinds, seed),
             timeout=timeout,
+            final_timeout=max(timeout, 5.0),
         )
     return check(h)
 
 
-def test_correct_queue_survives_kills_and_pauses(tmp_path: Path) -> None:
+def test_correct_queue_survives_kills_and_pauses() -> None:
     kinds = ("consumer-kill", "consumer-pause", "broker-kill", "broker-pause")
-    r = chaos_run(tmp_path, set(), kinds, seed=1, duration=3.0)
+    r = chaos_run(set(), kinds, seed=1, duration=3.0)
     assert r.details["counts"]["sent_ok"] > 50
     assert r.valid is True, r.summary
 
@@ -91,22 +85,22 @@ def test_correct_queue_survives_kills_and_pauses(tmp_path: Path) -> None:
         ("producer-retry-duplicates", ("broker-pause",), "duplicated"),
     ],
 )
-def test_planted_bug_is_caught(tmp_path: Path, flag: str, kinds: tuple[str, ...], field: str) -> None:
-    r = chaos_run(tmp_path, {flag}, kinds, seed=1, duration=1.5, work_ms=30 if flag == "no-dedup" else 10)
+def test_planted_bug_is_caught(flag: str, kinds: tuple[str, ...], field: str) -> None:
+    r = chaos_run({flag}, kinds, seed=1, duration=1.5, work_ms=30 if flag == "no-dedup" else 10)
     assert r.valid is False and r.details[field], f"{flag}: no {field} message observed: {r.summary}"
 
 
-def test_broker_keeps_acknowledged_messages_across_kill_9(tmp_path: Path) -> None:
+def test_broker_keeps_acknowledged_messages_across_kill_9() -> None:
     target = QueueTarget()
-    with LocalNodes(target, 1, str(tmp_path), options=OPTIONS) as nodes:
-        nodes.start_all()
+    with open_cluster(target, nodes=1, backend="local", options=OPTIONS) as nodes:
+        nodes.wait_ready(timeout=30)
         nodes.pause("c1")  # nothing consumed: everything stays in the broker's log
         client = target.client(nodes.client_addrs, 0, 2.0)
         sent = [client.invoke("send", {"msg": f"m{i}", "account": "a", "amount": 1}) for i in range(20)]
         assert all(o.type == "ok" for o in sent)
         nodes.kill("broker")
         nodes.start("broker")
-        nodes.wait_ready()
+        nodes.wait_ready(timeout=30)
         nodes.resume("c1")
         effects = client.invoke("read-effects", None)
         client.close()

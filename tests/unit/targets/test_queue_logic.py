@@ -11,8 +11,8 @@ import pytest
 
 from harness.errors import BadInput
 from harness.target import Addr, NodeContext
+from targets.common.journal import CorruptJournal, replay
 from targets.queue.broker import BrokerState, Message
-from targets.queue.journal import CorruptJournal, replay
 from targets.queue.sink import SinkService
 from targets.queue.target import QueueTarget
 from targets.queue.workload import QueueWorkload
@@ -164,7 +164,7 @@ def test_an_expired_lease_is_redelivered_before_the_waiting_backlog() -> None:
 
 
 def test_send_to_an_unreachable_broker_is_a_definite_failure() -> None:
-    from targets.queue.localrun import free_port
+    from harness.cluster.local import free_port
 
     addr = Addr("127.0.0.1", free_port())  # nothing listens there
     client = QueueTarget().client({"broker": addr, "sink": addr}, 0, 0.5)
