@@ -6,9 +6,10 @@ else its ``seed``). An item passes when the run's outcome matches ``expect``; a 
 (the violated invariant, too little evidence, or the crash of a worker or the nemesis), the seed, the bundle,
 the report and the replay command, and the same go into ``--junitxml`` as properties (with the outcome and
 any note such as "no fault was injected"). Fixtures for experiments written in Python: ``chaos_cluster`` (a
-factory of scoped clusters), ``chaos_recorder`` (a ``HistoryWriter``) and ``chaos_mesh`` (faults by kind,
-recorded as nemesis ops). Heavy imports happen lazily, so loading the plugin costs nothing in unrelated test
-runs.
+factory of scoped clusters), ``chaos_recorder`` (a ``HistoryWriter``), ``chaos_play`` (the run interpreter on
+a cluster you hold: workload, faults, heal, final ops) and ``chaos_faults`` (faults by hand, recorded as
+nemesis ops; ``chaos_mesh`` is its deprecated older form). Heavy imports happen lazily, so loading the
+plugin costs nothing in unrelated test runs.
 """
 
 from __future__ import annotations
@@ -155,47 +156,52 @@ def chaos_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ca
         yield make
 
 
-class ChaosMesh:
-    """Faults by kind on one cluster, each start / stop recorded as a nemesis op in ``recorder``."""
+@pytest.fixture
+def chaos_faults(chaos_recorder: Any) -> Iterator[Callable[[Any], Any]]:
+    """``chaos_faults(cluster)`` -> a nemesis for faults by hand, recording into ``chaos_recorder``:
+    ``f = faults.inject("partition", shape="isolate", nodes=["n1"])``, ``faults.end(f)``, ``faults.heal()``
+    (every active fault ended and the network healed, as also happens after the test)."""
+    from harness.runtime.nemesis import Nemesis
+    from harness.schedule import Schedule
 
-    def __init__(self, cluster: Any, recorder: Any) -> None:
-        from harness.faults.base import FaultContext
-        from harness.registry import Registries
+    made: list[Any] = []
 
-        self.cluster, self.recorder, self.registries = cluster, recorder, Registries()
-        topology = getattr(cluster.net, "topology", None)
-        links = FaultContext.of(topology).links if topology is not None else ()
-        self.ctx = FaultContext(tuple(cluster.nodes), links)
-        self.active: list[tuple[str, dict[str, Any]]] = []
+    def make(cluster: Any) -> Any:
+        made.append(Nemesis(Schedule(), cluster, chaos_recorder))
+        return made[-1]
+
+    yield make
+    for nemesis in made:
+        nemesis.stop()
+
+
+class _ByKind:
+    """What the deprecated ``chaos_mesh`` fixture returns: ``start(kind, **params)`` and ``heal()``."""
+
+    def __init__(self, nemesis: Any) -> None:
+        self.nemesis = nemesis
 
     def start(self, kind: str, **params: Any) -> None:
-        import random
-
-        fault = self.registries.fault(kind)
-        params = fault.random_params(random.Random(0), self.ctx, params)
-        fault.validate(params, self.ctx)
-        extra = fault.start(self.cluster, params)
-        self.active.append((kind, params))
-        self.recorder.record("nemesis", "info", f"start-{kind}", {"kind": kind, **params, **extra})
+        self.nemesis.inject(kind, **params)
 
     def heal(self) -> None:
-        """End every active fault (recording each stop) and heal the network."""
-        while self.active:
-            kind, params = self.active.pop()
-            self.registries.fault(kind).stop(self.cluster, params)
-            self.recorder.record("nemesis", "info", f"stop-{kind}", {"kind": kind, **params})
-        self.cluster.net.heal()
+        self.nemesis.stop()
 
 
 @pytest.fixture
-def chaos_mesh(chaos_recorder: Any) -> Iterator[Callable[[Any], ChaosMesh]]:
-    """``chaos_mesh(cluster)`` -> a ``ChaosMesh`` recording into ``chaos_recorder``; healed after the test."""
-    meshes: list[ChaosMesh] = []
+def chaos_mesh(chaos_faults: Callable[[Any], Any]) -> Callable[[Any], _ByKind]:
+    """Deprecated (it never was a mesh): ``chaos_faults``. ``chaos_mesh(cluster).start(kind, **params)``."""
+    return lambda cluster: _ByKind(chaos_faults(cluster))
 
-    def make(cluster: Any) -> ChaosMesh:
-        meshes.append(ChaosMesh(cluster, chaos_recorder))
-        return meshes[-1]
 
-    yield make
-    for m in meshes:
-        m.heal()
+@pytest.fixture
+def chaos_play(chaos_recorder: Any) -> Callable[..., Any]:
+    """``chaos_play(cluster, target, workload, duration=10, seed=1, faults=FaultLoop(...) or Schedule)`` ->
+    the history: the runner's interpreter (workers, nemesis, heal, recovery, final ops) on a cluster you hold,
+    recorded into ``chaos_recorder`` (see ``harness.runtime.interpreter.play`` for every option)."""
+    from harness.runtime.interpreter import play
+
+    def run(cluster: Any, target: Any, workload: Any, **kw: Any) -> Any:
+        return play(cluster, target, workload, writer=chaos_recorder, **kw)
+
+    return run

@@ -169,6 +169,26 @@ class Nemesis:
                 return  # stop() ends it
             self._end(ev)
 
+    def inject(self, kind: str, duration: float = 0.0, **params: Any) -> FaultEvent:
+        """Start one fault by hand, now (its params completed and checked as a schedule step's are, with a
+        fixed seed); it lasts until ``end(fault)`` or ``stop()``. For tests that drive faults themselves."""
+        impl = self.kind(kind)
+        if hasattr(impl, "random_params"):
+            params = impl.random_params(random.Random(0), self.ctx, params)
+        if hasattr(impl, "validate"):
+            impl.validate(params, self.ctx)
+        ev = FaultEvent(kind, round(max(0.0, self._clock.now() - self.t0), 3), duration, params)
+        self._start(ev)
+        return ev
+
+    def end(self, fault: FaultEvent) -> None:
+        """End one fault started by ``inject`` (recorded; nothing happens if it already ended)."""
+        self._end(fault)
+
+    def heal(self) -> None:
+        """``stop()``: end every active fault and heal the network."""
+        self.stop()
+
     def run(self) -> None:
         """Play the plan until it ends or ``stop`` is called (blocking; ``start`` threads it)."""
         try:

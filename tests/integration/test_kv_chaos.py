@@ -1,16 +1,16 @@
 """The KV target under faults, checked for linearizability: the correct mode passes, each planted bug is
 caught.
 
-A small self-contained driver (worker threads recording an honest history, a nemesis thread recording its
-faults as ops) runs against a cluster from ``harness.platform.open_cluster``;
-``harness.checkers.linearizable`` judges the history. One seeded run per case is in the default integration
-suite; the acceptance runs (10 seeds per bug, at least 9 must catch it) are marked ``slow``.
+The run interpreter (``harness.runtime.interpreter.play``: workers recording an honest history, a nemesis
+playing a ``FaultLoop`` on whichever node leads now and recording its faults as ops, heal, recovery, final
+reads) drives a cluster from ``harness.platform.open_cluster``; ``harness.checkers.linearizable`` judges the
+history. One seeded run per case is in the default integration suite; the acceptance runs (10 seeds per bug,
+at least 9 must catch it) are marked ``slow``.
 """
 
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,35 +19,18 @@ import pytest
 
 from harness.checkers.linearizable import check
 from harness.history import History
-from harness.net.grudge import isolate
-from harness.op import Op
 from harness.platform import open_cluster
+from harness.runtime.interpreter import play
+from harness.runtime.nemesis import FaultLoop
+from harness.schedule import FaultEvent
 from targets.kv.client import KvClient
 from targets.kv.target import KvTarget
 from targets.kv.workload import KvWorkload
 
 pytestmark = pytest.mark.integration
 WORKERS = 6
+RATE = 340  # ops/s in all: about what six workers pausing 10 ms between ops reach on these machines
 CLIENT_TIMEOUT = 1.5
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.ops: list[Op] = []
-        self.lock = threading.Lock()
-        self.t0 = time.monotonic_ns()
-
-    def add(self, process: int | str, type_: str, f: str, value: Any, error: str | None = None) -> None:
-        with self.lock:
-            op = Op(len(self.ops), time.monotonic_ns() - self.t0, process, type_, f, value, error)  # type: ignore[arg-type]
-            self.ops.append(op)
-
-
-def target_with(flags: frozenset[str]) -> tuple[KvTarget, frozenset[str]]:
-    # The target's class attribute ``flags`` lists the bugs it offers; the platform must enable only those
-    # asked for, so the instance advertises none here and the wanted ones are passed explicitly.
-    t = KvTarget()
-    return t, flags
 
 
 def find_leader(cluster: Any) -> str | None:
@@ -61,103 +44,70 @@ def find_leader(cluster: Any) -> str | None:
     return None
 
 
-def nemesis_partition_leader(cluster: Any, rng: random.Random, rec: Recorder, stop: threading.Event) -> None:
-    while not stop.wait(rng.uniform(0.5, 1.0)):
+def wait_for_leader(cluster: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while find_leader(cluster) is None:
+        assert time.monotonic() < deadline, f"no leader elected within {timeout:g} s"
+        time.sleep(0.1)
+
+
+def partition_leader(seed: int) -> FaultLoop:
+    """Every 0.5-1 s the leader (or any node) is isolated for 1.5-2.5 s."""
+
+    def choose(cluster: Any, rng: random.Random) -> FaultEvent:
         victim = find_leader(cluster) or rng.choice(cluster.nodes)
-        grudge = isolate(cluster.nodes, victim)
-        value = {"kind": "partition", "nodes": [victim], "grudge": {k: sorted(v) for k, v in grudge.items()}}
-        rec.add("nemesis", "info", "start-partition", value)
-        cluster.net.partition(grudge)
-        stop.wait(rng.uniform(1.5, 2.5))
-        cluster.net.heal()
-        rec.add("nemesis", "info", "stop-partition", value)
+        return FaultEvent("partition", 0, rng.uniform(1.5, 2.5), {"shape": "isolate", "nodes": [victim]})
+
+    return FaultLoop(choose, gap=(0.5, 1.0), seed=seed)
 
 
-def nemesis_kill_all(cluster: Any, rng: random.Random, rec: Recorder, stop: threading.Event) -> None:
-    while not stop.wait(rng.uniform(2.5, 3.5)):
-        value = {"kind": "kill", "nodes": list(cluster.nodes)}
-        rec.add("nemesis", "info", "start-kill", value)
-        for n in cluster.nodes:
-            cluster.kill(n)
-        for n in cluster.nodes:
-            cluster.start(n)
-        rec.add("nemesis", "info", "stop-kill", value)
+def kill_all(seed: int) -> FaultLoop:
+    """Every 2.5-3.5 s every node is killed (-9), then all are started again at once."""
+
+    def choose(cluster: Any, rng: random.Random) -> FaultEvent:
+        return FaultEvent("kill", 0, 0.0, {"nodes": list(cluster.nodes)})
+
+    return FaultLoop(choose, gap=(2.5, 3.5), seed=seed)
 
 
-def nemesis_mixed(cluster: Any, rng: random.Random, rec: Recorder, stop: threading.Event) -> None:
-    kinds = ["partition", "kill", "pause"]
-    while not stop.wait(rng.uniform(1.0, 2.0)):
-        kind = rng.choice(kinds)
+def mixed(seed: int) -> FaultLoop:
+    """Every 1-2 s the leader is isolated (2 s), killed (1 s) or paused (2 s)."""
+
+    def choose(cluster: Any, rng: random.Random) -> FaultEvent:
+        kind = rng.choice(["partition", "kill", "pause"])
         victim = find_leader(cluster) or rng.choice(cluster.nodes)
-        value = {"kind": kind, "nodes": [victim]}
-        rec.add("nemesis", "info", f"start-{kind}", value)
         if kind == "partition":
-            cluster.net.partition(isolate(cluster.nodes, victim))
-            stop.wait(2.0)
-            cluster.net.heal()
-        elif kind == "kill":
-            cluster.kill(victim)
-            stop.wait(1.0)
-            cluster.start(victim)
-        else:
-            cluster.pause(victim)
-            stop.wait(2.0)
-            cluster.resume(victim)
-        rec.add("nemesis", "info", f"stop-{kind}", value)
+            return FaultEvent("partition", 0, 2.0, {"shape": "isolate", "nodes": [victim]})
+        return FaultEvent(kind, 0, 1.0 if kind == "kill" else 2.0, {"nodes": [victim]})
+
+    return FaultLoop(choose, gap=(1.0, 2.0), seed=seed)
 
 
-Nemesis = Callable[[Any, random.Random, Recorder, threading.Event], None]
+Nemesis = Callable[[int], FaultLoop]
 
 
 def run_kv(
     flags: frozenset[str], nemesis: Nemesis, seed: int, seconds: float, backend: str = "docker"
 ) -> History:
-    target, wanted = target_with(flags)
-    rng = random.Random(seed)
-    workload = KvWorkload({"keys": 2, "values": 10})
-    rec = Recorder()
-    with open_cluster(target, nodes=3, backend=backend, flags=wanted) as cluster:
+    target = KvTarget()
+    with open_cluster(target, nodes=3, backend=backend, flags=flags) as cluster:
         cluster.wait_ready(timeout=60)
-        time.sleep(1.5)  # first election
-        stop = threading.Event()
-
-        def worker(w: int) -> None:
-            plan = workload.plan(w, random.Random(rng.random()))
-            process = w
-            client = KvClient(cluster.client_addrs, w, CLIENT_TIMEOUT)
-            while not stop.is_set():
-                step = plan.next(None)
-                if step is None:
-                    break
-                f, value = step
-                rec.add(process, "invoke", f, value)
-                out = client.invoke(f, value)
-                rec.add(process, out.type, f, out.value if out.type == "ok" else value, out.error)
-                if out.type == "info":
-                    process += WORKERS  # the old process may still be in flight: continue as a new one
-                time.sleep(0.01)
-            client.close()
-
-        threads = [threading.Thread(target=worker, args=(w,)) for w in range(WORKERS)]
-        nem = threading.Thread(target=nemesis, args=(cluster, random.Random(seed), rec, stop))
-        for t in [*threads, nem]:
-            t.start()
-        time.sleep(seconds)
-        stop.set()
-        for t in [*threads, nem]:
-            t.join(30)
-        cluster.net.heal()
-        time.sleep(2.0)
-        final = KvClient(cluster.client_addrs, 0, 2.0)
-        for f, value in workload.final_ops():
-            for _ in range(20):
-                rec.add("final", "invoke", f, value)
-                out = final.invoke(f, value)
-                rec.add("final", out.type, f, out.value if out.type == "ok" else value, out.error)
-                if out.type == "ok":
-                    break
-                time.sleep(0.3)
-    return History(rec.ops)
+        wait_for_leader(cluster)
+        return play(
+            cluster,
+            target,
+            KvWorkload({"keys": 2, "values": 10}),
+            concurrency=WORKERS,
+            rate=RATE,
+            duration=seconds,
+            seed=seed,
+            faults=nemesis(seed),
+            timeout=CLIENT_TIMEOUT,
+            recovery=2.0,
+            final_timeout=2.0,
+            final_tries=20,
+            final_backoff=0.3,
+        )
 
 
 def verdict(history: History) -> Any:
@@ -175,7 +125,7 @@ def summary(history: History) -> dict[str, int]:
 
 
 def test_correct_mode_is_linearizable_under_partitions_kills_and_pauses() -> None:
-    history = run_kv(frozenset(), nemesis_mixed, seed=11, seconds=12)
+    history = run_kv(frozenset(), mixed, seed=11, seconds=12)
     counts = summary(history)
     assert counts.get("ok", 0) > 100, counts
     assert verdict(history) is True, counts
@@ -184,11 +134,11 @@ def test_correct_mode_is_linearizable_under_partitions_kills_and_pauses() -> Non
 @pytest.mark.parametrize(
     ("flag", "nemesis", "seconds"),
     [
-        ("stale-read", nemesis_partition_leader, 12),
+        ("stale-read", partition_leader, 12),
         # a lost write needs a few leader partitions and luck with timing: under load one run can miss it,
         # so CI relies on experiments/kv-ack-before-commit.yaml (CI dry run) and the 10-seed slow test below
-        pytest.param("ack-before-commit", nemesis_partition_leader, 30, marks=pytest.mark.slow),
-        ("volatile-log", nemesis_kill_all, 12),
+        pytest.param("ack-before-commit", partition_leader, 30, marks=pytest.mark.slow),
+        ("volatile-log", kill_all, 12),
     ],
 )
 def test_each_planted_bug_is_caught_by_its_fault(flag: str, nemesis: Nemesis, seconds: float) -> None:
@@ -200,9 +150,9 @@ def test_each_planted_bug_is_caught_by_its_fault(flag: str, nemesis: Nemesis, se
 @pytest.mark.parametrize(
     ("flag", "nemesis"),
     [
-        ("stale-read", nemesis_partition_leader),
-        ("ack-before-commit", nemesis_partition_leader),
-        ("volatile-log", nemesis_kill_all),
+        ("stale-read", partition_leader),
+        ("ack-before-commit", partition_leader),
+        ("volatile-log", kill_all),
     ],
 )
 def test_each_planted_bug_is_caught_in_9_of_10_seeded_runs(flag: str, nemesis: Nemesis) -> None:
@@ -212,5 +162,5 @@ def test_each_planted_bug_is_caught_in_9_of_10_seeded_runs(flag: str, nemesis: N
 
 @pytest.mark.slow
 def test_correct_mode_passes_every_seeded_run() -> None:
-    verdicts = [verdict(run_kv(frozenset(), nemesis_mixed, seed=s, seconds=10)) for s in range(5)]
+    verdicts = [verdict(run_kv(frozenset(), mixed, seed=s, seconds=10)) for s in range(5)]
     assert all(v is True for v in verdicts), verdicts

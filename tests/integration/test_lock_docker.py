@@ -17,15 +17,18 @@ import threading
 from typing import Any
 
 import pytest
+from fault_kinds import KINDS
 
 from harness.checkers.lock_safety import check
 from harness.net.base import CLIENT
 from harness.net.grudge import isolate
 from harness.platform import open_cluster
+from harness.runtime.interpreter import play
+from harness.runtime.nemesis import FaultLoop
+from harness.schedule import FaultEvent
+from targets.common.wire import Indefinite, LineClient, NotSent
 from targets.lock.target import LockTarget
 from targets.lock.workload import LockWorkload
-from targets.queue.scenario import Nemesis, run
-from targets.queue.wire import Indefinite, LineClient, NotSent
 
 pytestmark = pytest.mark.integration
 RAFT = {"heartbeat_ms": 50, "election_min_ms": 300, "election_max_ms": 600, "propose_timeout_ms": 1000}
@@ -47,47 +50,33 @@ def find_leader(cluster: Any) -> str | None:
     return None
 
 
-def fault_loop(kinds: tuple[str, ...]) -> Any:
+def fault_loop(kinds: tuple[str, ...], seed: int) -> FaultLoop:
     """Every 0.5-1 s one fault of ``kinds``, healed before the next.
 
-    ``kill`` (kill -9 and restart) and ``partition`` (isolate) hit the leader; ``holder-partition``
-    blackholes the client's links to every lock replica, so a holder cannot renew or release and its lease
-    runs out while it still holds its token; ``resource-latency`` delays its requests to the resource by
-    100-300 ms, so a holder's writes can outlast its lease.
+    ``kill`` (kill -9 and restart) and ``partition`` (isolate among the replicas) hit the leader;
+    ``holder-partition`` blackholes the client's links to every lock replica, so a holder cannot renew or
+    release and its lease runs out while it still holds its token; ``resource-latency`` delays its requests
+    to the resource by 100-300 ms, so a holder's writes can outlast its lease.
     """
 
-    def fault(cluster: Any, rng: random.Random, stop: threading.Event, nem: Nemesis) -> None:
+    def choose(cluster: Any, rng: random.Random) -> FaultEvent:
         replicas = [n for n in cluster.nodes if n != "resource"]
-        while not stop.wait(rng.uniform(0.5, 1.0)):
-            kind = rng.choice(kinds)
-            if kind == "holder-partition":
-                nem.start(kind, replicas)
-                for n in replicas:
-                    cluster.net.link(CLIENT, n, kind="timeout", stream="both", timeout=0)
-                stop.wait(rng.uniform(1.0, 1.5))
-                cluster.net.heal()
-                nem.stop(kind, replicas)
-                continue
-            if kind == "resource-latency":
-                nem.start(kind, ["resource"])
-                cluster.net.link(CLIENT, "resource", kind="latency", latency=rng.randint(100, 300))
-                stop.wait(rng.uniform(1.0, 1.5))
-                cluster.net.heal()
-                nem.stop(kind, ["resource"])
-                continue
-            victim = find_leader(cluster) or rng.choice(replicas)
-            nem.start(kind, [victim])
-            if kind == "kill":
-                cluster.kill(victim)
-                stop.wait(0.5)
-                cluster.start(victim)
-            elif kind == "partition":
-                cluster.net.partition(isolate(replicas, victim))
-                stop.wait(1.5)
-                cluster.net.heal()
-            nem.stop(kind, [victim])
+        kind = rng.choice(kinds)
+        if kind == "holder-partition":
+            return FaultEvent("client-blackhole", 0, rng.uniform(1.0, 1.5), {"nodes": replicas})
+        if kind == "resource-latency":
+            latency = rng.randint(100, 300)
+            links = [[CLIENT, "resource"]]
+            return FaultEvent(
+                "link", 0, rng.uniform(1.0, 1.5), {"toxic": "latency", "latency": latency, "links": links}
+            )
+        victim = find_leader(cluster) or rng.choice(replicas)
+        if kind == "kill":
+            return FaultEvent("kill", 0, 0.5, {"nodes": [victim]})
+        grudge = {n: sorted(far) for n, far in isolate(replicas, victim).items()}
+        return FaultEvent("grudge", 0, 1.5, {"grudge": grudge})
 
-    return fault
+    return FaultLoop(choose, gap=(0.5, 1.0), seed=seed, kinds=KINDS)
 
 
 def lock_run(
@@ -101,15 +90,16 @@ def lock_run(
         cluster.wait_ready(timeout=60)
         while find_leader(cluster) is None:
             threading.Event().wait(0.2)
-        h = run(
+        h = play(
+            cluster,
             target,
             LockWorkload(workload),
-            cluster,
-            workers=3,
+            concurrency=3,
             duration=seconds,
             seed=seed,
-            fault=fault_loop(kinds) if kinds else None,
+            faults=fault_loop(kinds, seed) if kinds else None,
             timeout=1.0,
+            final_timeout=5.0,
         )
     r = check(h)
     return {**r.details, "valid": r.valid, "summary": r.summary}

@@ -9,15 +9,17 @@ planted bug is caught by ``harness.checkers.exactly_once``. One seeded run per c
 from __future__ import annotations
 
 import random
-import threading
 from typing import Any
 
 import pytest
+from fault_kinds import KINDS
 
 from harness.checkers.base import Result
 from harness.checkers.exactly_once import check
 from harness.platform import open_cluster
-from targets.queue.scenario import Nemesis, run
+from harness.runtime.interpreter import play
+from harness.runtime.nemesis import FaultLoop
+from harness.schedule import FaultEvent
 from targets.queue.target import QueueTarget
 from targets.queue.workload import QueueWorkload
 
@@ -26,35 +28,23 @@ OPTIONS = {"lease_ms": 400, "work_ms": 20, "idle_ms": 10, "rpc_timeout_ms": 1000
 ALL = ("consumer-kill", "consumer-pause", "broker-kill", "broker-pause", "partition", "sink-latency")
 
 
-def fault_loop(kinds: tuple[str, ...]) -> Any:
-    """Seeded faults on a platform cluster; each start is recorded with its end, and every fault is undone."""
+def fault_loop(kinds: tuple[str, ...], seed: int) -> FaultLoop:
+    """Seeded faults on a platform cluster, one at a time; the nemesis records each and undoes it."""
 
-    def fault(cluster: Any, rng: random.Random, stop: threading.Event, nem: Nemesis) -> None:
+    def choose(cluster: Any, rng: random.Random) -> FaultEvent:
         consumers = [n for n in cluster.nodes if n.startswith("c")]
-        while not stop.wait(rng.uniform(0.3, 0.8)):
-            kind = rng.choice(kinds)
-            node = "broker" if kind.startswith("broker") else rng.choice(consumers)
-            nem.start(kind, [node])
-            if kind.endswith("kill"):
-                cluster.kill(node)
-                stop.wait(0.3)
-                cluster.start(node)
-            elif kind.endswith("pause"):
-                cluster.pause(node)
-                stop.wait(1.2)  # three leases: the message goes to another consumer meanwhile
-                cluster.resume(node)
-            elif kind == "partition":
-                cluster.net.partition({node: frozenset({"broker"})})
-                stop.wait(1.0)
-                cluster.net.heal()
-            else:
-                for c in consumers:
-                    cluster.net.link(c, "sink", kind="latency", latency=300)
-                stop.wait(1.5)
-                cluster.net.heal()
-            nem.stop(kind, [node])
+        kind = rng.choice(kinds)
+        node = "broker" if kind.startswith("broker") else rng.choice(consumers)
+        if kind.endswith("kill"):
+            return FaultEvent("kill", 0, 0.3, {"nodes": [node]})
+        if kind.endswith("pause"):  # three leases: the message goes to another consumer meanwhile
+            return FaultEvent("pause", 0, 1.2, {"nodes": [node]})
+        if kind == "partition":  # the consumer cannot reach the broker (it still reaches the sink)
+            return FaultEvent("grudge", 0, 1.0, {"grudge": {node: ["broker"]}})
+        links = [[c, "sink"] for c in consumers]
+        return FaultEvent("link", 0, 1.5, {"toxic": "latency", "latency": 300, "links": links})
 
-    return fault
+    return FaultLoop(choose, gap=(0.3, 0.8), seed=seed, kinds=KINDS)
 
 
 def queue_run(flags: frozenset[str], kinds: tuple[str, ...], seed: int, seconds: float = 8.0) -> Result:
@@ -64,16 +54,16 @@ def queue_run(flags: frozenset[str], kinds: tuple[str, ...], seed: int, seconds:
         target, nodes=3, backend="docker", flags=flags, options=OPTIONS, proxies=("peers", "clients")
     ) as cluster:
         cluster.wait_ready(timeout=60)
-        workload = QueueWorkload({"interval_ms": 25})
-        h = run(
-            target,
-            workload,
+        h = play(
             cluster,
-            workers=3,
+            target,
+            QueueWorkload({"interval_ms": 25}),
+            concurrency=3,
             duration=seconds,
             seed=seed,
-            fault=fault_loop(kinds),
+            faults=fault_loop(kinds, seed),
             timeout=0.5,
+            final_timeout=5.0,
         )
     return check(h)
 

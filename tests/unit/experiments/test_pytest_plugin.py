@@ -71,31 +71,81 @@ def test_one_item_per_seed(pytester: pytest.Pytester, fake_world: Harness, tmp_p
     )
 
 
-def test_recorder_and_mesh_fixtures_record_faults(pytester: pytest.Pytester) -> None:
+def test_faults_by_hand_and_play_fixtures_record_into_the_recorder(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
         from harness.net.fake import FakeNet
+        from harness.runtime.nemesis import FaultLoop
+        from harness.schedule import FaultEvent
+        from harness.target import Outcome
 
         class Topo:
+            nodes = ("n1", "n2")
             links = (("n1", "n2"), ("n2", "n1"))
 
         class Cluster:
             nodes = ("n1", "n2")
+            client_addrs = {}
             def __init__(self):
                 self.net = FakeNet(self.nodes)
                 self.net.topology = Topo()
 
-        def test_faults(chaos_mesh, chaos_recorder):
+        class Client:
+            def __init__(self, net):
+                self.net = net
+            def invoke(self, f, value):
+                return Outcome("ok" if self.net.reachable("n1", "n2") else "info", value)
+            def close(self):
+                pass
+
+        class Target:
+            def __init__(self, cluster):
+                self.cluster = cluster
+            def client(self, addrs, process, timeout):
+                return Client(self.cluster.net)
+
+        class Workload:
+            name = "w"
+            def plan(self, process, rng):
+                class Plan:
+                    n = 0
+                    def next(self, last):
+                        self.n += 1
+                        return None if self.n > 3 else ("write", self.n)
+                return Plan()
+            def final_ops(self):
+                return [("read", None)]
+
+        def test_faults(chaos_faults, chaos_recorder):
+            c = Cluster()
+            faults = chaos_faults(c)
+            cut = faults.inject("partition", shape="isolate", nodes=["n1"])
+            assert not c.net.reachable("n1", "n2")
+            faults.end(cut)
+            assert c.net.reachable("n1", "n2")
+            faults.inject("partition", shape="isolate", nodes=["n2"])
+            faults.heal()
+            assert c.net.reachable("n2", "n1")
+            fs = [op.f for op in chaos_recorder.history()]
+            assert fs == ["start-partition", "stop-partition"] * 2
+
+        def test_deprecated_mesh_alias(chaos_mesh, chaos_recorder):
             c = Cluster()
             mesh = chaos_mesh(c)
             mesh.start("partition", shape="isolate", nodes=["n1"])
             assert not c.net.reachable("n1", "n2")
             mesh.heal()
-            assert c.net.reachable("n1", "n2")
             assert [op.f for op in chaos_recorder.history()] == ["start-partition", "stop-partition"]
+
+        def test_play(chaos_play, chaos_recorder):
+            c = Cluster()
+            h = chaos_play(c, Target(c), Workload(), duration=30, seed=1, concurrency=2)
+            assert h.ops == chaos_recorder.history().ops
+            assert sorted(op.process for op in h if op.f == "write" and op.type == "ok") == [0, 0, 0, 1, 1, 1]
+            assert [(op.process, op.type) for op in h if op.f == "read"] == [(2000, "invoke"), (2000, "ok")]
         """
     )
-    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)
 
 
 def test_a_crashed_run_fails_its_item_naming_the_crash(
