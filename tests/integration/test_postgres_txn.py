@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from pg_local import available, postgres_server
 
 from harness.checkers.txn.check import list_append
 from harness.history import History, HistoryWriter
-from harness.runtime.workers import Workers, call
+from harness.runtime.interpreter import Interpreter
 from harness.target import Outcome
 from harness.workloads.txn import ListAppendWorkload
 
@@ -73,19 +72,10 @@ def run_level(conninfo: str, isolation: str, seed: int, txns_per_worker: int, wo
     opts = {"keys": 4, "max_txn_length": 4, "ops": txns_per_worker, "max_writes_per_key": 24}
     wl = ListAppendWorkload(opts)
     writer = HistoryWriter(None)
-    ws = Workers(wl, lambda p: PgTxnClient(conninfo, isolation), writer, concurrency=workers, seed=seed)
-    ws.start()
-    deadline = time.monotonic() + 120
-    while ws.alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    ws.stop()
-    assert not ws.errors()
-    client = PgTxnClient(conninfo, isolation)
-    try:
-        for f, v in wl.final_ops():
-            call(writer, client, 10_000, f, v)
-    finally:
-        client.close()
+    client = lambda p: PgTxnClient(conninfo, isolation)  # noqa: E731
+    with Interpreter(wl, client, writer, concurrency=workers, seed=seed) as interp:
+        played = interp.run(120)  # each worker's plan ends after its transactions: the run ends with them
+    assert played.ended == "done" and not played.crashes, played
     return writer.history()
 
 
