@@ -4,7 +4,7 @@ right toxics, process faults the right calls; the nemesis records a stop for eve
 from __future__ import annotations
 
 import random
-import time
+import threading
 
 import pytest
 from experiment_fakes import FakeCluster, FakeTarget, Harness, Store
@@ -14,6 +14,7 @@ from harness.faults.link import Link
 from harness.faults.partition import Partition
 from harness.faults.process import Kill, Pause
 from harness.history import HistoryWriter
+from harness.runtime.clock import ManualClock
 from harness.runtime.nemesis import Nemesis
 from harness.schedule import Schedule
 from harness.target import Topology
@@ -125,11 +126,18 @@ def test_nemesis_records_start_and_stop_with_the_grudge_and_ends_active_faults_w
         ]
     )
     w = HistoryWriter()
-    nem = Nemesis(s, c, w, h.registries, ctx)
-    nem.start()
-    deadline = time.monotonic() + 5
-    while len(w) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+
+    class StopsAtOne(ManualClock):
+        """Simulated time in which the workload ends (``stop`` is asked for) at 1 s, during the kill."""
+
+        def wait(self, event: threading.Event, seconds: float) -> bool:
+            if self.t + seconds > 1.0:
+                event.set()
+            return super().wait(event, seconds)
+
+    nem = Nemesis(s, c, w, h.registries, ctx, clock=StopsAtOne())
+    nem.run()  # plays the partition, starts the kill, then sees the stop
+    assert [op.f for op in w.history()] == ["start-partition", "stop-partition", "start-kill"]
     nem.stop()
     ops = [(op.f, op.type, op.process) for op in w.history()]
     assert ops == [
