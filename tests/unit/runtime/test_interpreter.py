@@ -14,6 +14,7 @@ from harness.faults.base import FaultContext
 from harness.history import History, HistoryWriter
 from harness.net.fake import FakeNet
 from harness.registry import Registries
+from harness.runtime.clock import ManualClock
 from harness.runtime.interpreter import Hooks, Interpreter
 from harness.runtime.nemesis import Nemesis
 from harness.schedule import Schedule
@@ -259,3 +260,23 @@ def test_the_wait_hook_cuts_the_window_short_and_a_worker_crash_ends_it() -> Non
     crashed = interpreter(Script(), Exploding(1), HistoryWriter()).run(30)
     assert crashed.ended == "crash"
     assert sorted(c.where for c in crashed.crashes) == ["worker-0 (process 0)", "worker-1 (process 1)"]
+
+
+def test_recovery_and_final_retries_wait_on_the_injected_clock() -> None:
+    clock = ManualClock(start=10.0)
+    w = HistoryWriter(clock=clock.ns)
+    script = Script({0: [Outcome("fail", None, "no leader")], 1: [Outcome("info", None, "timeout")]})
+    interp = Interpreter(Ops(1), script.client, w, concurrency=0, seed=1, clock=clock, final_backoff=0.25)
+    interp.final_tries = 3
+    played = interp.run(30, recovery=2.0)  # no workers: the window ends at once, in no simulated time
+    assert played.ended == "done" and played.workload_s == 0
+    final = [(op.time / 1e9, op.process, op.type) for op in w.history()]
+    assert final == [
+        (2.0, 0, "invoke"),  # after the 2 s recovery pause
+        (2.0, 0, "fail"),
+        (2.25, 1, "invoke"),  # each retry a fresh process, 0.25 s later
+        (2.25, 1, "info"),
+        (2.5, 2, "invoke"),
+        (2.5, 2, "ok"),
+    ]
+    assert clock.log == [(10.0, 2.0), (12.0, 0.25), (12.25, 0.25)]
