@@ -54,7 +54,7 @@ ClusterFactory = Callable[..., AbstractContextManager[Any]]
 
 
 @dataclass(frozen=True)
-class RunOutcome:
+class RunResult:
     """What ``chaos run`` prints and exits with."""
 
     bundle: Bundle
@@ -350,7 +350,7 @@ def _execute(
 
 def _check_and_record(
     run: _Run, exp: Experiment, reg: Registries, schedule: Schedule, timings: dict[str, float]
-) -> RunOutcome:
+) -> RunResult:
     """Check the history, weigh the evidence, write results and ``run.json``, render the report."""
     bundle, say, seed = run.bundle, run.progress, run.seed
     run.phase("check")
@@ -393,12 +393,12 @@ def _check_and_record(
         say(f"note: {note}")
     hold("report")
     report = _render(bundle, say)
-    return RunOutcome(
+    return RunResult(
         bundle, seed, schedule, valid, code, summary, report, outcome, evidence, tuple(evidence.notes())
     )
 
 
-def _crashed(run: _Run, schedule: Schedule, timings: dict[str, float]) -> RunOutcome:
+def _crashed(run: _Run, schedule: Schedule, timings: dict[str, float]) -> RunResult:
     """Record a crashed run (already healed and cleaned up) and render its report; nothing is checked."""
     bundle, ops = run.bundle, len(run.writer)
     summary = crash_summary(run.crashes, ops)
@@ -415,7 +415,7 @@ def _crashed(run: _Run, schedule: Schedule, timings: dict[str, float]) -> RunOut
     )
     run.progress(summary)
     report = _render(bundle, run.progress)
-    return RunOutcome(bundle, run.seed, schedule, UNKNOWN, EXIT_CRASHED, summary, report, "crashed")
+    return RunResult(bundle, run.seed, schedule, UNKNOWN, EXIT_CRASHED, summary, report, "crashed")
 
 
 def run_experiment(
@@ -427,7 +427,7 @@ def run_experiment(
     cluster_factory: ClusterFactory | None = None,
     progress: Progress | None = None,
     overrides: Mapping[str, Any] | None = None,
-) -> RunOutcome:
+) -> RunResult:
     """Run ``exp`` once and write its bundle under ``out/<name>/<timestamp>/``; see the module docstring.
 
     SIGINT or SIGTERM at any phase (start-up, workload, heal, final, check, teardown, report) heals, cleans

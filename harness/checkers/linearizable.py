@@ -21,14 +21,14 @@ from typing import Any
 
 from harness.checkers import fastkv
 from harness.checkers.base import UNKNOWN, Result
-from harness.checkers.linsearch import BUDGET, ILLEGAL, Budget, Outcome, PartOp, frontier, replay, search
+from harness.checkers.linsearch import BUDGET, ILLEGAL, Budget, PartOp, SearchResult, frontier, replay, search
 from harness.checkers.models import Call, Model, get_model
 from harness.checkers.prune import drop_unobserved, find_witness
 from harness.errors import BadInput
 from harness.history import History, Pair
 
 StepFn = Callable[[Hashable, Call], tuple[bool, Hashable]]
-SearchFn = Callable[[list[PartOp], StepFn, Hashable, Budget], Outcome]
+SearchFn = Callable[[list[PartOp], StepFn, Hashable, Budget], SearchResult]
 
 NAME = "linearizable"
 DEFAULT_MAX_MEMORY_MB = 1024

@@ -16,7 +16,7 @@ from harness.bundle import Bundle
 from harness.errors import EXIT_INVALID, EXIT_OK, BadInput
 from harness.experiment import Experiment, load, with_overrides
 from harness.registry import Registries
-from harness.run import RunOutcome, run_experiment
+from harness.run import RunResult, run_experiment
 from harness.schedule import Schedule
 from harness.shrink import Candidate, as_experiment, shrink
 
@@ -27,7 +27,7 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _print_outcome(o: RunOutcome) -> None:
+def _print_outcome(o: RunResult) -> None:
     print(f"{o.summary}")
     for note in o.notes:
         print(f"note: {note}")
@@ -40,7 +40,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def _run(
     exp: Experiment, seed: int | None, out: str, overrides: dict[str, Any], reg: Registries
-) -> RunOutcome:
+) -> RunResult:
     exp = with_overrides(exp, seed=seed, **overrides)
     return run_experiment(
         exp, seed=exp.seed, out=out, registries=reg, progress=_progress, overrides=overrides

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.errors import BadInput
-from harness.target import Outcome
+from harness.target import Completion
 
 OPTIONS = {
     "messages": (1, 10_000_000),
@@ -58,7 +58,7 @@ class SendPlan:
         self.accounts, self.max_amount = accounts, max_amount
         self.n = 0
 
-    def next(self, last: tuple[str, Any, Outcome] | None) -> tuple[str, Any] | None:
+    def next(self, last: tuple[str, Any, Completion] | None) -> tuple[str, Any] | None:
         if self.left is not None:
             if self.left <= 0:
                 return None

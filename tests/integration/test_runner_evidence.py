@@ -14,7 +14,7 @@ import pytest
 from harness.experiment import loads
 from harness.faults.process import Kill
 from harness.registry import Registries, Registry
-from harness.run import RunOutcome, run_experiment
+from harness.run import RunResult, run_experiment
 from targets.kv.workload import KvPlan, KvWorkload
 
 pytestmark = pytest.mark.integration
@@ -55,7 +55,7 @@ def _alive(pids: set[int]) -> list[int]:
     return alive
 
 
-def _run(text: str, tmp_path: Path, reg: Registries | None = None) -> RunOutcome:
+def _run(text: str, tmp_path: Path, reg: Registries | None = None) -> RunResult:
     reg = reg or Registries()
     before = _descendants(os.getpid())
     o = run_experiment(loads(text, "x.yaml", reg), out=tmp_path, registries=reg)
@@ -99,7 +99,7 @@ class CrashingKvWorkload(KvWorkload):
         return Plan()
 
 
-def _crash_checks(o: RunOutcome, where: str, error: str) -> None:
+def _crash_checks(o: RunResult, where: str, error: str) -> None:
     assert (o.exit_code, o.outcome) == (3, "crashed"), o.summary
     assert o.summary.startswith(f"crashed: {where}") and error in o.summary
     meta = o.bundle.read_run()

@@ -16,7 +16,7 @@ from harness.experiment import loads
 from harness.faults.process import Kill
 from harness.history import History
 from harness.registry import Registries, Registry
-from harness.run import RunOutcome, run_experiment, verdict
+from harness.run import RunResult, run_experiment, verdict
 
 PARTITION = (
     "faults:\n  steps:\n    - {kind: partition, shape: isolate, nodes: [n1], at: 0.3, duration: 0.5}\n"
@@ -24,12 +24,12 @@ PARTITION = (
 DEAD_READS = BASE.replace("nodes: 3}", "nodes: 3, mode: dead-reads}")
 
 
-def _run(h: Harness, text: str, tmp_path: Path, **kw: Any) -> RunOutcome:
+def _run(h: Harness, text: str, tmp_path: Path, **kw: Any) -> RunResult:
     exp = loads(text, "x.yaml", h.registries)
     return run_experiment(exp, out=tmp_path, registries=h.registries, cluster_factory=h.open_cluster, **kw)
 
 
-def _page(o: RunOutcome) -> str:
+def _page(o: RunResult) -> str:
     assert o.report is not None
     return o.report.read_text()
 
@@ -112,7 +112,7 @@ def test_chaos_run_prints_the_note(
     assert "note: no fault was injected (the fault schedule was empty)" in capsys.readouterr().out
 
 
-def _crash_checks(o: RunOutcome, h: Harness, where: str, error: str) -> None:
+def _crash_checks(o: RunResult, h: Harness, where: str, error: str) -> None:
     assert (o.exit_code, o.outcome, o.valid) == (3, "crashed", "unknown")
     assert o.summary.startswith(f"crashed: {where}") and error in o.summary
     meta = o.bundle.read_run()
