@@ -2,8 +2,9 @@
 
     reports/<experiment>/<YYYYmmdd-HHMMSS-mmm>/
         experiment.yaml    the experiment file as given (copied before anything starts)
-        run.json           the resolved experiment, seed, target, mode, backend, replay command, status,
-                           outcome, evidence (``harness.evidence``), a crashed run's crashes and error
+        run.json           the run record (``harness.record.RunRecord``): the resolved experiment, seed,
+                           target, mode, backend, replay command, status, outcome (``harness.outcome``),
+                           evidence (``harness.evidence``), a crashed run's crashes and error
         history.jsonl      every client op and nemesis (fault) op, streamed while recorded
         logs/<node>.log    node logs, collected before the cluster is removed (also after a failure)
         results.json       checker results: {"valid": ..., "results": {name: Result.to_dict()}} + "outcome",
@@ -19,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,12 @@ from harness.checkers.base import Composite
 from harness.errors import BadInput
 from harness.history import History, read_jsonl
 from harness.limits import check_name, decode_utf8, read_bounded, within
+from harness.record import RUN_FILE_NAME, RunRecord
+from harness.record import read as read_record
+from harness.record import write as write_record
 
 EXPERIMENT_FILE = "experiment.yaml"
-RUN_FILE = "run.json"
+RUN_FILE = RUN_FILE_NAME
 HISTORY_FILE = "history.jsonl"
 LOGS_DIR = "logs"
 RESULTS_FILE = "results.json"
@@ -111,14 +115,14 @@ class Bundle:
         return self.path / REPORT_FILE
 
     # writes (runner only)
-    def write_run(self, meta: dict[str, Any]) -> None:
-        _write_json_atomic(self.run_file, meta)
+    def write_run(self, record: RunRecord) -> None:
+        write_record(self.run_file, record)
 
-    def update_run(self, **changes: Any) -> dict[str, Any]:
-        meta = self.read_run() if self.run_file.exists() else {}
-        meta.update(changes)
-        self.write_run(meta)
-        return meta
+    def update_run(self, **changes: Any) -> RunRecord:
+        """The record on disk with ``changes`` (field names of ``RunRecord``) applied, written back whole."""
+        record = replace(self.read_run() if self.run_file.exists() else RunRecord(), **changes)
+        self.write_run(record)
+        return record
 
     def write_results(self, composite: Composite, **extra: Any) -> None:
         data = composite.to_dict()
@@ -126,8 +130,9 @@ class Bundle:
         _write_json_atomic(self.results_file, data)
 
     # reads
-    def read_run(self) -> dict[str, Any]:
-        return self._read_json(self.run_file)
+    def read_run(self) -> RunRecord:
+        """The run record, read strictly (``harness.record.read``); ``BadInput`` names the file and field."""
+        return read_record(self.run_file)
 
     def read_history(self) -> History:
         if not self.history_file.exists():

@@ -11,9 +11,11 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness import outcome as oc
 from harness.bundle import Bundle
 from harness.history import History, Pair
 from harness.op import Op, Process
+from harness.record import RunRecord
 
 # Fault kinds that stop or freeze a node's process; drawn per node as restarts and pauses.
 RESTART_KINDS = frozenset({"kill", "crash", "restart", "stop"})
@@ -59,7 +61,7 @@ class FaultWindow:
 class ReportData:
     """Everything the renderer needs, already parsed."""
 
-    run: dict[str, Any]
+    run: RunRecord
     results: dict[str, Any] | None
     history: History
     pairs: list[Pair]
@@ -73,7 +75,7 @@ class ReportData:
 
     @property
     def nodes(self) -> list[str]:
-        seen: list[str] = [str(n) for n in self.run.get("nodes") or [] if isinstance(n, (str, int))]
+        seen: list[str] = list(self.run.nodes or ())
         for w in self.faults:
             seen.extend(n for n in w.nodes if n not in seen)
         seen.extend(n for n in self.logs if n not in seen)
@@ -84,18 +86,16 @@ class ReportData:
         return max(self.lanes.values(), default=-1) + 1
 
     def outcome(self) -> str:
-        """pass / fail / unknown / none: recorded by the runner, else derived from validity and ``expect``."""
-        for src in (self.results or {}, self.run):
-            o = src.get("outcome")
-            if isinstance(o, str) and o:
-                return o
+        """pass / fail / unknown / crashed / none, as ``harness.outcome.of_bundle`` decides it."""
         if self.results is None:
-            return "none"
+            return oc.of_bundle(self.run, None)
+        o = self.results.get("outcome")
         valid = self.results.get("valid")
-        if valid == "unknown" or valid is None:
-            return "unknown"
-        expect_valid = self.run.get("expect", "valid") != "invalid"
-        return "pass" if bool(valid) == expect_valid else "fail"
+        return oc.of_bundle(
+            self.run,
+            valid if valid is True or valid is False else "unknown",
+            o if isinstance(o, str) else None,
+        )
 
 
 def _fault_nodes(value: Any) -> tuple[str, ...]:
@@ -163,7 +163,7 @@ def pack_lanes(pairs: list[Pair], t_end: int) -> dict[Process, int]:
 
 def load(bundle: Bundle) -> ReportData:
     """Read a bundle for rendering; a missing or unreadable part becomes empty, with the reason kept."""
-    run = bundle.read_run() if bundle.run_file.exists() else {}
+    run = bundle.read_run() if bundle.run_file.exists() else RunRecord()
     results = bundle.read_results()
     history_error: str | None = None
     history = bundle.read_history()

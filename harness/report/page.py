@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
+from harness.record import RunRecord
 from harness.report import (
     availability_view,
     effects_view,
@@ -31,7 +32,7 @@ def _asset(name: str) -> str:
     return resources.files("harness.report").joinpath(name).read_text(encoding="utf-8")
 
 
-def _facts(run: Mapping[str, Any]) -> str:
+def _facts(run: RunRecord) -> str:
     rows = []
     for label, key in (
         ("experiment", "experiment"),
@@ -46,11 +47,11 @@ def _facts(run: Mapping[str, Any]) -> str:
         ("finished", "finished"),
         ("workload", "workload"),
     ):
-        v = run.get(key)
-        if v is None or v == []:
+        v = getattr(run, key)
+        if v is None or v == ():
             v = "none" if key == "flags" else "-"
-        rows.append([esc(label), esc(", ".join(map(str, v)) if isinstance(v, list) else show(v, 400))])
-    replay = run.get("replay")
+        rows.append([esc(label), esc(", ".join(map(str, v)) if isinstance(v, tuple) else show(v, 400))])
+    replay = run.replay
     rows.append([esc("replay"), tag("code", esc(replay), class_="replay") if replay else esc("-")])
     return table(["", ""], rows, class_="facts")
 
@@ -194,7 +195,7 @@ def _logs(data: ReportData) -> str:
 def render(data: ReportData) -> str:
     run = data.run
     outcome = data.outcome()
-    title = f"chaos report: {run.get('experiment', 'unnamed run')}"
+    title = f"chaos report: {run.experiment if run.experiment is not None else 'unnamed run'}"
     highlight = verdicts.named_ops(data.results)
     avail = availability_view.figures(data)
     parts = [

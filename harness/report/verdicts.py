@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness.record import RunRecord
 from harness.report import availability_view, txn_view
 from harness.report.markup import esc, show, tag
 
@@ -95,10 +96,10 @@ def _explain_lock(valid: bool, d: Mapping[str, Any]) -> str:
     )
 
 
-def banners(results: Mapping[str, Any] | None, run: Mapping[str, Any]) -> str:
+def banners(results: Mapping[str, Any] | None, run: RunRecord) -> str:
     """The verdict banners, or one banner explaining why there are none."""
     if results is None:
-        status = run.get("status", "unknown")
+        status = run.status or "unknown"
         return tag(
             "div",
             tag("h3", "No verdict")

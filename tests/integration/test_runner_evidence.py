@@ -103,7 +103,7 @@ def _crash_checks(o: RunResult, where: str, error: str) -> None:
     assert (o.exit_code, o.outcome) == (3, "crashed"), o.summary
     assert o.summary.startswith(f"crashed: {where}") and error in o.summary
     meta = o.bundle.read_run()
-    assert meta["status"] == "crashed" and error in meta["error"] and meta["crashes"]
+    assert meta.status == "crashed" and error in meta.error and meta.crashes
     assert o.bundle.read_results() is None  # never checked
     assert len(o.bundle.read_history().client_ops()) > 20
     assert set(o.bundle.node_logs()) == {"n1", "n2", "n3"}  # logs collected: the cluster was torn down
@@ -114,7 +114,7 @@ def test_a_worker_crash_on_a_real_cluster(local_backend: str, tmp_path: Path) ->
     reg = Registries.of(workloads={"kv": CrashingKvWorkload})
     o = _run(KV.format(name="kv-worker-crash", expect="valid", duration=20), tmp_path, reg)
     _crash_checks(o, "worker-", "RuntimeError: workload plan exploded")
-    assert o.bundle.read_run()["timings"]["workload_s"] < 10
+    assert o.bundle.read_run().timings["workload_s"] < 10
 
 
 class RefusedPause(Kill):
@@ -132,4 +132,4 @@ def test_a_nemesis_crash_on_a_real_cluster(local_backend: str, tmp_path: Path) -
     steps = "faults:\n  steps:\n    - {kind: kill, nodes: [n1], at: 1, duration: 2}\n"
     o = _run(KV.format(name="kv-nemesis-crash", expect="valid", duration=20) + steps, tmp_path, reg)
     _crash_checks(o, "nemesis", "OSError: n1: operation not permitted")
-    assert o.bundle.read_run()["timings"]["workload_s"] < 10
+    assert o.bundle.read_run().timings["workload_s"] < 10
