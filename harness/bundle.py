@@ -7,7 +7,8 @@
                            evidence (``harness.evidence``), a crashed run's crashes and error
         history.jsonl      every client op and nemesis (fault) op, streamed while recorded
         logs/<node>.log    node logs, collected before the cluster is removed (also after a failure)
-        results.json       checker results: {"valid": ..., "results": {name: Result.to_dict()}} + "outcome",
+        results.json       checker results (``harness.record.ResultsRecord``): {"valid": ..., "results":
+                           {name: Result.to_dict()}} + "outcome",
                            "evidence"; "valid" is weighed by the evidence, each result keeps its own
         report.html        rendered afterwards from the files above
     reports/<experiment>/latest -> <YYYYmmdd-HHMMSS-mmm>
@@ -27,9 +28,10 @@ from typing import Any
 from harness.checkers.base import Composite
 from harness.errors import BadInput
 from harness.history import History, read_jsonl
-from harness.limits import check_name, decode_utf8, read_bounded, within
-from harness.record import RUN_FILE_NAME, RunRecord
+from harness.limits import check_name, within
+from harness.record import RUN_FILE_NAME, ResultsRecord, RunRecord
 from harness.record import read as read_record
+from harness.record import read_results as read_results_record
 from harness.record import write as write_record
 
 EXPERIMENT_FILE = "experiment.yaml"
@@ -39,7 +41,6 @@ LOGS_DIR = "logs"
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.html"
 LATEST = "latest"
-MAX_BUNDLE_JSON_BYTES = 256 << 20  # run.json / results.json: refuse anything absurd before reading it
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
@@ -139,10 +140,11 @@ class Bundle:
             return History()
         return read_jsonl(self.history_file)
 
-    def read_results(self) -> dict[str, Any] | None:
+    def read_results(self) -> ResultsRecord | None:
+        """The checkers' results with typed details (``None``: the run was never checked)."""
         if not self.results_file.exists():
             return None
-        return self._read_json(self.results_file)
+        return read_results_record(self.results_file)
 
     def node_logs(self) -> dict[str, str]:
         if not self.logs_dir.is_dir():
@@ -151,18 +153,3 @@ class Bundle:
             p.stem: p.read_text(encoding="utf-8", errors="replace")
             for p in sorted(self.logs_dir.glob("*.log"))
         }
-
-    @staticmethod
-    def _read_json(path: Path) -> dict[str, Any]:
-        text = decode_utf8(read_bounded(path, MAX_BUNDLE_JSON_BYTES, "bundle JSON"), path, "expected JSON")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise BadInput(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
-        except RecursionError:
-            raise BadInput(f"{path}: nested too deeply to be a bundle file") from None
-        except ValueError as e:  # an integer past Python's digit limit
-            raise BadInput(f"{path}: {e}") from None
-        if not isinstance(data, dict):
-            raise BadInput(f"{path}: expected a JSON object")
-        return data

@@ -1,4 +1,5 @@
-"""The run record: what a bundle's ``run.json`` holds, as one frozen dataclass with one writer and one reader.
+"""The run record: what a bundle's ``run.json`` holds, as one frozen dataclass with one writer and one reader;
+and ``ResultsRecord``, what its ``results.json`` holds (the checkers' results with typed details).
 
 The runner (``harness.run``) writes it in phases -- the experiment's facts and ``status: running`` before
 anything starts, ``phase`` / ``phases`` as each begins, and at the end ``status`` with the ``outcome``
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from harness.checkers.base import UNKNOWN, Result, Validity
+from harness.checkers.details import read_result
 from harness.crash import Crash
 from harness.errors import BadInput
 from harness.evidence import Evidence
@@ -124,9 +127,82 @@ class RunRecord:
         return cls(**values, extra=extra)
 
 
+@dataclass(frozen=True)
+class ResultsRecord:
+    """``results.json``: each checker's ``Result`` by name (details typed by ``harness.checkers.details``),
+    ``valid`` (the composed verdict weighed by the evidence), the ``outcome`` and ``verdict`` the runner
+    decided, ``expect``, ``exit_code``, ``seed`` and the ``evidence``. ``None``: not recorded."""
+
+    results: Mapping[str, Result] = field(default_factory=dict)
+    valid: Validity | None = None
+    outcome: str | None = None
+    verdict: str | None = None
+    expect: str | None = None
+    exit_code: int | None = None
+    seed: int | None = None
+    evidence: Evidence | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def violation(self) -> bool:
+        """Whether some checker proved a violation (a violation needs no more evidence)."""
+        return any(r.valid is False for r in self.results.values())
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], source: str | os.PathLike[str] = "results.json"
+    ) -> ResultsRecord:
+        raw = data.get("results", {})
+        if not isinstance(raw, Mapping):
+            raise BadInput(
+                f"{source}: field 'results' must be an object of checker results, got {_short(raw)}"
+            )
+        results: dict[str, Result] = {}
+        for name, r in raw.items():
+            if not isinstance(r, Mapping) or not isinstance(r.get("checker", name), str):
+                raise BadInput(
+                    f"{source}: field 'results.{name}' must be a checker result object, got {_short(r)}"
+                )
+            if r.get("valid") not in (True, False, UNKNOWN):
+                raise BadInput(
+                    f"{source}: field 'results.{name}.valid' must be true, false or \"unknown\", "
+                    f"got {_short(r.get('valid'))}"
+                )
+            try:
+                results[str(name)] = read_result({"checker": name, **r})
+            except (TypeError, ValueError, AttributeError, KeyError):
+                raise BadInput(
+                    f"{source}: field 'results.{name}' is not a checker result: {_short(r)}"
+                ) from None
+        valid = data.get("valid")
+        if valid is not None and valid not in (True, False, UNKNOWN):
+            raise BadInput(f"{source}: field 'valid' must be true, false or \"unknown\", got {_short(valid)}")
+        values: dict[str, Any] = {}
+        for name in ("outcome", "verdict", "expect", "exit_code", "seed", "evidence"):
+            if data.get(name) is None:
+                continue
+            what, convert = _FIELDS[name]
+            try:
+                values[name] = convert(data[name])
+            except (TypeError, ValueError, AttributeError, KeyError):
+                raise BadInput(f"{source}: field {name!r} must be {what}, got {_short(data[name])}") from None
+        known = {"results", "valid", *values, "outcome", "verdict", "expect", "exit_code", "seed", "evidence"}
+        extra = {k: v for k, v in data.items() if k not in known}
+        return cls(results, valid, extra=extra, **values)
+
+
+def read_results(path: Path) -> ResultsRecord:
+    """Read ``results.json`` strictly; errors are ``BadInput`` naming the file and the field."""
+    return ResultsRecord.from_dict(_read_object(path, "results.json"), path)
+
+
 def read(path: Path) -> RunRecord:
     """Read ``run.json`` strictly (bounded size, a JSON object, typed fields); errors are ``BadInput``."""
-    text = decode_utf8(read_bounded(path, MAX_RUN_JSON_BYTES, "run.json"), path, "expected JSON")
+    return RunRecord.from_dict(_read_object(path, "run record"), path)
+
+
+def _read_object(path: Path, what: str) -> dict[str, Any]:
+    text = decode_utf8(read_bounded(path, MAX_RUN_JSON_BYTES, "bundle JSON"), path, "expected JSON")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -136,8 +212,8 @@ def read(path: Path) -> RunRecord:
     except ValueError as e:  # an integer past Python's digit limit
         raise BadInput(f"{path}: {e}") from None
     if not isinstance(data, dict):
-        raise BadInput(f"{path}: expected a JSON object (a run record), got {type(data).__name__}")
-    return RunRecord.from_dict(data, path)
+        raise BadInput(f"{path}: expected a JSON object (a {what}), got {type(data).__name__}")
+    return data
 
 
 def write(path: Path, record: RunRecord) -> None:

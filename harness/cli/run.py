@@ -99,8 +99,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def _shrink_bundle(bundle: Bundle, max_runs: int, reg: Registries, out: str | None = None) -> int:
     bundle, meta, seed, exp = _load_bundle(str(bundle.path), reg)
     results = bundle.read_results()
-    if results is None or results.get("valid") is not False:
-        verdict = "no results" if results is None else f"valid = {results.get('valid')}"
+    if results is None or results.valid is not False:
+        verdict = "no results" if results is None else f"valid = {results.valid}"
         raise BadInput(
             f"{bundle.path}: this run did not fail ({verdict}); shrink needs a run whose checkers failed"
         )

@@ -15,7 +15,7 @@ from harness import outcome as oc
 from harness.bundle import Bundle
 from harness.history import History, Pair
 from harness.op import Op, Process
-from harness.record import RunRecord
+from harness.record import ResultsRecord, RunRecord
 
 # Fault kinds that stop or freeze a node's process; drawn per node as restarts and pauses.
 RESTART_KINDS = frozenset({"kill", "crash", "restart", "stop"})
@@ -62,7 +62,7 @@ class ReportData:
     """Everything the renderer needs, already parsed."""
 
     run: RunRecord
-    results: dict[str, Any] | None
+    results: ResultsRecord | None
     history: History
     pairs: list[Pair]
     faults: list[FaultWindow]
@@ -89,13 +89,8 @@ class ReportData:
         """pass / fail / unknown / crashed / none, as ``harness.outcome.of_bundle`` decides it."""
         if self.results is None:
             return oc.of_bundle(self.run, None)
-        o = self.results.get("outcome")
-        valid = self.results.get("valid")
-        return oc.of_bundle(
-            self.run,
-            valid if valid is True or valid is False else "unknown",
-            o if isinstance(o, str) else None,
-        )
+        valid = self.results.valid
+        return oc.of_bundle(self.run, "unknown" if valid is None else valid, self.results.outcome)
 
 
 def _fault_nodes(value: Any) -> tuple[str, ...]:

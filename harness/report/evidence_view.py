@@ -8,9 +8,6 @@ the outcome line, above the verdict banners, because it qualifies every one of t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from harness import evidence as ev
 from harness.record import RunRecord
 from harness.report.data import ReportData
@@ -19,9 +16,8 @@ from harness.report.markup import esc, table, tag
 
 def stored_evidence(data: ReportData) -> tuple[ev.Evidence | None, bool]:
     """The run's evidence and whether the runner recorded it (``False``: computed here, for display only)."""
-    d = (data.results or {}).get("evidence")
-    if isinstance(d, Mapping):
-        return ev.Evidence.from_dict(d), True
+    if data.results is not None and data.results.evidence is not None:
+        return data.results.evidence, True
     if data.run.evidence is not None:
         return data.run.evidence, True
     if data.run.status == "crashed" or not len(data.history):
@@ -92,11 +88,6 @@ def _lacking(found: ev.Evidence, expect: str, violation: bool) -> str:
     )
 
 
-def _violation(results: Mapping[str, Any] | None) -> bool:
-    entries = (results or {}).get("results") or {}
-    return any(isinstance(r, Mapping) and r.get("valid") is False for r in entries.values())
-
-
 def _counts(found: ev.Evidence) -> str:
     rows = [[esc(f), esc(c.ok), esc(c.fail), esc(c.info)] for f, c in sorted(found.counts.items())] + [
         [esc(f"final {f}"), esc(c.ok), esc(c.fail), esc(c.info)] for f, c in sorted(found.final.items())
@@ -116,7 +107,8 @@ def render(data: ReportData) -> str:
     if found is None:
         return "".join(out)
     if recorded and not found.enough:
-        out.append(_lacking(found, run.expect or "valid", _violation(data.results)))
+        violation = data.results is not None and data.results.violation
+        out.append(_lacking(found, run.expect or "valid", violation))
     for note in found.notes():
         out.append(
             tag(

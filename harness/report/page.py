@@ -8,10 +8,13 @@ JSON); node logs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
+from harness.checkers.exactly_once import ExactlyOnceDetails
+from harness.checkers.linearizable import LinearizableDetails
+from harness.checkers.lock_safety import LockSafetyDetails
+from harness.checkers.txn.check import TxnDetails
 from harness.record import RunRecord
 from harness.report import (
     availability_view,
@@ -128,23 +131,20 @@ def _faults_table(data: ReportData, avail: availability_view.Figures | None = No
 
 
 def _counterexamples(data: ReportData) -> str:
+    """Each failed checker's counterexample, drawn by the view of its details' type."""
     out = []
-    for name, r in ((data.results or {}).get("results") or {}).items():
-        if not isinstance(r, Mapping) or r.get("valid") is not False:
+    for name, r in (data.results.results if data.results is not None else {}).items():
+        if r.valid is not False:
             continue
-        details = r.get("details")
-        d: Mapping[str, Any] = details if isinstance(details, Mapping) else {}
-        if isinstance(d.get("failed_part"), Mapping):
-            out.append(tag("h2", esc(f"Why {name} failed")) + lin_view.render(d["failed_part"], data.pairs))
-        elif "lost" in d or "duplicated" in d or "unexpected" in d:
-            out.append(
-                tag("h2", esc(f"Why {name} failed"))
-                + effects_view.render_exactly_once(d, data.pairs, data.history)
-            )
-        elif txn_view.is_txn_result(d):
-            out.append(tag("h2", esc(f"Why {name} failed")) + txn_view.render(d))
-        elif "overlaps" in d or "token_regressions" in d or "duplicate_grants" in d:
-            out.append(tag("h2", esc(f"Why {name} failed")) + effects_view.render_lock(d))
+        d, head = r.details, tag("h2", esc(f"Why {name} failed"))
+        if isinstance(d, LinearizableDetails) and d.failed_part is not None:
+            out.append(head + lin_view.render(d.failed_part, data.pairs))
+        elif isinstance(d, ExactlyOnceDetails) and d.decided:
+            out.append(head + effects_view.render_exactly_once(d, data.pairs, data.history))
+        elif isinstance(d, TxnDetails):
+            out.append(head + txn_view.render(d))
+        elif isinstance(d, LockSafetyDetails):
+            out.append(head + effects_view.render_lock(d))
     return "".join(out)
 
 

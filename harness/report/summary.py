@@ -63,10 +63,7 @@ def _entry(path: Path, render_missing: bool) -> Entry:
             os.replace(tmp, bundle.report_file)
         else:
             report = None
-    results = (d.results or {}).get("results") or {}
-    verdicts = {
-        str(k): (v.get("valid", "unknown") if isinstance(v, dict) else "unknown") for k, v in results.items()
-    }
+    verdicts = {k: r.valid for k, r in (d.results.results if d.results is not None else {}).items()}
     found, recorded = evidence_view.stored_evidence(d)
     return Entry(
         path,

@@ -36,8 +36,8 @@ def test_history_streams_and_results_round_trip(tmp_path: Path) -> None:
     assert hist.pairs()[0].value == {"key": "a", "value": 3}
     bundle.write_results(Composite({"lin": Result("lin", False, "stale read")}), outcome="pass")
     data = bundle.read_results()
-    assert data is not None and data["valid"] is False and data["outcome"] == "pass"
-    assert Composite.from_dict(data).results["lin"].summary == "stale read"
+    assert data is not None and data.valid is False and data.outcome == "pass"
+    assert data.results["lin"].summary == "stale read"
     assert bundle.update_run(status="finished").seed == 1
 
 
