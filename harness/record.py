@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.checkers.base import UNKNOWN, Result, Validity
-from harness.checkers.details import read_result
 from harness.crash import Crash
 from harness.errors import BadInput
 from harness.evidence import Evidence
@@ -152,6 +151,8 @@ class ResultsRecord:
     def from_dict(
         cls, data: Mapping[str, Any], source: str | os.PathLike[str] = "results.json"
     ) -> ResultsRecord:
+        from harness.checkers.details import read_result  # every checker module: only when results are read
+
         raw = data.get("results", {})
         if not isinstance(raw, Mapping):
             raise BadInput(
