@@ -164,7 +164,7 @@ class ResultsRecord:
                 raise BadInput(
                     f"{source}: field 'results.{name}' must be a checker result object, got {_short(r)}"
                 )
-            if r.get("valid") not in (True, False, UNKNOWN):
+            if not _validity(r.get("valid")):
                 raise BadInput(
                     f"{source}: field 'results.{name}.valid' must be true, false or \"unknown\", "
                     f"got {_short(r.get('valid'))}"
@@ -176,7 +176,7 @@ class ResultsRecord:
                     f"{source}: field 'results.{name}' is not a checker result: {_short(r)}"
                 ) from None
         valid = data.get("valid")
-        if valid is not None and valid not in (True, False, UNKNOWN):
+        if valid is not None and not _validity(valid):
             raise BadInput(f"{source}: field 'valid' must be true, false or \"unknown\", got {_short(valid)}")
         values: dict[str, Any] = {}
         for name in ("outcome", "verdict", "expect", "exit_code", "seed", "evidence"):
@@ -241,6 +241,10 @@ def _jsonable(value: Any) -> Any:
 def _short(value: Any) -> str:
     text = json.dumps(value, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _validity(v: Any) -> bool:
+    return isinstance(v, bool) or v == UNKNOWN
 
 
 def _str(v: Any) -> str:

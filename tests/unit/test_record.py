@@ -202,3 +202,38 @@ def test_chaos_clean_marks_a_dead_run_killed_through_the_record(tmp_path: Path) 
     assert rec.status == "killed" and "killed" in (rec.error or "") and rec.extra == {"kept": 1}
     assert rec.seed == 7 and rec.crashes == _full().crashes  # nothing else changed
     assert not mark_killed(str(b.path))  # only a running run is marked
+
+
+@pytest.mark.parametrize(
+    "doc, words",
+    [
+        ({"valid": "maybe", "results": {}}, "field 'valid' must be true, false or \"unknown\""),
+        ({"results": []}, "field 'results' must be an object of checker results"),
+        ({"results": {"lin": "ok"}}, "field 'results.lin' must be a checker result object"),
+        ({"results": {"lin": {"checker": "lin", "valid": 1}}}, "field 'results.lin.valid' must be true"),
+        ({"results": {}, "exit_code": "0"}, "field 'exit_code' must be an integer"),
+    ],
+)
+def test_a_corrupt_results_json_names_the_file_and_field(tmp_path: Path, doc: Any, words: str) -> None:
+    b = Bundle.create(tmp_path, "exp")
+    b.results_file.write_text(json.dumps(doc))
+    with pytest.raises(BadInput) as e:
+        b.read_results()
+    assert str(e.value).startswith(f"{b.results_file}: ") and words in str(e.value)
+
+
+def test_results_written_before_details_were_typed_still_read(tmp_path: Path) -> None:
+    """A results.json of an early run: outcome in words, no evidence, no seed; keys kept in ``extra``."""
+    b = Bundle.create(tmp_path, "exp")
+    doc = {
+        "valid": True,
+        "outcome": "as expected",
+        "results": {"linearizable": {"checker": "linearizable", "valid": True, "summary": "ok", "details": {
+            "model": "kv", "parts": 1, "ops": 4, "failed_part": None, "unknown_parts": [], "elapsed_s": 1}}},
+        "something_new": 1,
+    }  # fmt: skip
+    b.results_file.write_text(json.dumps(doc))
+    stored = b.read_results()
+    assert stored is not None and stored.valid is True and stored.outcome == "as expected"
+    assert stored.evidence is None and stored.extra == {"something_new": 1}
+    assert stored.results["linearizable"].details["ops"] == 4
