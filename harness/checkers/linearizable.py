@@ -253,18 +253,18 @@ def _decide(
     for n, (key, ops) in enumerate(prepared):
         if failed is not None:
             break
-        outcome = run(ops, m.step, initial, budget)
-        if outcome.status == BUDGET:
-            limits.add(outcome.limit)
-            if outcome.limit == "time":
+        searched = run(ops, m.step, initial, budget)
+        if searched.status == BUDGET:
+            limits.add(searched.limit)
+            if searched.limit == "time":
                 unknown += [_json_key(k) for k, _ in prepared[n:]]  # the time is spent: the rest is undecided
                 break
             # Only this part's memo outgrew its memory: a later part may still prove the history illegal,
             # and false beats unknown, so go on.
             unknown.append(_json_key(key))
             continue
-        if outcome.status == ILLEGAL:
-            failed = _explain(m, key, ops, outcome.longest, initial)
+        if searched.status == ILLEGAL:
+            failed = _explain(m, key, ops, searched.longest, initial)
     return failed, unknown, limits
 
 
@@ -290,9 +290,9 @@ def _precheck(
             continue
         reason, observer, picked = found
         sub = [ops[i] for i in picked]
-        outcome = run(sub, m.step, initial, budget)
-        if outcome.status == ILLEGAL:  # always, by the rule's proof; the search double-checks it
-            failed = _explain(m, key, sub, outcome.longest, initial)
+        searched = run(sub, m.step, initial, budget)
+        if searched.status == ILLEGAL:  # always, by the rule's proof; the search double-checks it
+            failed = _explain(m, key, sub, searched.longest, initial)
             return replace(failed, reason=reason, reason_op=ops[observer].index)
     return None
 
