@@ -8,8 +8,8 @@
         history.jsonl      every client op and nemesis (fault) op, streamed while recorded
         logs/<node>.log    node logs, collected before the cluster is removed (also after a failure)
         results.json       checker results (``harness.record.ResultsRecord``): {"valid": ..., "results":
-                           {name: Result.to_dict()}} + "outcome",
-                           "evidence"; "valid" is weighed by the evidence, each result keeps its own
+                           {name: Result.to_dict()}} + "outcome", "evidence"; "valid" is weighed by the
+                           evidence, each result keeps its own (details typed: ``harness.checkers.details``)
         report.html        rendered afterwards from the files above
     reports/<experiment>/latest -> <YYYYmmdd-HHMMSS-mmm>
 

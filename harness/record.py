@@ -31,7 +31,7 @@ from harness.evidence import Evidence
 from harness.limits import decode_utf8, read_bounded
 
 RUN_FILE_NAME = "run.json"
-MAX_RUN_JSON_BYTES = 256 << 20  # refuse anything absurd before reading it
+MAX_BUNDLE_JSON_BYTES = 256 << 20  # run.json / results.json: refuse anything absurd before reading it
 
 # What ``status`` says: the run is going on, ended and was checked, crashed (a worker or the nemesis raised,
 # or the runner itself), was interrupted (SIGINT / SIGTERM), or its runner died and ``chaos clean`` marked it.
@@ -203,7 +203,7 @@ def read(path: Path) -> RunRecord:
 
 
 def _read_object(path: Path, what: str) -> dict[str, Any]:
-    text = decode_utf8(read_bounded(path, MAX_RUN_JSON_BYTES, "bundle JSON"), path, "expected JSON")
+    text = decode_utf8(read_bounded(path, MAX_BUNDLE_JSON_BYTES, "bundle JSON"), path, "expected JSON")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
