@@ -3,7 +3,6 @@ replay with the same seed giving the same nemesis ops, shrinking a planted bug, 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -163,7 +162,7 @@ def test_ctrl_c_heals_cleans_up_and_keeps_the_history(local_backend: str, tmp_pa
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    meta = json.loads((run_dir / "run.json").read_text())
+    meta = Bundle.open(run_dir).read_run()
     assert meta.status == "interrupted"
     hist = Bundle.open(run_dir).read_history()
     assert len(hist.client_ops()) > 200
