@@ -133,6 +133,7 @@ class Composite:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Composite:
+        """Results with plain details (``harness.checkers.details.read_composite`` types them)."""
         return cls({k: Result.from_dict(v) for k, v in d.get("results", {}).items()})
 
 
