@@ -20,10 +20,11 @@ Figures = Mapping[str, Any]
 
 
 def figures(data: ReportData) -> Figures | None:
-    """The stored availability details, else figures derived from the history (None: cannot be derived)."""
-    stored = data.results.results.get("availability") if data.results is not None else None
-    if stored is not None and isinstance(stored.details, AvailabilityDetails) and stored.details.has_figures:
-        return stored.details.figures
+    """The stored availability figures (of the result whose details are ``AvailabilityDetails``), else figures
+    derived from the history (None: cannot be derived)."""
+    for r in data.results.results.values() if data.results is not None else ():
+        if isinstance(r.details, AvailabilityDetails) and r.details.has_figures:  # whatever its name
+            return r.details.figures
     if data.history_error:
         return None
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 from report_dom import parse
 
 from harness.bundle import Bundle
-from harness.checkers import exactly_once, linearizable, lock_safety
+from harness.checkers import availability, exactly_once, linearizable, lock_safety
 from harness.checkers.base import Composite, Result
 from harness.history import History, write_jsonl
 from harness.op import Op
@@ -92,3 +92,15 @@ def test_a_stored_result_is_typed_by_the_checker_written_with_it(tmp_path: Path)
     stored = read_results(path)
     assert isinstance(stored.results["anything"].details, linearizable.LinearizableDetails)
     assert not isinstance(stored.results["plain"].details, linearizable.LinearizableDetails)
+
+
+def test_stored_availability_figures_are_found_by_type_not_by_name(tmp_path: Path) -> None:
+    """An experiment that names the availability checker ``uptime`` (with its own sustain_s): the report
+    shows the stored figures, not figures derived again with the defaults."""
+    stored = availability.check(STALE, sustain_s=0.25)
+    b = _bundle(tmp_path, Composite({"uptime": stored}))
+    assert "next 0.25 s ok" in render_html(b)
+    derived = _bundle(
+        tmp_path / "other", Composite({"linearizable": linearizable.check(STALE, engine="python")})
+    )
+    assert "next 1.0 s ok" in render_html(derived)
