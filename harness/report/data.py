@@ -1,8 +1,9 @@
 """What a report shows, read from a run bundle and derived once: facts, op pairs, fault windows, lanes.
 
 The report never re-checks and never talks to the cluster: everything here comes from the bundle's files
-(``run.json``, ``history.jsonl``, ``results.json``, ``logs/``). Missing files or fields yield empty values so
-that a crashed or interrupted run still renders.
+(``run.json`` and ``results.json`` as their typed records, ``harness.record``; ``history.jsonl``; ``logs/``).
+Missing files or fields yield empty values so that a crashed or interrupted run still renders; a field of the
+wrong type is ``BadInput`` naming the file and the field. The outcome is ``harness.outcome.of_bundle``'s.
 """
 
 from __future__ import annotations
