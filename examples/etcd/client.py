@@ -7,10 +7,9 @@ possibly stale: the planted misconfiguration) and each read goes to the next mem
 spread over every member whatever happens to the worker's own node. ``write`` is a
 ``/v3/kv/put``; ``cas`` a ``/v3/kv/txn`` comparing the value. Values are small integers stored as text.
 
-Outcomes are honest: a refused connection (nothing sent) and an answer that says the request was dropped are
-``fail``; a timeout or a lost connection after sending is ``info`` for a write or cas, ``fail`` for a read (a
-read changes nothing). Every outcome names the node that served it.
-"""
+Completions are honest: a refused connection (nothing sent) and an answer that says the request was dropped
+are ``fail``; a timeout or a lost connection after sending is ``info`` for a write or cas, ``fail`` for a read
+(a read changes nothing). Every outcome names the node that served it. """
 
 from __future__ import annotations
 

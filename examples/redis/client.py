@@ -6,7 +6,7 @@ node). Reads (``GET``) go to the primary too, unless the run's mode is ``replica
 reads from one replica (``process % replicas``), which may lag or be cut off from the primary -- the planted
 misconfiguration the linearizability checker must catch.
 
-Outcomes are honest: a refused connection (nothing sent) and an error reply (Redis answers errors before it
+Completions are honest: a refused connection (nothing sent) and an error reply (Redis answers errors before it
 executes anything: READONLY, LOADING, MASTERDOWN) are ``fail``; a timeout or a connection lost after sending
 is ``info`` for a write or cas and ``fail`` for a read. Every outcome names the node that served it.
 """

@@ -2,7 +2,7 @@
 
 Blocking sockets (harness workers are threads); newline-delimited JSON, one request in flight. A worker starts
 on node ``process % n`` and stays there while the node answers, so faults on one node reach a stable set of
-workers; it moves to the next node only after a connection failure or a timeout. Outcomes:
+workers; it moves to the next node only after a connection failure or a timeout. Completions:
 
 - ``ok``: the node said it happened (a ``read`` returns ``{"key", "value"}``).
 - ``fail``: certainly not applied -- the connection was refused before sending, the node answered ``definite:

@@ -1,12 +1,11 @@
 """The harness-side lock client: acquire / release via the Raft leader, write to the resource, read its log.
 
 The client remembers the leader, follows ``not-leader`` hints and tries the other nodes when a node refuses
-connections; all of those failures are definite. Outcomes follow the history vocabulary: ``acquire`` ok with
-``{lock, token, lease_ms, granted_at, expires_at}`` or fail (held, no leader reachable); ``write`` ok when the
-resource accepted it, fail when it rejected the token or could not be reached; ``release`` ok / fail; anything
-that may have happened without an answer (timeout, lost connection, a proposal whose commit is unknown) is
-``info``. ``read-resource`` returns the resource's accepted-write log.
-"""
+connections; all of those failures are definite. Completions follow the history vocabulary: ``acquire`` ok
+with ``{lock, token, lease_ms, granted_at, expires_at}`` or fail (held, no leader reachable); ``write`` ok
+when the resource accepted it, fail when it rejected the token or could not be reached; ``release`` ok / fail;
+anything that may have happened without an answer (timeout, lost connection, a proposal whose commit is
+unknown) is ``info``. ``read-resource`` returns the resource's accepted-write log. """
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ timeout or lost connection the producer retries; the correct producer re-sends t
 acknowledges an id it already has without enqueueing it again), while a producer of a cluster started with the
 ``producer-retry-duplicates`` flag re-sends under a *fresh* id (``<msg>.2``...), so a first attempt that did
 land is enqueued twice. The flag is part of the cluster's configuration: the producer learns it from the
-broker's ``hello`` reply, as a client library picks up its cluster's settings. Outcomes: ``ok`` once an
+broker's ``hello`` reply, as a client library picks up its cluster's settings. Completions: ``ok`` once an
 attempt is acknowledged; ``fail`` only when no attempt can have reached the broker (all refused) or the broker
 rejected it; otherwise ``info``.
 
