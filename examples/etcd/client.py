@@ -9,7 +9,8 @@ spread over every member whatever happens to the worker's own node. ``write`` is
 
 Completions are honest: a refused connection (nothing sent) and an answer that says the request was dropped
 are ``fail``; a timeout or a lost connection after sending is ``info`` for a write or cas, ``fail`` for a read
-(a read changes nothing). Every outcome names the node that served it. """
+(a read changes nothing). Every completion names the node that served it.
+"""
 
 from __future__ import annotations
 

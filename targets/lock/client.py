@@ -5,7 +5,8 @@ connections; all of those failures are definite. Completions follow the history 
 with ``{lock, token, lease_ms, granted_at, expires_at}`` or fail (held, no leader reachable); ``write`` ok
 when the resource accepted it, fail when it rejected the token or could not be reached; ``release`` ok / fail;
 anything that may have happened without an answer (timeout, lost connection, a proposal whose commit is
-unknown) is ``info``. ``read-resource`` returns the resource's accepted-write log. """
+unknown) is ``info``. ``read-resource`` returns the resource's accepted-write log.
+"""
 
 from __future__ import annotations
 
