@@ -23,6 +23,7 @@ from typing import Any
 from harness.bundle import Bundle
 from harness.history import read_jsonl, write_jsonl
 from harness.op import Op
+from harness.record import RunRecord
 from harness.report import render_report
 
 MS = 1_000_000
@@ -65,18 +66,20 @@ def make_bundle(root: Path, n_ops: int, seed: int = 7, concurrency: int = 10) ->
     writes = [op.index for op in ops if op.f == "write" and op.type == "invoke" and op.value["key"] == "k3"]
     k3 = sorted(reads + writes)
     b.write_run(
-        {
-            "experiment": f"bench-{n_ops}",
-            "seed": seed,
-            "target": "kv",
-            "nodes": ["n1", "n2", "n3", "n4", "n5"],
-            "flags": ["stale-read"],
-            "backend": "local",
-            "expect": "invalid",
-            "status": "finished",
-            "replay": f"chaos replay {b.path}",
-            "outcome": "pass",
-        }
+        RunRecord.from_dict(
+            {
+                "experiment": f"bench-{n_ops}",
+                "seed": seed,
+                "target": "kv",
+                "nodes": ["n1", "n2", "n3", "n4", "n5"],
+                "flags": ["stale-read"],
+                "backend": "local",
+                "expect": "invalid",
+                "status": "finished",
+                "replay": f"chaos replay {b.path}",
+                "outcome": "pass",
+            }
+        )
     )
     failed = {"key": "k3", "ops": k3, "longest": [writes[:40]], "stuck_ops": reads[40:42], "final_state": 5}
     details = {

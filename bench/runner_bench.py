@@ -78,7 +78,7 @@ def main() -> None:
         t0 = time.monotonic()
         o = run_experiment(exp, out=out)
         total = time.monotonic() - t0
-        timings = o.bundle.read_run()["timings"]
+        timings = o.bundle.read_run().timings
         history = o.bundle.read_history()
         first_op_s = history.client_ops()[0].time / 1e9
         oks = sum(

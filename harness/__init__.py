@@ -5,4 +5,4 @@ Toxiproxy mesh up -> workers + fault schedule append to one History -> heal / fi
 checkers read the History -> results saved -> report rendered from the saved bundle.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -2,12 +2,14 @@
 
     reports/<experiment>/<YYYYmmdd-HHMMSS-mmm>/
         experiment.yaml    the experiment file as given (copied before anything starts)
-        run.json           the resolved experiment, seed, target, mode, backend, replay command, status,
-                           outcome, evidence (``harness.evidence``), a crashed run's crashes and error
+        run.json           the run record (``harness.record.RunRecord``): the resolved experiment, seed,
+                           target, mode, backend, replay command, status, outcome (``harness.outcome``),
+                           evidence (``harness.evidence``), a crashed run's crashes and error
         history.jsonl      every client op and nemesis (fault) op, streamed while recorded
         logs/<node>.log    node logs, collected before the cluster is removed (also after a failure)
-        results.json       checker results: {"valid": ..., "results": {name: Result.to_dict()}} + "outcome",
-                           "evidence"; "valid" is weighed by the evidence, each result keeps its own
+        results.json       checker results (``harness.record.ResultsRecord``): {"valid": ..., "results":
+                           {name: Result.to_dict()}} + "outcome", "evidence"; "valid" is weighed by the
+                           evidence, each result keeps its own (details typed: ``harness.checkers.details``)
         report.html        rendered afterwards from the files above
     reports/<experiment>/latest -> <YYYYmmdd-HHMMSS-mmm>
 
@@ -19,23 +21,26 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from harness.checkers.base import Composite
 from harness.errors import BadInput
 from harness.history import History, read_jsonl
-from harness.limits import check_name, decode_utf8, read_bounded, within
+from harness.limits import check_name, within
+from harness.record import RUN_FILE_NAME, ResultsRecord, RunRecord
+from harness.record import read as read_record
+from harness.record import read_results as read_results_record
+from harness.record import write as write_record
 
 EXPERIMENT_FILE = "experiment.yaml"
-RUN_FILE = "run.json"
+RUN_FILE = RUN_FILE_NAME
 HISTORY_FILE = "history.jsonl"
 LOGS_DIR = "logs"
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.html"
 LATEST = "latest"
-MAX_BUNDLE_JSON_BYTES = 256 << 20  # run.json / results.json: refuse anything absurd before reading it
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
@@ -111,14 +116,14 @@ class Bundle:
         return self.path / REPORT_FILE
 
     # writes (runner only)
-    def write_run(self, meta: dict[str, Any]) -> None:
-        _write_json_atomic(self.run_file, meta)
+    def write_run(self, record: RunRecord) -> None:
+        write_record(self.run_file, record)
 
-    def update_run(self, **changes: Any) -> dict[str, Any]:
-        meta = self.read_run() if self.run_file.exists() else {}
-        meta.update(changes)
-        self.write_run(meta)
-        return meta
+    def update_run(self, **changes: Any) -> RunRecord:
+        """The record on disk with ``changes`` (field names of ``RunRecord``) applied, written back whole."""
+        record = replace(self.read_run() if self.run_file.exists() else RunRecord(), **changes)
+        self.write_run(record)
+        return record
 
     def write_results(self, composite: Composite, **extra: Any) -> None:
         data = composite.to_dict()
@@ -126,18 +131,20 @@ class Bundle:
         _write_json_atomic(self.results_file, data)
 
     # reads
-    def read_run(self) -> dict[str, Any]:
-        return self._read_json(self.run_file)
+    def read_run(self) -> RunRecord:
+        """The run record, read strictly (``harness.record.read``); ``BadInput`` names the file and field."""
+        return read_record(self.run_file)
 
     def read_history(self) -> History:
         if not self.history_file.exists():
             return History()
         return read_jsonl(self.history_file)
 
-    def read_results(self) -> dict[str, Any] | None:
+    def read_results(self) -> ResultsRecord | None:
+        """The checkers' results with typed details (``None``: the run was never checked)."""
         if not self.results_file.exists():
             return None
-        return self._read_json(self.results_file)
+        return read_results_record(self.results_file)
 
     def node_logs(self) -> dict[str, str]:
         if not self.logs_dir.is_dir():
@@ -146,18 +153,3 @@ class Bundle:
             p.stem: p.read_text(encoding="utf-8", errors="replace")
             for p in sorted(self.logs_dir.glob("*.log"))
         }
-
-    @staticmethod
-    def _read_json(path: Path) -> dict[str, Any]:
-        text = decode_utf8(read_bounded(path, MAX_BUNDLE_JSON_BYTES, "bundle JSON"), path, "expected JSON")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise BadInput(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
-        except RecursionError:
-            raise BadInput(f"{path}: nested too deeply to be a bundle file") from None
-        except ValueError as e:  # an integer past Python's digit limit
-            raise BadInput(f"{path}: {e}") from None
-        if not isinstance(data, dict):
-            raise BadInput(f"{path}: expected a JSON object")
-        return data

@@ -1,11 +1,11 @@
 """A run whose workers or nemesis crashed: what crashed, with which error, recorded instead of a verdict.
 
-An operation that fails is not a crash: the client reports it as an ``Outcome`` (``fail`` / ``info``) and the
-history records it. A crash is an exception outside any operation -- in a worker's plan, its client factory
-or the recorder, in the nemesis applying or ending a fault, or in the final phase -- after which the history
-is incomplete. The runner (``harness.run``) then heals and cleans up as always, keeps the history recorded so
-far, writes ``status: crashed`` / ``outcome: crashed`` with these records into ``run.json``, exits 3 and never
-checks the history as if it were whole. The report and ``chaos summary`` show ``words()``.
+An operation that fails is not a crash: the client reports it as a ``Completion`` (``fail`` / ``info``) and
+the history records it. A crash is an exception outside any operation -- in a worker's plan, its client
+factory or the recorder, in the nemesis applying or ending a fault, or in the final phase -- after which the
+history is incomplete. The runner (``harness.run``) then heals and cleans up as always, keeps the history
+recorded so far, writes ``status: crashed`` / ``outcome: crashed`` with these records into ``run.json``, exits
+3 and never checks the history as if it were whole. The report and ``chaos summary`` show ``words()``.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import evidence as ev
+from harness import outcome as oc
 from harness.bundle import Bundle
 from harness.checkers.base import UNKNOWN, Composite, Result, Validity, compose
 from harness.cluster.base import explain_missing
@@ -35,12 +36,13 @@ from harness.cluster.owner import register_bundle
 from harness.cluster.rundir import chaos_home
 from harness.crash import Crash
 from harness.crash import summary as crash_summary
-from harness.errors import EXIT_CRASHED, EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, InfrastructureError
+from harness.errors import InfrastructureError
 from harness.experiment import CheckerSpec, Experiment
 from harness.faults.link import proxied_links
 from harness.history import History, HistoryWriter
 from harness.interrupts import hold, shielded, trapped
 from harness.provenance import code_version
+from harness.record import Phase, RunRecord
 from harness.registry import Registries
 from harness.run_guard import Guard
 from harness.runtime.interpreter import Hooks, Interpreter
@@ -54,8 +56,8 @@ ClusterFactory = Callable[..., AbstractContextManager[Any]]
 
 
 @dataclass(frozen=True)
-class RunOutcome:
-    """What ``chaos run`` prints and exits with."""
+class RunResult:
+    """What ``chaos run`` prints and exits with (``outcome``, ``exit_code``: ``harness.outcome.decide``)."""
 
     bundle: Bundle
     seed: int
@@ -64,31 +66,13 @@ class RunOutcome:
     exit_code: int
     summary: str
     report: Path | None = None
-    outcome: str = ""  # pass / fail / unknown / crashed, as in run.json
+    outcome: str = ""  # pass / fail / unknown / crashed, as in run.json (``harness.outcome``)
     evidence: ev.Evidence | None = None
     notes: tuple[str, ...] = ()  # remarks that do not change the verdict (no fault injected)
 
 
-OUTCOME_BY_EXIT = {EXIT_OK: "pass", EXIT_INVALID: "fail", EXIT_UNKNOWN: "unknown", EXIT_CRASHED: "crashed"}
-
-
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
-
-
-def verdict(valid: Validity, expect: str, evidence: ev.Evidence | None = None) -> tuple[int, str]:
-    """Exit code and a word: 0 when the verdict matches ``expect``, 1 when not, 2 unknown.
-
-    ``valid`` is the checkers' verdict. A violation found stands whatever the evidence; otherwise a history
-    that lacks evidence proves nothing: unknown (2) for ``expect: valid``, and a planted bug not caught (1).
-    """
-    if valid is not False and evidence is not None and not evidence.enough:
-        return (EXIT_INVALID, "planted bug not caught") if expect == "invalid" else (EXIT_UNKNOWN, "unknown")
-    if valid == UNKNOWN:
-        return EXIT_UNKNOWN, "unknown"
-    if (valid is True) == (expect == "valid"):
-        return EXIT_OK, "as expected"
-    return EXIT_INVALID, "planted bug not caught" if expect == "invalid" else "invariant violated"
 
 
 def _budgeted(
@@ -167,14 +151,14 @@ class _Run:
     ) -> None:
         self.exp, self.seed, self.reg, self.bundle, self.progress = exp, seed, reg, bundle, progress
         self.writer = HistoryWriter(bundle.history_file)
-        self.phases: list[dict[str, Any]] = []
+        self.phases: tuple[Phase, ...] = ()
         self.t_start = time.monotonic()
         self.guard = Guard(exp.steady_state, self.writer, bundle)  # steady-state probes and abort
         self.crashes: list[Crash] = []  # set: the run ends crashed, its history is not checked
         self.final_from: int | None = None  # index of the first op of the final phase
 
     def phase(self, name: str) -> None:
-        self.phases.append({"phase": name, "at_s": round(time.monotonic() - self.t_start, 3)})
+        self.phases += (Phase(name, round(time.monotonic() - self.t_start, 3)),)
         self.bundle.update_run(phase=name, phases=self.phases)
         self.progress(f"[{time.monotonic() - self.t_start:6.1f}s] phase {name}")
 
@@ -277,24 +261,24 @@ def _start(
     else:
         bundle.experiment_file.write_text(exp.to_yaml(), encoding="utf-8")
     bundle.write_run(
-        {
-            "experiment": exp.name,
-            "seed": seed,
-            "expect": exp.expect,
-            "target": exp.target.name,
-            "flags": sorted(exp.target.flags),
-            "backend": exp.target.backend,
-            "nodes": list(exp.nodes),
-            "workload": exp.to_data().get("workload", {}),
-            "resolved": exp.to_data(),
-            "schedule": schedule.to_list(),
-            "overrides": dict(overrides or {}),
-            "replay": f"chaos replay {bundle.path}",
-            "status": "running",
-            "started": _now(),
-            "python": sys.version.split()[0],
-            "code_version": code_version(),
-        }
+        RunRecord(
+            experiment=exp.name,
+            seed=seed,
+            expect=exp.expect,
+            target=exp.target.name,
+            flags=tuple(sorted(exp.target.flags)),
+            backend=exp.target.backend,
+            nodes=tuple(exp.nodes),
+            workload=exp.to_data().get("workload", {}),
+            resolved=exp.to_data(),
+            schedule=tuple(schedule.to_list()),
+            overrides=dict(overrides or {}),
+            replay=f"chaos replay {bundle.path}",
+            status="running",
+            started=_now(),
+            python=sys.version.split()[0],
+            code_version=code_version(),
+        )
     )
     say(
         f"run {exp.name} seed={seed} backend={exp.target.backend} "
@@ -330,7 +314,7 @@ def _execute(
 
 def _check_and_record(
     run: _Run, exp: Experiment, reg: Registries, schedule: Schedule, timings: dict[str, float]
-) -> RunOutcome:
+) -> RunResult:
     """Check the history, weigh the evidence, write results and ``run.json``, render the report."""
     bundle, say, seed = run.bundle, run.progress, run.seed
     run.phase("check")
@@ -342,12 +326,12 @@ def _check_and_record(
     evidence = ev.gather(
         history, exp.evidence, final_from=run.final_from, faults_planned=len(schedule.events)
     )
-    code, word = verdict(composite.valid, exp.expect, evidence)
+    decision = oc.decide(composite.valid, exp.expect, evidence)
+    code, word, outcome = decision.exit_code, decision.verdict, decision.outcome
     summary = _summary(composite, word, evidence)
     valid = ev.judge(composite.valid, evidence)
     # ``outcome`` (pass / fail / unknown) is what reports and summaries key on; ``verdict`` says it in full.
     # ``valid`` is the checkers' verdict weighed by the evidence; each checker's own stays in ``results``.
-    outcome = OUTCOME_BY_EXIT[code]
     bundle.write_results(
         composite,
         valid=valid,
@@ -366,36 +350,39 @@ def _check_and_record(
         exit_code=code,
         ops=len(run.writer),
         timings=timings,
-        evidence=evidence.to_dict(),
+        evidence=evidence,
         finished=_now(),
     )
     for note in evidence.notes():
         say(f"note: {note}")
     hold("report")
     report = _render(bundle, say)
-    return RunOutcome(
+    return RunResult(
         bundle, seed, schedule, valid, code, summary, report, outcome, evidence, tuple(evidence.notes())
     )
 
 
-def _crashed(run: _Run, schedule: Schedule, timings: dict[str, float]) -> RunOutcome:
+def _crashed(run: _Run, schedule: Schedule, timings: dict[str, float]) -> RunResult:
     """Record a crashed run (already healed and cleaned up) and render its report; nothing is checked."""
     bundle, ops = run.bundle, len(run.writer)
     summary = crash_summary(run.crashes, ops)
+    decision = oc.decide(None, run.exp.expect, crashed=True)
     bundle.update_run(
         status="crashed",
-        outcome="crashed",
-        verdict="crashed",
-        exit_code=EXIT_CRASHED,
+        outcome=decision.outcome,
+        verdict=decision.verdict,
+        exit_code=decision.exit_code,
         error="; ".join(c.words() for c in run.crashes),
-        crashes=[c.to_dict() for c in run.crashes],
+        crashes=tuple(run.crashes),
         ops=ops,
         timings=timings,
         finished=_now(),
     )
     run.progress(summary)
     report = _render(bundle, run.progress)
-    return RunOutcome(bundle, run.seed, schedule, UNKNOWN, EXIT_CRASHED, summary, report, "crashed")
+    return RunResult(
+        bundle, run.seed, schedule, UNKNOWN, decision.exit_code, summary, report, decision.outcome
+    )
 
 
 def run_experiment(
@@ -407,7 +394,7 @@ def run_experiment(
     cluster_factory: ClusterFactory | None = None,
     progress: Progress | None = None,
     overrides: Mapping[str, Any] | None = None,
-) -> RunOutcome:
+) -> RunResult:
     """Run ``exp`` once and write its bundle under ``out/<name>/<timestamp>/``; see the module docstring.
 
     SIGINT or SIGTERM at any phase (start-up, workload, heal, final, check, teardown, report) heals, cleans
@@ -446,7 +433,7 @@ def run_experiment(
             ops = len(run.writer) if run is not None else 0
             bundle.update_run(
                 status="crashed",
-                outcome="crashed",
+                outcome=oc.decide(None, exp.expect, crashed=True).outcome,
                 error=f"{type(e).__name__}: {e}",
                 ops=ops,
                 finished=_now(),

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.bundle import Bundle
-from harness.checkers.base import UNKNOWN, Composite, Result
+from harness.checkers.base import UNKNOWN, Composite, PlainDetails, Result
 from harness.history import HistoryWriter
 from harness.op import NEMESIS
 from harness.probes import AbortMonitor, OpCall, ProbeFailure, SteadyState, verify
@@ -98,7 +98,7 @@ class Guard:
                         UNKNOWN,
                         f"not tested: the steady-state probe {f.probe!r} did not pass before faults: "
                         f"{f.reason}",
-                        {"probe": f.probe, "reason": f.reason, "phase": "before faults"},
+                        PlainDetails({"probe": f.probe, "reason": f.reason, "phase": "before faults"}),
                     )
                 }
             )
@@ -111,6 +111,6 @@ class Guard:
             UNKNOWN,
             f"aborted at {a.at_s:g} s: the abort probe {a.probe!r} failed ({a.reason}); faults were stopped "
             "and the cluster healed, so the run was cut short",
-            {"probe": a.probe, "reason": a.reason, "at_s": a.at_s, "phase": "during the run"},
+            PlainDetails({"probe": a.probe, "reason": a.reason, "at_s": a.at_s, "phase": "during the run"}),
         )
         return Composite({**composite.results, STEADY: result})

@@ -8,7 +8,8 @@ a node serves (optional ``ports``, e.g. ``{"client": 2379, "peer": 2380}``; the 
 to start each node (``node_spec``: an argv run as a subprocess on the ``local`` backend or inside an image on
 the ``docker`` backend, optionally with its own ``image`` and a ``ready`` check), and how a harness worker
 talks to it (``client``, which may take a ``context=ClientContext`` keyword). Clients never raise for an
-operation's failure: they return an ``Outcome`` that is honest about uncertainty (``fail`` only when the
+operation's failure: they return a ``Completion`` (Jepsen's word for the op that completes an
+invocation) that is honest about uncertainty (``fail`` only when the
 operation certainly did not happen) and may name the ``node`` that served it.
 
 Addresses (see ``NodeContext``): on ``docker`` every node has a stable hostname (its name) and its own IP on
@@ -166,7 +167,7 @@ class NodeSpec:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Completion:
     """What a client call returned: ``ok`` (happened), ``fail`` (certainly not), ``info`` (unknown).
 
     ``node``: the node that served the call, when the client knows (recorded on the completion op).
@@ -176,6 +177,11 @@ class Outcome:
     value: Any = None
     error: str | None = None
     node: str | None = None
+
+
+# Deprecated since 0.2.0: the name ``Outcome`` (it also meant a run's pass / fail / unknown). The same class,
+# so clients written against it keep working; new code says ``Completion``.
+Outcome = Completion
 
 
 @dataclass(frozen=True)
@@ -223,7 +229,7 @@ def make_workload(factory: Any, options: Mapping[str, Any], context: ClientConte
 
 @runtime_checkable
 class Client(Protocol):
-    def invoke(self, f: str, value: Any) -> Outcome: ...
+    def invoke(self, f: str, value: Any) -> Completion: ...
 
     def close(self) -> None: ...
 
@@ -251,7 +257,7 @@ class WorkerPlan(Protocol):
     """One worker's stream of operations. ``next`` gets the previous call and its outcome (``None`` at first)
     and returns the next ``(f, value)`` to invoke, or ``None`` when this worker is done."""
 
-    def next(self, last: tuple[str, Any, Outcome] | None) -> tuple[str, Any] | None: ...
+    def next(self, last: tuple[str, Any, Completion] | None) -> tuple[str, Any] | None: ...
 
 
 @runtime_checkable

@@ -26,6 +26,7 @@ from harness.checkers.base import compose  # noqa: E402
 from harness.checkers.txn.check import list_append  # noqa: E402
 from harness.history import read_jsonl, write_jsonl  # noqa: E402
 from harness.importers_txn import read_elle_json  # noqa: E402
+from harness.record import RunRecord  # noqa: E402
 from harness.report import render_report  # noqa: E402
 
 
@@ -47,14 +48,16 @@ def main() -> None:
             b = Bundle.create(root, f"txn-{n}")
             write_jsonl(history, b.history_file)
             b.write_run(
-                {
-                    "experiment": f"txn-{n}",
-                    "seed": 1,
-                    "target": "sim",
-                    "expect": "invalid",
-                    "status": "finished",
-                    "workload": {"name": "list-append", "concurrency": 10},
-                }
+                RunRecord.from_dict(
+                    {
+                        "experiment": f"txn-{n}",
+                        "seed": 1,
+                        "target": "sim",
+                        "expect": "invalid",
+                        "status": "finished",
+                        "workload": {"name": "list-append", "concurrency": 10},
+                    }
+                )
             )
             result = compose(
                 {"list-append": lambda h=history: list_append(h, consistency_model="serializable")}

@@ -7,9 +7,9 @@ possibly stale: the planted misconfiguration) and each read goes to the next mem
 spread over every member whatever happens to the worker's own node. ``write`` is a
 ``/v3/kv/put``; ``cas`` a ``/v3/kv/txn`` comparing the value. Values are small integers stored as text.
 
-Outcomes are honest: a refused connection (nothing sent) and an answer that says the request was dropped are
-``fail``; a timeout or a lost connection after sending is ``info`` for a write or cas, ``fail`` for a read (a
-read changes nothing). Every outcome names the node that served it.
+Completions are honest: a refused connection (nothing sent) and an answer that says the request was dropped
+are ``fail``; a timeout or a lost connection after sending is ``info`` for a write or cas, ``fail`` for a read
+(a read changes nothing). Every completion names the node that served it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from harness.target import Addr, ClientContext, Outcome
+from harness.target import Addr, ClientContext, Completion
 
 SERIALIZABLE = "serializable-reads"
 # Errors after which etcd certainly did not apply a write (the proposal never entered the log).
@@ -93,9 +93,9 @@ class EtcdClient:
             data = {"error": r.text[:200]}
         return r.status_code, data if isinstance(data, dict) else {"error": str(data)[:200]}
 
-    def invoke(self, f: str, value: Any) -> Outcome:
+    def invoke(self, f: str, value: Any) -> Completion:
         if f not in ("read", "write", "cas") or not isinstance(value, dict) or "key" not in value:
-            return Outcome("fail", error=f"unsupported op {f!r} with value {value!r}")
+            return Completion("fail", error=f"unsupported op {f!r} with value {value!r}")
         key = _b64(str(value["key"]))
         if f == "read":
             path, body = "/v3/kv/range", {"key": key, "serializable": self.serializable}
@@ -120,20 +120,20 @@ class EtcdClient:
                 self._rotate()
             error = f"{type(e).__name__}: {str(e)[:160]}"
             if refused(e) or f == "read":
-                return Outcome("fail", error=error, node=node)
-            return Outcome("info", error=error, node=node)
+                return Completion("fail", error=error, node=node)
+            return Completion("info", error=error, node=node)
         if status != 200 or "error" in data:
             error = str(data.get("error") or data.get("message") or f"HTTP {status}")
             if f == "read" or any(d in error for d in DEFINITE):
-                return Outcome("fail", error=error, node=node)
+                return Completion("fail", error=error, node=node)
             if node == self.node:
                 self._rotate()
-            return Outcome("info", error=error, node=node)
+            return Completion("info", error=error, node=node)
         if f == "read":
             kvs = data.get("kvs") or []
             v = _int_or_text(_unb64(kvs[0].get("value", "")) if kvs else None)
-            return Outcome("ok", {"key": value["key"], "value": v}, node=node)
+            return Completion("ok", {"key": value["key"], "value": v}, node=node)
         if f == "cas" and not data.get("succeeded"):
             # The gateway omits false booleans: the compare was evaluated and failed, a real observation.
-            return Outcome("fail", error="mismatch", node=node)
-        return Outcome("ok", dict(value), node=node)
+            return Completion("fail", error="mismatch", node=node)
+        return Completion("ok", dict(value), node=node)

@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from examples.primary_replica import primary_and_reader
-from harness.target import Addr, ClientContext, Outcome
+from harness.target import Addr, ClientContext, Completion
 
 CONNECT_BACKOFF = 0.05  # seconds a worker waits after a connection could not be made
 SCHEMA = "CREATE TABLE IF NOT EXISTS kv (key text PRIMARY KEY, value text)"
@@ -45,7 +45,7 @@ def _txn_module() -> Any:
         return None
 
 
-def _txn_runner() -> Callable[..., Outcome] | None:
+def _txn_runner() -> Callable[..., Completion] | None:
     return getattr(_txn_module(), "run_txn", None)
 
 
@@ -152,7 +152,7 @@ class PostgresClient:
                 txn_schema(conn)
         self.schema_ready = True
 
-    def _run(self, f: str, value: Any, node: str) -> Outcome:
+    def _run(self, f: str, value: Any, node: str) -> Completion:
         conn = self._conn(node)
         with _Watchdog(conn, self.timeout):
             if node == self.primary:
@@ -160,15 +160,15 @@ class PostgresClient:
             if f == "txn":
                 runner = _txn_runner()
                 if runner is None:
-                    return Outcome("fail", error="txn unsupported", node=node)
+                    return Completion("fail", error="txn unsupported", node=node)
                 out = runner(conn, value, self.isolation)
                 if conn.closed or conn.broken:
                     self._drop(node)  # the session is gone: the next op reconnects
-                return Outcome(out.type, out.value, out.error, node=node)
+                return Completion(out.type, out.value, out.error, node=node)
             key = str(value["key"])
             if f == "read":
                 row = conn.execute("SELECT value FROM kv WHERE key = %s", (key,)).fetchone()
-                return Outcome(
+                return Completion(
                     "ok", {"key": value["key"], "value": _value(row[0] if row else None)}, node=node
                 )
             if f == "write":
@@ -177,16 +177,16 @@ class PostgresClient:
                     "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
                     (key, str(value["value"])),
                 )
-                return Outcome("ok", dict(value), node=node)
+                return Completion("ok", dict(value), node=node)
             cur = conn.execute(
                 "UPDATE kv SET value = %s WHERE key = %s AND value = %s",
                 (str(value["to"]), key, str(value["from"])),
             )
             if cur.rowcount == 1:
-                return Outcome("ok", dict(value), node=node)
-            return Outcome("fail", error="mismatch", node=node)
+                return Completion("ok", dict(value), node=node)
+            return Completion("fail", error="mismatch", node=node)
 
-    def invoke(self, f: str, value: Any) -> Outcome:
+    def invoke(self, f: str, value: Any) -> Completion:
         import psycopg
 
         if f == "txn":
@@ -194,7 +194,7 @@ class PostgresClient:
         elif f in ("read", "write", "cas") and isinstance(value, dict) and "key" in value:
             node = self.reader if f == "read" else self.primary
         else:
-            return Outcome("fail", error=f"unsupported op {f!r} with value {value!r}")
+            return Completion("fail", error=f"unsupported op {f!r} with value {value!r}")
         connected = node in self.conns
         try:
             return self._run(f, value, node)
@@ -206,8 +206,9 @@ class PostgresClient:
             error = f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
             # A txn raises here only from connecting or creating the schema: its transaction never began.
             if not sent or f in ("read", "txn"):
-                return Outcome("fail", error=error, node=node)
-            return Outcome("info", error=error, node=node)
+                return Completion("fail", error=error, node=node)
+            return Completion("info", error=error, node=node)
         except psycopg.Error as e:
             # The server raised an error for the statement (it was rolled back): certainly not applied.
-            return Outcome("fail", error=f"{type(e).__name__}: {' '.join(str(e).split())[:200]}", node=node)
+            why = f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
+            return Completion("fail", error=why, node=node)

@@ -2,7 +2,7 @@
 
 The PostgreSQL example target's client calls ``run_txn(conn, micro_ops, isolation)`` for each ``txn``
 operation of the ``list-append`` / ``rw-register`` workloads (harness/workloads/txn.py) and returns its
-``Outcome`` to the worker. Lists live in ``txn_lists (k text primary key, v bigint[])`` and registers in
+``Completion`` to the worker. Lists live in ``txn_lists (k text primary key, v bigint[])`` and registers in
 ``txn_registers (k text primary key, v bigint)``; ``setup_schema`` creates both. An append is
 ``INSERT .. ON CONFLICT DO UPDATE SET v = v || new``, a write an upsert, a read a ``SELECT`` (a missing row
 reads as ``[]`` / ``null``). Keys may be any value (stored as text); values are integers.
@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import errors
 
-from harness.target import Outcome
+from harness.target import Completion
 
 ISOLATION_LEVELS = ("read committed", "repeatable read", "serializable")
 SCHEMA = (
@@ -52,7 +52,7 @@ def setup_schema(conn: psycopg.Connection[Any]) -> None:
 
 def run_txn(
     conn: psycopg.Connection[Any], micro_ops: list[list[Any]], isolation: str, workload: str | None = None
-) -> Outcome:
+) -> Completion:
     """Run the micro-ops as one transaction at ``isolation``; see the module docstring for the outcomes.
 
     ``workload`` (``list-append`` or ``rw-register``) says which table reads use; by default a transaction
@@ -83,22 +83,22 @@ def run_txn(
                     done.append([f, k, got])
                 else:
                     _rollback(conn)
-                    return Outcome("fail", None, f"unknown micro-op {f!r}")
+                    return Completion("fail", None, f"unknown micro-op {f!r}")
     except _ABORTS as e:
         _rollback(conn)
-        return Outcome("fail", None, f"{e.sqlstate}: {type(e).__name__}")
+        return Completion("fail", None, f"{e.sqlstate}: {type(e).__name__}")
     except psycopg.Error as e:  # a statement error, or the connection lost before COMMIT: not committed
         _rollback(conn)
-        return Outcome("fail", None, f"{type(e).__name__}: {str(e).strip()[:200]}")
+        return Completion("fail", None, f"{type(e).__name__}: {str(e).strip()[:200]}")
     try:
         conn.execute("COMMIT")
     except _ABORTS as e:
-        return Outcome("fail", None, f"{e.sqlstate}: {type(e).__name__} at commit")
+        return Completion("fail", None, f"{e.sqlstate}: {type(e).__name__} at commit")
     except psycopg.Error as e:
         if getattr(e, "sqlstate", None) and not isinstance(e, psycopg.OperationalError):
-            return Outcome("fail", None, f"{type(e).__name__} at commit: {str(e).strip()[:200]}")
-        return Outcome("info", None, f"commit outcome unknown: {type(e).__name__}: {str(e).strip()[:200]}")
-    return Outcome("ok", done)
+            return Completion("fail", None, f"{type(e).__name__} at commit: {str(e).strip()[:200]}")
+        return Completion("info", None, f"commit outcome unknown: {type(e).__name__}: {str(e).strip()[:200]}")
+    return Completion("ok", done)
 
 
 def _rollback(conn: psycopg.Connection[Any]) -> None:

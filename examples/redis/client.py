@@ -6,7 +6,7 @@ node). Reads (``GET``) go to the primary too, unless the run's mode is ``replica
 reads from one replica (``process % replicas``), which may lag or be cut off from the primary -- the planted
 misconfiguration the linearizability checker must catch.
 
-Outcomes are honest: a refused connection (nothing sent) and an error reply (Redis answers errors before it
+Completions are honest: a refused connection (nothing sent) and an error reply (Redis answers errors before it
 executes anything: READONLY, LOADING, MASTERDOWN) are ``fail``; a timeout or a connection lost after sending
 is ``info`` for a write or cas and ``fail`` for a read. Every outcome names the node that served it.
 """
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from examples.primary_replica import primary_and_reader
-from harness.target import Addr, ClientContext, Outcome
+from harness.target import Addr, ClientContext, Completion
 
 CAS_SCRIPT = (
     "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 "
@@ -128,28 +128,28 @@ class RedisClient:
             conn = self.conns[node] = Resp(self.addrs[node], self.timeout)  # may raise: nothing sent
         return conn.call(*args)
 
-    def invoke(self, f: str, value: Any) -> Outcome:
+    def invoke(self, f: str, value: Any) -> Completion:
         if f not in ("read", "write", "cas") or not isinstance(value, dict) or "key" not in value:
-            return Outcome("fail", error=f"unsupported op {f!r} with value {value!r}")
+            return Completion("fail", error=f"unsupported op {f!r} with value {value!r}")
         key = str(value["key"])
         node = self.reader if f == "read" else self.primary
         try:
             if f == "read":
                 got = self._call(node, "GET", key)
-                return Outcome("ok", {"key": value["key"], "value": _value(got)}, node=node)
+                return Completion("ok", {"key": value["key"], "value": _value(got)}, node=node)
             if f == "write":
                 self._call(node, "SET", key, str(value["value"]))
-                return Outcome("ok", dict(value), node=node)
+                return Completion("ok", dict(value), node=node)
             done = self._call(node, "EVAL", CAS_SCRIPT, "1", key, str(value["from"]), str(value["to"]))
             if done == 1:
-                return Outcome("ok", dict(value), node=node)
-            return Outcome("fail", error="mismatch", node=node)
+                return Completion("ok", dict(value), node=node)
+            return Completion("fail", error="mismatch", node=node)
         except RespError as e:
-            return Outcome("fail", error=str(e)[:200], node=node)
+            return Completion("fail", error=str(e)[:200], node=node)
         except OSError as e:
             sent = node in self.conns  # the connection existed, so the request may have left
             self._drop(node)
             error = f"{type(e).__name__}: {e}"
             if not sent or isinstance(e, ConnectionRefusedError) or f == "read":
-                return Outcome("fail", error=error, node=node)
-            return Outcome("info", error=error, node=node)
+                return Completion("fail", error=error, node=node)
+            return Completion("info", error=error, node=node)

@@ -30,6 +30,8 @@ an answer from a healthy system, not unavailability).
 Without thresholds the checker is ``valid`` (figures only). Thresholds make it a verdict; each breach names
 the window that broke it: ``min_ok_rate`` and ``max_p99_ms`` on the outside segment (``outside_faults: true``,
 the default) or on every segment (``false``); ``max_recovery_s`` per fault; ``max_unavailable_s`` per window.
+Details are ``AvailabilityDetails``: the figures of ``analyse`` (a JSON object, stored flat as before) plus
+the thresholds given and the breaches.
 """
 
 from __future__ import annotations
@@ -37,15 +39,50 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from harness.checkers.base import Result
+from harness.checkers.base import Details, Result
 from harness.history import History, Pair
 from harness.op import NEMESIS, Op
 
 NAME = "availability"
 NS = 1_000_000_000
+VERDICT_KEYS = ("thresholds", "outside_faults", "breaches")
+
+
+@dataclass(frozen=True)
+class AvailabilityDetails(Details):
+    """``figures``: what ``analyse`` derived (``definition``, ``t0``, ``outside``, ``after_heal``, ``faults``,
+    ``unavailable``); ``thresholds`` given, whether they applied outside faults only, and each breach."""
+
+    figures: Mapping[str, Any]
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    outside_faults: bool = True
+    breaches: Sequence[str] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.figures,
+            "thresholds": dict(self.thresholds),
+            "outside_faults": self.outside_faults,
+            "breaches": list(self.breaches),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> AvailabilityDetails:
+        th = d.get("thresholds")
+        return cls(
+            figures={k: v for k, v in d.items() if k not in VERDICT_KEYS},
+            thresholds=dict(th) if isinstance(th, Mapping) else {},
+            outside_faults=bool(d.get("outside_faults", True)),
+            breaches=[str(b) for b in d.get("breaches") or []],
+        )
+
+    @property
+    def has_figures(self) -> bool:
+        """Whether there are figures to draw (a result stored by an older or foreign writer may lack them)."""
+        return "faults" in self.figures and "outside" in self.figures
 
 
 @dataclass(frozen=True)
@@ -363,7 +400,7 @@ def check(
         f"(p99 {out['p99_ms'] if out['p99_ms'] is not None else '-'} ms); recovery: {rec_text}; "
         f"{len(fig['unavailable'])} unavailability window(s)"
     )
-    details = {**fig, "thresholds": thresholds, "outside_faults": outside_faults, "breaches": breaches}
+    details = AvailabilityDetails(fig, thresholds, outside_faults, breaches)
     if breaches:
         return Result(NAME, False, f"{len(breaches)} threshold(s) broken: {'; '.join(breaches)}", details)
     if thresholds:

@@ -4,46 +4,107 @@ A checker is a pure function ``check(history, **options) -> Result``. ``valid`` 
 ``"unknown"``; results compose by name with false beating unknown beating true; a checker that raises yields
 ``unknown`` carrying the error (``check_safe``). Results are plain data (``to_dict``): the runner saves them
 and the report can render them later without re-checking.
+
+``details`` is typed: each bundled checker module defines its own frozen ``Details`` subclass (for example
+``harness.checkers.linearizable.LinearizableDetails``) with ``to_dict`` / ``from_dict`` keeping the JSON shape
+results always had, and its report view imports that type and renders from its fields.
+``harness.checkers.details`` reads stored results back into those types (by the ``checker`` written with each
+result). A checker of a user's own may return a plain mapping: it is kept as ``PlainDetails``. Every
+``Details`` also reads as a mapping of its JSON form (``details["failed_part"]``), as results did before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 Validity = bool | Literal["unknown"]
 UNKNOWN: Literal["unknown"] = "unknown"
 
 
+class Details(Mapping[str, Any]):
+    """A checker's details: subclass as a frozen dataclass and define ``to_dict`` and ``from_dict``.
+
+    Read-only mapping access goes to the JSON form, so code written against dict details keeps working.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Details:
+        raise NotImplementedError
+
+    @cached_property
+    def _json(self) -> dict[str, Any]:
+        return self.to_dict()
+
+    def __getitem__(self, key: str) -> Any:
+        return self._json[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._json)
+
+    def __len__(self) -> int:
+        return len(self._json)
+
+
+@dataclass(frozen=True, eq=False)
+class PlainDetails(Details):
+    """Details of a checker that defines no type of its own (a user's checker, a crash's traceback)."""
+
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.data)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> PlainDetails:
+        return cls(dict(d))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self.data) == dict(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass(frozen=True)
 class Result:
-    """The verdict of one checker: ``valid`` plus a one-paragraph ``summary`` and JSON-able ``details``."""
+    """The verdict of one checker: ``valid`` plus a one-paragraph ``summary`` and typed ``details``
+    (a plain mapping given here is kept as ``PlainDetails``)."""
 
     checker: str
     valid: Validity
     summary: str = ""
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: Details = field(default_factory=PlainDetails)
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.details, Details):
+            object.__setattr__(self, "details", PlainDetails(dict(self.details)))
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "checker": self.checker,
             "valid": self.valid,
             "summary": self.summary,
-            "details": dict(self.details),
+            "details": self.details.to_dict(),
         }
         if self.error is not None:
             d["error"] = self.error
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Result:
+    def from_dict(cls, d: Mapping[str, Any], details: type[Details] = PlainDetails) -> Result:
+        """A stored result; ``details`` is the type its details are read as (see ``harness.checkers.details``
+        for the bundled checkers' types)."""
         return cls(
             checker=str(d["checker"]),
             valid=d["valid"],
             summary=str(d.get("summary", "")),
-            details=dict(d.get("details", {})),
+            details=details.from_dict(d.get("details") or {}),
             error=d.get("error"),
         )
 
@@ -72,6 +133,7 @@ class Composite:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Composite:
+        """Results with plain details (``harness.checkers.details.read_composite`` types them)."""
         return cls({k: Result.from_dict(v) for k, v in d.get("results", {}).items()})
 
 
@@ -86,7 +148,7 @@ def check_safe(name: str, fn: Callable[[], Result]) -> Result:
             checker=name,
             valid=UNKNOWN,
             summary=f"The checker {name} crashed, so this invariant was not decided: {type(e).__name__}: {e}",
-            details={"traceback": traceback.format_exc(limit=8)},
+            details=PlainDetails({"traceback": traceback.format_exc(limit=8)}),
             error=f"{type(e).__name__}: {e}",
         )
 

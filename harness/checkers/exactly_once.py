@@ -11,20 +11,64 @@ counted per logical message, so a buggy producer's re-send under a fresh broker 
     unexpected   applied but never sent, or its send failed  -> false (a fail must mean "not enqueued")
     recovered    send outcome unknown and applied once       -> allowed
 
-Without an ``ok`` ``read-effects`` op nothing can be decided: the verdict is unknown.
+Without an ``ok`` ``read-effects`` op nothing can be decided: the verdict is unknown (details: ``counts``
+only). Details are ``ExactlyOnceDetails``; each entry of a list is a JSON object (``msg``, ``send_index`` or
+``count`` / ``effects``, and the delivery ``trail`` when the history has one).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from harness.checkers.base import UNKNOWN, Result
+from harness.checkers.base import UNKNOWN, Details, Result
 from harness.history import History, Pair
 from harness.wellformed import BadOp
 
 NAME = "exactly-once"
 _RANK = {"ok": 2, "info": 1, "fail": 0}
+Entry = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ExactlyOnceDetails(Details):
+    """Lost, duplicated, unexpected and recovered messages, and the counts; ``decided`` False: no successful
+    ``read-effects`` op, so only the send counts are known (the lists are then not written)."""
+
+    counts: Mapping[str, int]
+    lost: Sequence[Entry] = field(default_factory=list)
+    duplicated: Sequence[Entry] = field(default_factory=list)
+    unexpected: Sequence[Entry] = field(default_factory=list)
+    recovered: Sequence[Entry] = field(default_factory=list)
+    decided: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        if not self.decided:
+            return {"counts": dict(self.counts)}
+        return {
+            "lost": list(self.lost),
+            "duplicated": list(self.duplicated),
+            "unexpected": list(self.unexpected),
+            "recovered": list(self.recovered),
+            "counts": dict(self.counts),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ExactlyOnceDetails:
+        def entries(key: str) -> list[Entry]:
+            return [e for e in d.get(key) or [] if isinstance(e, Mapping)]
+
+        counts = d.get("counts")
+        return cls(
+            counts=dict(counts) if isinstance(counts, Mapping) else {},
+            lost=entries("lost"),
+            duplicated=entries("duplicated"),
+            unexpected=entries("unexpected"),
+            recovered=entries("recovered"),
+            decided=any(k in d for k in ("lost", "duplicated", "unexpected", "recovered")),
+        )
 
 
 def _final_read(pairs: list[Pair], f: str) -> list[dict[str, Any]] | None:
@@ -60,7 +104,7 @@ def check(history: History, **_options: Any) -> Result:
             UNKNOWN,
             "Undecided: the history has no successful read-effects op, so what the "
             "consumers applied is not known.",
-            {"counts": counts},
+            ExactlyOnceDetails(counts, decided=False),
         )
     applied: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for e in effects:
@@ -80,13 +124,6 @@ def check(history: History, **_options: Any) -> Result:
     counts.update(
         lost=len(lost), duplicated=len(duplicated), unexpected=len(unexpected), recovered=len(recovered)
     )
-    details: dict[str, Any] = {
-        "lost": lost,
-        "duplicated": duplicated,
-        "unexpected": unexpected,
-        "recovered": recovered,
-        "counts": counts,
-    }
     deliveries = _final_read(pairs, "read-deliveries")
     if deliveries is not None:
         trail: dict[Any, list[dict[str, Any]]] = defaultdict(list)
@@ -105,4 +142,4 @@ def check(history: History, **_options: Any) -> Result:
             f"Not exactly once: {len(lost)} acknowledged messages lost, {len(duplicated)} applied more "
             f"than once, {len(unexpected)} applied but never (successfully) sent."
         )
-    return Result(NAME, valid, summary, details)
+    return Result(NAME, valid, summary, ExactlyOnceDetails(counts, lost, duplicated, unexpected, recovered))

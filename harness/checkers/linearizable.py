@@ -2,12 +2,14 @@
 
 Pairs the client ops of the history, lets the model split them into independent parts (P-compositionality),
 prepares each op into a hashable ``Call`` and runs the search of ``linsearch`` part by part, smallest first,
-under one budget: wall-clock ``time_limit`` in seconds for the whole check, and ``max_memory_mb`` for the
-memo of the part being searched. The verdict is false as soon as one part is illegal; parts the budget did not
-reach are reported as ``unknown_parts``. Details follow the agreed shape (see docs/checkers.md):
+under one budget: wall-clock ``time_limit`` in seconds for the whole check, and ``max_memory_mb`` for the memo
+of the part being searched. The verdict is false as soon as one part is illegal; parts the budget did not
+reach are reported as ``unknown_parts``. Details are ``LinearizableDetails`` (a ``FailedPart`` when one part
+is illegal), stored in the agreed shape (see docs/checkers.md):
 
-    {"model", "parts", "ops", "failed_part": {"key", "ops", "longest", "stuck_ops", "final_state"} | null,
-     "unknown_parts": [keys], "elapsed_s"}
+    {"model", "parts", "ops", "dropped_unobserved", "failed_part": {"key", "ops", "longest", "stuck_ops",
+     "final_state", "describe", ["reason", "reason_op"]} | null, "unknown_parts": [keys], "elapsed_s",
+     ["limits"]}
 
 All op numbers in details are the history indices of the invocations.
 """
@@ -16,22 +18,112 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.checkers import fastkv
-from harness.checkers.base import UNKNOWN, Result
-from harness.checkers.linsearch import BUDGET, ILLEGAL, Budget, Outcome, PartOp, frontier, replay, search
+from harness.checkers.base import UNKNOWN, Details, Result
+from harness.checkers.linsearch import BUDGET, ILLEGAL, Budget, PartOp, SearchResult, frontier, replay, search
 from harness.checkers.models import Call, Model, get_model
 from harness.checkers.prune import drop_unobserved, find_witness
 from harness.errors import BadInput
 from harness.history import History, Pair
 
 StepFn = Callable[[Hashable, Call], tuple[bool, Hashable]]
-SearchFn = Callable[[list[PartOp], StepFn, Hashable, Budget], Outcome]
+SearchFn = Callable[[list[PartOp], StepFn, Hashable, Budget], SearchResult]
 
 NAME = "linearizable"
 DEFAULT_MAX_MEMORY_MB = 1024
+
+
+@dataclass(frozen=True)
+class FailedPart:
+    """The counterexample of an illegal part (op numbers are history indices of invocations): its ops, the
+    longest partial linearizations found, the ops none of which could go next, the model state after the
+    longest, and the model's words for the ops named. ``reason`` / ``reason_op``: set when a pre-check proved
+    the violation (``prune.find_witness``)."""
+
+    key: Any
+    ops: list[int]
+    longest: list[list[int]]
+    stuck_ops: list[int]
+    final_state: Any = None
+    describe: Mapping[str, str] = field(default_factory=dict)
+    reason: str | None = None
+    reason_op: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "key": self.key,
+            "ops": list(self.ops),
+            "longest": [list(x) for x in self.longest],
+            "stuck_ops": list(self.stuck_ops),
+            "final_state": self.final_state,
+            "describe": dict(self.describe),
+        }
+        if self.reason is not None:
+            d["reason"], d["reason_op"] = self.reason, self.reason_op
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> FailedPart:
+        return cls(
+            key=d.get("key"),
+            ops=[i for i in d.get("ops") or [] if isinstance(i, int)],
+            longest=[
+                [i for i in x if isinstance(i, int)] for x in d.get("longest") or [] if isinstance(x, list)
+            ],
+            stuck_ops=[i for i in d.get("stuck_ops") or [] if isinstance(i, int)],
+            final_state=d.get("final_state"),
+            describe={str(k): str(v) for k, v in (d.get("describe") or {}).items()},
+            reason=d.get("reason"),
+            reason_op=d.get("reason_op"),
+        )
+
+
+@dataclass(frozen=True)
+class LinearizableDetails(Details):
+    """What the linearizability checker found: the model, how the history split into parts, the failed part
+    (``None``: no part was illegal), the parts the budget did not decide and which limit ran out."""
+
+    model: str | None = None
+    parts: int | None = None
+    ops: int | None = None
+    dropped_unobserved: int | None = None  # ops dropped by pruning (None: pruning did not run)
+    failed_part: FailedPart | None = None
+    unknown_parts: list[Any] = field(default_factory=list)
+    elapsed_s: float | None = None
+    limits: list[str] | None = None  # only when some part was not decided: "time" / "memory"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "model": self.model,
+            "parts": self.parts,
+            "ops": self.ops,
+            "dropped_unobserved": self.dropped_unobserved,
+            "failed_part": None if self.failed_part is None else self.failed_part.to_dict(),
+            "unknown_parts": list(self.unknown_parts),
+            "elapsed_s": self.elapsed_s,
+        }
+        if self.limits is not None:
+            d["limits"] = list(self.limits)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LinearizableDetails:
+        fp = d.get("failed_part")
+        limits = d.get("limits")
+        return cls(
+            model=d.get("model"),
+            parts=d.get("parts"),
+            ops=d.get("ops"),
+            dropped_unobserved=d.get("dropped_unobserved"),
+            failed_part=FailedPart.from_dict(fp) if isinstance(fp, Mapping) else None,
+            unknown_parts=list(d.get("unknown_parts") or []),
+            elapsed_s=d.get("elapsed_s"),
+            limits=[str(x) for x in limits] if isinstance(limits, list) else None,
+        )
 
 
 def prepare_part(model: Model, pairs: list[Pair]) -> list[PartOp]:
@@ -118,32 +210,24 @@ def check(
         dropped = n_ops - sum(len(ops) for _, ops in prepared)
         failed, unknown, limits = _decide(m, prepared, initial, run, budget)
     elapsed = round(time.monotonic() - started, 6)
-    details: dict[str, Any] = {
-        "model": m.name,
-        "parts": n_parts,
-        "ops": n_ops,
-        "dropped_unobserved": dropped,
-        "failed_part": failed,
-        "unknown_parts": unknown,
-        "elapsed_s": elapsed,
-    }
+    details = LinearizableDetails(m.name, n_parts, n_ops, dropped, failed, unknown, elapsed)
     if failed is not None:
-        where = "" if failed["key"] is None else f" for key {failed['key']!r}"
-        if "reason" in failed:
+        where = "" if failed.key is None else f" for key {failed.key!r}"
+        if failed.reason is not None:
             summary = (
-                f"Not linearizable{where}: operation {failed['reason_op']} {failed['reason']} "
-                f"(ops {failed['ops']} cannot be ordered consistently with model {m.name})."
+                f"Not linearizable{where}: operation {failed.reason_op} {failed.reason} "
+                f"(ops {failed.ops} cannot be ordered consistently with model {m.name})."
             )
         else:
-            longest = max((len(x) for x in failed["longest"]), default=0)
+            longest = max((len(x) for x in failed.longest), default=0)
             summary = (
-                f"Not linearizable{where}: of its {len(failed['ops'])} operations at most {longest} can be "
+                f"Not linearizable{where}: of its {len(failed.ops)} operations at most {longest} can be "
                 f"ordered consistently with model {m.name}; "
-                f"the next could be none of {failed['stuck_ops'][:8]}."
+                f"the next could be none of {failed.stuck_ops[:8]}."
             )
         return Result(NAME, False, summary, details)
     if unknown:
-        details["limits"] = sorted(limits)
+        details = replace(details, limits=sorted(limits))
         summary = (
             f"Undecided: {len(unknown)} of {n_parts} parts were not decided: "
             + "; ".join(
@@ -159,7 +243,7 @@ def check(
 
 def _decide(
     m: Model, prepared: list[tuple[Hashable, list[PartOp]]], initial: Hashable, run: SearchFn, budget: Budget
-) -> tuple[dict[str, Any] | None, list[Any], set[str]]:
+) -> tuple[FailedPart | None, list[Any], set[str]]:
     """(the failed part's explanation or None, undecided part keys, limits hit): pre-checks, then the search
     part by part, smallest first."""
     prepared = sorted(prepared, key=lambda kv: len(kv[1]))
@@ -169,18 +253,18 @@ def _decide(
     for n, (key, ops) in enumerate(prepared):
         if failed is not None:
             break
-        outcome = run(ops, m.step, initial, budget)
-        if outcome.status == BUDGET:
-            limits.add(outcome.limit)
-            if outcome.limit == "time":
+        searched = run(ops, m.step, initial, budget)
+        if searched.status == BUDGET:
+            limits.add(searched.limit)
+            if searched.limit == "time":
                 unknown += [_json_key(k) for k, _ in prepared[n:]]  # the time is spent: the rest is undecided
                 break
             # Only this part's memo outgrew its memory: a later part may still prove the history illegal,
             # and false beats unknown, so go on.
             unknown.append(_json_key(key))
             continue
-        if outcome.status == ILLEGAL:
-            failed = _explain(m, key, ops, outcome.longest, initial)
+        if searched.status == ILLEGAL:
+            failed = _explain(m, key, ops, searched.longest, initial)
     return failed, unknown, limits
 
 
@@ -198,7 +282,7 @@ _LIMIT_TEXT = {
 
 def _precheck(
     m: Model, prepared: list[tuple[Hashable, list[PartOp]]], initial: Hashable, run: SearchFn, budget: Budget
-) -> dict[str, Any] | None:
+) -> FailedPart | None:
     """A definite violation ``prune.find_witness`` finds in a part, confirmed by searching its witness."""
     for key, ops in prepared:
         found = find_witness(ops, initial, m.read_fs)
@@ -206,27 +290,25 @@ def _precheck(
             continue
         reason, observer, picked = found
         sub = [ops[i] for i in picked]
-        outcome = run(sub, m.step, initial, budget)
-        if outcome.status == ILLEGAL:  # always, by the rule's proof; the search double-checks it
-            failed = _explain(m, key, sub, outcome.longest, initial)
-            failed["reason"] = reason
-            failed["reason_op"] = ops[observer].index
-            return failed
+        searched = run(sub, m.step, initial, budget)
+        if searched.status == ILLEGAL:  # always, by the rule's proof; the search double-checks it
+            failed = _explain(m, key, sub, searched.longest, initial)
+            return replace(failed, reason=reason, reason_op=ops[observer].index)
     return None
 
 
 def _explain(
     m: Model, key: Hashable, ops: list[PartOp], longest: list[list[int]], initial: Hashable
-) -> dict[str, Any]:
+) -> FailedPart:
     """The counterexample of an illegal part: its ops, longest partial linearizations, and the stuck ops."""
     best = longest[0] if longest else []
     final = replay(ops, best, m.step, initial)
     stuck = frontier(ops, set(best))
-    return {
-        "key": _json_key(key),
-        "ops": [op.index for op in ops],
-        "longest": [[ops[i].index for i in seq] for seq in longest],
-        "stuck_ops": [ops[i].index for i in stuck],
-        "final_state": m.describe_state(final),
-        "describe": {str(ops[i].index): m.describe_call(ops[i].call) for i in sorted(set(best) | set(stuck))},
-    }
+    return FailedPart(
+        key=_json_key(key),
+        ops=[op.index for op in ops],
+        longest=[[ops[i].index for i in seq] for seq in longest],
+        stuck_ops=[ops[i].index for i in stuck],
+        final_state=m.describe_state(final),
+        describe={str(ops[i].index): m.describe_call(ops[i].call) for i in sorted(set(best) | set(stuck))},
+    )

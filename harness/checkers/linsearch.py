@@ -48,7 +48,7 @@ class Budget:
 
 
 @dataclass
-class Outcome:
+class SearchResult:
     """The verdict of one part; for ``illegal``, up to 3 longest partial linearizations (op numbers)."""
 
     status: str
@@ -87,7 +87,7 @@ def search(
     step: Callable[[Hashable, Call], tuple[bool, Hashable]],
     init: Hashable,
     budget: Budget,
-) -> Outcome:
+) -> SearchResult:
     """Decide whether ``ops`` (one part) are linearizable from ``init``; never raises on a budget overrun."""
     n = len(ops)
     order = event_order(ops)
@@ -132,11 +132,11 @@ def search(
         tick += 1
         if not tick & _CHECK_EVERY:
             if budget.deadline is not None and time.monotonic() > budget.deadline:
-                return Outcome(BUDGET, longest, len(cache), "time")
+                return SearchResult(BUDGET, longest, len(cache), "time")
             if len(cache) > max_configs:
-                return Outcome(BUDGET, longest, len(cache), "memory")
+                return SearchResult(BUDGET, longest, len(cache), "memory")
         if e == end:
-            return Outcome(OK, [], len(cache))
+            return SearchResult(OK, [], len(cache))
         i = op_of[e]
         if i >= 0:
             g = gate[i]
@@ -170,7 +170,7 @@ def search(
             e = nxt[e]
         else:
             if not stack_e:
-                return Outcome(ILLEGAL, longest, len(cache))
+                return SearchResult(ILLEGAL, longest, len(cache))
             depth = len(stack_e)
             if depth > best:
                 best = depth

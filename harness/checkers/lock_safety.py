@@ -21,13 +21,59 @@ it false. At most ``max_reported`` (default 200) overlaps are listed; ``overlap_
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from harness.checkers.base import UNKNOWN, Result, Validity
+from harness.checkers.base import UNKNOWN, Details, Result, Validity
 from harness.history import History
 from harness.wellformed import BadOp
 
 NAME = "lock-safety"
+Entry = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class LockSafetyDetails(Details):
+    """Overlapping critical sections (at most ``max_reported``; ``overlap_count``: all of them, None when the
+    resource log was not read), token regressions, duplicate grants, grants inside a running lease, and how
+    many grants and accepted writes there were. Entries are JSON objects (see the module docstring)."""
+
+    overlaps: Sequence[Entry] = field(default_factory=list)
+    token_regressions: Sequence[Entry] = field(default_factory=list)
+    duplicate_grants: Sequence[Entry] = field(default_factory=list)
+    lease_overlaps: Sequence[Entry] = field(default_factory=list)
+    grants: int | None = None
+    writes: int | None = None
+    overlap_count: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "overlaps": list(self.overlaps),
+            "token_regressions": list(self.token_regressions),
+            "duplicate_grants": list(self.duplicate_grants),
+            "lease_overlaps": list(self.lease_overlaps),
+            "grants": self.grants,
+            "writes": self.writes,
+        }
+        if self.overlap_count is not None:
+            d["overlap_count"] = self.overlap_count
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LockSafetyDetails:
+        def entries(key: str) -> list[Entry]:
+            return [e for e in d.get(key) or [] if isinstance(e, Mapping)]
+
+        return cls(
+            overlaps=entries("overlaps"),
+            token_regressions=entries("token_regressions"),
+            duplicate_grants=entries("duplicate_grants"),
+            lease_overlaps=entries("lease_overlaps"),
+            grants=d.get("grants"),
+            writes=d.get("writes"),
+            overlap_count=d.get("overlap_count"),
+        )
 
 
 def check(history: History, max_reported: int = 200, **_options: Any) -> Result:
@@ -47,14 +93,12 @@ def check(history: History, max_reported: int = 200, **_options: Any) -> Result:
         p for p in pairs if p.invoke.f == "read-resource" and p.type == "ok" and isinstance(p.value, list)
     ]
     lease_overlaps = _lease_overlaps(pairs)
-    details: dict[str, Any] = {
-        "overlaps": [],
-        "token_regressions": [],
-        "duplicate_grants": duplicate_grants,
-        "lease_overlaps": lease_overlaps,
-        "grants": sum(len(ix) for ix in grants.values()),
-        "writes": 0,
-    }
+    details = LockSafetyDetails(
+        duplicate_grants=duplicate_grants,
+        lease_overlaps=lease_overlaps,
+        grants=sum(len(ix) for ix in grants.values()),
+        writes=0,
+    )
     if not reads:
         valid: Validity = False if duplicate_grants or lease_overlaps else UNKNOWN
         summary = (
@@ -71,7 +115,6 @@ def check(history: History, max_reported: int = 200, **_options: Any) -> Result:
                 where = reads[-1].complete or reads[-1].invoke
                 raise BadOp(where.index, f"read-resource: a write's {key} must be a number, got {v!r}")
     log.sort(key=lambda w: w.get("seq", 0))
-    details["writes"] = len(log)
     regressions = []
     highest: Any = None
     sections: dict[tuple[Any, Any], list[Any]] = {}
@@ -87,13 +130,17 @@ def check(history: History, max_reported: int = 200, **_options: Any) -> Result:
         else:
             sections[holder] = [seq, seq]
     overlaps = _overlaps(sections)
-    details["overlaps"] = overlaps[:max_reported]
-    details["overlap_count"] = len(overlaps)
-    details["token_regressions"] = regressions
+    details = replace(
+        details,
+        writes=len(log),
+        overlaps=overlaps[:max_reported],
+        overlap_count=len(overlaps),
+        token_regressions=regressions,
+    )
     valid = not (overlaps or regressions or duplicate_grants or lease_overlaps)
     if valid:
         summary = (
-            f"Lock safe: {details['grants']} grants, {len(log)} accepted writes; no interleaved holders, "
+            f"Lock safe: {details.grants} grants, {len(log)} accepted writes; no interleaved holders, "
             f"tokens never went backwards, no token granted twice, no grant inside a running lease."
         )
     else:

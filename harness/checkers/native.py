@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.checkers.linsearch import BUDGET, ILLEGAL, OK, Budget, Outcome, PartOp, event_order, gates
+from harness.checkers.linsearch import BUDGET, ILLEGAL, OK, Budget, PartOp, SearchResult, event_order, gates
 from harness.checkers.models import Call, CasRegisterModel, KvModel, Model, RegisterModel
 
 ABI = 4
@@ -216,7 +216,7 @@ def search(
     init: Hashable,
     budget: Budget,
     read_fs: frozenset[str] = Model.read_fs,
-) -> Outcome:
+) -> SearchResult:
     """Same contract as ``linsearch.search``; raises what ``step`` raised (e.g. ``BadInput``)."""
     lib = _LOADER.get()
     if lib is None:
@@ -250,7 +250,7 @@ def search(
             (ctypes.c_uint8 * max(1, nv))(*[v is None for v in enc.values]),
             enc.init, limit_s, max_configs, longest, lens, ctypes.byref(configs),
         )  # fmt: skip
-        return _outcome(status, longest, lens, n, configs)
+        return _search_result(status, longest, lens, n, configs)
     calls = [op.call for op in ops]
     states: list[Hashable] = [init]
     state_id: dict[Hashable, int] = {init: 0}
@@ -276,13 +276,13 @@ def search(
     )
     if status == _STEP_FAILED or raised:
         raise raised[0] if raised else RuntimeError("native search: step failed")
-    return _outcome(status, longest, lens, n, configs)
+    return _search_result(status, longest, lens, n, configs)
 
 
-def _outcome(status: int, longest: Any, lens: Any, n: int, configs: ctypes.c_uint64) -> Outcome:
+def _search_result(status: int, longest: Any, lens: Any, n: int, configs: ctypes.c_uint64) -> SearchResult:
     if status not in _STATUS:
         raise RuntimeError(f"native search: status {status}")
     seqs = [[longest[k * n + j] for j in range(lens[k])] for k in range(3) if lens[k]]
     if status == 0:
         seqs = []
-    return Outcome(_STATUS[status], seqs, int(configs.value), _LIMIT.get(status, ""))
+    return SearchResult(_STATUS[status], seqs, int(configs.value), _LIMIT.get(status, ""))

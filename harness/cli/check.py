@@ -216,31 +216,36 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _print_counterexample(result: Result, history: History) -> None:
-    if result.checker in TXN_CHECKERS:
-        _print_anomalies(result)
+    # imported here: ``chaos check`` loads only the checker it runs (start-up time)
+    from harness.checkers.linearizable import LinearizableDetails
+    from harness.checkers.txn.check import TxnDetails
+
+    if isinstance(result.details, TxnDetails):
+        _print_anomalies(result.details)
         return
-    part = result.details.get("failed_part") if result.checker == "linearizable" else None
-    if not part:
+    part = result.details.failed_part if isinstance(result.details, LinearizableDetails) else None
+    if part is None:
         return
     by_index = {op.index: op for op in history}
-    describe = part.get("describe", {})
+    describe = part.describe
 
     def line(i: int) -> str:
         op = by_index.get(i)
         who = f"process {op.process}" if op is not None else "?"
         return f"  [{i}] {who}: {describe.get(str(i), op.f if op else '?')}"
 
-    for n, seq in enumerate(part["longest"][:1]):
+    for n, seq in enumerate(part.longest[:1]):
         print(f"longest partial linearization #{n + 1} ({len(seq)} ops):")
         for i in seq:
             print(line(i))
-    print(f"state after it: {part['final_state']}; none of these could come next:")
-    for i in part["stuck_ops"]:
+    print(f"state after it: {part.final_state}; none of these could come next:")
+    for i in part.stuck_ops:
         print(line(i))
 
 
-def _print_anomalies(result: Result) -> None:
-    for a in result.details.get("anomalies", []):
+def _print_anomalies(details: Any) -> None:
+    """A ``TxnDetails``' anomalies, one line each with its cycle's edges."""
+    for a in details.anomalies:
         print(f"{a['type']}: {a['text']} (rules out {', '.join(a['ruled_out']) or 'no model'})")
         for step in a.get("cycle", []):
             print(f"  {step['from']} -> {step['to']} {step['kind']}: {step['why']}")

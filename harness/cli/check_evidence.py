@@ -14,7 +14,6 @@ tools judge them (the checker alone) unless ``--evidence on``. Counts are printe
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from harness.bundle import RUN_FILE
 from harness.checkers.base import Result, Validity
 from harness.errors import BadInput
 from harness.history import History
+from harness.record import read as read_record
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,11 +47,9 @@ def _bundle_evidence(history_path: str) -> ev.Evidence | None:
     if Path(history_path).name != "history.jsonl" or not run_file.is_file():
         return None
     try:
-        meta = json.loads(run_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_record(run_file).evidence
+    except (OSError, BadInput):  # a history checked on its own: the run record beside it is only a hint
         return None
-    recorded = meta.get("evidence") if isinstance(meta, dict) else None
-    return ev.Evidence.from_dict(recorded) if isinstance(recorded, dict) else None
 
 
 def gather(args: argparse.Namespace, fmt: str, history: History) -> tuple[ev.Evidence, bool]:

@@ -17,7 +17,7 @@ import time
 from harness.cluster.rundir import chaos_home
 from harness.cluster.toxiproxy_server import find_toxiproxy
 from harness.errors import EXIT_OK, BadInput, InfrastructureError
-from harness.target import Outcome
+from harness.target import Completion
 
 SETUP = "run scripts/setup"
 
@@ -108,7 +108,7 @@ def registered() -> list[tuple[str, str]]:
     ]
 
 
-def _reached(out: Outcome) -> bool:
+def _reached(out: Completion) -> bool:
     return out.type == "ok" and isinstance(out.value, dict) and bool(out.value.get("reached"))
 
 

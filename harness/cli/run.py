@@ -15,8 +15,9 @@ from typing import Any
 from harness.bundle import Bundle
 from harness.errors import EXIT_INVALID, EXIT_OK, BadInput
 from harness.experiment import Experiment, load, with_overrides
+from harness.record import RunRecord
 from harness.registry import Registries
-from harness.run import RunOutcome, run_experiment
+from harness.run import RunResult, run_experiment
 from harness.schedule import Schedule
 from harness.shrink import Candidate, as_experiment, shrink
 
@@ -27,7 +28,7 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _print_outcome(o: RunOutcome) -> None:
+def _print_outcome(o: RunResult) -> None:
     print(f"{o.summary}")
     for note in o.notes:
         print(f"note: {note}")
@@ -40,7 +41,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def _run(
     exp: Experiment, seed: int | None, out: str, overrides: dict[str, Any], reg: Registries
-) -> RunOutcome:
+) -> RunResult:
     exp = with_overrides(exp, seed=seed, **overrides)
     return run_experiment(
         exp, seed=exp.seed, out=out, registries=reg, progress=_progress, overrides=overrides
@@ -71,23 +72,23 @@ def _dry_run(exp: Experiment, args: argparse.Namespace, reg: Registries) -> int:
     return EXIT_OK
 
 
-def _load_bundle(run: str, reg: Registries) -> tuple[Bundle, dict[str, Any], Experiment]:
+def _load_bundle(run: str, reg: Registries) -> tuple[Bundle, RunRecord, int, Experiment]:
     bundle = Bundle.open(run)
     meta = bundle.read_run()
-    if not bundle.experiment_file.is_file() or "seed" not in meta:
+    if not bundle.experiment_file.is_file() or meta.seed is None:
         raise BadInput(
             f"{bundle.path}: the bundle has no experiment.yaml or no recorded seed; cannot replay it"
         )
-    exp = load(bundle.experiment_file, reg, name=str(meta.get("experiment") or "experiment"))
-    return bundle, meta, exp
+    exp = load(bundle.experiment_file, reg, name=meta.experiment or "experiment")
+    return bundle, meta, meta.seed, exp
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     reg = Registries()
-    bundle, meta, exp = _load_bundle(args.run, reg)
-    overrides = {**meta.get("overrides", {}), **_overrides(args)}
-    outcome = _run(exp, int(meta["seed"]), args.out, overrides, reg)
-    same = outcome.schedule.to_list() == meta.get("schedule")
+    bundle, meta, seed, exp = _load_bundle(args.run, reg)
+    overrides = {**(meta.overrides or {}), **_overrides(args)}
+    outcome = _run(exp, seed, args.out, overrides, reg)
+    same = meta.schedule is not None and outcome.schedule.to_list() == list(meta.schedule)
     print(
         f"replay of {bundle.path}: fault schedule {'identical' if same else 'DIFFERENT'} to the recorded one"
     )
@@ -96,15 +97,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _shrink_bundle(bundle: Bundle, max_runs: int, reg: Registries, out: str | None = None) -> int:
-    bundle, meta, exp = _load_bundle(str(bundle.path), reg)
+    bundle, meta, seed, exp = _load_bundle(str(bundle.path), reg)
     results = bundle.read_results()
-    if results is None or results.get("valid") is not False:
-        verdict = "no results" if results is None else f"valid = {results.get('valid')}"
+    if results is None or results.valid is not False:
+        verdict = "no results" if results is None else f"valid = {results.valid}"
         raise BadInput(
             f"{bundle.path}: this run did not fail ({verdict}); shrink needs a run whose checkers failed"
         )
-    exp = with_overrides(exp, seed=int(meta["seed"]), **meta.get("overrides", {}))
-    start = Candidate(Schedule.from_list(meta["schedule"]), exp.workload.duration)
+    if meta.schedule is None:
+        raise BadInput(f"{bundle.run_file}: no recorded fault schedule (field 'schedule'); cannot shrink it")
+    exp = with_overrides(exp, seed=seed, **(meta.overrides or {}))
+    start = Candidate(Schedule.from_list(list(meta.schedule)), exp.workload.duration)
     shrink_out = out or str(bundle.path / "shrink")
 
     def fails(cand: Candidate) -> bool:

@@ -16,9 +16,12 @@ import json
 import os
 import socket
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from harness import record
+from harness.errors import BadInput
 
 LABEL_PREFIX = "chaos-harness.owner."
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
@@ -114,21 +117,22 @@ def mark_killed(bundle: str) -> bool:
     """Mark a bundle whose runner died while it ran as ``killed``; True when its ``run.json`` changed."""
     if not bundle:
         return False
-    run_file = Path(bundle) / "run.json"
+    run_file = Path(bundle) / record.RUN_FILE_NAME
     try:
-        meta = json.loads(run_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        meta = record.read(run_file)
+    except (OSError, BadInput):
         return False
-    if not isinstance(meta, dict) or meta.get("status") != "running":
+    if meta.status != "running":
         return False
-    meta.update(
-        status="killed",
-        finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        error="the runner was killed while the run ran; chaos clean removed what it left",
+    record.write(
+        run_file,
+        replace(
+            meta,
+            status="killed",
+            finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            error="the runner was killed while the run ran; chaos clean removed what it left",
+        ),
     )
-    tmp = run_file.with_name(run_file.name + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, run_file)
     return True
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.checkers.availability import analyse
+from harness.checkers.availability import AvailabilityDetails, analyse
 from harness.report.data import FaultWindow, ReportData
 from harness.report.markup import esc, table, tag
 
@@ -20,12 +20,11 @@ Figures = Mapping[str, Any]
 
 
 def figures(data: ReportData) -> Figures | None:
-    """The stored availability details, else figures derived from the history (None: cannot be derived)."""
-    stored = ((data.results or {}).get("results") or {}).get("availability")
-    if isinstance(stored, Mapping) and isinstance(stored.get("details"), Mapping):
-        details = stored["details"]
-        if "faults" in details and "outside" in details:
-            return details
+    """The stored availability figures (of the result whose details are ``AvailabilityDetails``), else figures
+    derived from the history (None: cannot be derived)."""
+    for r in data.results.results.values() if data.results is not None else ():
+        if isinstance(r.details, AvailabilityDetails) and r.details.has_figures:  # whatever its name
+            return r.details.figures
     if data.history_error:
         return None
     try:
@@ -34,16 +33,15 @@ def figures(data: ReportData) -> Figures | None:
         return None
 
 
-def explain(valid: Any, details: Mapping[str, Any]) -> str:
+def explain(valid: Any, details: AvailabilityDetails) -> str:
     """Plain words for the verdict banner."""
-    th = details.get("thresholds") or {}
-    limits = ", ".join(f"{k} {v}" for k, v in th.items()) or "none"
+    limits = ", ".join(f"{k} {v}" for k, v in details.thresholds.items()) or "none"
     if valid is True:
         return (
             f"The system stayed available within the experiment's thresholds ({limits}): the rates, "
             "latencies and recovery times below are inside them."
         )
-    broken = details.get("breaches") or []
+    broken = details.breaches
     return (
         f"Availability fell outside the experiment's thresholds ({limits}) in {len(broken)} window(s): "
         + "; ".join(str(b) for b in broken[:6])

@@ -1,8 +1,9 @@
 """What a report shows, read from a run bundle and derived once: facts, op pairs, fault windows, lanes.
 
 The report never re-checks and never talks to the cluster: everything here comes from the bundle's files
-(``run.json``, ``history.jsonl``, ``results.json``, ``logs/``). Missing files or fields yield empty values so
-that a crashed or interrupted run still renders.
+(``run.json`` and ``results.json`` as their typed records, ``harness.record``; ``history.jsonl``; ``logs/``).
+Missing files or fields yield empty values so that a crashed or interrupted run still renders; a field of the
+wrong type is ``BadInput`` naming the file and the field. The outcome is ``harness.outcome.of_bundle``'s.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness import outcome as oc
 from harness.bundle import Bundle
 from harness.history import History, Pair
 from harness.op import Op, Process
+from harness.record import ResultsRecord, RunRecord
 
 # Fault kinds that stop or freeze a node's process; drawn per node as restarts and pauses.
 RESTART_KINDS = frozenset({"kill", "crash", "restart", "stop"})
@@ -59,8 +62,8 @@ class FaultWindow:
 class ReportData:
     """Everything the renderer needs, already parsed."""
 
-    run: dict[str, Any]
-    results: dict[str, Any] | None
+    run: RunRecord
+    results: ResultsRecord | None
     history: History
     pairs: list[Pair]
     faults: list[FaultWindow]
@@ -73,7 +76,7 @@ class ReportData:
 
     @property
     def nodes(self) -> list[str]:
-        seen: list[str] = [str(n) for n in self.run.get("nodes") or [] if isinstance(n, (str, int))]
+        seen: list[str] = list(self.run.nodes or ())
         for w in self.faults:
             seen.extend(n for n in w.nodes if n not in seen)
         seen.extend(n for n in self.logs if n not in seen)
@@ -84,18 +87,11 @@ class ReportData:
         return max(self.lanes.values(), default=-1) + 1
 
     def outcome(self) -> str:
-        """pass / fail / unknown / none: recorded by the runner, else derived from validity and ``expect``."""
-        for src in (self.results or {}, self.run):
-            o = src.get("outcome")
-            if isinstance(o, str) and o:
-                return o
+        """pass / fail / unknown / crashed / none, as ``harness.outcome.of_bundle`` decides it."""
         if self.results is None:
-            return "none"
-        valid = self.results.get("valid")
-        if valid == "unknown" or valid is None:
-            return "unknown"
-        expect_valid = self.run.get("expect", "valid") != "invalid"
-        return "pass" if bool(valid) == expect_valid else "fail"
+            return oc.of_bundle(self.run, None)
+        valid = self.results.valid
+        return oc.of_bundle(self.run, "unknown" if valid is None else valid, self.results.outcome)
 
 
 def _fault_nodes(value: Any) -> tuple[str, ...]:
@@ -163,7 +159,7 @@ def pack_lanes(pairs: list[Pair], t_end: int) -> dict[Process, int]:
 
 def load(bundle: Bundle) -> ReportData:
     """Read a bundle for rendering; a missing or unreadable part becomes empty, with the reason kept."""
-    run = bundle.read_run() if bundle.run_file.exists() else {}
+    run = bundle.read_run() if bundle.run_file.exists() else RunRecord()
     results = bundle.read_results()
     history_error: str | None = None
     history = bundle.read_history()

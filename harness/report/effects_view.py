@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from harness.checkers.exactly_once import ExactlyOnceDetails
+from harness.checkers.lock_safety import LockSafetyDetails
 from harness.history import History, Pair
 from harness.report.markup import esc, show, table, tag
 
@@ -61,7 +63,7 @@ def _send(by_index: Mapping[int, Pair], i: Any) -> str:
     return f"#{i} p{p.invoke.process} {p.type}"
 
 
-def render_exactly_once(d: Mapping[str, Any], pairs: list[Pair], history: History) -> str:
+def render_exactly_once(d: ExactlyOnceDetails, pairs: list[Pair], history: History) -> str:
     by_index = {p.invoke.index: p for p in pairs}
     trails = delivery_trails(history)
 
@@ -83,8 +85,9 @@ def render_exactly_once(d: Mapping[str, Any], pairs: list[Pair], history: Histor
         ),
         ("recovered", "Recovered: send outcome unknown, applied once (allowed)", ["message", "send"]),
     ]
+    lists = {"lost": d.lost, "duplicated": d.duplicated, "unexpected": d.unexpected, "recovered": d.recovered}
     for key, title, headers in specs:
-        entries = [e for e in d.get(key) or [] if isinstance(e, Mapping)]
+        entries = list(lists[key])
         rows = []
         for e in entries:
             msg = tag("code", esc(show(e.get("msg"))))
@@ -97,11 +100,7 @@ def render_exactly_once(d: Mapping[str, Any], pairs: list[Pair], history: Histor
             rows.append(row + ([trail(e)] if "delivery trail" in headers else []))
         body = table(headers, rows, class_=f"eo-{key}") if rows else tag("p", "none", class_="note")
         out.append(tag("h3", esc(f"{title} ({len(entries)})")) + body)
-    counts = d.get("counts")
-    if isinstance(counts, Mapping):
-        out.append(
-            table(["count", "value"], [[esc(k), esc(v)] for k, v in counts.items()], class_="eo-counts")
-        )
+    out.append(table(["count", "value"], [[esc(k), esc(v)] for k, v in d.counts.items()], class_="eo-counts"))
     return tag("section", "".join(out), class_="counterexample exactly-once")
 
 
@@ -111,8 +110,8 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def render_lock(d: Mapping[str, Any]) -> str:
-    overlaps = [o for o in d.get("overlaps") or [] if isinstance(o, Mapping)]
+def render_lock(d: LockSafetyDetails) -> str:
+    overlaps = list(d.overlaps)
     out = [tag("h3", esc(f"Overlapping critical sections ({len(overlaps)})"))]
     sections = [(k, side, o.get(side)) for k, o in enumerate(overlaps) for side in ("a", "b")]
     times = [
@@ -173,7 +172,7 @@ def render_lock(d: Mapping[str, Any]) -> str:
                 class_="note",
             )
         )
-    regressions = [r for r in d.get("token_regressions") or [] if isinstance(r, Mapping)]
+    regressions = list(d.token_regressions)
     out.append(tag("h3", esc(f"Token regressions ({len(regressions)})")))
     out.append(
         table(
@@ -184,7 +183,7 @@ def render_lock(d: Mapping[str, Any]) -> str:
         if regressions
         else tag("p", "none", class_="note")
     )
-    dups = [g for g in d.get("duplicate_grants") or [] if isinstance(g, Mapping)]
+    dups = list(d.duplicate_grants)
     out.append(tag("h3", esc(f"Tokens granted more than once ({len(dups)})")))
     out.append(
         table(
@@ -195,7 +194,7 @@ def render_lock(d: Mapping[str, Any]) -> str:
         if dups
         else tag("p", "none", class_="note")
     )
-    early = [g for g in d.get("lease_overlaps") or [] if isinstance(g, Mapping)]
+    early = list(d.lease_overlaps)
     out.append(tag("h3", esc(f"Grants inside a running lease ({len(early)})")))
     out.append(
         table(

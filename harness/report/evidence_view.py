@@ -8,39 +8,37 @@ the outcome line, above the verdict banners, because it qualifies every one of t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from harness import evidence as ev
+from harness.record import RunRecord
 from harness.report.data import ReportData
 from harness.report.markup import esc, table, tag
 
 
 def stored_evidence(data: ReportData) -> tuple[ev.Evidence | None, bool]:
     """The run's evidence and whether the runner recorded it (``False``: computed here, for display only)."""
-    for src in (data.results or {}, data.run):
-        d = src.get("evidence")
-        if isinstance(d, Mapping):
-            return ev.Evidence.from_dict(d), True
-    if data.run.get("status") == "crashed" or not len(data.history):
+    if data.results is not None and data.results.evidence is not None:
+        return data.results.evidence, True
+    if data.run.evidence is not None:
+        return data.run.evidence, True
+    if data.run.status == "crashed" or not len(data.history):
         return None, False
-    planned = data.run.get("schedule")
-    return ev.gather(data.history, faults_planned=len(planned) if isinstance(planned, list) else None), False
+    planned = data.run.schedule
+    return ev.gather(data.history, faults_planned=len(planned) if planned is not None else None), False
 
 
-def _crash(run: Mapping[str, Any]) -> str:
-    crashes = [c for c in run.get("crashes") or [] if isinstance(c, Mapping)]
-    if not crashes and not run.get("error"):
+def _crash(run: RunRecord) -> str:
+    crashes = run.crashes or ()
+    if not crashes and not run.error:
         return ""
     items = "".join(
-        tag("li", esc(f"{c.get('where', '?')} crashed: {c.get('error', '?')}"))
+        tag("li", esc(f"{c.where} crashed: {c.error}"))
         + (
-            tag("details", tag("summary", "traceback") + tag("pre", esc(c["traceback"]), class_="log"))
-            if c.get("traceback")
+            tag("details", tag("summary", "traceback") + tag("pre", esc(c.traceback), class_="log"))
+            if c.traceback
             else ""
         )
         for c in crashes
-    ) or tag("li", esc(str(run.get("error"))))
+    ) or tag("li", esc(str(run.error)))
     return tag(
         "div",
         tag("h3", "CRASHED: the run did not complete, so its history was not checked")
@@ -48,8 +46,9 @@ def _crash(run: Mapping[str, Any]) -> str:
         + tag(
             "p",
             esc(
-                f"Faults were healed and the cluster removed; the history recorded until then "
-                f"({run.get('ops', '?')} entries) is shown below. Fix the cause and run again."
+                "Faults were healed and the cluster removed; the history recorded until then "
+                f"({run.ops if run.ops is not None else '?'} entries) is shown below. Fix the cause and run "
+                "again."
             ),
         ),
         class_="evidence crash",
@@ -89,11 +88,6 @@ def _lacking(found: ev.Evidence, expect: str, violation: bool) -> str:
     )
 
 
-def _violation(results: Mapping[str, Any] | None) -> bool:
-    entries = (results or {}).get("results") or {}
-    return any(isinstance(r, Mapping) and r.get("valid") is False for r in entries.values())
-
-
 def _counts(found: ev.Evidence) -> str:
     rows = [[esc(f), esc(c.ok), esc(c.fail), esc(c.info)] for f, c in sorted(found.counts.items())] + [
         [esc(f"final {f}"), esc(c.ok), esc(c.fail), esc(c.info)] for f, c in sorted(found.final.items())
@@ -107,13 +101,14 @@ def render(data: ReportData) -> str:
     """The crash banner, the lacking-evidence banner, the no-fault note and the per-operation counts."""
     run = data.run
     out = []
-    if run.get("status") == "crashed":
+    if run.status == "crashed":
         out.append(_crash(run))
     found, recorded = stored_evidence(data)
     if found is None:
         return "".join(out)
     if recorded and not found.enough:
-        out.append(_lacking(found, str(run.get("expect", "valid")), _violation(data.results)))
+        violation = data.results is not None and data.results.violation
+        out.append(_lacking(found, run.expect or "valid", violation))
     for note in found.notes():
         out.append(
             tag(

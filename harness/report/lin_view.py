@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness.checkers.linearizable import FailedPart
 from harness.history import Pair
 from harness.report.markup import esc, fmt_seconds, show, table, tag
 
@@ -53,18 +54,15 @@ def _end(p: Pair, default: int) -> int:
     return p.complete.time if p.complete is not None else default
 
 
-def render(failed: Mapping[str, Any], pairs: list[Pair]) -> str:
+def render(failed: FailedPart, pairs: list[Pair]) -> str:
     by_index = {p.invoke.index: p for p in pairs}
-    ops = [i for i in failed.get("ops") or [] if isinstance(i, int)]
-    longest_all = [
-        [i for i in lin if isinstance(i, int)] for lin in failed.get("longest") or [] if isinstance(lin, list)
-    ]
+    ops = list(failed.ops)
+    longest_all = [list(lin) for lin in failed.longest]
     longest = longest_all[0] if longest_all else []
-    stuck = [i for i in failed.get("stuck_ops") or [] if isinstance(i, int)]
-    described = failed.get("describe")
-    desc: Mapping[str, Any] = described if isinstance(described, Mapping) else {}
+    stuck = list(failed.stuck_ops)
+    desc: Mapping[str, Any] = failed.describe
     shown = _chosen(ops or [*longest, *stuck], longest, stuck, by_index)
-    out = [tag("h3", "Failing key: " + tag("code", esc(show(failed.get("key"))), class_="failing-key"))]
+    out = [tag("h3", "Failing key: " + tag("code", esc(show(failed.key)), class_="failing-key"))]
     if len(shown) < len(ops):
         out.append(
             tag(
@@ -91,7 +89,7 @@ def render(failed: Mapping[str, Any], pairs: list[Pair]) -> str:
             tag(
                 "p",
                 esc(
-                    f"After the longest prefix (state {show(failed.get('final_state'), 80)}), none of "
+                    f"After the longest prefix (state {show(failed.final_state, 80)}), none of "
                     "these could be linearized next:"
                 ),
             )

@@ -8,10 +8,14 @@ JSON); node logs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
+from harness.checkers.exactly_once import ExactlyOnceDetails
+from harness.checkers.linearizable import LinearizableDetails
+from harness.checkers.lock_safety import LockSafetyDetails
+from harness.checkers.txn.check import TxnDetails
+from harness.record import RunRecord
 from harness.report import (
     availability_view,
     effects_view,
@@ -31,7 +35,7 @@ def _asset(name: str) -> str:
     return resources.files("harness.report").joinpath(name).read_text(encoding="utf-8")
 
 
-def _facts(run: Mapping[str, Any]) -> str:
+def _facts(run: RunRecord) -> str:
     rows = []
     for label, key in (
         ("experiment", "experiment"),
@@ -46,11 +50,11 @@ def _facts(run: Mapping[str, Any]) -> str:
         ("finished", "finished"),
         ("workload", "workload"),
     ):
-        v = run.get(key)
-        if v is None or v == []:
+        v = getattr(run, key)
+        if v is None or v == ():
             v = "none" if key == "flags" else "-"
-        rows.append([esc(label), esc(", ".join(map(str, v)) if isinstance(v, list) else show(v, 400))])
-    replay = run.get("replay")
+        rows.append([esc(label), esc(", ".join(map(str, v)) if isinstance(v, tuple) else show(v, 400))])
+    replay = run.replay
     rows.append([esc("replay"), tag("code", esc(replay), class_="replay") if replay else esc("-")])
     return table(["", ""], rows, class_="facts")
 
@@ -127,23 +131,20 @@ def _faults_table(data: ReportData, avail: availability_view.Figures | None = No
 
 
 def _counterexamples(data: ReportData) -> str:
+    """Each failed checker's counterexample, drawn by the view of its details' type."""
     out = []
-    for name, r in ((data.results or {}).get("results") or {}).items():
-        if not isinstance(r, Mapping) or r.get("valid") is not False:
+    for name, r in (data.results.results if data.results is not None else {}).items():
+        if r.valid is not False:
             continue
-        details = r.get("details")
-        d: Mapping[str, Any] = details if isinstance(details, Mapping) else {}
-        if isinstance(d.get("failed_part"), Mapping):
-            out.append(tag("h2", esc(f"Why {name} failed")) + lin_view.render(d["failed_part"], data.pairs))
-        elif "lost" in d or "duplicated" in d or "unexpected" in d:
-            out.append(
-                tag("h2", esc(f"Why {name} failed"))
-                + effects_view.render_exactly_once(d, data.pairs, data.history)
-            )
-        elif txn_view.is_txn_result(d):
-            out.append(tag("h2", esc(f"Why {name} failed")) + txn_view.render(d))
-        elif "overlaps" in d or "token_regressions" in d or "duplicate_grants" in d:
-            out.append(tag("h2", esc(f"Why {name} failed")) + effects_view.render_lock(d))
+        d, head = r.details, tag("h2", esc(f"Why {name} failed"))
+        if isinstance(d, LinearizableDetails) and d.failed_part is not None:
+            out.append(head + lin_view.render(d.failed_part, data.pairs))
+        elif isinstance(d, ExactlyOnceDetails) and d.decided:
+            out.append(head + effects_view.render_exactly_once(d, data.pairs, data.history))
+        elif isinstance(d, TxnDetails):
+            out.append(head + txn_view.render(d))
+        elif isinstance(d, LockSafetyDetails):
+            out.append(head + effects_view.render_lock(d))
     return "".join(out)
 
 
@@ -194,7 +195,7 @@ def _logs(data: ReportData) -> str:
 def render(data: ReportData) -> str:
     run = data.run
     outcome = data.outcome()
-    title = f"chaos report: {run.get('experiment', 'unnamed run')}"
+    title = f"chaos report: {run.experiment if run.experiment is not None else 'unnamed run'}"
     highlight = verdicts.named_ops(data.results)
     avail = availability_view.figures(data)
     parts = [

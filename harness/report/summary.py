@@ -18,6 +18,7 @@ from typing import Any
 from harness import evidence as ev
 from harness.bundle import RUN_FILE, Bundle
 from harness.errors import BadInput, HarnessError
+from harness.record import RunRecord
 from harness.report import availability_view, data, evidence_view, page, trends
 from harness.report.markup import esc, table, tag
 
@@ -27,7 +28,7 @@ WORD = {True: "holds", False: "violated", "unknown": "unknown"}
 @dataclass(frozen=True)
 class Entry:
     bundle: Path
-    run: dict[str, Any]
+    run: RunRecord
     verdicts: dict[str, Any]
     outcome: str
     report: Path | None
@@ -53,7 +54,7 @@ def _entry(path: Path, render_missing: bool) -> Entry:
     try:
         d = data.load(bundle)
     except HarnessError as e:
-        return Entry(path, {}, {}, "none", None, str(e))
+        return Entry(path, RunRecord(), {}, "none", None, str(e))
     report: Path | None = bundle.report_file
     if not bundle.report_file.exists():
         if render_missing:
@@ -62,10 +63,7 @@ def _entry(path: Path, render_missing: bool) -> Entry:
             os.replace(tmp, bundle.report_file)
         else:
             report = None
-    results = (d.results or {}).get("results") or {}
-    verdicts = {
-        str(k): (v.get("valid", "unknown") if isinstance(v, dict) else "unknown") for k, v in results.items()
-    }
+    verdicts = {k: r.valid for k, r in (d.results.results if d.results is not None else {}).items()}
     found, recorded = evidence_view.stored_evidence(d)
     return Entry(
         path,
@@ -92,11 +90,15 @@ def _evidence_words(found: ev.Evidence | None, recorded: bool) -> str:
     return "; ".join(words) or "enough"
 
 
+def _name(e: Entry) -> str:
+    return e.run.experiment if e.run.experiment is not None else e.bundle.name
+
+
 def _status(e: Entry) -> str:
     if e.error is not None:
         return e.error
-    status = str(e.run.get("status", "-"))
-    return f"{status}: {e.run['error']}" if status == "crashed" and e.run.get("error") else status
+    status = e.run.status or "-"
+    return f"{status}: {e.run.error}" if status == "crashed" and e.run.error else status
 
 
 def write_summary(
@@ -110,7 +112,7 @@ def write_summary(
         raise BadInput(f"{root}: not a directory; pass the directory holding the run bundles (e.g. reports/)")
     target = Path(out) if out is not None else base / "index.html"
     entries = [_entry(p, render_missing) for p in find_bundles(base)]
-    entries.sort(key=lambda e: (str(e.run.get("experiment", e.bundle.name)), str(e.run.get("started", ""))))
+    entries.sort(key=lambda e: (_name(e), e.run.started or ""))
     counts = Counter(e.outcome for e in entries)
     rows = []
     for e in entries:
@@ -124,9 +126,9 @@ def write_summary(
             link = tag("a", esc("report"), href=Path(rel).as_posix())
         rows.append(
             [
-                esc(e.run.get("experiment", e.bundle.name)),
-                esc(e.run.get("seed", "-")),
-                esc(e.run.get("expect", "-")),
+                esc(_name(e)),
+                esc(e.run.seed if e.run.seed is not None else "-"),
+                esc(e.run.expect or "-"),
                 verdict_cells,
                 tag("span", esc(e.outcome), class_=f"outcome-cell o-{e.outcome}"),
                 esc(_status(e)),

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.record import RunRecord
 from harness.report.markup import esc, table, tag
 
 SUMMARY_JSON = "summary.json"
@@ -92,15 +93,14 @@ def _num(v: Any) -> float | None:
 
 def row_of(
     bundle: Path,
-    run: Mapping[str, Any],
+    run: RunRecord,
     outcome: str,
     availability: Mapping[str, Any] | None,
     summary_dir: Path,
 ) -> RunRow:
     """The row of a bundle on disk: run.json facts, its outcome and the recovery time of each ended fault."""
-    name = str(run.get("experiment") or bundle.parent.name)
-    t = run.get("timings")
-    timings: Mapping[str, Any] = t if isinstance(t, Mapping) else {}
+    name = run.experiment or bundle.parent.name
+    timings: Mapping[str, Any] = run.timings or {}
     recovery = [
         _num(f.get("recovery_s"))
         for f in (availability or {}).get("faults") or []
@@ -109,13 +109,13 @@ def row_of(
     return RunRow(
         id=f"{name}/{bundle.resolve().name}",
         experiment=name,
-        date=str(run.get("started") or ""),
-        seed=run.get("seed"),
+        date=run.started or "",
+        seed=run.seed,
         outcome=outcome,
         ops_per_s=_num(timings.get("ops_per_s")),
         recovery_s=recovery,
         check_s=_num(timings.get("check_s")),
-        code_version=str(run.get("code_version") or UNRECORDED),
+        code_version=run.code_version or UNRECORDED,
         bundle=Path(os.path.relpath(bundle, summary_dir)).as_posix(),
     )
 

@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from harness.checkers.txn.check import TxnDetails
 from harness.report.markup import esc, show, table, tag
 
 BOX_W, BOX_H = 170, 46
@@ -21,17 +22,11 @@ MAX_DRAWN = 12
 KIND_CLASS = {"ww": "ww", "wr": "wr", "rw": "rw", "process": "order", "realtime": "order"}
 
 
-def is_txn_result(d: Mapping[str, Any]) -> bool:
-    return isinstance(d.get("anomalies"), list) and "consistency_model" in d
-
-
-def named_ops(d: Mapping[str, Any]) -> set[int]:
+def named_ops(d: TxnDetails) -> set[int]:
     """Invocation indices of the transactions the anomalies name (drawn even in an aggregated timeline)."""
     out: set[int] = set()
-    if not is_txn_result(d):
-        return out
-    for a in d["anomalies"]:
-        for t in a.get("txns") or [] if isinstance(a, Mapping) else []:
+    for a in d.anomalies:
+        for t in a.get("txns") or []:
             if isinstance(t, Mapping) and isinstance(t.get("index"), int):
                 out.add(t["index"])
     return out
@@ -157,15 +152,16 @@ def _clip(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]
     return a[0] + dx * s, a[1] + dy * s
 
 
-def render(d: Mapping[str, Any]) -> str:
-    anomalies = [a for a in d.get("anomalies") or [] if isinstance(a, Mapping)]
-    model = d.get("consistency_model", "?")
-    ruled = ", ".join(str(m) for m in d.get("ruled_out_models") or []) or "none"
+def render(d: TxnDetails) -> str:
+    anomalies = list(d.anomalies)
+    model = d.consistency_model
+    ruled = ", ".join(d.ruled_out_models) or "none"
     out = [
         tag(
             "p",
             esc(
-                f"Checked as {model}: {d.get('txns', '?')} transactions, {len(anomalies)} anomaly types. "
+                f"Checked as {model}: {d.txns if d.txns is not None else '?'} transactions, "
+                f"{len(anomalies)} anomaly types. "
                 f"The history rules out: {ruled}."
             ),
             class_="note",

@@ -2,7 +2,7 @@
 
 A worker asks its ``WorkerPlan`` for the next ``(f, value)``, records the invocation, calls the target's
 client and records the completion exactly as the client reported it: ``ok``, ``fail`` (certainly did not
-happen) or ``info`` (unknown), with the node that served it when the ``Outcome`` names one (op field
+happen) or ``info`` (unknown), with the node that served it when the ``Completion`` names one (op field
 ``node``). After an ``info`` (or if the client raised, also recorded as ``info``) the
 worker abandons that process id, as Jepsen does: it continues as a fresh process (id + concurrency) with a
 fresh client and plan, so no process ever has two open operations. ``rate`` is shared among the workers
@@ -20,20 +20,20 @@ from typing import Any
 
 from harness.history import HistoryWriter
 from harness.runtime.clock import MONOTONIC, Clock
-from harness.target import Client, Outcome, Workload
+from harness.target import Client, Completion, Workload
 
 ClientFactory = Callable[[int], Client]
 
 
-def call(writer: HistoryWriter, client: Client, process: int, f: str, value: Any) -> Outcome:
+def call(writer: HistoryWriter, client: Client, process: int, f: str, value: Any) -> Completion:
     """Record the invocation, invoke, record the completion; an exception becomes ``info`` with its error."""
     writer.record(process, "invoke", f, value)
     try:
         out = client.invoke(f, value)
-        if not isinstance(out, Outcome):
-            out = Outcome("info", None, f"client returned {type(out).__name__}, not an Outcome")
+        if not isinstance(out, Completion):
+            out = Completion("info", None, f"client returned {type(out).__name__}, not a Completion")
     except Exception as e:  # noqa: BLE001 - an exception is an unknown outcome, never a lost op
-        out = Outcome("info", None, f"{type(e).__name__}: {e}")
+        out = Completion("info", None, f"{type(e).__name__}: {e}")
     node = getattr(out, "node", None)
     writer.record(
         process,
@@ -84,7 +84,7 @@ class Worker(threading.Thread):
         client = None
         try:
             client, plan = self._fresh()
-            last: tuple[str, Any, Outcome] | None = None
+            last: tuple[str, Any, Completion] | None = None
             next_at = self.clock.now()
             while not self.stop_event.is_set():
                 if self.interval:

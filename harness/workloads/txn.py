@@ -28,7 +28,7 @@ from typing import Any
 
 from harness.checkers.txn.models import DEFAULT_MODEL, MODELS
 from harness.errors import BadInput
-from harness.target import Outcome
+from harness.target import Completion
 
 DEFAULTS: dict[str, Any] = {
     "keys": 8,
@@ -79,7 +79,7 @@ class TxnPlan:
         self.left: int | None = opts["ops"]
         self.p_read = float(opts["read"]) / (float(opts["read"]) + float(opts["write"]))
 
-    def next(self, last: tuple[str, Any, Outcome] | None) -> tuple[str, Any] | None:
+    def next(self, last: tuple[str, Any, Completion] | None) -> tuple[str, Any] | None:
         if self.left is not None:
             if self.left <= 0:
                 return None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.errors import BadInput
-from harness.target import NodeContext, Outcome
+from harness.target import Completion, NodeContext
 from targets.common.wire import Indefinite, LineClient, NotSent
 
 
@@ -70,17 +70,17 @@ def node_argv(target: str, role: str, ctx: NodeContext) -> list[str]:
     ]
 
 
-def outcome_of(call: Callable[[], Outcome]) -> Outcome:
+def outcome_of(call: Callable[[], Completion]) -> Completion:
     """Run one operation: a request that surely never got there is ``fail``, one that may have, ``info``."""
     try:
         return call()
     except NotSent as e:
-        return Outcome("fail", None, str(e))
+        return Completion("fail", None, str(e))
     except Indefinite as e:
-        return Outcome("info", None, str(e))
+        return Completion("info", None, str(e))
 
 
-def read_outcome(conn: LineClient, op: str, key: str) -> Outcome:
+def read_outcome(conn: LineClient, op: str, key: str) -> Completion:
     """A final-phase read: ``ok`` with the reply's ``key``, or ``fail`` with the service's error."""
     reply = conn.call({"op": op})
-    return Outcome("ok", reply[key]) if reply.get("ok") else Outcome("fail", None, reply.get("error"))
+    return Completion("ok", reply[key]) if reply.get("ok") else Completion("fail", None, reply.get("error"))

@@ -12,7 +12,7 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-from harness.target import Addr, Outcome
+from harness.target import Addr, Completion
 
 
 def request(addr: Addr, msg: Mapping[str, Any], timeout: float) -> dict[str, Any]:
@@ -38,7 +38,7 @@ class EchoClient:
         self.process = process
         self.timeout = timeout
 
-    def invoke(self, f: str, value: Any) -> Outcome:
+    def invoke(self, f: str, value: Any) -> Completion:
         msg: dict[str, Any]
         if f == "ping":
             node, msg = str(value), {"op": "ping"}
@@ -50,20 +50,20 @@ class EchoClient:
                 {"op": "probe", "peer": value[1], "timeout": max(0.1, self.timeout - 0.5)},
             )
         else:
-            return Outcome("fail", error=f"unknown f {f!r}")
+            return Completion("fail", error=f"unknown f {f!r}")
         if node not in self.nodes:
-            return Outcome("fail", error=f"unknown node {node!r}")
+            return Completion("fail", error=f"unknown node {node!r}")
         try:
             reply = request(self.nodes[node], msg, self.timeout)
         except ConnectionRefusedError:
-            return Outcome("fail", error="refused")
+            return Completion("fail", error="refused")
         except TimeoutError:
-            return Outcome("info", error="timeout")
+            return Completion("info", error="timeout")
         except (OSError, ValueError) as e:
-            return Outcome("info", error=type(e).__name__)
+            return Completion("info", error=type(e).__name__)
         if not reply.get("ok"):
-            return Outcome("fail", value=reply, error=str(reply.get("error")))
-        return Outcome("ok", value=reply)
+            return Completion("fail", value=reply, error=str(reply.get("error")))
+        return Completion("ok", value=reply)
 
     def close(self) -> None:
         pass

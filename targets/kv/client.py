@@ -2,7 +2,7 @@
 
 Blocking sockets (harness workers are threads); newline-delimited JSON, one request in flight. A worker starts
 on node ``process % n`` and stays there while the node answers, so faults on one node reach a stable set of
-workers; it moves to the next node only after a connection failure or a timeout. Outcomes:
+workers; it moves to the next node only after a connection failure or a timeout. Completions:
 
 - ``ok``: the node said it happened (a ``read`` returns ``{"key", "value"}``).
 - ``fail``: certainly not applied -- the connection was refused before sending, the node answered ``definite:
@@ -18,7 +18,7 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-from harness.target import Addr, Outcome
+from harness.target import Addr, Completion
 
 _REQUESTS = {"read": "get", "write": "put", "cas": "cas"}
 
@@ -69,9 +69,9 @@ class KvClient:
             raise ConnectionResetError("malformed reply")
         return resp
 
-    def invoke(self, f: str, value: Any) -> Outcome:
+    def invoke(self, f: str, value: Any) -> Completion:
         if f not in _REQUESTS or not isinstance(value, dict) or "key" not in value:
-            return Outcome("fail", error=f"unsupported op {f!r} with value {value!r}")
+            return Completion("fail", error=f"unsupported op {f!r} with value {value!r}")
         req: dict[str, Any] = {"op": _REQUESTS[f], "key": value["key"]}
         if f == "write":
             req["value"] = value.get("value")
@@ -81,20 +81,20 @@ class KvClient:
             resp = self.request(req)
         except (ConnectionRefusedError, socket.gaierror) as e:
             self._rotate()
-            return Outcome("fail", error=f"{self.node}: connection refused: {e}")
+            return Completion("fail", error=f"{self.node}: connection refused: {e}")
         except (OSError, ValueError) as e:
             self._rotate()
             error = f"no answer: {type(e).__name__}: {e}"
-            return Outcome("fail", error=error) if f == "read" else Outcome("info", error=error)
+            return Completion("fail", error=error) if f == "read" else Completion("info", error=error)
         if resp.get("ok"):
             if f == "read":
-                return Outcome("ok", {"key": value["key"], "value": resp.get("value")})
-            return Outcome("ok", dict(value))
+                return Completion("ok", {"key": value["key"], "value": resp.get("value")})
+            return Completion("ok", dict(value))
         error = str(resp.get("error", "unknown error"))
         if f == "cas" and error == "cas mismatch":
             # The state machine compared and found another value: a real, completed observation. The history
             # vocabulary's "mismatch" lets the linearizability checker use it (not just drop the op).
-            return Outcome("fail", error="mismatch")
+            return Completion("fail", error="mismatch")
         if resp.get("definite") or f == "read":
-            return Outcome("fail", error=error)
-        return Outcome("info", error=error)
+            return Completion("fail", error=error)
+        return Completion("info", error=error)

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.errors import BadInput
-from harness.target import Outcome
+from harness.target import Completion
 
 DEFAULTS: dict[str, Any] = {"keys": 3, "values": 5, "read": 0.5, "write": 0.3, "cas": 0.2, "ops": None}
 
@@ -23,7 +23,7 @@ class KvPlan:
         self.left: int | None = opts["ops"]
         self.weights = [float(opts["read"]), float(opts["write"]), float(opts["cas"])]
 
-    def next(self, last: tuple[str, Any, Outcome] | None) -> tuple[str, Any] | None:
+    def next(self, last: tuple[str, Any, Completion] | None) -> tuple[str, Any] | None:
         if self.left is not None:
             if self.left <= 0:
                 return None

@@ -1,11 +1,11 @@
 """The harness-side lock client: acquire / release via the Raft leader, write to the resource, read its log.
 
 The client remembers the leader, follows ``not-leader`` hints and tries the other nodes when a node refuses
-connections; all of those failures are definite. Outcomes follow the history vocabulary: ``acquire`` ok with
-``{lock, token, lease_ms, granted_at, expires_at}`` or fail (held, no leader reachable); ``write`` ok when the
-resource accepted it, fail when it rejected the token or could not be reached; ``release`` ok / fail; anything
-that may have happened without an answer (timeout, lost connection, a proposal whose commit is unknown) is
-``info``. ``read-resource`` returns the resource's accepted-write log.
+connections; all of those failures are definite. Completions follow the history vocabulary: ``acquire`` ok
+with ``{lock, token, lease_ms, granted_at, expires_at}`` or fail (held, no leader reachable); ``write`` ok
+when the resource accepted it, fail when it rejected the token or could not be reached; ``release`` ok / fail;
+anything that may have happened without an answer (timeout, lost connection, a proposal whose commit is
+unknown) is ``info``. ``read-resource`` returns the resource's accepted-write log.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from harness.target import Addr, Outcome
+from harness.target import Addr, Completion
 from targets.common.adapter import outcome_of, read_outcome
 from targets.common.wire import LineClient, NotSent
 
@@ -29,12 +29,12 @@ class LockClient:
         self.leader: str | None = None
         self._next = process % max(1, len(self.replicas))
 
-    def invoke(self, f: str, value: Any) -> Outcome:
+    def invoke(self, f: str, value: Any) -> Completion:
         if f not in OPS:
-            return Outcome("fail", None, f"unknown operation {f!r}; valid: {', '.join(OPS)}")
+            return Completion("fail", None, f"unknown operation {f!r}; valid: {', '.join(OPS)}")
         return outcome_of(lambda: self._invoke(f, value))
 
-    def _invoke(self, f: str, value: Any) -> Outcome:
+    def _invoke(self, f: str, value: Any) -> Completion:
         if f == "acquire":
             req = {
                 "op": "acquire",
@@ -47,17 +47,18 @@ class LockClient:
                 return out
             r = out.value
             if not r.get("granted"):
-                return Outcome("fail", None, f"held by process {r.get('holder')} until {r.get('expires_at')}")
+                held = f"held by process {r.get('holder')} until {r.get('expires_at')}"
+                return Completion("fail", None, held)
             keys = ("token", "lease_ms", "granted_at", "expires_at")
-            return Outcome("ok", {"lock": value["lock"], **{k: r[k] for k in keys}})
+            return Completion("ok", {"lock": value["lock"], **{k: r[k] for k in keys}})
         if f == "release":
             out = self._leader_call({"op": "release", "lock": value["lock"], "token": value["token"]})
             if out.type != "ok":
                 return out
             return (
-                Outcome("ok", dict(value))
+                Completion("ok", dict(value))
                 if out.value.get("released")
-                else Outcome("fail", None, "token no longer holds the lock")
+                else Completion("fail", None, "token no longer holds the lock")
             )
         if f == "write":
             return self._write(value)
@@ -66,7 +67,7 @@ class LockClient:
     def _resource(self) -> LineClient:
         return self.conns["resource"]
 
-    def _write(self, value: Mapping[str, Any]) -> Outcome:
+    def _write(self, value: Mapping[str, Any]) -> Completion:
         req = {
             "op": "write",
             "lock": value["lock"],
@@ -76,14 +77,14 @@ class LockClient:
         }
         reply = self._resource().call(req)
         if not reply.get("ok"):
-            return Outcome("fail", None, str(reply.get("error")))
+            return Completion("fail", None, str(reply.get("error")))
         if not reply.get("accepted"):
-            return Outcome(
+            return Completion(
                 "fail", None, f"token {value['token']} below the highest accepted {reply.get('highest')}"
             )
-        return Outcome("ok", {**value, "seq": reply.get("seq")})
+        return Completion("ok", {**value, "seq": reply.get("seq")})
 
-    def _leader_call(self, req: dict[str, Any]) -> Outcome:
+    def _leader_call(self, req: dict[str, Any]) -> Completion:
         """Send to the leader; ``ok`` carries the service's reply, failures are definite unless marked not."""
         deadline = time.monotonic() + 2 * self.timeout
         last = "no lock node reachable"
@@ -97,11 +98,11 @@ class LockClient:
                 continue
             if reply.get("ok"):
                 self.leader = node
-                return Outcome("ok", reply)
+                return Completion("ok", reply)
             if not reply.get("definite", False):
-                return Outcome("info", None, f"{node}: {reply.get('error')}")
+                return Completion("info", None, f"{node}: {reply.get('error')}")
             if reply.get("error") != "not-leader":
-                return Outcome("fail", None, f"{node}: {reply.get('error')}")
+                return Completion("fail", None, f"{node}: {reply.get('error')}")
             last = f"{node}: not leader"
             hint = reply.get("leader")
             if hint in self.conns and hint != node:
@@ -110,7 +111,7 @@ class LockClient:
                 self.leader = None
                 self._next += 1
                 time.sleep(0.05)  # an election is under way
-        return Outcome("fail", None, last)
+        return Completion("fail", None, last)
 
     def close(self) -> None:
         for c in self.conns.values():

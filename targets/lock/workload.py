@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness.target import Outcome
+from harness.target import Completion
 from targets.common.adapter import check_workload_options
 
 OPTIONS = {
@@ -49,7 +49,7 @@ class LockPlan:
         self.lock = f"L{self.rng.randrange(self.o['locks'])}"
         return "acquire", {"lock": self.lock, "lease_ms": self.o["lease_ms"]}
 
-    def next(self, last: tuple[str, Any, Outcome] | None) -> tuple[str, Any] | None:
+    def next(self, last: tuple[str, Any, Completion] | None) -> tuple[str, Any] | None:
         if last is None:
             return self._acquire()
         f, _, out = last

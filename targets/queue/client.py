@@ -5,7 +5,7 @@ timeout or lost connection the producer retries; the correct producer re-sends t
 acknowledges an id it already has without enqueueing it again), while a producer of a cluster started with the
 ``producer-retry-duplicates`` flag re-sends under a *fresh* id (``<msg>.2``...), so a first attempt that did
 land is enqueued twice. The flag is part of the cluster's configuration: the producer learns it from the
-broker's ``hello`` reply, as a client library picks up its cluster's settings. Outcomes: ``ok`` once an
+broker's ``hello`` reply, as a client library picks up its cluster's settings. Completions: ``ok`` once an
 attempt is acknowledged; ``fail`` only when no attempt can have reached the broker (all refused) or the broker
 rejected it; otherwise ``info``.
 
@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from harness.target import Addr, Outcome
+from harness.target import Addr, Completion
 from targets.common.adapter import outcome_of, read_outcome
 from targets.common.wire import Indefinite, LineClient, NotSent
 
@@ -38,9 +38,9 @@ class QueueClient:
         self.sink = LineClient(sink.host, sink.port, timeout) if sink is not None else None
         self.flags: frozenset[str] | None = None
 
-    def invoke(self, f: str, value: Any) -> Outcome:
+    def invoke(self, f: str, value: Any) -> Completion:
         if f not in OPS:
-            return Outcome("fail", None, f"unknown operation {f!r}; valid: {', '.join(OPS)}")
+            return Completion("fail", None, f"unknown operation {f!r}; valid: {', '.join(OPS)}")
         if f == "send":
             return outcome_of(lambda: self._send(value))
         if f == "read-effects":
@@ -53,11 +53,11 @@ class QueueClient:
             self.flags = frozenset(reply.get("flags", ()))
         return self.flags
 
-    def _send(self, value: Mapping[str, Any]) -> Outcome:
+    def _send(self, value: Mapping[str, Any]) -> Completion:
         try:
             fresh_ids = "producer-retry-duplicates" in self._learn_flags()
         except (NotSent, Indefinite) as e:  # hello changes nothing: the message was certainly not sent
-            return Outcome("fail", None, f"broker unreachable: {e}")
+            return Completion("fail", None, f"broker unreachable: {e}")
         msg = str(value["msg"])
         mid = f"{msg}.1"
         landed_maybe = False
@@ -80,16 +80,16 @@ class QueueClient:
                 landed_maybe, last_error = True, str(e)
             else:
                 if reply.get("ok"):
-                    return Outcome("ok", {**value, "id": mid})
+                    return Completion("ok", {**value, "id": mid})
                 if not landed_maybe:
-                    return Outcome("fail", None, str(reply.get("error")))
+                    return Completion("fail", None, str(reply.get("error")))
                 last_error = str(reply.get("error"))
             time.sleep(0.05 * attempt)
-        return Outcome("info" if landed_maybe else "fail", None, last_error)
+        return Completion("info" if landed_maybe else "fail", None, last_error)
 
-    def _read_effects(self) -> Outcome:
+    def _read_effects(self) -> Completion:
         if self.sink is None:
-            return Outcome("fail", None, "this client has no address for the sink")
+            return Completion("fail", None, "this client has no address for the sink")
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         drained = False
         while time.monotonic() < deadline:
@@ -104,8 +104,9 @@ class QueueClient:
         time.sleep(SETTLE_S)  # an apply that raced the last ack (ack-before-apply) lands before we read
         reply = self.sink.call({"op": "effects"})
         if not reply.get("ok"):
-            return Outcome("fail", None, str(reply.get("error")))
-        return Outcome("ok", reply["effects"], None if drained else "queue not drained before the deadline")
+            return Completion("fail", None, str(reply.get("error")))
+        late = None if drained else "queue not drained before the deadline"
+        return Completion("ok", reply["effects"], late)
 
     def close(self) -> None:
         self.broker.close()

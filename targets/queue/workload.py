@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness.target import Outcome
+from harness.target import Completion
 from targets.common.adapter import check_workload_options
 
 OPTIONS = {
@@ -41,7 +41,7 @@ class SendPlan:
         self.accounts, self.max_amount = accounts, max_amount
         self.n = 0
 
-    def next(self, last: tuple[str, Any, Outcome] | None) -> tuple[str, Any] | None:
+    def next(self, last: tuple[str, Any, Completion] | None) -> tuple[str, Any] | None:
         if self.left is not None:
             if self.left <= 0:
                 return None

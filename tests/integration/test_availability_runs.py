@@ -36,7 +36,7 @@ def test_correct_kv_recovers_within_the_shipped_threshold(local_backend: str, tm
     assert [f["nodes"] for f in faults] == [["n1"]]
     assert all(f["recovered"] and f["recovery_s"] <= 3 for f in faults), faults
     run = o.bundle.read_run()
-    assert run["steady_state"]["held"] is True and "aborted" not in run
+    assert run.steady_state["held"] is True and run.aborted is None
     assert 'class="recovery-marker"' in o.report.read_text()
 
 
@@ -67,7 +67,7 @@ def test_a_probe_failing_before_faults_makes_the_run_unknown(local_backend: str,
     (res,) = _results(o).values()
     assert res["checker"] == "steady-state" and "'n2-http-health'" in res["summary"]
     run = o.bundle.read_run()
-    assert run["outcome"] == "unknown" and run["steady_state"]["probe"] == "n2-http-health"
+    assert run.outcome == "unknown" and run.steady_state["probe"] == "n2-http-health"
     assert [op.f for op in o.bundle.read_history().nemesis_ops()] == ["steady-state-failed"]
 
 
@@ -83,9 +83,9 @@ def test_an_abort_mid_run_stops_the_faults_heals_and_says_so(local_backend: str,
     )
     o = run_experiment(_exp(text, duration=14), out=tmp_path)
     run = o.bundle.read_run()
-    assert run["aborted"]["probe"] == "read-k0", run.get("aborted")
-    assert 2 < run["aborted"]["at_s"] < 8
-    assert run["timings"]["workload_s"] < 9  # cut short of 14 s
+    assert run.aborted["probe"] == "read-k0", run.aborted
+    assert 2 < run.aborted["at_s"] < 8
+    assert run.timings["workload_s"] < 9  # cut short of 14 s
     nem = o.bundle.read_history().nemesis_ops()
     assert [op.f for op in nem] == ["start-partition", "abort", "stop-partition"]
     assert (nem[2].time - nem[1].time) / 1e9 < 3  # healed right after the abort, not at the planned 12 s

@@ -219,7 +219,7 @@ def test_postgres_client_primary_replica_stall_and_txn_routing(
 ) -> None:
     need("/usr/lib/postgresql/15/bin/postgres")
     import examples.postgres.client as pgc
-    from harness.target import Outcome
+    from harness.target import Completion
 
     with servers("postgres", 2, tmp_path) as s:
         c = s.client(process=0, timeout=2.0)
@@ -237,7 +237,7 @@ def test_postgres_client_primary_replica_stall_and_txn_routing(
         monkeypatch.setattr(
             pgc,
             "_txn_runner",
-            lambda: lambda conn, ops, iso: calls.append((conn, ops, iso)) or Outcome("ok", ops),
+            lambda: lambda conn, ops, iso: calls.append((conn, ops, iso)) or Completion("ok", ops),
         )
         out = c.invoke("txn", [["append", 1, 5]])
         assert (out.type, out.node) == ("ok", "n1") and calls[0][1:] == ([["append", 1, 5]], "serializable")

@@ -23,7 +23,7 @@ from pg_local import available, postgres_server
 from harness.checkers.txn.check import list_append
 from harness.history import History, HistoryWriter
 from harness.runtime.interpreter import Interpreter
-from harness.target import Outcome
+from harness.target import Completion
 from harness.workloads.txn import ListAppendWorkload
 
 pytestmark = pytest.mark.integration
@@ -59,7 +59,7 @@ class PgTxnClient:
         self.conn = psycopg.connect(conninfo, autocommit=True)
         self.isolation = isolation
 
-    def invoke(self, f: str, value: Any) -> Outcome:
+    def invoke(self, f: str, value: Any) -> Completion:
         return pg_txn.run_txn(self.conn, value, self.isolation)
 
     def close(self) -> None:
@@ -108,9 +108,9 @@ def test_run_txn_outcomes(pg: str) -> None:
     with psycopg.connect(pg, autocommit=True) as conn:
         conn.execute("TRUNCATE txn_lists, txn_registers")
         out = pg_txn.run_txn(conn, [["append", "a", 1], ["append", "a", 2], ["r", "a", None]], "serializable")
-        assert out == Outcome("ok", [["append", "a", 1], ["append", "a", 2], ["r", "a", [1, 2]]])
+        assert out == Completion("ok", [["append", "a", 1], ["append", "a", 2], ["r", "a", [1, 2]]])
         out = pg_txn.run_txn(conn, [["w", "b", 5], ["r", "b", None], ["r", "c", None]], "read committed")
-        assert out == Outcome("ok", [["w", "b", 5], ["r", "b", 5], ["r", "c", None]])
+        assert out == Completion("ok", [["w", "b", 5], ["r", "b", 5], ["r", "c", None]])
         other = psycopg.connect(pg, autocommit=True)
         try:  # a serialization failure is a definite fail, and the transaction left no trace
             other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")

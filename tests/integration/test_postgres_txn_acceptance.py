@@ -24,14 +24,14 @@ import pytest
 from harness.checkers.txn.check import list_append
 from harness.experiment import load, with_overrides
 from harness.history import read_jsonl
-from harness.run import RunOutcome, run_experiment
+from harness.run import RunResult, run_experiment
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = range(100, 110)
 
 
-def _runs(name: str, out: Path) -> list[tuple[RunOutcome, Any]]:
+def _runs(name: str, out: Path) -> list[tuple[RunResult, Any]]:
     exp = with_overrides(load(ROOT / "experiments" / f"{name}.yaml"), backend="docker")
     got = []
     for seed in SEEDS:

@@ -3,7 +3,6 @@ replay with the same seed giving the same nemesis ops, shrinking a planted bug, 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -35,7 +34,7 @@ def test_kv_run_writes_a_complete_bundle(backend: str, tmp_path: Path) -> None:
     o = run_experiment(exp, out=tmp_path)
     assert o.exit_code == 0, o.summary
     meta = o.bundle.read_run()
-    assert meta["status"] == "finished" and meta["backend"] == backend
+    assert meta.status == "finished" and meta.backend == backend
     hist = o.bundle.read_history()
     assert len(hist.client_ops()) > 100
     starts = [f for f, _ in _nemesis(o.bundle) if f.startswith("start-")]
@@ -95,7 +94,7 @@ def test_shrinking_a_planted_bug_gives_a_strictly_smaller_failing_schedule(
     exp = with_overrides(load(EXPERIMENTS / "kv-stale-read.yaml"), backend="local", duration=8, seed=3)
     first = run_experiment(exp, out=tmp_path)
     assert first.valid is False, first.summary
-    start = Candidate(Schedule.from_list(first.bundle.read_run()["schedule"]), exp.workload.duration)
+    start = Candidate(Schedule.from_list(first.bundle.read_run().schedule), exp.workload.duration)
 
     def fails(c: Candidate) -> bool:
         # a real system: a stale read can also come from replication lag alone, so a candidate counts as
@@ -163,8 +162,8 @@ def test_ctrl_c_heals_cleans_up_and_keeps_the_history(local_backend: str, tmp_pa
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    meta = json.loads((run_dir / "run.json").read_text())
-    assert meta["status"] == "interrupted"
+    meta = Bundle.open(run_dir).read_run()
+    assert meta.status == "interrupted"
     hist = Bundle.open(run_dir).read_history()
     assert len(hist.client_ops()) > 200
     nem = [op.f for op in hist.nemesis_ops()]

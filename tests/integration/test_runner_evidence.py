@@ -14,7 +14,7 @@ import pytest
 from harness.experiment import loads
 from harness.faults.process import Kill
 from harness.registry import Registries, Registry
-from harness.run import RunOutcome, run_experiment
+from harness.run import RunResult, run_experiment
 from targets.kv.workload import KvPlan, KvWorkload
 
 pytestmark = pytest.mark.integration
@@ -55,7 +55,7 @@ def _alive(pids: set[int]) -> list[int]:
     return alive
 
 
-def _run(text: str, tmp_path: Path, reg: Registries | None = None) -> RunOutcome:
+def _run(text: str, tmp_path: Path, reg: Registries | None = None) -> RunResult:
     reg = reg or Registries()
     before = _descendants(os.getpid())
     o = run_experiment(loads(text, "x.yaml", reg), out=tmp_path, registries=reg)
@@ -76,7 +76,7 @@ def test_every_node_killed_for_the_whole_workload_is_not_valid(local_backend: st
     assert (o.exit_code, o.outcome, o.valid) == (2, "unknown", "unknown"), o.summary
     assert "too little evidence" in o.summary
     assert o.evidence is not None and o.evidence.counts["read"].ok < 10 < o.evidence.counts["read"].total
-    assert o.bundle.read_results()["results"]["linearizable"]["valid"] is True  # the checker alone: vacuous
+    assert o.bundle.read_results().results["linearizable"].valid is True  # the checker alone: vacuous
 
 
 class CrashingKvWorkload(KvWorkload):
@@ -99,11 +99,11 @@ class CrashingKvWorkload(KvWorkload):
         return Plan()
 
 
-def _crash_checks(o: RunOutcome, where: str, error: str) -> None:
+def _crash_checks(o: RunResult, where: str, error: str) -> None:
     assert (o.exit_code, o.outcome) == (3, "crashed"), o.summary
     assert o.summary.startswith(f"crashed: {where}") and error in o.summary
     meta = o.bundle.read_run()
-    assert meta["status"] == "crashed" and error in meta["error"] and meta["crashes"]
+    assert meta.status == "crashed" and error in meta.error and meta.crashes
     assert o.bundle.read_results() is None  # never checked
     assert len(o.bundle.read_history().client_ops()) > 20
     assert set(o.bundle.node_logs()) == {"n1", "n2", "n3"}  # logs collected: the cluster was torn down
@@ -114,7 +114,7 @@ def test_a_worker_crash_on_a_real_cluster(local_backend: str, tmp_path: Path) ->
     reg = Registries.of(workloads={"kv": CrashingKvWorkload})
     o = _run(KV.format(name="kv-worker-crash", expect="valid", duration=20), tmp_path, reg)
     _crash_checks(o, "worker-", "RuntimeError: workload plan exploded")
-    assert o.bundle.read_run()["timings"]["workload_s"] < 10
+    assert o.bundle.read_run().timings["workload_s"] < 10
 
 
 class RefusedPause(Kill):
@@ -132,4 +132,4 @@ def test_a_nemesis_crash_on_a_real_cluster(local_backend: str, tmp_path: Path) -
     steps = "faults:\n  steps:\n    - {kind: kill, nodes: [n1], at: 1, duration: 2}\n"
     o = _run(KV.format(name="kv-nemesis-crash", expect="valid", duration=20) + steps, tmp_path, reg)
     _crash_checks(o, "nemesis", "OSError: n1: operation not permitted")
-    assert o.bundle.read_run()["timings"]["workload_s"] < 10
+    assert o.bundle.read_run().timings["workload_s"] < 10

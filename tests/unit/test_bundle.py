@@ -11,6 +11,7 @@ from harness.bundle import Bundle
 from harness.checkers.base import Composite, Result
 from harness.errors import BadInput
 from harness.history import HistoryWriter
+from harness.record import RunRecord
 
 
 def test_create_points_latest_at_newest_run(tmp_path: Path) -> None:
@@ -18,13 +19,13 @@ def test_create_points_latest_at_newest_run(tmp_path: Path) -> None:
     b = Bundle.create(tmp_path, "exp")
     assert a.path != b.path
     assert (tmp_path / "exp" / "latest").resolve() == b.path.resolve()
-    b.write_run({"experiment": "exp", "seed": 7})
+    b.write_run(RunRecord.from_dict({"experiment": "exp", "seed": 7}))
     assert Bundle.open(tmp_path / "exp").path.resolve() == b.path.resolve()
 
 
 def test_history_streams_and_results_round_trip(tmp_path: Path) -> None:
     bundle = Bundle.create(tmp_path, "exp")
-    bundle.write_run({"experiment": "exp", "seed": 1, "status": "running"})
+    bundle.write_run(RunRecord.from_dict({"experiment": "exp", "seed": 1, "status": "running"}))
     with HistoryWriter(bundle.history_file) as w:
         w.record(0, "invoke", "read", {"key": "a", "value": None})
         # Before close, the line is already on disk: a crash would keep it.
@@ -35,9 +36,9 @@ def test_history_streams_and_results_round_trip(tmp_path: Path) -> None:
     assert hist.pairs()[0].value == {"key": "a", "value": 3}
     bundle.write_results(Composite({"lin": Result("lin", False, "stale read")}), outcome="pass")
     data = bundle.read_results()
-    assert data is not None and data["valid"] is False and data["outcome"] == "pass"
-    assert Composite.from_dict(data).results["lin"].summary == "stale read"
-    assert bundle.update_run(status="finished")["seed"] == 1
+    assert data is not None and data.valid is False and data.outcome == "pass"
+    assert data.results["lin"].summary == "stale read"
+    assert bundle.update_run(status="finished").seed == 1
 
 
 def test_open_rejects_non_bundle_and_corrupt_json(tmp_path: Path) -> None:

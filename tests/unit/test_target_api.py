@@ -15,9 +15,9 @@ from harness.schedule import FaultEvent
 from harness.target import (
     Addr,
     ClientContext,
+    Completion,
     ImageBuild,
     NodeSpec,
-    Outcome,
     Readiness,
     make_client,
     make_workload,
@@ -59,7 +59,7 @@ def test_readiness_and_image_specs_check_themselves() -> None:
     with pytest.raises(ValueError, match="not a Debian package name"):
         ImageBuild(packages=("redis-server; rm -rf /",))
     assert NodeSpec(("x",)).image is None and NodeSpec(("x",)).ready is None
-    assert Outcome("ok").node is None and Outcome("ok", node="n2").node == "n2"
+    assert Completion("ok").node is None and Completion("ok", node="n2").node == "n2"
 
 
 def test_declared_image_hash_covers_base_and_spec() -> None:
@@ -118,3 +118,13 @@ def test_links_that_need_proxies_follow_the_schedule() -> None:
     assert proxied_links([part, client_link]) == {"clients"}
     assert proxied_links([client_link, peer_link]) == {"clients", "peers"}
     assert proxied_links([FaultEvent("link", 1, 1, {"toxic": "latency"})]) == {"clients", "peers"}
+
+
+def test_outcome_is_a_deprecated_alias_of_completion() -> None:
+    """Clients written against the old name keep working: the same class, so ``isinstance`` and
+    construction behave identically (INTERFACE.md: renamed in 0.2.0)."""
+    from harness import target
+
+    assert target.Outcome is target.Completion
+    old = target.Outcome("ok", 1, node="n1")
+    assert isinstance(old, Completion) and old == Completion("ok", 1, None, "n1")

@@ -15,16 +15,18 @@ graph the first class found of G0, G1c and the first of G-single, G2-item (data 
 as Elle and adya do; under strict-serializable, a component with neither is searched again allowing order
 edges, and a cycle found there is ``-process`` when its order edges are all process order, else
 ``-realtime``. Every model forbids an upward-closed part of each group, so stopping early hides nothing.
-``details`` holds the anomalies (each with its witness and the models it rules out), the models the history
-rules out, and counts.
+``details`` (``TxnDetails``) holds the anomalies (each with its witness and the models it rules out, as JSON
+objects: ``harness.checkers.txn.anomaly``), the models the history rules out, and counts.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from harness.checkers.base import UNKNOWN, Result, Validity
+from harness.checkers.base import UNKNOWN, Details, Result, Validity
 from harness.checkers.txn.anomaly import Anomaly, Step
 from harness.checkers.txn.cycles import Budget, BudgetExhausted, find_cycle
 from harness.checkers.txn.graph import ALL, KIND_NAMES, PROCESS, REALTIME, Graph, components
@@ -37,6 +39,58 @@ from harness.errors import BadInput
 from harness.history import History
 
 DEFAULT_BUDGET = 20_000_000
+
+
+@dataclass(frozen=True)
+class TxnDetails(Details):
+    """What the list-append / rw-register checker found, checked as ``consistency_model``."""
+
+    consistency_model: str
+    anomaly_types: Sequence[str] = ()
+    anomalies: Sequence[Mapping[str, Any]] = ()  # each: type, description, ruled_out, text, txns, [cycle]
+    anomaly_counts: Mapping[str, int] = field(default_factory=dict)
+    ruled_out_models: Sequence[str] = ()
+    not_ruled_out: Sequence[str] = ()
+    budget_exhausted: Sequence[str] = ()
+    txns: int | None = None
+    committed: int | None = None
+    edges: int | None = None
+    components: int | None = None
+    seconds: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "consistency_model": self.consistency_model,
+            "anomaly_types": list(self.anomaly_types),
+            "anomalies": list(self.anomalies),
+            "anomaly_counts": dict(self.anomaly_counts),
+            "ruled_out_models": list(self.ruled_out_models),
+            "not_ruled_out": list(self.not_ruled_out),
+            "budget_exhausted": list(self.budget_exhausted),
+            "txns": self.txns,
+            "committed": self.committed,
+            "edges": self.edges,
+            "components": self.components,
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TxnDetails:
+        counts = d.get("anomaly_counts")
+        return cls(
+            consistency_model=str(d.get("consistency_model", "?")),
+            anomaly_types=[str(x) for x in d.get("anomaly_types") or []],
+            anomalies=[a for a in d.get("anomalies") or [] if isinstance(a, Mapping)],
+            anomaly_counts=dict(counts) if isinstance(counts, Mapping) else {},
+            ruled_out_models=[str(x) for x in d.get("ruled_out_models") or []],
+            not_ruled_out=[str(x) for x in d.get("not_ruled_out") or []],
+            budget_exhausted=[str(x) for x in d.get("budget_exhausted") or []],
+            txns=d.get("txns"),
+            committed=d.get("committed"),
+            edges=d.get("edges"),
+            components=d.get("components"),
+            seconds=d.get("seconds"),
+        )
 
 
 def list_append(
@@ -138,20 +192,20 @@ def _check_all(name: str, history: History, options: dict[str, Any]) -> Result:
     undecided = exhausted
     valid: Validity = False if bad else (UNKNOWN if undecided else True)
     out_models = sorted({m for a in anomalies for m in ruled_out(a.name)}, key=MODELS.index)
-    details = {
-        "consistency_model": model,
-        "anomaly_types": [a.name for a in anomalies],
-        "anomalies": [a.to_dict(txns) for a in anomalies],
-        "anomaly_counts": counts,
-        "ruled_out_models": out_models,
-        "not_ruled_out": [m for m in MODELS if m not in out_models],
-        "budget_exhausted": exhausted,
-        "txns": len(txns),
-        "committed": sum(1 for t in txns if t.type == "ok"),
-        "edges": g.edge_count(),
-        "components": len(sccs),
-        "seconds": round(time.monotonic() - started, 3),
-    }
+    details = TxnDetails(
+        consistency_model=model,
+        anomaly_types=[a.name for a in anomalies],
+        anomalies=[a.to_dict(txns) for a in anomalies],
+        anomaly_counts=counts,
+        ruled_out_models=out_models,
+        not_ruled_out=[m for m in MODELS if m not in out_models],
+        budget_exhausted=exhausted,
+        txns=len(txns),
+        committed=sum(1 for t in txns if t.type == "ok"),
+        edges=g.edge_count(),
+        components=len(sccs),
+        seconds=round(time.monotonic() - started, 3),
+    )
     return Result(name, valid, _summary(name, model, valid, anomalies, bad, undecided, len(txns)), details)
 
 

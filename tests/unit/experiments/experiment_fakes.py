@@ -25,7 +25,7 @@ from harness.faults.process import Kill, Pause, Restart
 from harness.history import History
 from harness.net.fake import FakeNet
 from harness.registry import Registries
-from harness.target import Addr, NodeContext, NodeSpec, Outcome, Topology
+from harness.target import Addr, Completion, NodeContext, NodeSpec, Topology
 
 
 class Store:
@@ -41,21 +41,21 @@ class FakeClient:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def invoke(self, f: str, value: Any) -> Outcome:
+    def invoke(self, f: str, value: Any) -> Completion:
         s = self.store
         if f == "boom":
             raise RuntimeError("client exploded")
         with s.lock:
             if f == "read":
                 if "dead-reads" in s.flags:
-                    return Outcome("fail", None, "no node answered")
+                    return Completion("fail", None, "no node answered")
                 if "stale-read" in s.flags and s.net is not None and s.net.grudge:
-                    return Outcome("ok", {"key": value["key"], "value": "STALE"})
-                return Outcome("ok", {"key": value["key"], "value": s.data.get(value["key"])})
+                    return Completion("ok", {"key": value["key"], "value": "STALE"})
+                return Completion("ok", {"key": value["key"], "value": s.data.get(value["key"])})
             if f == "write":
                 s.data[value["key"]] = value["value"]
-                return Outcome("ok", value)
-        return Outcome("info", None, "unknown op")
+                return Completion("ok", value)
+        return Completion("info", None, "unknown op")
 
     def close(self) -> None:
         pass

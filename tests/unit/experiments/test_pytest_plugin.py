@@ -77,7 +77,7 @@ def test_faults_by_hand_and_play_fixtures_record_into_the_recorder(pytester: pyt
         from harness.net.fake import FakeNet
         from harness.runtime.nemesis import FaultLoop
         from harness.schedule import FaultEvent
-        from harness.target import Outcome
+        from harness.target import Completion
 
         class Topo:
             nodes = ("n1", "n2")
@@ -94,7 +94,7 @@ def test_faults_by_hand_and_play_fixtures_record_into_the_recorder(pytester: pyt
             def __init__(self, net):
                 self.net = net
             def invoke(self, f, value):
-                return Outcome("ok" if self.net.reachable("n1", "n2") else "info", value)
+                return Completion("ok" if self.net.reachable("n1", "n2") else "info", value)
             def close(self):
                 pass
 

@@ -11,7 +11,8 @@ from experiment_fakes import BASE, Harness
 
 from harness.bundle import Bundle
 from harness.experiment import loads
-from harness.run import run_experiment, verdict
+from harness.outcome import decide
+from harness.run import run_experiment
 
 RANDOM_FAST = "faults:\n  random: {kinds: [partition, kill], interval: [0.1, 0.2], duration: [0.1, 0.2]}\n"
 PARTITION = (
@@ -25,6 +26,10 @@ def _run(h: Harness, text: str, tmp_path: Path, **kw: Any) -> Any:
 
 
 def test_verdict_table() -> None:
+    def verdict(valid: Any, expect: str) -> tuple[int, str]:
+        d = decide(valid, expect)
+        return d.exit_code, d.verdict
+
     assert verdict(True, "valid") == (0, "as expected")
     assert verdict(False, "invalid") == (0, "as expected")
     assert verdict(False, "valid") == (1, "invariant violated")
@@ -39,8 +44,8 @@ def test_correct_mode_run_writes_a_complete_bundle(tmp_path: Path) -> None:
     b = Bundle.open(tmp_path / "fake-exp" / "latest")
     assert b.path.resolve() == o.bundle.path.resolve()
     meta = b.read_run()
-    assert meta["status"] == "finished" and meta["seed"] == 7 and meta["schedule"] == o.schedule.to_list()
-    assert [p["phase"] for p in meta["phases"]] == [
+    assert meta.status == "finished" and meta.seed == 7 and list(meta.schedule or ()) == o.schedule.to_list()
+    assert [p.phase for p in meta.phases or ()] == [
         "setup", "workload", "heal", "final", "teardown", "check", "report"
     ]
     assert "stale" not in b.experiment_file.read_text() and "isolate" in b.experiment_file.read_text()
@@ -50,9 +55,9 @@ def test_correct_mode_run_writes_a_complete_bundle(tmp_path: Path) -> None:
     assert len(hist.client_ops()) > 20 and hist.pairs()[-1].invoke.f == "read"  # the final read
     results = json.loads(b.results_file.read_text())
     assert (results["outcome"], results["verdict"]) == ("pass", "as expected")
-    assert meta["started"] and b.read_run()["finished"] and b.read_run()["workload"]["duration"] > 0
+    assert meta.started and b.read_run().finished and b.read_run().workload["duration"] > 0
     assert set(b.node_logs()) == {"n1", "n2", "n3"}
-    assert meta["timings"]["ops_per_s"] > 0
+    assert meta.timings["ops_per_s"] > 0
 
 
 def test_planted_bug_is_caught_only_when_a_partition_exposes_it(tmp_path: Path) -> None:
@@ -89,7 +94,7 @@ def test_ctrl_c_heals_cleans_up_and_keeps_the_history(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         _run(h, text, tmp_path, progress=progress)
     b = Bundle.open(tmp_path / "fake-exp" / "latest")
-    assert b.read_run()["status"] == "interrupted"
+    assert b.read_run().status == "interrupted"
     hist = b.read_history()
     assert [op.f for op in hist.nemesis_ops()] == ["start-partition", "stop-partition"]
     assert len(hist.client_ops()) > 10
@@ -106,7 +111,7 @@ def test_a_crash_keeps_the_history_and_marks_the_run(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         _run(h, BASE, tmp_path, progress=progress)
     b = Bundle.open(tmp_path / "fake-exp" / "latest")
-    assert b.read_run()["status"] == "crashed" and "disk on fire" in b.read_run()["error"]
+    assert b.read_run().status == "crashed" and "disk on fire" in b.read_run().error
     assert len(b.read_history()) > 0
 
 

@@ -15,8 +15,9 @@ from harness.cli import main
 from harness.experiment import loads
 from harness.faults.process import Kill
 from harness.history import History
+from harness.outcome import decide
 from harness.registry import Registries, Registry
-from harness.run import RunOutcome, run_experiment, verdict
+from harness.run import RunResult, run_experiment
 
 PARTITION = (
     "faults:\n  steps:\n    - {kind: partition, shape: isolate, nodes: [n1], at: 0.3, duration: 0.5}\n"
@@ -24,24 +25,29 @@ PARTITION = (
 DEAD_READS = BASE.replace("nodes: 3}", "nodes: 3, mode: dead-reads}")
 
 
-def _run(h: Harness, text: str, tmp_path: Path, **kw: Any) -> RunOutcome:
+def _verdict(valid: Any, expect: str, evidence: ev.Evidence) -> tuple[int, str]:
+    d = decide(valid, expect, evidence)
+    return d.exit_code, d.verdict
+
+
+def _run(h: Harness, text: str, tmp_path: Path, **kw: Any) -> RunResult:
     exp = loads(text, "x.yaml", h.registries)
     return run_experiment(exp, out=tmp_path, registries=h.registries, cluster_factory=h.open_cluster, **kw)
 
 
-def _page(o: RunOutcome) -> str:
+def _page(o: RunResult) -> str:
     assert o.report is not None
     return o.report.read_text()
 
 
 def test_the_outcome_function_weighs_the_evidence() -> None:
     thin = ev.gather(History(), ev.Rules(min_ok=0))
-    assert verdict(True, "valid", thin) == (2, "unknown")
-    assert verdict("unknown", "valid", thin) == (2, "unknown")
-    assert verdict(True, "invalid", thin) == (1, "planted bug not caught")
-    assert verdict("unknown", "invalid", thin) == (1, "planted bug not caught")
-    assert verdict(False, "invalid", thin) == (0, "as expected")  # a violation found stands
-    assert verdict(False, "valid", thin) == (1, "invariant violated")
+    assert _verdict(True, "valid", thin) == (2, "unknown")
+    assert _verdict("unknown", "valid", thin) == (2, "unknown")
+    assert _verdict(True, "invalid", thin) == (1, "planted bug not caught")
+    assert _verdict("unknown", "invalid", thin) == (1, "planted bug not caught")
+    assert _verdict(False, "invalid", thin) == (0, "as expected")  # a violation found stands
+    assert _verdict(False, "valid", thin) == (1, "invariant violated")
 
 
 def test_no_read_succeeded_is_unknown_not_valid(tmp_path: Path) -> None:
@@ -52,7 +58,7 @@ def test_no_read_succeeded_is_unknown_not_valid(tmp_path: Path) -> None:
     results = json.loads(o.bundle.results_file.read_text())
     assert results["valid"] == "unknown" and results["results"]["no-stale"]["valid"] is True
     assert results["evidence"]["counts"]["read"]["ok"] == 0 and results["evidence"]["final_ok"] is False
-    assert o.bundle.read_run()["outcome"] == "unknown"
+    assert o.bundle.read_run().outcome == "unknown"
     page = _page(o)
     assert 'data-evidence="lacking"' in page and "TOO LITTLE EVIDENCE" in page
     assert "HOLDS, but on a history that proves too little" in page
@@ -112,13 +118,13 @@ def test_chaos_run_prints_the_note(
     assert "note: no fault was injected (the fault schedule was empty)" in capsys.readouterr().out
 
 
-def _crash_checks(o: RunOutcome, h: Harness, where: str, error: str) -> None:
+def _crash_checks(o: RunResult, h: Harness, where: str, error: str) -> None:
     assert (o.exit_code, o.outcome, o.valid) == (3, "crashed", "unknown")
     assert o.summary.startswith(f"crashed: {where}") and error in o.summary
     meta = o.bundle.read_run()
-    assert meta["status"] == "crashed" and meta["outcome"] == "crashed" and meta["exit_code"] == 3
-    assert error in meta["error"] and meta["crashes"][0]["traceback"]
-    assert [p["phase"] for p in meta["phases"]][-2:] == ["heal", "teardown"]  # healed; never checked
+    assert meta.status == "crashed" and meta.outcome == "crashed" and meta.exit_code == 3
+    assert error in meta.error and meta.crashes[0].traceback
+    assert [p.phase for p in meta.phases or ()][-2:] == ["heal", "teardown"]  # healed; never checked
     assert not o.bundle.results_file.exists()
     assert len(o.bundle.read_history().client_ops()) > 0  # the history so far is kept
     assert h.clusters[-1].net.grudge == {} and set(o.bundle.node_logs()) == {"n1", "n2", "n3"}
@@ -133,7 +139,7 @@ def test_a_worker_crash_ends_the_run_crashed(tmp_path: Path, capsys: pytest.Capt
     )
     o = _run(h, text + PARTITION, tmp_path / "reports")
     _crash_checks(o, h, "worker-", "RuntimeError: plan exploded")
-    assert o.bundle.read_run()["timings"]["workload_s"] < 10  # it did not run out the 30 s
+    assert o.bundle.read_run().timings["workload_s"] < 10  # it did not run out the 30 s
     assert main(["summary", str(tmp_path / "reports"), "--fail-on-unexpected"]) == 1
     assert "1 crashed" in capsys.readouterr().out
     index = (tmp_path / "reports" / "index.html").read_text()

@@ -124,15 +124,15 @@ def test_a_probe_failing_before_faults_makes_the_run_unknown_and_names_it(tmp_pa
     assert o.exit_code == 2 and o.valid == "unknown"
     b = Bundle(o.bundle.path)
     run = b.read_run()
-    assert run["outcome"] == "unknown" and run["steady_state"]["held"] is False
-    assert run["steady_state"]["probe"] == "health"
+    assert run.outcome == "unknown" and run.steady_state["held"] is False
+    assert run.steady_state["probe"] == "health"
     results = json.loads(b.results_file.read_text())
     assert list(results["results"]) == ["steady-state"]
     assert "'health'" in results["results"]["steady-state"]["summary"]
     hist = b.read_history()
     assert [op.f for op in hist.nemesis_ops()] == ["steady-state-failed"]  # no fault was injected
     assert len(hist.client_ops()) == 0
-    assert "steady-state" in [p["phase"] for p in run["phases"]]
+    assert "steady-state" in [p.phase for p in run.phases or ()]
 
 
 def test_a_steady_system_runs_and_op_probes_are_recorded(tmp_path: Path) -> None:
@@ -143,13 +143,13 @@ def test_a_steady_system_runs_and_op_probes_are_recorded(tmp_path: Path) -> None
     o = run_experiment(exp, out=tmp_path, registries=h.registries, cluster_factory=h.open_cluster)
     assert o.exit_code == 0
     run = Bundle(o.bundle.path).read_run()
-    assert run["steady_state"]["held"] is True and "aborted" not in run
+    assert run.steady_state["held"] is True and run.aborted is None
     probe_ops = [op for op in Bundle(o.bundle.path).read_history() if op.process == 1_000_001]
     assert [op.type for op in probe_ops] == ["invoke", "ok"] and probe_ops[0].value == {
         "key": "k9",
         "value": 5,
     }
-    assert run["code_version"] and run["timings"]["check_s"] >= 0
+    assert run.code_version and run.timings["check_s"] >= 0
 
 
 def test_an_abort_that_trips_mid_run_heals_and_says_so(tmp_path: Path) -> None:
@@ -168,8 +168,8 @@ def test_an_abort_that_trips_mid_run_heals_and_says_so(tmp_path: Path) -> None:
     o = run_experiment(exp, out=tmp_path / "r", registries=h.registries, cluster_factory=h.open_cluster)
     b = Bundle(o.bundle.path)
     run = b.read_run()
-    assert run["aborted"]["probe"] == "flag-file" and 1.0 <= run["aborted"]["at_s"] < 3.0
-    assert run["timings"]["workload_s"] < 4  # cut short of its 6 s
+    assert run.aborted["probe"] == "flag-file" and 1.0 <= run.aborted["at_s"] < 3.0
+    assert run.timings["workload_s"] < 4  # cut short of its 6 s
     nem = [op.f for op in b.read_history().nemesis_ops()]
     assert nem == ["start-partition", "abort", "stop-partition"]  # the fault ended after the abort
     assert h.clusters[0].net.grudge == {} or not h.clusters[0].net.grudge

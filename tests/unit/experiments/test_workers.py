@@ -8,7 +8,7 @@ from typing import Any
 from harness.history import HistoryWriter
 from harness.runtime.clock import ManualClock
 from harness.runtime.workers import Workers, call
-from harness.target import Outcome
+from harness.target import Completion
 
 
 class ScriptedClient:
@@ -16,8 +16,8 @@ class ScriptedClient:
         self.outcomes = outcomes
         self.closed = False
 
-    def invoke(self, f: str, value: Any) -> Outcome:
-        out = self.outcomes.pop(0) if self.outcomes else Outcome("ok", value)
+    def invoke(self, f: str, value: Any) -> Completion:
+        out = self.outcomes.pop(0) if self.outcomes else Completion("ok", value)
         if isinstance(out, Exception):
             raise out
         return out
@@ -70,7 +70,7 @@ def test_info_and_exceptions_continue_as_fresh_processes() -> None:
     w = HistoryWriter()
     clients: list[ScriptedClient] = []
     scripts: list[list[Any]] = [
-        [Outcome("ok", 1), Outcome("info", None, "timeout")],
+        [Completion("ok", 1), Completion("info", None, "timeout")],
         [ValueError("boom")],
         [],
     ]
@@ -130,10 +130,10 @@ class BlockingClient(ScriptedClient):
         super().__init__([])
         self.release, self.calls = release, calls
 
-    def invoke(self, f: str, value: Any) -> Outcome:
+    def invoke(self, f: str, value: Any) -> Completion:
         self.calls.set()
         self.release.wait(5)
-        return Outcome("ok", value)
+        return Completion("ok", value)
 
 
 def test_stop_lets_the_op_in_flight_complete_then_joins_every_worker() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.bundle import Bundle
 from harness.history import HistoryWriter
+from harness.record import RunRecord
 
 XSS = "<script>alert(1)</script>"
 MS = 1_000_000
@@ -41,7 +42,7 @@ class Recorder:
         return i
 
 
-def _run(name: str, target: str, expect: str = "valid", **extra: Any) -> dict[str, Any]:
+def _run(name: str, target: str, expect: str = "valid", **extra: Any) -> RunRecord:
     meta: dict[str, Any] = {
         "experiment": name,
         "seed": 4242,
@@ -57,7 +58,7 @@ def _run(name: str, target: str, expect: str = "valid", **extra: Any) -> dict[st
         "workload": {"concurrency": 3},
     }
     meta.update(extra)
-    return meta
+    return RunRecord.from_dict(meta)
 
 
 def _results(

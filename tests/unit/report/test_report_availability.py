@@ -11,13 +11,16 @@ from report_dom import parse
 from harness.bundle import Bundle
 from harness.checkers.availability import check
 from harness.checkers.base import Composite
+from harness.record import RunRecord
 from harness.report import render_html
 
 
 def _bundle(tmp_path: Path, thresholds: dict[str, float] | None) -> Bundle:
     """Healthy 0-2 s; a partition 2-4 s with timeouts; 1.5 s of timeouts after the heal; healthy again."""
     b = Bundle.create(tmp_path, "avail")
-    b.write_run({"experiment": "avail", "seed": 1, "expect": "valid", "status": "finished"})
+    b.write_run(
+        RunRecord.from_dict({"experiment": "avail", "seed": 1, "expect": "valid", "status": "finished"})
+    )
     r = Recorder(b)
     p = 0
     for t in range(0, 2000, 100):

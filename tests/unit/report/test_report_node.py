@@ -1,5 +1,5 @@
-"""The node that served an operation (``Outcome.node`` -> op field ``node``) reaches the report: the embedded
-operation table rows and the timeline's op titles show it; ops without one show nothing extra."""
+"""The node that served an operation (``Completion.node`` -> op field ``node``) reaches the report: the
+embedded operation table rows and the timeline's op titles show it; ops without one show nothing extra."""
 
 from __future__ import annotations
 

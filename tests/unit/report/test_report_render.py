@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import report_bundles as bundles
@@ -156,9 +157,7 @@ def test_crashed_run_without_results_still_renders_its_history(tmp_path: Path) -
 def test_every_history_and_log_value_is_escaped(tmp_path: Path) -> None:
     b, _ = bundles.kv_stale(tmp_path)
     run = b.read_run()
-    run["experiment"] = bundles.XSS
-    run["replay"] = f"chaos replay '{bundles.XSS}'"
-    b.write_run(run)
+    b.write_run(replace(run, experiment=bundles.XSS, replay=f"chaos replay '{bundles.XSS}'"))
     (b.logs_dir / "n1.log").write_text(f"boom {bundles.XSS}\n", encoding="utf-8")
     html_text = render_html(b)
     root = parse(html_text)

@@ -10,6 +10,7 @@ from report_dom import parse
 
 from harness.history import History
 from harness.op import Op
+from harness.record import RunRecord
 from harness.report import render_html
 from harness.report.data import fault_windows, pack_lanes
 from harness.report.timeline import DETAIL_LIMIT
@@ -17,7 +18,7 @@ from harness.report.timeline import DETAIL_LIMIT
 
 def _big(tmp_path: Path, n: int) -> tuple[object, int]:
     b = bundles.Bundle.create(tmp_path, "big")
-    b.write_run({"experiment": "big", "seed": 1, "target": "kv", "expect": "valid"})
+    b.write_run(RunRecord.from_dict({"experiment": "big", "seed": 1, "target": "kv", "expect": "valid"}))
     rec = bundles.Recorder(b)
     stuck = -1
     for i in range(n):

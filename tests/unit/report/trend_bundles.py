@@ -14,6 +14,7 @@ from report_bundles import Recorder
 
 from harness.bundle import Bundle
 from harness.checkers.base import Composite, Result
+from harness.record import RunRecord
 
 
 def make_run(
@@ -37,16 +38,18 @@ def make_run(
     r.w.close()
     valid = outcome == "pass"
     b.write_run(
-        {
-            "experiment": experiment,
-            "seed": 1000 + night,
-            "expect": "valid",
-            "status": "finished",
-            "started": f"2026-11-{night:02d}T02:17:00+0000",
-            "code_version": version,
-            "outcome": outcome,
-            "timings": {"ops_per_s": 100.0 + night, "check_s": 0.5 + night / 10, "workload_s": 4.0},
-        }
+        RunRecord.from_dict(
+            {
+                "experiment": experiment,
+                "seed": 1000 + night,
+                "expect": "valid",
+                "status": "finished",
+                "started": f"2026-11-{night:02d}T02:17:00+0000",
+                "code_version": version,
+                "outcome": outcome,
+                "timings": {"ops_per_s": 100.0 + night, "check_s": 0.5 + night / 10, "workload_s": 4.0},
+            }
+        )
     )
     res = Result("linearizable", valid, "ok" if valid else "a violation")
     b.write_results(Composite({"linearizable": res}), outcome=outcome, expect="valid")

@@ -18,7 +18,7 @@ from harness.runtime.clock import ManualClock
 from harness.runtime.interpreter import Hooks, Interpreter
 from harness.runtime.nemesis import Nemesis
 from harness.schedule import Schedule
-from harness.target import Outcome
+from harness.target import Completion
 
 NODES = ("n1", "n2", "n3")
 
@@ -39,11 +39,11 @@ class Script:
         script = self
 
         class Client:
-            def invoke(self, f: str, value: Any) -> Outcome:
+            def invoke(self, f: str, value: Any) -> Completion:
                 if script.gate is not None:
                     assert script.gate.wait(5), "the nemesis never started its fault"
                 todo = script.by_process.get(process)
-                out = todo.pop(0) if todo else Outcome("ok", value)
+                out = todo.pop(0) if todo else Completion("ok", value)
                 if isinstance(out, BaseException):
                     raise out
                 return out
@@ -144,7 +144,7 @@ def processes(h: History) -> list[tuple[Any, str]]:
 
 def test_a_process_that_got_info_is_never_reused() -> None:
     w = HistoryWriter()
-    script = Script({0: [Outcome("ok", 0), Outcome("info", None, "timeout")]})
+    script = Script({0: [Completion("ok", 0), Completion("info", None, "timeout")]})
     played = interpreter(script, Ops(3, final=()), w).run(30)
     assert played.ended == "done" and played.crashes == ()
     ops = [(p, t) for p, t in processes(w.history()) if p in (0, 2)]
@@ -173,7 +173,7 @@ def test_the_final_phase_runs_after_the_heal_as_fresh_processes() -> None:
     reg = registries(flaky=Flaky("never", started))
     nem = nemesis(cluster, w, [{"kind": "flaky", "at": 0, "duration": 60, "nodes": ["n2"]}], reg)
     # the final read fails once (as process 2000), then succeeds as the fresh process 2001
-    script = Script({2000: [Outcome("fail", None, "no leader")]}, gate=started)
+    script = Script({2000: [Completion("fail", None, "no leader")]}, gate=started)
     phases: list[str] = []
     interp = interpreter(script, Ops(2), w, nemesis=nem, final_backoff=0)
     played = interp.run(30, hooks=Hooks(phase=phases.append))
@@ -265,7 +265,7 @@ def test_the_wait_hook_cuts_the_window_short_and_a_worker_crash_ends_it() -> Non
 def test_recovery_and_final_retries_wait_on_the_injected_clock() -> None:
     clock = ManualClock(start=10.0)
     w = HistoryWriter(clock=clock.ns)
-    script = Script({0: [Outcome("fail", None, "no leader")], 1: [Outcome("info", None, "timeout")]})
+    script = Script({0: [Completion("fail", None, "no leader")], 1: [Completion("info", None, "timeout")]})
     interp = Interpreter(Ops(1), script.client, w, concurrency=0, seed=1, clock=clock, final_backoff=0.25)
     interp.final_tries = 3
     played = interp.run(30, recovery=2.0)  # no workers: the window ends at once, in no simulated time

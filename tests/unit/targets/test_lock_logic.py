@@ -14,7 +14,7 @@ import pytest
 from harness.checkers.lock_safety import check as lock_check
 from harness.errors import BadInput
 from harness.history import History
-from harness.target import Addr, NodeContext, Outcome
+from harness.target import Addr, Completion, NodeContext
 from targets.lock.machine import LockMachine
 from targets.lock.resource import ResourceService, ResourceState
 from targets.lock.target import LockTarget
@@ -106,11 +106,11 @@ def test_plan_loops_acquire_writes_release_and_retries_refusals() -> None:
     plan = LockWorkload({"writes": 2, "work_ms": 0, "retry_ms": 0}).plan(4, random.Random(0))
     grant = {"lock": "L0", "token": 7, "lease_ms": 1000, "granted_at": 0, "expires_at": 1000}
     steps = [plan.next(None)]
-    steps.append(plan.next(("acquire", steps[-1][1], Outcome("fail"))))  # type: ignore[index]
-    steps.append(plan.next(("acquire", steps[-1][1], Outcome("ok", grant))))  # type: ignore[index]
-    steps.append(plan.next(("write", steps[-1][1], Outcome("ok"))))  # type: ignore[index]
-    steps.append(plan.next(("write", steps[-1][1], Outcome("ok"))))  # type: ignore[index]
-    steps.append(plan.next(("release", steps[-1][1], Outcome("ok"))))  # type: ignore[index]
+    steps.append(plan.next(("acquire", steps[-1][1], Completion("fail"))))  # type: ignore[index]
+    steps.append(plan.next(("acquire", steps[-1][1], Completion("ok", grant))))  # type: ignore[index]
+    steps.append(plan.next(("write", steps[-1][1], Completion("ok"))))  # type: ignore[index]
+    steps.append(plan.next(("write", steps[-1][1], Completion("ok"))))  # type: ignore[index]
+    steps.append(plan.next(("release", steps[-1][1], Completion("ok"))))  # type: ignore[index]
     assert [s[0] for s in steps if s] == ["acquire", "acquire", "write", "write", "release", "acquire"]
     assert steps[2] == ("write", {"lock": "L0", "token": 7, "data": "p4-1"})
     assert steps[4] == ("release", {"lock": "L0", "token": 7})
@@ -125,7 +125,7 @@ def test_plan_stalls_past_the_lease_before_writing(monkeypatch: pytest.MonkeyPat
     grant = {"lock": "L0", "token": 1, "lease_ms": 300, "granted_at": 0, "expires_at": 300}
     first = plan.next(None)
     assert first is not None
-    assert plan.next(("acquire", first[1], Outcome("ok", grant)))[0] == "write"  # type: ignore[index]
+    assert plan.next(("acquire", first[1], Completion("ok", grant)))[0] == "write"  # type: ignore[index]
     assert slept == [0.6]  # twice the lease by default
 
 
