@@ -17,11 +17,12 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.faults.base import FaultContext
+from harness.faults.event import FaultEvent
 from harness.history import HistoryWriter
 from harness.op import NEMESIS
 from harness.registry import Registries
 from harness.runtime.watch import NodeWatch
-from harness.schedule import FaultEvent, Schedule, simulate
+from harness.schedule import Schedule, simulate
 
 
 class Nemesis:

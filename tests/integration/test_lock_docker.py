@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from harness.checkers.lock_safety import check
-from harness.net.base import CLIENT
+from harness.names import CLIENT
 from harness.net.grudge import isolate
 from harness.platform import open_cluster
 from targets.lock.target import LockTarget

@@ -10,7 +10,7 @@ import pytest
 from experiment_fakes import BASE, Harness
 
 from harness.bundle import Bundle
-from harness.experiment import loads
+from harness.loader import loads
 from harness.run import run_experiment, verdict
 
 RANDOM_FAST = "faults:\n  random: {kinds: [partition, kill], interval: [0.1, 0.2], duration: [0.1, 0.2]}\n"

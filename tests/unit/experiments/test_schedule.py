@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from experiment_fakes import BASE, Harness
 
-from harness.experiment import loads
+from harness.loader import loads
 from harness.schedule import Schedule, generate, simulate
 
 RANDOM = BASE.replace("duration: 1,", "duration: 30,") + (

@@ -6,13 +6,14 @@ import time
 from types import MappingProxyType
 
 from harness.faults.base import FaultContext
+from harness.faults.event import FaultEvent
 from harness.faults.process import Kill, Pause
 from harness.history import HistoryWriter
 from harness.registry import Registries
 from harness.report.data import fault_windows
 from harness.runtime.nemesis import Nemesis
 from harness.runtime.watch import NodeWatch
-from harness.schedule import FaultEvent, Schedule
+from harness.schedule import Schedule
 
 NODES = ("n1", "n2", "n3")
 
