@@ -1,5 +1,6 @@
-"""One word per process control: ``Cluster.restart`` is what the ``restart`` fault does (a graceful stop, then
-a start), ``Cluster.kill_and_start`` a crash then a start; every backend restarts, only a killable one kills."""
+"""One word per process control: ``Cluster.restart`` is what the ``restart`` fault does (a graceful stop,
+then a start), ``Cluster.kill_and_start`` a crash then a start; every backend restarts, only a killable one
+kills."""
 
 from __future__ import annotations
 
