@@ -19,7 +19,7 @@ import pytest
 from harness.checkers import models
 from harness.errors import BadInput
 
-COUNTER = '''
+COUNTER = """
 from harness.checkers.models import Call, Model
 
 
@@ -31,7 +31,7 @@ class Counter(Model):
         if call.f == "incr":
             return True, state + 1
         return call.out == state, state
-'''
+"""
 
 
 def _install(site: Path, entry: str) -> None:
