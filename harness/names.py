@@ -1,9 +1,10 @@
 """The closed vocabularies several floors share, each defined once here and imported everywhere else.
 
 These are words, not behaviour: the names of the cluster backends, the Toxiproxy toxic types with the
-attributes each accepts, and the name of the clients' end of a client link. The experiment schema
-(``harness/schema/experiment.schema.json``) and the target schema repeat some of them because a published
-JSON Schema cannot import Python; ``tests/unit/test_names.py`` keeps those copies equal to these.
+attributes each accepts, the name of the clients' end of a client link, and the classes of links. The
+experiment schema (``harness/schema/experiment.schema.json``) and the target schema repeat some of them
+because a published JSON Schema cannot import Python; ``tests/unit/test_names.py`` keeps those copies equal to
+these.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ BACKEND_CHOICES: tuple[str, ...] = (AUTO, *BACKENDS)  # what an experiment / the
 
 # The source of the client -> node links (the harness's workers): a client link is ``(CLIENT, node)``.
 CLIENT = "client"
+
+# The classes of links a run may route through Toxiproxy proxies: node -> node, and client -> node.
+PEERS = "peers"
+CLIENTS = "clients"
+ROUTES: tuple[str, ...] = (PEERS, CLIENTS)
 
 # Toxiproxy toxic type -> the attributes it accepts (units as Toxiproxy's: ms, KB/s, bytes; slicer's delay in
 # microseconds). ``timeout`` with ``timeout: 0`` holds all data: a blackhole.

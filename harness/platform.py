@@ -37,14 +37,13 @@ from harness.cluster.readiness import probe
 from harness.cluster.rundir import RunDir, check_run_id, new_run_id
 from harness.errors import BadInput, InfrastructureError
 from harness.interrupts import hold, shielded, trapped
-from harness.names import AUTO, BACKEND_CHOICES, CLIENT, DOCKER, LOCAL
+from harness.names import AUTO, BACKEND_CHOICES, CLIENT, CLIENTS, DOCKER, LOCAL, PEERS, ROUTES
 from harness.net.mesh import Mesh
 from harness.net.packet import PacketNet
 from harness.net.toxiproxy import ToxiproxyApi
 from harness.target import Addr, ClientContext, NodeContext, Readiness, Target, target_ports
 
 T = TypeVar("T")
-ROUTES = ("peers", "clients")  # the classes of links a run may route through Toxiproxy proxies
 
 
 @dataclass
@@ -237,7 +236,7 @@ def _contexts(
 ) -> dict[str, NodeContext]:
     out = {}
     for n in topology.nodes:
-        if "peers" in proxied and mesh is not None:
+        if PEERS in proxied and mesh is not None:
             peer_addrs = {p: dict(m) for p, m in mesh.peer_ports[n].items()}
         else:
             linked = {b for a, b in topology.links if a == n}
@@ -309,8 +308,8 @@ def open_cluster(
                     be.proxy_port,
                     hosts.node_host,
                     hosts.client_host,
-                    peer_links="peers" in proxied,
-                    client_links="clients" in proxied,
+                    peer_links=PEERS in proxied,
+                    client_links=CLIENTS in proxied,
                 )
             net = mesh
             if be.name == DOCKER:
@@ -326,7 +325,7 @@ def open_cluster(
                     netem_ok=be.netem_available,  # type: ignore[attr-defined]
                 )
             assert net is not None
-            if "clients" in proxied and mesh is not None:
+            if CLIENTS in proxied and mesh is not None:
                 client_ports = {n: dict(mesh.client_ports[n]) for n in topology.client_nodes}
             else:
                 client_ports = {n: dict(addrs[n].client_direct) for n in topology.client_nodes}

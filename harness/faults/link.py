@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from harness.faults.base import FaultContext, ParamError, check_nodes, drop_one
-from harness.names import CLIENT, TOXIC_ATTRIBUTES, TOXICS
+from harness.names import CLIENT, CLIENTS, PEERS, ROUTES, TOXIC_ATTRIBUTES, TOXICS
 
 # The values a link step gets for the attributes it leaves out, where not 0 (the attributes themselves, and
 # the toxics, are ``harness.names.TOXIC_ATTRIBUTES``).
@@ -100,7 +100,7 @@ def proxied_links(events: Iterable[Any]) -> frozenset[str]:
             continue
         links = ev.params.get("links")
         if not links:
-            return frozenset({"peers", "clients"})
+            return frozenset(ROUTES)
         for src, _dst in links:
-            out.add("clients" if src == CLIENT else "peers")
+            out.add(CLIENTS if src == CLIENT else PEERS)
     return frozenset(out)
