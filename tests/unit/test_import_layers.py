@@ -234,6 +234,26 @@ def test_the_lines_never_crossed() -> None:
     assert not bad, bad
 
 
+def private_imports(root: Path, package: str = PACKAGE) -> list[str]:
+    """``from <package module> import _name``: a private name used across modules."""
+    out = []
+    for path in sorted((root / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith(package)):
+                out += [
+                    f"{path.relative_to(root).as_posix()}:{node.lineno}: imports the private {a.name}"
+                    for a in node.names
+                    if a.name.startswith("_") and not a.name.startswith("__")
+                ]
+    return out
+
+
+def test_no_private_name_is_imported_across_modules(tmp_path: Path) -> None:
+    assert private_imports(ROOT) == []
+    _write(tmp_path, {"pkg/__init__.py": "", "pkg/a.py": "_x = 1\n", "pkg/b.py": "from .a import _x\n"})
+    assert private_imports(tmp_path, "pkg") == ["pkg/b.py:1: imports the private _x"]
+
+
 # The checker itself, on synthetic packages and graphs: each kind of problem must be reported.
 
 README = """# x
