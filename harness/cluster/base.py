@@ -103,7 +103,7 @@ class Pausable(Protocol):
 
 
 def capabilities_of(backend: object) -> frozenset[str]:
-    """What a backend's processes controls offer: every backend stops and starts (so restarts) a node."""
+    """What a backend's process controls offer: every backend stops and starts (so restarts) a node."""
     caps = {"stop", "start", "restart"}
     if isinstance(backend, Killable):
         caps |= {"kill"}
