@@ -50,8 +50,8 @@ def test_process_fault_kinds_in_the_schema_are_those_of_the_code() -> None:
 
 
 def test_no_module_spells_a_shared_vocabulary_itself() -> None:
-    """Outside ``harness/names.py`` no tuple, list or set literal of harness code lists backend, toxic or route
-    names, and no module assigns its own ``CLIENT``: the words come from one place."""
+    """Outside ``harness/names.py`` no tuple, list or set literal of harness code lists backend, toxic or
+    route names, and no module assigns its own ``CLIENT``: the words come from one place."""
     shared = [set(names.BACKENDS), set(names.TOXICS), set(names.ROUTES)]
     offenders: list[str] = []
     for path in sorted((ROOT / "harness").rglob("*.py")):
