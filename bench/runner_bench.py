@@ -21,7 +21,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from harness.experiment import load, with_overrides
+from harness.loader import load, with_overrides
 from harness.platform import open_cluster
 from harness.registry import Registries
 from harness.run import run_experiment

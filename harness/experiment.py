@@ -1,36 +1,27 @@
-"""Experiment files: YAML -> a frozen, typed ``Experiment``, validated completely before anything runs.
+"""The experiment's types: a frozen, typed ``Experiment`` and the specs it is made of, as plain data.
 
-Validation has two layers, both naming ``file:line``, the field path and what would be valid: the published
-JSON Schema (``harness/schema/experiment.schema.json``: types, required fields, enums, ranges), then checks
-that need the registries (the target exists and knows its planted bugs and node names; the workload, checkers
-and fault kinds are registered; fault steps name real nodes, fit in the workload and do not collide). The
-resulting ``Experiment`` is plain frozen data; ``to_data`` gives back a runnable file form (``chaos shrink``).
+``harness.loader`` makes one from a YAML file (validated completely before anything runs) and applies the
+command line's overrides; the runner, the plan, the schedule and shrinking read it. An explicit fault step
+is a ``FaultEvent`` (``harness.faults.event``), the same record a schedule holds. ``to_data`` gives back a
+runnable file form (``chaos shrink``, the ``resolved`` experiment in ``run.json``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 import yaml
 
-from harness.errors import BadInput
+from harness.declare.search import resolve_target
 from harness.evidence import Rules as EvidenceRules
 from harness.faults.base import FaultContext
-from harness.limits import MAX_EXPERIMENT_BYTES, MAX_SECONDS, decode_utf8, read_bounded
+from harness.faults.event import FaultEvent
+from harness.names import AUTO
 from harness.probes import SteadyState
 from harness.registry import Registries
-from harness.schema import YamlDoc, check_schema
-
-STEP_KEYS = ("kind", "at", "duration")
-
-
-def _frozen(d: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(d or {}))
 
 
 def _empty() -> Mapping[str, Any]:
@@ -44,14 +35,12 @@ class TargetSpec:
     name: str
     nodes: int = 3
     flags: frozenset[str] = frozenset()
-    backend: str = "auto"
+    backend: str = AUTO
     options: Mapping[str, Any] = field(default_factory=_empty)
     declaration: str | None = None
 
     def resolve(self, registries: Registries) -> Any:
         """The target object: the declaration file, a registered target, or one on ``CHAOS_TARGET_PATH``."""
-        from harness.declare.search import resolve_target
-
         return resolve_target(registries, self.name, self.declaration)
 
 
@@ -63,19 +52,6 @@ class WorkloadSpec:
     rate: float | None = None
     timeout: float = 1.0
     options: Mapping[str, Any] = field(default_factory=_empty)  # includes ``keys`` and the ``mix`` weights
-
-
-@dataclass(frozen=True)
-class FaultStep:
-    """One explicit fault: ``params`` are the kind's own fields (everything but kind, at, duration)."""
-
-    kind: str
-    at: float
-    duration: float
-    params: Mapping[str, Any] = field(default_factory=_empty)
-
-    def to_data(self) -> dict[str, Any]:
-        return {"kind": self.kind, "at": self.at, "duration": self.duration, **dict(self.params)}
 
 
 @dataclass(frozen=True)
@@ -113,7 +89,7 @@ class Experiment:
     workload: WorkloadSpec
     nodes: tuple[str, ...]
     links: tuple[tuple[str, str], ...]
-    steps: tuple[FaultStep, ...] = ()
+    steps: tuple[FaultEvent, ...] = ()  # explicit steps, params as the file gave them
     random: RandomFaults | None = None
     phases: Phases = Phases()
     checkers: tuple[CheckerSpec, ...] = ()
@@ -146,7 +122,7 @@ class Experiment:
             data["seed"] = self.seed
         faults: dict[str, Any] = {}
         if self.steps:
-            faults["steps"] = [s.to_data() for s in self.steps]
+            faults["steps"] = [s.to_dict(exact=True) for s in self.steps]
         if self.random is not None and "faults" in data and "random" in data["faults"]:
             faults["random"] = data["faults"]["random"]
         data.pop("faults", None)
@@ -164,57 +140,3 @@ def _thaw(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_thaw(x) for x in v]
     return v
-
-
-def load(path: str | Path, registries: Registries | None = None, *, name: str | None = None) -> Experiment:
-    """Read and validate an experiment file; every problem is a one-line ``BadInput`` naming file:line."""
-    p = Path(path)
-    raw = read_bounded(p, MAX_EXPERIMENT_BYTES, "experiment", "an experiment is a page of YAML")
-    text = decode_utf8(raw, p, "an experiment is a YAML file")
-    return loads(text, str(p), registries, default_name=name or p.stem)
-
-
-def loads(
-    text: str,
-    file: str = "<experiment>",
-    registries: Registries | None = None,
-    *,
-    default_name: str = "experiment",
-) -> Experiment:
-    """Validate experiment YAML text (``file`` is used in messages only)."""
-    doc = YamlDoc.parse(text, file)
-    check_schema(doc)
-    from harness.experiment_checks import build  # the second layer needs these classes: import late
-
-    return build(doc, registries or Registries(), default_name)
-
-
-def with_overrides(
-    exp: Experiment, *, seed: int | None = None, backend: str | None = None, duration: float | None = None
-) -> Experiment:
-    """The experiment with command-line overrides; a shorter ``duration`` clips (or drops) explicit steps."""
-    if backend is not None and backend not in ("auto", "docker", "local"):
-        raise BadInput(f"--backend {backend}: valid: auto, docker, local")
-    out = exp
-    if seed is not None:
-        if seed < 0:
-            raise BadInput(f"--seed {seed}: must be a non-negative integer")
-        out = replace(out, seed=seed)
-    if backend is not None:
-        out = replace(out, target=replace(out.target, backend=backend))
-    if duration is not None:
-        ph = out.phases
-        if (
-            not math.isfinite(duration)
-            or not 0 < duration <= MAX_SECONDS
-            or (out.random is not None and duration <= ph.warmup + ph.cooldown)
-        ):
-            raise BadInput(
-                f"--duration {duration:g}: must be a number of seconds > 0, at most {MAX_SECONDS}, and "
-                f"longer than phases warmup + cooldown ({ph.warmup + ph.cooldown:g} s)"
-            )
-        steps = tuple(
-            replace(s, duration=min(s.duration, duration - s.at)) for s in out.steps if s.at < duration
-        )
-        out = replace(out, workload=replace(out.workload, duration=float(duration)), steps=steps)
-    return out

@@ -16,6 +16,7 @@ from typing import Any
 
 from harness.errors import BadInput
 from harness.experiment import Experiment
+from harness.names import AUTO, DOCKER, LOCAL
 from harness.registry import Registries
 from harness.schedule import Schedule, generate
 from harness.target import Addr, ImageBuild, NodeContext, NodeSpec, Readiness, target_ports
@@ -46,16 +47,16 @@ class Plan:
 
 
 def _backend(exp: Experiment) -> str:
-    if exp.target.backend != "auto":
+    if exp.target.backend != AUTO:
         return exp.target.backend
     from harness.cluster.docker import docker_reachable
 
-    return "docker" if docker_reachable() else "local"
+    return DOCKER if docker_reachable() else LOCAL
 
 
 def _contexts(exp: Experiment, ports: Mapping[str, int], backend: str) -> dict[str, NodeContext]:
     nodes, first = exp.nodes, next(iter(ports))
-    if backend == "docker":
+    if backend == DOCKER:
         own = {n: dict(ports) for n in nodes}
         reach = {(a, b): {p: Addr(b, port) for p, port in ports.items()} for a in nodes for b in nodes}
         from harness.cluster.docker import DockerBackend
@@ -86,7 +87,7 @@ def _contexts(exp: Experiment, ports: Mapping[str, int], backend: str) -> dict[s
 
 
 def _image(spec: NodeSpec, backend: str) -> str:
-    if backend == "local":
+    if backend == LOCAL:
         return "(none: a local process)"
     if spec.image is None:
         return "the bundled target image"
@@ -152,7 +153,7 @@ def format_plan(plan: Plan) -> str:
         f"rate {'unlimited' if w.rate is None else f'{w.rate:g}/s'}, timeout {w.timeout:g} s; "
         f"checkers: {', '.join(c.name for c in exp.checkers)}",
     ]
-    if plan.backend == "local":
+    if plan.backend == LOCAL:
         lines.append("(local: ports are allocated when the run starts; the numbers below are examples)")
     for n in plan.nodes:
         lines.append(f"node {n.node}" + (f" (role {n.role})" if n.role else ""))

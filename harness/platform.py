@@ -3,7 +3,7 @@
     with open_cluster(target, nodes=3, backend="local") as cluster:
         cluster.wait_ready(timeout=30)
         cluster.net.partition(isolate(cluster.nodes, "n1"))
-        cluster.kill("n2"); cluster.restart("n2")
+        cluster.kill("n2"); cluster.start("n2")
 
 The story: the target names the nodes, links and named ports (``topology``, ``ports``); the backend places
 every node (local: free loopback ports; docker: a network sandbox with the node's IP and hostname); links are
@@ -37,15 +37,13 @@ from harness.cluster.readiness import probe
 from harness.cluster.rundir import RunDir, check_run_id, new_run_id
 from harness.errors import BadInput, InfrastructureError
 from harness.interrupts import hold, shielded, trapped
-from harness.net.base import CLIENT
+from harness.names import AUTO, BACKEND_CHOICES, CLIENT, CLIENTS, DOCKER, LOCAL, PEERS, ROUTES
 from harness.net.mesh import Mesh
 from harness.net.packet import PacketNet
 from harness.net.toxiproxy import ToxiproxyApi
 from harness.target import Addr, ClientContext, NodeContext, Readiness, Target, target_ports
 
 T = TypeVar("T")
-BACKENDS = ("local", "docker", "auto")
-ROUTES = ("peers", "clients")  # the classes of links a run may route through Toxiproxy proxies
 
 
 @dataclass
@@ -122,8 +120,16 @@ class Cluster:
         self.backend.kill(node)  # type: ignore[attr-defined]
 
     def restart(self, node: str) -> None:
-        """Crash the node and start it again with its data dir intact."""
+        """Stop the node gracefully and start it again, its data dir intact: what the ``restart`` fault does.
+
+        Until issue 14 this killed the node; ``kill_and_start`` does that now (docs/platform.md)."""
         self._need("restart", node)
+        self.backend.stop(node)
+        self.backend.start(node)
+
+    def kill_and_start(self, node: str) -> None:
+        """Crash the node (SIGKILL) and start it again at once, its data dir intact."""
+        self._need("kill", node)
         self.backend.kill(node)  # type: ignore[attr-defined]
         self.backend.start(node)
 
@@ -169,12 +175,12 @@ def _resolve_target(target: Target | str) -> Target:
 
 
 def make_backend(name: str, run: RunDir, base_port: int | None) -> Backend:
-    if name not in BACKENDS:
-        raise BadInput(f"backend {name!r}: unknown; valid backends: {', '.join(BACKENDS)}")
-    if name in ("docker", "auto"):
+    if name not in BACKEND_CHOICES:
+        raise BadInput(f"backend {name!r}: unknown; valid backends: {', '.join(BACKEND_CHOICES)}")
+    if name in (DOCKER, AUTO):
         from harness.cluster.docker import DockerBackend, docker_reachable
 
-        if name == "docker" or docker_reachable():
+        if name == DOCKER or docker_reachable():
             return DockerBackend(run)
     from harness.cluster.local import LocalBackend
 
@@ -203,7 +209,7 @@ def _teardown(
 
 def _in_parallel(be: Backend, nodes: tuple[str, ...], fn: Callable[[str], T]) -> dict[str, T]:
     """``{node: fn(node)}``; on docker concurrently (each call is engine round trips), locally in order."""
-    if be.name != "docker" or len(nodes) < 2:
+    if be.name != DOCKER or len(nodes) < 2:
         return {n: fn(n) for n in nodes}
     with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
         futures = {n: pool.submit(fn, n) for n in nodes}
@@ -216,7 +222,7 @@ def resolve_proxies(backend: str, proxies: Iterable[str] | None) -> frozenset[st
     bad = sorted(wanted - set(ROUTES))
     if bad:
         raise BadInput(f"proxies: {bad[0]!r} is not a class of links; valid: {', '.join(ROUTES)}")
-    return frozenset(ROUTES) if backend == "local" else wanted
+    return frozenset(ROUTES) if backend == LOCAL else wanted
 
 
 def _contexts(
@@ -230,7 +236,7 @@ def _contexts(
 ) -> dict[str, NodeContext]:
     out = {}
     for n in topology.nodes:
-        if "peers" in proxied and mesh is not None:
+        if PEERS in proxied and mesh is not None:
             peer_addrs = {p: dict(m) for p, m in mesh.peer_ports[n].items()}
         else:
             linked = {b for a, b in topology.links if a == n}
@@ -255,7 +261,7 @@ def _contexts(
 def open_cluster(
     target: Target | str,
     nodes: int = 3,
-    backend: str = "local",
+    backend: str = LOCAL,
     flags: frozenset[str] = frozenset(),
     options: Mapping[str, Any] | None = None,
     run_id: str | None = None,
@@ -271,8 +277,8 @@ def open_cluster(
     """
     if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= 32:
         raise BadInput(f"nodes {nodes!r}: expected a whole number between 1 and 32")
-    if backend not in BACKENDS:
-        raise BadInput(f"backend {backend!r}: unknown; valid backends: {', '.join(BACKENDS)}")
+    if backend not in BACKEND_CHOICES:
+        raise BadInput(f"backend {backend!r}: unknown; valid backends: {', '.join(BACKEND_CHOICES)}")
     tgt = _resolve_target(target)
     try:
         ports = target_ports(tgt)
@@ -302,11 +308,11 @@ def open_cluster(
                     be.proxy_port,
                     hosts.node_host,
                     hosts.client_host,
-                    peer_links="peers" in proxied,
-                    client_links="clients" in proxied,
+                    peer_links=PEERS in proxied,
+                    client_links=CLIENTS in proxied,
                 )
             net = mesh
-            if be.name == "docker":
+            if be.name == DOCKER:
                 ips = {n: be.direct_addr(n).host for n in topology.nodes}
                 ips[CLIENT] = be.client_ip()  # type: ignore[attr-defined]
                 be.attach_agents()  # type: ignore[attr-defined]
@@ -319,7 +325,7 @@ def open_cluster(
                     netem_ok=be.netem_available,  # type: ignore[attr-defined]
                 )
             assert net is not None
-            if "clients" in proxied and mesh is not None:
+            if CLIENTS in proxied and mesh is not None:
                 client_ports = {n: dict(mesh.client_ports[n]) for n in topology.client_nodes}
             else:
                 client_ports = {n: dict(addrs[n].client_direct) for n in topology.client_nodes}
@@ -331,7 +337,7 @@ def open_cluster(
             caps = capabilities_of(be) | {"partition"}
             if proxied:
                 caps |= {"link"}
-            if be.name == "docker":
+            if be.name == DOCKER:
                 caps |= {"packet-loss"}
                 if be.netem_available():  # type: ignore[attr-defined]
                     caps |= {"netem"}

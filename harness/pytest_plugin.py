@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from harness.names import AUTO, BACKEND_CHOICES
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("chaos", "chaos-harness experiments")
@@ -33,7 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--chaos-backend",
-        choices=("auto", "docker", "local"),
+        choices=BACKEND_CHOICES,
         default=None,
         help="override target.backend of every experiment",
     )
@@ -62,7 +64,7 @@ class ExperimentFailed(Exception):
 class ExperimentFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         from harness.errors import HarnessError
-        from harness.experiment import load
+        from harness.loader import load
 
         try:
             exp = load(self.path)
@@ -83,7 +85,7 @@ class ExperimentItem(pytest.Item):
 
     def runtest(self) -> None:
         from harness.errors import HarnessError
-        from harness.experiment import load, with_overrides
+        from harness.loader import load, with_overrides
         from harness.run import run_experiment
 
         if self.error is not None:
@@ -143,7 +145,7 @@ def chaos_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ca
 
     from harness.platform import open_cluster
 
-    backend = request.config.getoption("chaos_backend") or "auto"
+    backend = request.config.getoption("chaos_backend") or AUTO
     with ExitStack() as stack:
 
         def make(target: Any, nodes: int = 3, **kw: Any) -> Any:

@@ -3,7 +3,8 @@
 Everything random about the faults (a random schedule's times, kinds and shapes, and the nodes an explicit
 step left open) is drawn from one ``random.Random(seed)`` in a fixed order before the run starts; so the same
 seed gives the same schedule, which is recorded in ``run.json`` and replayed or shrunk as data. Each
-``FaultEvent`` is concrete (resolved nodes, links, shape order). ``simulate`` lists the start / stop timeline
+``FaultEvent`` (``harness.faults.event``, the same record as an experiment's step) is concrete (resolved
+nodes, links, shape order). ``simulate`` lists the start / stop timeline
 with no I/O, which is what the nemesis executes and what the tests check.
 """
 
@@ -12,52 +13,15 @@ from __future__ import annotations
 import random
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-from harness.errors import BadInput
 from harness.experiment import Experiment
 from harness.faults.base import FaultContext, random_spec
-from harness.limits import MAX_RANDOM_FAULTS, MAX_SECONDS
+from harness.faults.event import FaultEvent
+from harness.limits import MAX_RANDOM_FAULTS
 from harness.registry import Registries
-
-
-def _empty() -> Mapping[str, Any]:
-    return MappingProxyType({})
-
-
-@dataclass(frozen=True)
-class FaultEvent:
-    """One fault: started ``at`` seconds after the workload starts, stopped ``duration`` seconds later."""
-
-    kind: str
-    at: float
-    duration: float
-    params: Mapping[str, Any] = field(default_factory=_empty)
-
-    @property
-    def end(self) -> float:
-        return self.at + self.duration
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "at": round(self.at, 3),
-            "duration": round(self.duration, 3),
-            **self.params,
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> FaultEvent:
-        params = {k: v for k, v in d.items() if k not in ("kind", "at", "duration")}
-        try:
-            kind, at, duration = str(d["kind"]), float(d["at"]), float(d["duration"])
-        except (KeyError, TypeError, ValueError):
-            raise BadInput(f"a recorded fault needs kind, at and duration, got {dict(d)!r:.200}") from None
-        if not (0 <= at <= MAX_SECONDS and 0 <= duration <= MAX_SECONDS):
-            raise BadInput(f"a recorded fault's at / duration ({at}, {duration}): each 0 to {MAX_SECONDS} s")
-        return cls(kind, at, duration, MappingProxyType(params))
 
 
 @dataclass(frozen=True)
@@ -105,7 +69,7 @@ def generate(exp: Experiment, seed: int, registries: Registries | None = None) -
     for step in exp.steps:
         kind = reg.fault(step.kind)
         params = kind.random_params(rng, ctx, dict(step.params))
-        events.append(FaultEvent(step.kind, step.at, step.duration, MappingProxyType(params)))
+        events.append(replace(step, params=MappingProxyType(params)))
     rnd = exp.random
     if rnd is not None:
         events += _random_events(exp, reg, rng, rnd, events)

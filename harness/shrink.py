@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from harness.experiment import Experiment, FaultStep
+from harness.experiment import Experiment
 from harness.faults.base import FaultContext
+from harness.faults.event import FaultEvent
 from harness.registry import Registries
-from harness.schedule import FaultEvent, Schedule
+from harness.schedule import Schedule
 
 MIN_FAULT_S = 0.5
 
@@ -114,6 +115,6 @@ def shrink(
 
 def as_experiment(exp: Experiment, cand: Candidate) -> Experiment:
     """``exp`` with the candidate's schedule as explicit steps (no random schedule) and its duration."""
-    steps = tuple(FaultStep(e.kind, e.at, e.duration, e.params) for e in cand.schedule.events)
     workload = replace(exp.workload, duration=cand.duration)
-    return replace(exp, steps=steps, random=None, workload=workload, source=None)  # bundles get this form
+    # bundles get this form
+    return replace(exp, steps=cand.schedule.events, random=None, workload=workload, source=None)

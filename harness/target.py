@@ -25,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from harness.names import LOCAL
+
 CLIENT_PORT = "client"  # the name of a node's client port when a target names no ports
 DEFAULT_PORT = 7000  # the client port of a target that names no ports (the port used on docker)
 READY_KINDS = ("tcp", "http", "command")
@@ -96,7 +98,7 @@ class NodeContext:
     host: str = "127.0.0.1"
     ports: Mapping[str, int] = field(default_factory=dict)
     peer_addrs: Mapping[str, Mapping[str, Addr]] = field(default_factory=dict)
-    backend: str = "local"
+    backend: str = LOCAL
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ class ClientContext:
     options: Mapping[str, Any] = field(default_factory=dict)
     nodes: tuple[str, ...] = ()
     addrs: Mapping[str, Mapping[str, Addr]] = field(default_factory=dict)
-    backend: str = "local"
+    backend: str = LOCAL
     timeout: float = 5.0
 
 

@@ -11,19 +11,26 @@ A model is Porcupine's shape, adapted to our op vocabulary:
 
 The checker (``linsearch``) interns states and caches ``step`` per (call, state), so ``step`` may be slowish
 but must be deterministic. ``Call.known`` is ``False`` for an ``info`` (or never-completed) op: ``step``
-must then allow every outcome the op could have had. Users add a model by subclassing ``Model`` and calling
-``register_model`` (see docs/checkers.md).
+must then allow every outcome the op could have had. Users add a model by subclassing ``Model`` and either
+passing an instance (``check(history, model=Counter())``) or registering the class in the
+``chaos_harness.models`` entry-point group, which ``chaos check --model`` reads too (see docs/checkers.md).
+The names known are fixed once read: the bundled models, then the installed ones; nothing is mutated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from functools import cache
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, cast
 
 from harness.errors import BadInput
 from harness.history import Pair
 from harness.wellformed import BadOp
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 MISMATCH = "mismatch"  # the ``error`` of a cas that completed ``fail`` because the value differed
 
@@ -242,25 +249,40 @@ class MutexModel(Model):
         return "held" if state else "free"
 
 
-_MODELS: dict[str, Callable[[], Model]] = {
-    m.name: m for m in (RegisterModel, CasRegisterModel, KvModel, KvMapModel, MutexModel)
-}
+MODELS_GROUP = "chaos_harness.models"  # the entry-point group of users' models, as for targets and faults
+
+BUNDLED_MODELS: Mapping[str, Callable[[], Model]] = MappingProxyType(
+    {m.name: m for m in (RegisterModel, CasRegisterModel, KvModel, KvMapModel, MutexModel)}
+)
 
 
-def register_model(name: str, factory: Callable[[], Model]) -> None:
-    """Make a user model available by name to ``check(..., model=name)`` and ``chaos check --model``."""
-    _MODELS[name] = factory
+@cache
+def _installed() -> Mapping[str, EntryPoint]:
+    """The installed packages' models by name, read once per process (a bundled name cannot be replaced)."""
+    from importlib.metadata import entry_points  # read only for a name not bundled: ``chaos check`` is light
+
+    found = {ep.name: ep for ep in entry_points(group=MODELS_GROUP) if ep.name not in BUNDLED_MODELS}
+    return MappingProxyType(found)
 
 
 def model_names() -> list[str]:
-    return sorted(_MODELS)
+    return sorted({*BUNDLED_MODELS, *_installed()})
 
 
 def get_model(model: str | Model) -> Model:
-    """A fresh model by name (or the given instance); an unknown name raises ``BadInput``."""
+    """A fresh model by name (bundled, or registered in the ``chaos_harness.models`` entry-point group), or
+    the given instance; an unknown name, or a registered one that cannot be loaded, raises ``BadInput``."""
     if isinstance(model, Model):
         return model
-    factory = _MODELS.get(model)
+    factory = BUNDLED_MODELS.get(model)
     if factory is None:
-        raise BadInput(f"unknown model {model!r}; valid models: {', '.join(model_names())}")
+        ep = _installed().get(model)
+        if ep is None:
+            raise BadInput(f"unknown model {model!r}; valid models: {', '.join(model_names())}")
+        try:
+            factory = ep.load()
+        except Exception as e:  # noqa: BLE001 - a broken plugin is one line, not a traceback
+            raise BadInput(
+                f"model {model!r} is registered ({ep.value}) but cannot be loaded: {type(e).__name__}: {e}"
+            ) from None
     return factory()

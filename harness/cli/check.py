@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.checkers.base import Result, check_safe
-from harness.checkers.models import get_model, model_names
+from harness.checkers.models import BUNDLED_MODELS, MODELS_GROUP, get_model
 from harness.checkers.txn.models import DEFAULT_MODEL as DEFAULT_TXN_MODEL
 from harness.checkers.txn.models import MODELS as TXN_MODELS
 from harness.cli import check_evidence
@@ -88,7 +88,11 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--checker", default="linearizable", choices=sorted(CHECKER_MODULES), help="default: linearizable"
     )
-    p.add_argument("--model", default=None, help=f"linearizability model: {', '.join(model_names())}")
+    p.add_argument(
+        "--model",
+        default=None,
+        help=f"linearizability model: {', '.join(BUNDLED_MODELS)}, or one installed (group {MODELS_GROUP})",
+    )
     p.add_argument(
         "--init", default=None, metavar="JSON", help="initial register value as JSON (default null)"
     )

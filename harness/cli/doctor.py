@@ -17,6 +17,7 @@ import time
 from harness.cluster.rundir import chaos_home
 from harness.cluster.toxiproxy_server import find_toxiproxy
 from harness.errors import EXIT_OK, BadInput, InfrastructureError
+from harness.names import BACKEND_CHOICES
 from harness.target import Completion
 
 SETUP = "run scripts/setup"
@@ -140,10 +141,10 @@ def smoke(backend: str, base_port: int | None) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    from harness.platform import BACKENDS
-
-    if args.smoke is not None and args.smoke not in BACKENDS:
-        raise BadInput(f"--smoke {args.smoke!r}: unknown backend; valid backends: {', '.join(BACKENDS)}")
+    if args.smoke is not None and args.smoke not in BACKEND_CHOICES:
+        raise BadInput(
+            f"--smoke {args.smoke!r}: unknown backend; valid backends: {', '.join(BACKEND_CHOICES)}"
+        )
     missing_required = False
     for ok, required, what, detail in checks():
         tag = "ok" if ok else ("MISSING" if required else "missing")

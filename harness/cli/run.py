@@ -14,14 +14,14 @@ from typing import Any
 
 from harness.bundle import Bundle
 from harness.errors import EXIT_INVALID, EXIT_OK, BadInput
-from harness.experiment import Experiment, load, with_overrides
+from harness.experiment import Experiment
+from harness.loader import load, with_overrides
+from harness.names import BACKEND_CHOICES
 from harness.record import RunRecord
 from harness.registry import Registries
 from harness.run import RunResult, run_experiment
 from harness.schedule import Schedule
 from harness.shrink import Candidate, as_experiment, shrink
-
-BACKENDS = ("auto", "docker", "local")
 
 
 def _progress(line: str) -> None:
@@ -136,7 +136,9 @@ def cmd_shrink(args: argparse.Namespace) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=BACKENDS, help="docker, local, or auto (docker when reachable)")
+    p.add_argument(
+        "--backend", choices=BACKEND_CHOICES, help="docker, local, or auto (docker when reachable)"
+    )
     p.add_argument("--duration", type=float, help="seconds of workload (overrides workload.duration)")
 
 

@@ -103,9 +103,10 @@ class Pausable(Protocol):
 
 
 def capabilities_of(backend: object) -> frozenset[str]:
-    caps = {"stop", "start"}
+    """What a backend's process controls offer: every backend stops and starts (so restarts) a node."""
+    caps = {"stop", "start", "restart"}
     if isinstance(backend, Killable):
-        caps |= {"kill", "restart"}
+        caps |= {"kill"}
     if isinstance(backend, Pausable):
         caps |= {"pause"}
     return frozenset(caps)
@@ -114,7 +115,6 @@ def capabilities_of(backend: object) -> frozenset[str]:
 # Why a cluster may lack a capability, said once (the runner's refusal, docs/platform.md).
 WHY_MISSING = {
     "kill": "this backend cannot crash nodes",
-    "restart": "this backend cannot crash nodes",
     "pause": "this backend cannot freeze nodes",
     "partition": "the target does not offer partitions",
     "link": "link toxics act only on links routed through Toxiproxy proxies (local: all; docker: the classes "

@@ -47,6 +47,7 @@ from harness.cluster.rundir import LABEL, RunDir
 from harness.cluster.toxiproxy_server import require_toxiproxy
 from harness.errors import BadInput, HarnessError, InfrastructureError
 from harness.interrupts import shielded
+from harness.names import DOCKER
 from harness.net import netem
 from harness.target import Addr, ImageBuild, NodeContext, NodeSpec
 
@@ -161,7 +162,7 @@ def nsenter_usable() -> bool:
 class DockerBackend:
     """Containers on a per-run internal network; see the module docstring."""
 
-    name = "docker"
+    name = DOCKER
     data_root = "/tmp/chaos-data"
 
     def __init__(self, run: RunDir) -> None:

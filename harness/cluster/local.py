@@ -28,6 +28,7 @@ from harness.cluster.rundir import RUN_ENV, RunDir, descendants, project_root
 from harness.cluster.toxiproxy_server import LocalToxiproxy
 from harness.errors import InfrastructureError
 from harness.interrupts import shielded
+from harness.names import LOCAL
 from harness.target import Addr, NodeContext, NodeSpec
 
 HOST = "127.0.0.1"
@@ -57,7 +58,7 @@ def check_port_free(port: int, why: str) -> int:
 class LocalBackend:
     """Subprocesses on loopback; ``base_port``: consecutive fixed ports from there instead of free ones."""
 
-    name = "local"
+    name = LOCAL
 
     def __init__(self, run: RunDir, base_port: int | None = None) -> None:
         if base_port is not None and not 1024 <= base_port <= 65000:

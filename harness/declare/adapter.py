@@ -17,6 +17,7 @@ from typing import Any
 from harness.declare.model import Declaration, ImageChoice, ReadyCheck, ResolvedSpec, role_members, spec_for
 from harness.declare.templates import NodeVars, TemplateError, peer_nodes, render
 from harness.errors import BadInput
+from harness.names import BACKENDS
 from harness.target import Addr, ClientContext, ImageBuild, NodeContext, NodeSpec, Readiness, Topology
 
 
@@ -69,7 +70,7 @@ class DeclaredTarget:
             if not got:
                 raise BadInput(f"nodes: role {role_name} gets no node with {nodes} nodes; run more nodes")
         for node in names:
-            for backend in ("docker", "local"):
+            for backend in BACKENDS:
                 spec = spec_for(d, node, names, backend, self.planted_bugs)
                 pieces = [*spec.command, *spec.env.values()]
                 for n in {p for piece in pieces for p in peer_nodes(piece)} - set(names):

@@ -18,6 +18,7 @@ from typing import Any
 from harness.declare.model import Declaration, Extra, ImageChoice, Mode, Override, ReadyCheck, Role
 from harness.declare.templates import Join, Names, Piece, Template, TemplateError, check
 from harness.errors import BadInput
+from harness.names import BACKENDS
 from harness.schema import TARGET_SCHEMA_FILE, FieldPath, YamlDoc, check_schema
 
 Path_ = tuple[str | int, ...]
@@ -198,8 +199,8 @@ class _Builder:
             nodes_default=self.nodes_default,
             nodes_min=self.nodes_min,
             nodes_max=self.nodes_max,
-            backends=tuple(d.get("backends", ("docker", "local"))),
-            overrides=MappingProxyType({b: self.override(d[b], (b,)) for b in ("docker", "local") if b in d}),
+            backends=tuple(d.get("backends", BACKENDS)),
+            overrides=MappingProxyType({b: self.override(d[b], (b,)) for b in BACKENDS if b in d}),
             roles=self.roles(),
             client_options=opts,
             workload=d.get("workload"),

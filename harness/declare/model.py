@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from harness.declare.templates import Piece
+from harness.names import BACKENDS
 
 
 def _empty() -> Mapping[str, Any]:
@@ -88,7 +89,7 @@ class Declaration:
     nodes_default: int = 3
     nodes_min: int = 1
     nodes_max: int = 9
-    backends: tuple[str, ...] = ("docker", "local")
+    backends: tuple[str, ...] = BACKENDS
     overrides: Mapping[str, Override] = field(default_factory=_empty)  # per backend
     roles: tuple[Role, ...] = ()
     client_options: Mapping[str, Any] = field(default_factory=_empty)

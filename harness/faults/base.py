@@ -1,7 +1,7 @@
 """The protocol of a fault kind, and the small helpers the bundled kinds share.
 
 A fault step is plain data: ``{"kind", "at", "duration", ...params}``. A kind validates its params before
-anything runs (raising ``ParamError`` with the field path inside the step, which ``harness.experiment`` turns
+anything runs (raising ``ParamError`` with the field path inside the step, which ``harness.loader`` turns
 into file:line), draws random params from the schedule's one seeded ``random.Random`` (so the same seed gives
 the same schedule), starts and stops itself on a live cluster (returning the JSON-able details recorded in the
 nemesis op), and lists smaller variants of its params for shrinking (fewer nodes involved).
@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from harness.names import CLIENT
+
 
 class ParamError(Exception):
     """A fault parameter is wrong; ``field`` is its path inside the step, e.g. ``("nodes", 1)``."""
@@ -22,9 +24,6 @@ class ParamError(Exception):
         super().__init__(message)
         self.field = field
         self.message = message
-
-
-CLIENT = "client"  # the source of the client -> node links (the harness's workers), as in ``harness.net``
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,20 @@ import random
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from harness.faults.base import CLIENT, FaultContext, ParamError, check_nodes, drop_one
+from harness.faults.base import FaultContext, ParamError, check_nodes, drop_one
+from harness.names import CLIENT, CLIENTS, PEERS, ROUTES, TOXIC_ATTRIBUTES, TOXICS
 
-TOXICS: dict[str, dict[str, int]] = {
-    "latency": {"latency": 200, "jitter": 0},
+# The values a link step gets for the attributes it leaves out, where not 0 (the attributes themselves, and
+# the toxics, are ``harness.names.TOXIC_ATTRIBUTES``).
+_NONZERO: dict[str, dict[str, int]] = {
+    "latency": {"latency": 200},
     "bandwidth": {"rate": 10},
     "slicer": {"average_size": 64, "size_variation": 32, "delay": 10},
-    "reset_peer": {"timeout": 0},
     "limit_data": {"bytes": 1000},
     "slow_close": {"delay": 1000},
-    "timeout": {"timeout": 0},
+}
+TOXIC_DEFAULTS: dict[str, dict[str, int]] = {
+    toxic: {a: _NONZERO.get(toxic, {}).get(a, 0) for a in attrs} for toxic, attrs in TOXIC_ATTRIBUTES.items()
 }
 _STEP_KEYS = {"kind", "at", "duration", "toxic", "nodes", "links", "toxics"}
 
@@ -45,8 +49,8 @@ class Link:
         if toxic not in TOXICS:
             raise ParamError(("toxic",), f"unknown toxic {toxic!r}; valid: {', '.join(TOXICS)}")
         for key in params:
-            if key not in _STEP_KEYS and key not in TOXICS[toxic]:
-                allowed = ", ".join(TOXICS[toxic]) or "none"
+            if key not in _STEP_KEYS and key not in TOXIC_DEFAULTS[toxic]:
+                allowed = ", ".join(TOXIC_DEFAULTS[toxic]) or "none"
                 raise ParamError((key,), f"not an attribute of toxic {toxic}; its attributes: {allowed}")
         check_nodes(params, "nodes", ctx)
         for i, pair in enumerate(params.get("links") or []):
@@ -59,7 +63,7 @@ class Link:
         out = {k: v for k, v in spec.items() if k != "toxics"}
         if "toxic" not in out:
             out["toxic"] = rng.choice(list(spec.get("toxics") or ["latency"]))
-        for key, default in TOXICS[out["toxic"]].items():
+        for key, default in TOXIC_DEFAULTS[out["toxic"]].items():
             out.setdefault(key, default)
         if "links" not in out:
             out["links"] = links_of(list(out.get("nodes") or []), ctx)
@@ -69,7 +73,7 @@ class Link:
         return frozenset(n for pair in params.get("links") or links_of([], ctx) for n in pair)
 
     def start(self, cluster: Any, params: Mapping[str, Any]) -> dict[str, Any]:
-        attrs = {k: params[k] for k in TOXICS[params["toxic"]] if k in params}
+        attrs = {k: params[k] for k in TOXIC_DEFAULTS[params["toxic"]] if k in params}
         for src, dst in params["links"]:
             cluster.net.link(src, dst, kind=params["toxic"], **attrs)
         return {"links": [list(p) for p in params["links"]], "attributes": attrs}
@@ -96,7 +100,7 @@ def proxied_links(events: Iterable[Any]) -> frozenset[str]:
             continue
         links = ev.params.get("links")
         if not links:
-            return frozenset({"peers", "clients"})
+            return frozenset(ROUTES)
         for src, _dst in links:
-            out.add("clients" if src == CLIENT else "peers")
+            out.add(CLIENTS if src == CLIENT else PEERS)
     return frozenset(out)

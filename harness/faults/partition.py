@@ -15,9 +15,9 @@ from typing import Any
 from harness.errors import BadInput
 from harness.faults.base import FaultContext, ParamError, check_nodes, drop_one
 from harness.net import grudge as g
+from harness.net.base import PARTITION_MODES
 
 SHAPES = ("isolate", "halves", "majorities-ring", "bridge", "one-way", "groups")
-MODES = ("blackhole", "refuse")
 _MIN_NODES = {"isolate": 2, "halves": 2, "one-way": 2, "groups": 2, "bridge": 3, "majorities-ring": 4}
 _ORDERED = ("halves", "majorities-ring", "bridge")
 
@@ -52,8 +52,10 @@ class Partition:
         shape = params.get("shape")
         if shape not in SHAPES:
             raise ParamError(("shape",), f"unknown shape {shape!r}; valid: {', '.join(SHAPES)}")
-        if params.get("mode", "blackhole") not in MODES:
-            raise ParamError(("mode",), f"unknown mode {params.get('mode')!r}; valid: {', '.join(MODES)}")
+        if params.get("mode", "blackhole") not in PARTITION_MODES:
+            raise ParamError(
+                ("mode",), f"unknown mode {params.get('mode')!r}; valid: {', '.join(PARTITION_MODES)}"
+            )
         need = _MIN_NODES[shape]
         if len(ctx.nodes) < need:
             raise ParamError(

@@ -1,8 +1,12 @@
 """Process faults: kill (SIGKILL, then start), restart (graceful stop, then start), pause (freeze, resume).
 
 A step may name ``nodes``; otherwise the schedule's seeded source picks one node. The fault lasts ``duration``
-seconds: the node is down (or frozen) for that long. These act only through the cluster's process controls
-(``kill`` / ``stop`` / ``start`` / ``pause`` / ``resume``), which each backend implements.
+seconds: the node is down (or paused) for that long. These act only through the cluster's process controls
+(``kill`` / ``stop`` / ``start`` / ``pause`` / ``resume``), which each backend implements. The words are
+those of ``harness.platform.Cluster``: ``kill`` crashes, ``restart`` is a graceful stop then a start.
+
+``DOWN_KINDS`` and ``PAUSE_KINDS`` say which of these kinds take a node down and which pause it: the
+report draws each node's down and paused windows from them.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ class _ProcessFault:
     name = ""
     capability = ""
     network = False
+    pauses = False  # True: the node's process is frozen for the fault; False: it is not running
     random_keys: tuple[str, ...] = ("among",)
 
     def validate(self, params: Mapping[str, Any], ctx: FaultContext) -> None:
@@ -80,9 +85,15 @@ class Pause(_ProcessFault):
     """``kind: pause``: freeze the process (SIGSTOP / docker pause), resume at the end."""
 
     name = capability = "pause"
+    pauses = True
 
     def _down(self, cluster: Any, node: str) -> None:
         cluster.pause(node)
 
     def _up(self, cluster: Any, node: str) -> None:
         cluster.resume(node)
+
+
+PROCESS_FAULTS: tuple[type[_ProcessFault], ...] = (Kill, Restart, Pause)
+DOWN_KINDS = frozenset(k.name for k in PROCESS_FAULTS if not k.pauses)
+PAUSE_KINDS = frozenset(k.name for k in PROCESS_FAULTS if k.pauses)

@@ -11,22 +11,16 @@ from collections.abc import Mapping
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from harness.errors import BadInput
+from harness.names import TOXIC_ATTRIBUTES
 from harness.net.grudge import Grudge
 
-CLIENT = "client"
 PartitionMode = Literal["blackhole", "refuse"]
 PARTITION_MODES = ("blackhole", "refuse")
 STREAMS = ("upstream", "downstream", "both")
 
-# kind -> (allowed attributes, defaults); units as Toxiproxy's: ms, KB/s, bytes, microseconds for slicer delay
+# kind -> its allowed attributes, each defaulting to 0 (``harness.names.TOXIC_ATTRIBUTES``)
 LINK_KINDS: dict[str, dict[str, int]] = {
-    "latency": {"latency": 0, "jitter": 0},
-    "bandwidth": {"rate": 0},
-    "slicer": {"average_size": 0, "size_variation": 0, "delay": 0},
-    "reset_peer": {"timeout": 0},
-    "limit_data": {"bytes": 0},
-    "slow_close": {"delay": 0},
-    "timeout": {"timeout": 0},
+    kind: dict.fromkeys(attrs, 0) for kind, attrs in TOXIC_ATTRIBUTES.items()
 }
 
 

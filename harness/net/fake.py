@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.errors import BadInput
-from harness.net.base import CLIENT, check_mode, check_stream, link_attributes
+from harness.names import CLIENT
+from harness.net.base import check_mode, check_stream, link_attributes
 from harness.net.grudge import Grudge, validate
 
 

@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.errors import BadInput, InfrastructureError
-from harness.net.base import CLIENT, check_mode, check_stream, link_attributes
+from harness.names import CLIENT
+from harness.net.base import check_mode, check_stream, link_attributes
 from harness.net.grudge import Grudge, cut_links, validate
 from harness.net.toxiproxy import ProxyDef, ToxiproxyApi
 from harness.target import Addr, Topology

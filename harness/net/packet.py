@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from harness.errors import BadInput
-from harness.net.base import CLIENT, check_mode
+from harness.names import CLIENT
+from harness.net.base import check_mode
 from harness.net.grudge import Grudge, validate
 from harness.net.mesh import Mesh
 from harness.net.netem import NETEM_MISSING, Netem, tc_script

@@ -17,11 +17,10 @@ from urllib.parse import quote
 import requests
 
 from harness.errors import InfrastructureError
+from harness.names import TOXICS
 from harness.target import Addr
 
-TOXIC_TYPES = frozenset(
-    {"latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data"}
-)
+TOXIC_TYPES = frozenset(TOXICS)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,6 @@ from harness.history import History, Pair
 from harness.op import Op, Process
 from harness.record import ResultsRecord, RunRecord
 
-# Fault kinds that stop or freeze a node's process; drawn per node as restarts and pauses.
-RESTART_KINDS = frozenset({"kill", "crash", "restart", "stop"})
-PAUSE_KINDS = frozenset({"pause", "freeze"})
-
 
 @dataclass(frozen=True)
 class FaultWindow:

@@ -2,7 +2,7 @@
 
 Order of the page: what ran (experiment, seed, target, mode, replay command) and its outcome; a verdict banner
 per invariant; the counterexample of each violated invariant; the op timeline with fault bands; throughput and
-latency; per node restarts and pauses; the fault list; every operation (a virtualised table fed by embedded
+latency; per node downs and pauses; the fault list; every operation (a virtualised table fed by embedded
 JSON); node logs.
 """
 
@@ -153,7 +153,7 @@ def _nodes(data: ReportData) -> str:
     cells = [
         [
             esc(r["node"]),
-            esc(r["restarts"]),
+            esc(r["downs"]),
             esc(r["pauses"]),
             esc(fmt_seconds(float(str(r["down"])))),
             esc(r["faults"]),
@@ -164,7 +164,7 @@ def _nodes(data: ReportData) -> str:
     return svg + table(
         [
             "node",
-            "restarts (kill/restart)",
+            "times down (kill / restart)",
             "pauses",
             "time down or paused",
             "faults involving it",
@@ -238,7 +238,7 @@ def render(data: ReportData) -> str:
         timeline.rates(data),
         tag("h2", "Availability and recovery"),
         availability_view.section(avail),
-        tag("h2", "Nodes: restarts and pauses"),
+        tag("h2", "Nodes: down and paused"),
         _nodes(data),
         tag("h2", "Faults"),
         _faults_table(data, avail),

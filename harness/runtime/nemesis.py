@@ -24,12 +24,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.faults.base import FaultContext
+from harness.faults.event import FaultEvent
 from harness.history import HistoryWriter
 from harness.op import NEMESIS
 from harness.registry import Registries
 from harness.runtime.clock import MONOTONIC, Clock
 from harness.runtime.watch import NodeWatch
-from harness.schedule import FaultEvent, Schedule, simulate
+from harness.schedule import Schedule, simulate
 
 Choose = Callable[[Any, random.Random], "FaultEvent | None"]
 

@@ -3,7 +3,7 @@
 ``experiment.schema.json`` (beside this file) is what editors use to complete and check experiment files; the
 loader validates against the very same file, so the schema and the loader cannot drift. ``YamlDoc`` parses a
 file once (one composed node tree, from which the data is constructed), so every error, whether from the
-schema or from later checks in ``harness.experiment``, can name ``file:line`` and the field path
+schema or from later checks in ``harness.loader``, can name ``file:line`` and the field path
 (``faults.steps[1].at``). The parse is bounded (``harness.limits``): nesting depth, the size of the tree once
 aliases are expanded (an alias bomb is refused, not expanded), integer length; ``1e9`` reads as a number (as
 in YAML 1.2), and ``.nan`` / ``.inf`` are refused wherever they appear.

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from harness.experiment import loads, with_overrides
+from harness.loader import loads, with_overrides
 from harness.run import run_experiment
 
 pytestmark = pytest.mark.integration

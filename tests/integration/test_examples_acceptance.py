@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.experiment import load, with_overrides
+from harness.loader import load, with_overrides
 from harness.run import run_experiment
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -20,7 +20,7 @@ import pytest
 from fault_kinds import KINDS
 
 from harness.checkers.lock_safety import check
-from harness.net.base import CLIENT
+from harness.names import CLIENT
 from harness.net.grudge import isolate
 from harness.platform import open_cluster
 from harness.runtime.interpreter import play

@@ -18,8 +18,8 @@ import pytest
 
 from harness.cluster.docker import nsenter_usable
 from harness.errors import BadInput, InfrastructureError
-from harness.experiment import loads
 from harness.faults.partition import grudge_of
+from harness.loader import loads
 from harness.net.netem import Netem, probe_host
 from harness.platform import open_cluster
 from harness.run import run_experiment

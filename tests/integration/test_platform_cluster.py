@@ -86,9 +86,14 @@ def test_kill_restart_pause_resume(backend: str) -> None:
         cluster.wait_ready(timeout=30)
         assert client.invoke("ping", "n3").value["boots"] == 2  # data dir survived the crash
 
-        cluster.restart("n1")
+        cluster.kill_and_start("n1")
         cluster.wait_ready(timeout=30)
         assert client.invoke("ping", "n1").value["boots"] == 2
+
+        cluster.restart("n1")  # a graceful stop, then a start: the restart fault's meaning
+        cluster.wait_ready(timeout=30)
+        assert client.invoke("ping", "n1").value["boots"] == 3
+        assert "boot 3" in cluster.logs()["n1"]
 
         cluster.stop("n2")
         assert not cluster.backend.running("n2")

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from harness.checkers.txn.check import list_append
-from harness.experiment import load, with_overrides
 from harness.history import read_jsonl
+from harness.loader import load, with_overrides
 from harness.run import RunResult, run_experiment
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

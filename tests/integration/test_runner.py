@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from harness.bundle import Bundle
-from harness.experiment import load, with_overrides
+from harness.loader import load, with_overrides
 from harness.registry import Registries
 from harness.run import run_experiment
 from harness.schedule import Schedule

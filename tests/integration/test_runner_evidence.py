@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from harness.experiment import loads
 from harness.faults.process import Kill
+from harness.loader import loads
 from harness.registry import Registries, Registry
 from harness.run import RunResult, run_experiment
 from targets.kv.workload import KvPlan, KvWorkload

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from harness.cli import main
 from harness.errors import HarnessError
-from harness.experiment import loads
+from harness.loader import loads
 
 ROOT = Path(__file__).parents[2]
 HOSTILE = ROOT / "tests" / "data" / "hostile"

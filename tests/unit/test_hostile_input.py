@@ -213,8 +213,8 @@ def test_an_unexpected_exception_is_exit_3_with_a_crash_log(
 
 
 def test_the_schedule_generator_always_ends_quickly() -> None:
-    from harness.experiment import loads
     from harness.limits import MAX_RANDOM_FAULTS
+    from harness.loader import loads
     from harness.schedule import generate
 
     text = KV.replace("duration: 5", "duration: 86400") + (
@@ -230,7 +230,7 @@ def test_the_schedule_generator_always_ends_quickly() -> None:
 
 def test_a_recorded_schedule_with_non_finite_times_is_bad_input() -> None:
     from harness.errors import BadInput
-    from harness.schedule import FaultEvent
+    from harness.faults.event import FaultEvent
 
     for bad in ({"kind": "kill", "at": float("nan"), "duration": 1}, {"kind": "kill", "at": 1}, {"at": 1e12}):
         with pytest.raises(BadInput):

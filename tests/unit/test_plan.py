@@ -8,7 +8,7 @@ import pytest
 
 from harness.cli import main
 from harness.cli.doctor import registered
-from harness.experiment import load, with_overrides
+from harness.loader import load, with_overrides
 from harness.plan import resolve_plan
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from harness.cluster import image
+from harness.faults.event import FaultEvent
 from harness.faults.link import proxied_links
-from harness.schedule import FaultEvent
 from harness.target import (
     Addr,
     ClientContext,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from harness.checkers.linearizable import check
-from harness.checkers.models import Call, Model, register_model
+from harness.checkers.models import Call, Model
 from harness.cli import main
 from harness.history import History, write_jsonl
 from harness.op import Op
@@ -149,7 +149,6 @@ def test_mutex_model_and_a_user_model() -> None:
                 return True, state + 1  # type: ignore[operator]
             return call.out == state, state
 
-    register_model("counter", Counter)
     c = History(
         [
             Op(0, 0, 0, "invoke", "incr"),
@@ -158,8 +157,8 @@ def test_mutex_model_and_a_user_model() -> None:
             Op(3, 3, 0, "ok", "incr"),
         ]
     )
-    assert check(c, model="counter").valid is True
-    assert check(History([*c[:2], Op(2, 2, 1, "ok", "read", 2), c[3]]), model="counter").valid is False
+    assert check(c, model=Counter()).valid is True
+    assert check(History([*c[:2], Op(2, 2, 1, "ok", "read", 2), c[3]]), model=Counter()).valid is False
 
 
 def test_a_part_that_outgrows_its_memory_does_not_hide_an_illegal_later_part() -> None:

@@ -34,8 +34,8 @@ def one_error_line(r: subprocess.CompletedProcess[str]) -> str:
 
 def test_unknown_backend() -> None:
     line = one_error_line(chaos("doctor", "--smoke", "kubernetes"))
-    assert "'kubernetes'" in line and "local, docker, auto" in line
-    with pytest.raises(BadInput, match="valid backends: local, docker, auto"):
+    assert "'kubernetes'" in line and "auto, docker, local" in line
+    with pytest.raises(BadInput, match="valid backends: auto, docker, local"):
         with open_cluster(EchoTarget(), backend="vm"):
             pass
 

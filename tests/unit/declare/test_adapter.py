@@ -9,7 +9,7 @@ import pytest
 from examples.redis.client import RedisClient
 from harness.declare import load_target
 from harness.errors import BadInput
-from harness.experiment import loads
+from harness.loader import loads
 from harness.target import Addr, ClientContext, ImageBuild, NodeContext, Readiness
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -123,7 +123,7 @@ def test_experiments_name_declared_targets_by_entry_point_path_or_search_path(
     exp_file = tmp_path / "exps" / "pg.yaml"
     exp_file.parent.mkdir()
     exp_file.write_text(EXP.replace("{TARGET}", f"{{declaration: {ROOT}/examples/postgres/target.yaml}}"))
-    from harness.experiment import load
+    from harness.loader import load
 
     exp = load(exp_file)
     assert exp.target.name == "postgres" and exp.nodes == ("n1", "n2")  # the declaration's default count
@@ -182,7 +182,7 @@ def test_a_backend_the_declaration_excludes_is_refused_before_starting() -> None
 
 def test_the_file_form_keeps_a_relative_declaration_usable_from_elsewhere(tmp_path: Path) -> None:
     """Bundles save the experiment beside the run, so ``chaos replay`` must still find the declaration."""
-    from harness.experiment import load
+    from harness.loader import load
 
     exp_file = tmp_path / "exps" / "redis.yaml"
     exp_file.parent.mkdir()

@@ -9,7 +9,7 @@ import yaml
 from experiment_fakes import BASE, Harness
 
 from harness.errors import BadInput
-from harness.experiment import load, loads, with_overrides
+from harness.loader import load, loads, with_overrides
 
 LONG = BASE.replace("duration: 1,", "duration: 3,")
 
@@ -97,14 +97,15 @@ def test_shipped_schema_is_valid_json_schema() -> None:
 
 
 def test_schema_and_fault_kinds_do_not_drift() -> None:
-    from harness.faults.link import TOXICS
-    from harness.faults.partition import MODES, SHAPES
+    from harness.faults.partition import SHAPES
+    from harness.names import TOXIC_ATTRIBUTES, TOXICS
+    from harness.net.base import PARTITION_MODES
     from harness.schema import load_schema
 
     defs = load_schema()["$defs"]
     assert tuple(defs["partition"]["properties"]["shape"]["enum"]) == SHAPES
-    assert tuple(defs["partition"]["properties"]["mode"]["enum"]) == MODES
+    assert tuple(defs["partition"]["properties"]["mode"]["enum"]) == PARTITION_MODES
     assert list(defs["link"]["properties"]["toxic"]["enum"]) == list(TOXICS)
-    attributes = {a for attrs in TOXICS.values() for a in attrs}
+    attributes = {a for attrs in TOXIC_ATTRIBUTES.values() for a in attrs}
     assert attributes <= set(defs["link"]["properties"])
     assert set(defs["random"]["properties"]["shapes"]["items"]["enum"]) == set(SHAPES) - {"groups"}

@@ -175,10 +175,16 @@ def test_link_fault_toxics_match_the_network_layer_and_the_schema() -> None:
     import json
     from pathlib import Path
 
-    from harness.faults.link import TOXICS
+    from harness.faults.link import TOXIC_DEFAULTS
+    from harness.names import TOXIC_ATTRIBUTES, TOXICS
     from harness.net.base import LINK_KINDS
+    from harness.net.toxiproxy import TOXIC_TYPES
 
-    assert {k: set(v) for k, v in TOXICS.items()} == {k: set(v) for k, v in LINK_KINDS.items()}
+    attributes = {k: set(v) for k, v in TOXIC_ATTRIBUTES.items()}
+    assert {k: set(v) for k, v in TOXIC_DEFAULTS.items()} == attributes
+    assert {k: set(v) for k, v in LINK_KINDS.items()} == attributes
+    assert TOXIC_TYPES == set(TOXICS)
+    assert TOXIC_DEFAULTS["latency"] == {"latency": 200, "jitter": 0}  # a step's own defaults, not the Net's
     schema_file = Path(__file__).resolve().parents[3] / "harness" / "schema" / "experiment.schema.json"
     schema = json.loads(schema_file.read_text())
     enums: list[list[str]] = []

@@ -14,7 +14,7 @@ from experiment_fakes import BASE, Harness
 from harness import outcome as oc
 from harness.bundle import Bundle
 from harness.checkers.base import merge_validity
-from harness.experiment import loads
+from harness.loader import loads
 from harness.report import data, render_html
 from harness.report.summary import write_summary
 from harness.run import RunResult, run_experiment

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from experiment_fakes import BASE, Harness
 
-import harness.experiment
+import harness.loader
 import harness.run
 
 pytest_plugins = ["pytester"]
@@ -20,7 +20,7 @@ PARTITION = (
 @pytest.fixture
 def fake_world(monkeypatch: pytest.MonkeyPatch) -> Harness:
     h = Harness()
-    monkeypatch.setattr(harness.experiment, "Registries", lambda: h.registries)
+    monkeypatch.setattr(harness.loader, "Registries", lambda: h.registries)
     monkeypatch.setattr(harness.run, "Registries", lambda: h.registries)
     monkeypatch.setattr(harness.run, "_default_cluster_factory", lambda: h.open_cluster)
     return h

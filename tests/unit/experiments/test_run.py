@@ -10,7 +10,7 @@ import pytest
 from experiment_fakes import BASE, Harness
 
 from harness.bundle import Bundle
-from harness.experiment import loads
+from harness.loader import loads
 from harness.outcome import decide
 from harness.run import run_experiment
 

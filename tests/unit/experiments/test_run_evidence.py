@@ -12,9 +12,9 @@ from experiment_fakes import BASE, Harness
 
 from harness import evidence as ev
 from harness.cli import main
-from harness.experiment import loads
 from harness.faults.process import Kill
 from harness.history import History
+from harness.loader import loads
 from harness.outcome import decide
 from harness.registry import Registries, Registry
 from harness.run import RunResult, run_experiment
@@ -113,7 +113,7 @@ def test_chaos_run_prints_the_note(
     monkeypatch.setattr("harness.run._default_cluster_factory", lambda: h.open_cluster)
     exp = tmp_path / "x.yaml"
     exp.write_text(BASE)
-    monkeypatch.setattr("harness.experiment.Registries", lambda: h.registries)
+    monkeypatch.setattr("harness.loader.Registries", lambda: h.registries)
     assert main(["run", str(exp), "--out", str(tmp_path)]) == 0
     assert "note: no fault was injected (the fault schedule was empty)" in capsys.readouterr().out
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from experiment_fakes import BASE, Harness
 
-from harness.experiment import loads
+from harness.faults.event import FaultEvent
+from harness.loader import loads
 from harness.schedule import Schedule, generate, simulate
 
 RANDOM = BASE.replace("duration: 1,", "duration: 30,") + (
@@ -59,3 +60,23 @@ def test_simulate_orders_stops_before_starts_at_the_same_time() -> None:
     )
     timeline = [(t, what, e.params["nodes"][0]) for t, what, e in simulate(s)]
     assert timeline == [(1.0, "start", "n1"), (2.0, "stop", "n1"), (2.0, "start", "n2"), (3.0, "stop", "n2")]
+
+
+def test_a_step_and_a_scheduled_fault_are_one_record() -> None:
+    """``FaultEvent`` is both an experiment's explicit step and a schedule's entry: the schedule resolves the
+    step's open params (its nodes) and keeps the rest; the file form keeps the step's own times, the recorded
+    form rounds them to the millisecond."""
+    h = Harness()
+    text = (
+        RANDOM.split("faults:")[0]
+        + "faults:\n  steps:\n    - {kind: kill, at: 0.12345, duration: 1.5}\n"
+    )
+    exp = loads(text, "x.yaml", h.registries)
+    (step,) = exp.steps
+    (event,) = generate(exp, 3, h.registries).events
+    assert type(step) is type(event) is FaultEvent
+    assert (event.kind, event.at, event.duration) == (step.kind, step.at, step.duration)
+    assert dict(step.params) == {} and len(event.params["nodes"]) == 1
+    assert step.to_dict(exact=True) == {"kind": "kill", "at": 0.12345, "duration": 1.5}
+    assert event.to_dict()["at"] == 0.123 and FaultEvent.from_dict(event.to_dict()).params == event.params
+    assert exp.to_data()["faults"]["steps"] == [{"kind": "kill", "at": 0.12345, "duration": 1.5}]

@@ -12,8 +12,8 @@ from experiment_fakes import BASE, Harness
 
 import harness.cli.run as cli_run
 from harness.cli import main
-from harness.experiment import load, loads
 from harness.faults.base import FaultContext
+from harness.loader import load, loads
 from harness.schedule import Schedule
 from harness.shrink import Candidate, candidates, shrink
 from harness.target import Topology

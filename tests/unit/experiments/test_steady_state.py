@@ -15,7 +15,7 @@ from experiment_fakes import BASE, Harness
 
 from harness.bundle import Bundle
 from harness.errors import BadInput
-from harness.experiment import loads
+from harness.loader import loads
 from harness.probes import Probe, SteadyState, run_probe, verify
 from harness.run import run_experiment
 from harness.target import Addr

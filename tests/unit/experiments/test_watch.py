@@ -6,6 +6,7 @@ from collections.abc import Callable
 from types import MappingProxyType
 
 from harness.faults.base import FaultContext
+from harness.faults.event import FaultEvent
 from harness.faults.process import Kill, Pause
 from harness.history import HistoryWriter
 from harness.registry import Registries
@@ -13,7 +14,7 @@ from harness.report.data import fault_windows
 from harness.runtime.clock import ManualClock
 from harness.runtime.nemesis import Nemesis
 from harness.runtime.watch import NodeWatch
-from harness.schedule import FaultEvent, Schedule
+from harness.schedule import Schedule
 
 NODES = ("n1", "n2", "n3")
 

@@ -105,10 +105,10 @@ def test_exactly_once_tables_with_delivery_trails(tmp_path: Path) -> None:
     assert dup[3].text() == "deliver c1 (id 3) -> redeliver c2 (id 3) -> ack c2 (id 3)"
     unexpected = ce.one("table", cls="eo-unexpected").find_all("tr")[1].find_all("td")
     assert unexpected[0].text() == "m9" and unexpected[2].text() == "no delivery recorded"
-    # the kill of n2 is drawn as a restart on n2's lane and counted in the node table
+    # the kill of n2 is drawn as a down window on n2's lane and counted in the node table
     nodes = root.one("svg", cls="nodes")
-    restart = nodes.one("rect", cls="node-restart")
-    assert restart.attrs["data-node"] == "n2" and restart.attrs["data-kind"] == "kill"
+    down = nodes.one("rect", cls="node-down")
+    assert down.attrs["data-node"] == "n2" and down.attrs["data-kind"] == "kill"
     rows = {
         tr.find_all("td")[0].text(): tr.find_all("td")[1].text()
         for tr in root.one("table", cls="node-table").find_all("tr")[1:]

@@ -80,7 +80,7 @@ def test_registered_as_entry_points() -> None:
 
 
 def test_an_experiment_can_name_the_workload_and_its_mix() -> None:
-    from harness.experiment import loads
+    from harness.loader import loads
 
     exp = loads(
         "name: txn\nexpect: valid\ntarget: {name: kv, nodes: 3}\n"

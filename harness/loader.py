@@ -1,40 +1,100 @@
-"""Registry-aware checks of an experiment, after the JSON Schema has passed: the second validation layer.
+"""Experiment files in: ``load`` / ``loads`` (YAML -> a validated ``Experiment``), ``build``, and overrides.
 
-Given the parsed file (``YamlDoc``) and the registries, ``build`` checks what the schema cannot know: the
-target exists, knows the planted bugs asked for and accepts its options (its topology names the nodes); the
-workload, checkers and fault kinds are registered and accept their options; every fault step names real nodes,
-ends within the workload and does not collide with another; a random schedule fits in its window. Every
-problem is a one-line ``BadInput`` naming ``file:line`` and the field path. ``harness.experiment`` calls it.
+Validation has two layers, both naming ``file:line``, the field path and what would be valid: the published
+JSON Schema (``harness/schema/experiment.schema.json``: types, required fields, enums, ranges), then
+``build``, the checks that need the registries (the target exists, knows the planted bugs asked for and
+accepts its options, its topology naming the nodes; the workload, checkers and fault kinds are registered and
+accept their options; every fault step names real nodes, ends within the workload and does not collide with
+another; a random schedule fits in its window). Every problem is a one-line ``BadInput``. The result is the
+plain frozen data of ``harness.experiment``; ``with_overrides`` applies ``--seed`` / ``--backend`` /
+``--duration``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from harness.declare.search import resolve_target
 from harness.errors import BadInput
 from harness.evidence import Rules as EvidenceRules
 from harness.experiment import (
-    STEP_KEYS,
     CheckerSpec,
     Experiment,
-    FaultStep,
     Phases,
     RandomFaults,
     TargetSpec,
     WorkloadSpec,
-    _frozen,
 )
 from harness.faults.base import FaultContext, ParamError, random_spec
-from harness.limits import NAME, NAME_RULE
+from harness.faults.event import EVENT_KEYS, FaultEvent
+from harness.limits import MAX_EXPERIMENT_BYTES, MAX_SECONDS, NAME, NAME_RULE, decode_utf8, read_bounded
+from harness.names import AUTO, BACKEND_CHOICES
 from harness.probes import parse as parse_steady_state
 from harness.registry import Registries
-from harness.schema import FieldPath, YamlDoc, field_name
+from harness.schema import FieldPath, YamlDoc, check_schema, field_name
+
+
+def _frozen(d: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(d or {}))
+
+
+def load(path: str | Path, registries: Registries | None = None, *, name: str | None = None) -> Experiment:
+    """Read and validate an experiment file; every problem is a one-line ``BadInput`` naming file:line."""
+    p = Path(path)
+    raw = read_bounded(p, MAX_EXPERIMENT_BYTES, "experiment", "an experiment is a page of YAML")
+    text = decode_utf8(raw, p, "an experiment is a YAML file")
+    return loads(text, str(p), registries, default_name=name or p.stem)
+
+
+def loads(
+    text: str,
+    file: str = "<experiment>",
+    registries: Registries | None = None,
+    *,
+    default_name: str = "experiment",
+) -> Experiment:
+    """Validate experiment YAML text (``file`` is used in messages only)."""
+    doc = YamlDoc.parse(text, file)
+    check_schema(doc)
+    return build(doc, registries or Registries(), default_name)
+
+
+def with_overrides(
+    exp: Experiment, *, seed: int | None = None, backend: str | None = None, duration: float | None = None
+) -> Experiment:
+    """The experiment with command-line overrides; a shorter ``duration`` clips (or drops) explicit steps."""
+    if backend is not None and backend not in BACKEND_CHOICES:
+        raise BadInput(f"--backend {backend}: valid: {', '.join(BACKEND_CHOICES)}")
+    out = exp
+    if seed is not None:
+        if seed < 0:
+            raise BadInput(f"--seed {seed}: must be a non-negative integer")
+        out = replace(out, seed=seed)
+    if backend is not None:
+        out = replace(out, target=replace(out.target, backend=backend))
+    if duration is not None:
+        ph = out.phases
+        if (
+            not math.isfinite(duration)
+            or not 0 < duration <= MAX_SECONDS
+            or (out.random is not None and duration <= ph.warmup + ph.cooldown)
+        ):
+            raise BadInput(
+                f"--duration {duration:g}: must be a number of seconds > 0, at most {MAX_SECONDS}, and "
+                f"longer than phases warmup + cooldown ({ph.warmup + ph.cooldown:g} s)"
+            )
+        steps = tuple(
+            replace(s, duration=min(s.duration, duration - s.at)) for s in out.steps if s.at < duration
+        )
+        out = replace(out, workload=replace(out.workload, duration=float(duration)), steps=steps)
+    return out
 
 
 def _range(v: Any, default: tuple[float, float]) -> tuple[float, float]:
@@ -46,6 +106,7 @@ def _range(v: Any, default: tuple[float, float]) -> tuple[float, float]:
 
 
 def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
+    """The second validation layer, after the schema has passed: the ``Experiment`` the file describes."""
     d: dict[str, Any] = doc.data
     t, w = d["target"], d["workload"]
     target, target_obj = _target(doc, reg, t)
@@ -171,7 +232,7 @@ def _target(doc: YamlDoc, reg: Registries, t: Mapping[str, Any]) -> tuple[Target
         name=name,
         nodes=int(t.get("nodes", 3)),
         flags=frozenset(flags),
-        backend=t.get("backend", "auto"),
+        backend=t.get("backend", AUTO),
         options=_frozen(t.get("options")),
         declaration=decl,
     )
@@ -220,10 +281,10 @@ def _fault_kind(doc: YamlDoc, reg: Registries, name: str, path: FieldPath) -> An
         raise doc.error(path, str(e)) from None
 
 
-def _step(doc: YamlDoc, reg: Registries, exp: Experiment, i: int, s: Mapping[str, Any]) -> FaultStep:
+def _step(doc: YamlDoc, reg: Registries, exp: Experiment, i: int, s: Mapping[str, Any]) -> FaultEvent:
     base: tuple[str | int, ...] = ("faults", "steps", i)
     kind = _fault_kind(doc, reg, s["kind"], (*base, "kind"))
-    params = {k: v for k, v in s.items() if k not in STEP_KEYS}
+    params = {k: v for k, v in s.items() if k not in EVENT_KEYS}
     try:
         kind.validate(params, exp.fault_context)
     except ParamError as e:
@@ -235,10 +296,10 @@ def _step(doc: YamlDoc, reg: Registries, exp: Experiment, i: int, s: Mapping[str
             f"the fault ends at {end:g} s, after the workload "
             f"(workload.duration {exp.workload.duration:g} s); at + duration must be <= it",
         )
-    return FaultStep(s["kind"], float(s["at"]), float(s["duration"]), _frozen(params))
+    return FaultEvent(s["kind"], float(s["at"]), float(s["duration"]), _frozen(params))
 
 
-def _check_overlaps(doc: YamlDoc, reg: Registries, exp: Experiment, steps: tuple[FaultStep, ...]) -> None:
+def _check_overlaps(doc: YamlDoc, reg: Registries, exp: Experiment, steps: tuple[FaultEvent, ...]) -> None:
     """Network faults share one network state, process faults one node: neither may overlap in time."""
     ctx = exp.fault_context
     for j, b in enumerate(steps):

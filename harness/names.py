@@ -1,0 +1,43 @@
+"""The closed vocabularies several floors share, each defined once here and imported everywhere else.
+
+These are words, not behaviour: the names of the cluster backends, the Toxiproxy toxic types with the
+attributes each accepts, the name of the clients' end of a client link, and the classes of links. The
+experiment schema (``harness/schema/experiment.schema.json``) and the target schema repeat some of them
+because a published JSON Schema cannot import Python; ``tests/unit/test_names.py`` keeps those copies equal to
+these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+# Cluster backends (``harness.cluster``): ``auto`` picks docker when an engine answers, else local.
+DOCKER = "docker"
+LOCAL = "local"
+AUTO = "auto"
+BACKENDS: tuple[str, ...] = (DOCKER, LOCAL)  # the real ones, as a target declaration lists them
+BACKEND_CHOICES: tuple[str, ...] = (AUTO, *BACKENDS)  # what an experiment / the command line may ask for
+
+# The source of the client -> node links (the harness's workers): a client link is ``(CLIENT, node)``.
+CLIENT = "client"
+
+# The classes of links a run may route through Toxiproxy proxies: node -> node, and client -> node.
+PEERS = "peers"
+CLIENTS = "clients"
+ROUTES: tuple[str, ...] = (PEERS, CLIENTS)
+
+# Toxiproxy toxic type -> the attributes it accepts (units as Toxiproxy's: ms, KB/s, bytes; slicer's delay in
+# microseconds). ``timeout`` with ``timeout: 0`` holds all data: a blackhole.
+TOXIC_ATTRIBUTES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "latency": ("latency", "jitter"),
+        "bandwidth": ("rate",),
+        "slicer": ("average_size", "size_variation", "delay"),
+        "reset_peer": ("timeout",),
+        "limit_data": ("bytes",),
+        "slow_close": ("delay",),
+        "timeout": ("timeout",),
+    }
+)
+TOXICS: tuple[str, ...] = tuple(TOXIC_ATTRIBUTES)
