@@ -126,6 +126,13 @@ def read_elle_edn(path: str | os.PathLike[str]) -> History:
     return History(b.ops)
 
 
+def _json_line(p: Path, n: int, line: str) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as e:
+        raise BadInput(f"{p}:{n}: not valid JSON ({e.msg}); expected one op object per line") from None
+
+
 def read_elle_json(path: str | os.PathLike[str]) -> History:
     p = Path(path)
     text = _read_text(p)
@@ -142,14 +149,10 @@ def read_elle_json(path: str | os.PathLike[str]) -> History:
         try:  # one C-level parse of all lines; on an error, parse line by line to name the bad one
             parsed = json.loads("[" + ",".join(line for _, line in numbered) + "]")
         except json.JSONDecodeError:
-            for n, line in numbered:
-                try:
-                    json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise BadInput(
-                        f"{p}:{n}: not valid JSON ({e.msg}); expected one op object per line"
-                    ) from None
-            raise BadInput(f"{p}: not one JSON object per line") from None
+            parsed = None
+        if not isinstance(parsed, list) or len(parsed) != len(numbered):
+            # invalid, or lines that are not whole values joined into valid JSON (a line '{"' and the next)
+            parsed = [_json_line(p, n, line) for n, line in numbered]
         items = [(n, d) for (n, _), d in zip(numbered, parsed, strict=True)]
         where = "line"
     for n, d in items:

@@ -87,3 +87,14 @@ def test_auto_format_reads_our_jsonl(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["check", str(p), "--checker", "list-append", "--consistency-model", "serializable"]) == 1
     out = capsys.readouterr().out
     assert "G2-item: cycle T1 -> T0 -> T1" in out or "G2-item: cycle T0 -> T1 -> T0" in out
+
+
+def test_lines_that_join_into_valid_json_are_still_one_op_per_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A line '{"' and the next one join (with a comma) into valid JSON: the count differs, not a crash."""
+    p = tmp_path / "split.json"
+    p.write_text('{"\nprocess": 0, "type": "invoke", "f": "txn", "value": [["r", "x", null]]}\n')
+    assert main(["check", str(p), "--format", "elle-json", "--checker", "rw-register"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith(f"chaos: error: {p}:1: not valid JSON") and err.count("\n") == 1, err
