@@ -17,6 +17,8 @@ from harness.errors import BadInput
 from harness.target import Completion, NodeContext
 from targets.common.wire import Indefinite, LineClient, NotSent
 
+INSTALLED_AS = __name__.split(".")[0]  # the bundled targets' import package (chaos_targets once installed)
+
 
 def check_int_options(target: str, options: Mapping[str, Any], table: Mapping[str, tuple[int, int]]) -> None:
     """Every option must be a key of ``table`` with an integer value in its range."""
@@ -52,11 +54,11 @@ def check_flags(target: str, flags: frozenset[str], valid: frozenset[str]) -> No
 
 
 def node_argv(target: str, role: str, ctx: NodeContext) -> list[str]:
-    """``python3 -m targets.<target>.node`` with the arguments every node takes; a role adds its own."""
+    """``python3 -m chaos_targets.<target>.node`` with the arguments every node takes; a role adds its own."""
     return [
         "python3",
         "-m",
-        f"targets.{target}.node",
+        f"{INSTALLED_AS}.{target}.node",
         "--role",
         role,
         "--name",

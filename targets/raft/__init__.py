@@ -1,0 +1,1 @@
+"""The Raft core shared by the kv and lock targets (standard library only)."""
