@@ -15,10 +15,10 @@ import statistics
 import threading
 import time
 
+from chaos_targets.kv.client import KvClient
+from chaos_targets.kv.target import KvTarget
+from chaos_targets.kv.workload import KvWorkload
 from harness.platform import open_cluster
-from targets.kv.client import KvClient
-from targets.kv.target import KvTarget
-from targets.kv.workload import KvWorkload
 
 
 def percentile(xs: list[float], q: float) -> float:

@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from chaos_targets.echo.target import EchoTarget  # noqa: E402
 from harness.cluster.docker import nsenter_usable  # noqa: E402
 from harness.net.grudge import halves, isolate, one_way  # noqa: E402
 from harness.platform import open_cluster  # noqa: E402
-from targets.echo.target import EchoTarget  # noqa: E402
 
 
 def median_time(fn: Callable[[], object], repeat: int) -> float:

@@ -23,11 +23,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from chaos_targets.common.wire import LineClient  # noqa: E402
+from chaos_targets.lock.client import LockClient  # noqa: E402
+from chaos_targets.lock.target import LockTarget  # noqa: E402
+from chaos_targets.queue.target import QueueTarget  # noqa: E402
 from harness.target import Addr, Target  # noqa: E402
-from targets.common.wire import LineClient  # noqa: E402
-from targets.lock.client import LockClient  # noqa: E402
-from targets.lock.target import LockTarget  # noqa: E402
-from targets.queue.target import QueueTarget  # noqa: E402
 
 
 @contextlib.contextmanager

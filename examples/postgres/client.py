@@ -4,9 +4,9 @@ Table ``kv(key text primary key, value text)``, created on first use under an ad
 upsert, ``cas`` an ``UPDATE ... WHERE value = from`` (no row: ``mismatch``), ``read`` a ``SELECT``; each in
 autocommit on the primary (the first node of role ``primary``). In mode ``replica-reads`` reads go to a
 replica (``process % replicas``), which applies the primary's WAL asynchronously: stale reads are caught.
-``txn`` (list-append micro-ops) is handed to ``examples.postgres.txn.run_txn(conn, micro_ops, isolation)``
-when that module is present (``isolation`` from the target option, default ``serializable``), always on the
-primary.
+``txn`` (list-append micro-ops) is handed to ``chaos_examples.postgres.txn.run_txn(conn, micro_ops,
+isolation)`` when that module is present (``isolation`` from the target option, default ``serializable``),
+always on the primary.
 
 Schema: each client, on its first operation against the primary (and again after a failed attempt), creates
 the ``kv`` table and, when the txn module is present, its tables (``setup_schema``) in one transaction holding
@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from examples.primary_replica import primary_and_reader
+from chaos_examples.primary_replica import primary_and_reader
 from harness.target import Addr, ClientContext, Completion
 
 CONNECT_BACKOFF = 0.05  # seconds a worker waits after a connection could not be made
@@ -40,7 +40,7 @@ SCHEMA = "CREATE TABLE IF NOT EXISTS kv (key text PRIMARY KEY, value text)"
 
 def _txn_module() -> Any:
     try:
-        return importlib.import_module("examples.postgres.txn")
+        return importlib.import_module("chaos_examples.postgres.txn")
     except ImportError:
         return None
 

@@ -17,7 +17,7 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-from examples.primary_replica import primary_and_reader
+from chaos_examples.primary_replica import primary_and_reader
 from harness.target import Addr, ClientContext, Completion
 
 CAS_SCRIPT = (

@@ -114,9 +114,9 @@ def _reached(out: Completion) -> bool:
 
 
 def smoke(backend: str, base_port: int | None) -> None:
+    from chaos_targets.echo.target import EchoTarget
     from harness.net.grudge import isolate
     from harness.platform import open_cluster
-    from targets.echo.target import EchoTarget
 
     target = EchoTarget()
     t0 = time.monotonic()

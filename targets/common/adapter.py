@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chaos_targets.common.wire import Indefinite, LineClient, NotSent
 from harness.errors import BadInput
 from harness.target import Completion, NodeContext
-from targets.common.wire import Indefinite, LineClient, NotSent
 
 INSTALLED_AS = __name__.split(".")[0]  # the bundled targets' import package (chaos_targets once installed)
 

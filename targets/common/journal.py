@@ -13,7 +13,7 @@ import asyncio
 import os
 from typing import Any
 
-from targets.common.jsonlines import decode, encode
+from chaos_targets.common.jsonlines import decode, encode
 
 
 class CorruptJournal(Exception):

@@ -35,7 +35,7 @@ class NodeArgs:
 
     def __init__(self, program: str, module: str) -> None:
         self.program = program  # "queue node": the prefix of every error line
-        self.module = module  # "targets.queue.node": shown by --help
+        self.module = module  # "chaos_targets.queue.node": shown by --help
 
     def die(self, msg: str, code: int = EXIT_CONFIG) -> NoReturn:
         print(f"{self.program}: error: {msg}", file=sys.stderr, flush=True)

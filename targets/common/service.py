@@ -1,10 +1,10 @@
 """``JournaledService``: the request loop shared by the queue's broker and sink and the lock's resource.
 
 Each is a state object rebuilt from its own journal (``<data_dir>/<role>.journal``) at start, served over the
-line protocol (``targets.common.wire``). This base opens the journal for appends on the first request (inside
-the running event loop), answers ``hello``/``health`` with the role and flags, and turns a request with a
-missing or mistyped field, or an unknown op, into ``{"ok": false, "error": "bad-request: ..."}``; a subclass
-answers its own ops in ``dispatch``. Standard library only.
+line protocol (``chaos_targets.common.wire``). This base opens the journal for appends on the first request
+(inside the running event loop), answers ``hello``/``health`` with the role and flags, and turns a request
+with a missing or mistyped field, or an unknown op, into ``{"ok": false, "error": "bad-request: ..."}``; a
+subclass answers its own ops in ``dispatch``. Standard library only.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any, Generic, Protocol, TypeVar
 
-from targets.common.journal import Journal, replay
+from chaos_targets.common.journal import Journal, replay
 
 
 class Replayable(Protocol):

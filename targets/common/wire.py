@@ -16,7 +16,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from targets.common.jsonlines import encode, read_objects
+from chaos_targets.common.jsonlines import encode, read_objects
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 MAX_LINE = 64 * 1024 * 1024

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chaos_targets.echo.client import EchoClient
 from harness.target import Addr, NodeContext, NodeSpec, Topology
-from targets.echo.client import EchoClient
 
 
 class EchoTarget:
@@ -17,7 +17,7 @@ class EchoTarget:
         return Topology.full_mesh([f"n{i}" for i in range(1, nodes + 1)])
 
     def node_spec(self, ctx: NodeContext) -> NodeSpec:
-        argv = ["python3", "-m", "targets.echo.node", "--node", ctx.node, "--listen", str(ctx.listen)]
+        argv = ["python3", "-m", "chaos_targets.echo.node", "--node", ctx.node, "--listen", str(ctx.listen)]
         argv += ["--data-dir", ctx.data_dir]
         for peer, addr in sorted(ctx.peers.items()):
             argv += ["--peer", f"{peer}={addr}"]

@@ -1,5 +1,5 @@
-"""Entry point of one KV node: ``python3 -m targets.kv.node --id n1 --listen HOST:PORT --peer n2=HOST:PORT
-...``.
+"""Entry point of one KV node:
+``python3 -m chaos_targets.kv.node --id n1 --listen HOST:PORT --peer n2=HOST:PORT ...``.
 
 Every option may also come from the environment (``KV_ID``, ``KV_LISTEN``, ``KV_PEERS`` as ``n2=h:p,n3=h:p``,
 ``KV_DATA_DIR``, ``KV_FLAGS`` as ``a,b``), so the same image runs any node. The configuration is checked
@@ -18,10 +18,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from targets.kv.service import FLAGS, SLOW_ELECTION_FACTOR, KvService, KvStateMachine
-from targets.raft.core import RaftConfig
-from targets.raft.server import RaftServer
-from targets.raft.storage import FileStorage, MemoryStorage, Storage, StorageError
+from chaos_targets.kv.service import FLAGS, SLOW_ELECTION_FACTOR, KvService, KvStateMachine
+from chaos_targets.raft.core import RaftConfig
+from chaos_targets.raft.server import RaftServer
+from chaos_targets.raft.storage import FileStorage, MemoryStorage, Storage, StorageError
 
 EXIT_CONFIG = 2
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from targets.raft.core import NotLeader
-from targets.raft.server import RaftServer, Rejected, Unknown
+from chaos_targets.raft.core import NotLeader
+from chaos_targets.raft.server import RaftServer, Rejected, Unknown
 
 FLAGS = frozenset({"stale-read", "ack-before-commit", "volatile-log", "slow-election"})
 SLOW_ELECTION_FACTOR = 10

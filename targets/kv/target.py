@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chaos_targets.kv.client import KvClient
+from chaos_targets.kv.service import FLAGS
 from harness.errors import BadInput
 from harness.target import Addr, NodeContext, NodeSpec, Topology
-from targets.kv.client import KvClient
-from targets.kv.service import FLAGS
 
 OPTIONS = ("heartbeat_ms", "election_ms", "op_timeout")
 
@@ -34,7 +34,7 @@ class KvTarget:
         unknown = sorted(ctx.flags - FLAGS)
         if unknown:
             raise BadInput(f"flags: {unknown[0]!r} is not a kv flag; valid: {', '.join(sorted(FLAGS))}")
-        argv = ["python3", "-m", "targets.kv.node", "--id", ctx.node, "--listen", str(ctx.listen)]
+        argv = ["python3", "-m", "chaos_targets.kv.node", "--id", ctx.node, "--listen", str(ctx.listen)]
         argv += ["--data-dir", ctx.data_dir]
         for peer, addr in sorted(ctx.peers.items()):
             argv += ["--peer", f"{peer}={addr}"]

@@ -1,12 +1,12 @@
-"""Entry point of every lock-target node: ``python3 -m targets.lock.node --role lock|resource ...``.
+"""Entry point of every lock-target node: ``python3 -m chaos_targets.lock.node --role lock|resource ...``.
 
 ``--role lock``: one replica of ``LockMachine`` over the shared Raft core
-(``targets.raft.server.RaftServer``), peers given as ``--peer NAME=HOST:PORT`` (mesh proxies), state under
-``--data-dir``. Client requests: ``acquire {lock, client, lease_ms}`` and ``release {lock, token}``, answered
-only by the leader; a follower answers ``{"ok": false, "error": "not-leader", "leader": name|null, "definite":
-true}`` so the client can go to the leader. ``definite`` says whether a failure certainly did not take effect.
-``--role resource``: the protected resource (``resource.py``). A bad configuration stops the node at start
-with one line ``lock node: error: ...`` and exit code 2 (an unusable journal: exit code 3).
+(``chaos_targets.raft.server.RaftServer``), peers given as ``--peer NAME=HOST:PORT`` (mesh proxies), state
+under ``--data-dir``. Client requests: ``acquire {lock, client, lease_ms}`` and ``release {lock, token}``,
+answered only by the leader; a follower answers ``{"ok": false, "error": "not-leader", "leader": name|null,
+"definite": true}`` so the client can go to the leader. ``definite`` says whether a failure certainly did not
+take effect. ``--role resource``: the protected resource (``resource.py``). A bad configuration stops the node
+at start with one line ``lock node: error: ...`` and exit code 2 (an unusable journal: exit code 3).
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from targets.common.journal import CorruptJournal
-from targets.common.nodeargs import EXIT_CORRUPT, NodeArgs
-from targets.common.wire import serve
-from targets.lock.machine import FLAGS, LockMachine
-from targets.lock.resource import ResourceService
-from targets.raft.core import NotLeader, RaftConfig
-from targets.raft.server import RaftServer, Rejected, Unknown
-from targets.raft.storage import FileStorage, StorageError
+from chaos_targets.common.journal import CorruptJournal
+from chaos_targets.common.nodeargs import EXIT_CORRUPT, NodeArgs
+from chaos_targets.common.wire import serve
+from chaos_targets.lock.machine import FLAGS, LockMachine
+from chaos_targets.lock.resource import ResourceService
+from chaos_targets.raft.core import NotLeader, RaftConfig
+from chaos_targets.raft.server import RaftServer, Rejected, Unknown
+from chaos_targets.raft.storage import FileStorage, StorageError
 
 ROLES = ("lock", "resource")
 LOCK_OPTIONS = {
@@ -35,7 +35,7 @@ LOCK_OPTIONS = {
     "propose_timeout_ms": (10, 60_000),
 }
 MAX_LEASE_MS = 3_600_000
-ARGS = NodeArgs("lock node", "targets.lock.node")
+ARGS = NodeArgs("lock node", "chaos_targets.lock.node")
 die = ARGS.die
 
 

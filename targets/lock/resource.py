@@ -15,8 +15,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from targets.common.journal import Journal
-from targets.common.service import JournaledService
+from chaos_targets.common.journal import Journal
+from chaos_targets.common.service import JournaledService
 
 
 class ResourceState:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chaos_targets.common.adapter import check_flags, check_int_options, node_argv
+from chaos_targets.lock.client import LockClient
+from chaos_targets.lock.machine import FLAGS
+from chaos_targets.lock.node import LOCK_OPTIONS
 from harness.errors import BadInput
 from harness.target import Addr, Client, NodeContext, NodeSpec, Topology
-from targets.common.adapter import check_flags, check_int_options, node_argv
-from targets.lock.client import LockClient
-from targets.lock.machine import FLAGS
-from targets.lock.node import LOCK_OPTIONS
 
 
 def validate_options(options: Mapping[str, Any]) -> None:

@@ -21,8 +21,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from targets.common.journal import Journal
-from targets.common.service import JournaledService
+from chaos_targets.common.journal import Journal
+from chaos_targets.common.service import JournaledService
 
 
 @dataclass

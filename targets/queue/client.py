@@ -20,9 +20,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from chaos_targets.common.adapter import outcome_of, read_outcome
+from chaos_targets.common.wire import Indefinite, LineClient, NotSent
 from harness.target import Addr, Completion
-from targets.common.adapter import outcome_of, read_outcome
-from targets.common.wire import Indefinite, LineClient, NotSent
 
 SEND_ATTEMPTS = 3
 DRAIN_TIMEOUT_S = 30.0

@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from targets.common.wire import AsyncConn, Indefinite, NotSent
+from chaos_targets.common.wire import AsyncConn, Indefinite, NotSent
 
 
 @dataclass(frozen=True)

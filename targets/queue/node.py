@@ -1,4 +1,4 @@
-"""Entry point of every queue node: ``python3 -m targets.queue.node --role broker|consumer|sink ...``.
+"""Entry point of every queue node: ``python3 -m chaos_targets.queue.node --role broker|consumer|sink ...``.
 
 Validates the whole configuration before binding anything: a bad role, address, flag, option or data directory
 stops the node at start with one line ``queue node: error: <what>; <what would be valid>`` and exit code 2 (a
@@ -13,12 +13,12 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from targets.common.journal import CorruptJournal
-from targets.common.nodeargs import EXIT_CONFIG, EXIT_CORRUPT, NodeArgs
-from targets.common.wire import serve
-from targets.queue.broker import BrokerService
-from targets.queue.consumer import Consumer, ConsumerConfig
-from targets.queue.sink import SinkService
+from chaos_targets.common.journal import CorruptJournal
+from chaos_targets.common.nodeargs import EXIT_CONFIG, EXIT_CORRUPT, NodeArgs
+from chaos_targets.common.wire import serve
+from chaos_targets.queue.broker import BrokerService
+from chaos_targets.queue.consumer import Consumer, ConsumerConfig
+from chaos_targets.queue.sink import SinkService
 
 ROLES = ("broker", "consumer", "sink")
 FLAGS = frozenset({"no-dedup", "ack-before-apply", "producer-retry-duplicates"})
@@ -28,7 +28,7 @@ CONSUMER_OPTIONS = {
     "idle_ms": (1, 10_000),
     "rpc_timeout_ms": (10, 600_000),
 }
-ARGS = NodeArgs("queue node", "targets.queue.node")
+ARGS = NodeArgs("queue node", "chaos_targets.queue.node")
 die = ARGS.die
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chaos_targets.common.adapter import check_flags, check_int_options, node_argv
+from chaos_targets.queue.client import QueueClient
+from chaos_targets.queue.node import CONSUMER_OPTIONS, FLAGS
 from harness.errors import BadInput
 from harness.target import Addr, Client, NodeContext, NodeSpec, Topology
-from targets.common.adapter import check_flags, check_int_options, node_argv
-from targets.queue.client import QueueClient
-from targets.queue.node import CONSUMER_OPTIONS, FLAGS
 
 
 def consumer_names(n: int) -> tuple[str, ...]:

@@ -15,8 +15,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from chaos_targets.common.adapter import check_workload_options
 from harness.target import Completion
-from targets.common.adapter import check_workload_options
 
 OPTIONS = {
     "messages": (1, 10_000_000),

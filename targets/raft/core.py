@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from targets.raft.storage import Entry, Storage
+from chaos_targets.raft.storage import Entry, Storage
 
 Role = Literal["follower", "candidate", "leader"]
 

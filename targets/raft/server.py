@@ -17,9 +17,9 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from targets.raft.core import NotLeader, RaftConfig, RaftCore, StateMachine
-from targets.raft.storage import Entry, Loaded, Storage
-from targets.raft.wire import LinkUnknown, PeerLink, serve_lines
+from chaos_targets.raft.core import NotLeader, RaftConfig, RaftCore, StateMachine
+from chaos_targets.raft.storage import Entry, Loaded, Storage
+from chaos_targets.raft.wire import LinkUnknown, PeerLink, serve_lines
 
 AppHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 RESET_SILENT_LINK_S = 3.0

@@ -21,8 +21,8 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from targets.raft.core import Applied, RaftConfig, RaftCore, StateMachine
-from targets.raft.storage import Entry, MemoryStorage
+from chaos_targets.raft.core import Applied, RaftConfig, RaftCore, StateMachine
+from chaos_targets.raft.storage import Entry, MemoryStorage
 
 
 class SafetyViolation(AssertionError):

@@ -19,7 +19,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from targets.common.jsonlines import encode, read_objects
+from chaos_targets.common.jsonlines import encode, read_objects
 
 LINE_LIMIT = 16 * 1024 * 1024
 CONNECT_TIMEOUT = 1.0

@@ -24,7 +24,7 @@ RUNNER = """
 import sys, time
 from pathlib import Path
 from harness.platform import open_cluster
-from targets.echo.target import EchoTarget
+from chaos_targets.echo.target import EchoTarget
 logs = Path(sys.argv[2]) / "logs"
 try:
     with open_cluster(EchoTarget(), nodes=3, backend="docker", run_id=sys.argv[1], log_dir=logs) as c:

@@ -218,7 +218,7 @@ def test_postgres_client_primary_replica_stall_and_txn_routing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     need("/usr/lib/postgresql/15/bin/postgres")
-    import examples.postgres.client as pgc
+    import chaos_examples.postgres.client as pgc
     from harness.target import Completion
 
     with servers("postgres", 2, tmp_path) as s:
@@ -278,7 +278,8 @@ def test_postgres_txn_creates_its_schema_records_the_node_and_fails_honestly(tmp
 def test_txn_is_unsupported_when_the_txn_module_is_absent(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    import examples.postgres.client as pgc
+    import chaos_examples.postgres.client as pgc
 
-    monkeypatch.setitem(sys.modules, "examples.postgres.txn", None)  # importing it now raises ImportError
+    # importing it now raises ImportError
+    monkeypatch.setitem(sys.modules, "chaos_examples.postgres.txn", None)
     assert pgc._txn_runner() is None

@@ -161,8 +161,8 @@ def test_docker_cleanup_removes_what_it_never_recorded(docker_backend: str) -> N
     """A container whose create call was cut short is never recorded; removal by label still finds it."""
     import secrets
 
+    from chaos_targets.echo.target import EchoTarget
     from harness.platform import open_cluster
-    from targets.echo.target import EchoTarget
 
     rid = "s" + secrets.token_hex(4)
     flt = f"label=chaos-harness.run={rid}"

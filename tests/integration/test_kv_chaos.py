@@ -17,15 +17,15 @@ from typing import Any
 
 import pytest
 
+from chaos_targets.kv.client import KvClient
+from chaos_targets.kv.target import KvTarget
+from chaos_targets.kv.workload import KvWorkload
 from harness.checkers.linearizable import check
 from harness.history import History
 from harness.platform import open_cluster
 from harness.runtime.interpreter import play
 from harness.runtime.nemesis import FaultLoop
 from harness.schedule import FaultEvent
-from targets.kv.client import KvClient
-from targets.kv.target import KvTarget
-from targets.kv.workload import KvWorkload
 
 pytestmark = pytest.mark.integration
 WORKERS = 6

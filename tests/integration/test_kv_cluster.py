@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from chaos_targets.kv.client import KvClient
+from chaos_targets.kv.target import KvTarget
 from harness.net.grudge import isolate
 from harness.platform import open_cluster
-from targets.kv.client import KvClient
-from targets.kv.target import KvTarget
 
 pytestmark = pytest.mark.integration
 

@@ -19,6 +19,9 @@ from typing import Any
 import pytest
 from fault_kinds import KINDS
 
+from chaos_targets.common.wire import Indefinite, LineClient, NotSent
+from chaos_targets.lock.target import LockTarget
+from chaos_targets.lock.workload import LockWorkload
 from harness.checkers.lock_safety import check
 from harness.names import CLIENT
 from harness.net.grudge import isolate
@@ -26,9 +29,6 @@ from harness.platform import open_cluster
 from harness.runtime.interpreter import play
 from harness.runtime.nemesis import FaultLoop
 from harness.schedule import FaultEvent
-from targets.common.wire import Indefinite, LineClient, NotSent
-from targets.lock.target import LockTarget
-from targets.lock.workload import LockWorkload
 
 pytestmark = pytest.mark.integration
 RAFT = {"heartbeat_ms": 50, "election_min_ms": 300, "election_max_ms": 600, "propose_timeout_ms": 1000}

@@ -35,7 +35,7 @@ RUNNER = """
 import sys, time
 from harness.net.grudge import isolate
 from harness.platform import open_cluster
-from targets.echo.target import EchoTarget
+from chaos_targets.echo.target import EchoTarget
 with open_cluster(EchoTarget(), nodes=3, backend=sys.argv[1], run_id=sys.argv[2]) as c:
     c.wait_ready(timeout=30)
     c.net.partition(isolate(c.nodes, "n1"))

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from chaos_targets.echo.client import EchoClient
+from chaos_targets.echo.target import EchoTarget
 from harness.net.grudge import isolate, one_way
 from harness.platform import open_cluster
-from targets.echo.client import EchoClient
-from targets.echo.target import EchoTarget
 
 pytestmark = pytest.mark.integration
 

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from fault_kinds import KINDS
 
+from chaos_targets.queue.target import QueueTarget
+from chaos_targets.queue.workload import QueueWorkload
 from harness.checkers.base import Result
 from harness.checkers.exactly_once import check
 from harness.platform import open_cluster
 from harness.runtime.interpreter import play
 from harness.runtime.nemesis import FaultLoop
 from harness.schedule import FaultEvent
-from targets.queue.target import QueueTarget
-from targets.queue.workload import QueueWorkload
 
 pytestmark = pytest.mark.integration
 OPTIONS = {"lease_ms": 400, "work_ms": 20, "idle_ms": 10, "rpc_timeout_ms": 1000}

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from chaos_targets.kv.workload import KvPlan, KvWorkload
 from harness.faults.process import Kill
 from harness.loader import loads
 from harness.registry import Registries, Registry
 from harness.run import RunResult, run_experiment
-from targets.kv.workload import KvPlan, KvWorkload
 
 pytestmark = pytest.mark.integration
 

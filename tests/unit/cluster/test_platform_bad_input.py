@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
+from chaos_targets.echo.target import EchoTarget
 from harness.errors import BadInput
 from harness.platform import open_cluster
-from targets.echo.target import EchoTarget
 
 
 def chaos(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

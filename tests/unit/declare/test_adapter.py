@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from examples.redis.client import RedisClient
+from chaos_examples.redis.client import RedisClient
 from harness.declare import load_target
 from harness.errors import BadInput
 from harness.loader import loads

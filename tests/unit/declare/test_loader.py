@@ -15,7 +15,7 @@ GOOD = """\
 name: demo
 ports: {client: 7000, peer: 7001}
 command: [demo-server, --id, "{node}", --listen, "{bind}:{port.client}"]
-client: examples.redis.client:RedisClient
+client: chaos_examples.redis.client:RedisClient
 """
 
 
@@ -53,11 +53,11 @@ def bad(text: str) -> str:
             "t.yaml:3: command[4]: {port.admin}: no port named 'admin'",
         ),
         (
-            ("client: examples.redis.client:RedisClient", "client: examples.nope:Client"),
-            "t.yaml:4: client: cannot import examples.nope",
+            ("client: chaos_examples.redis.client:RedisClient", "client: chaos_examples.nope:Client"),
+            "t.yaml:4: client: cannot import chaos_examples.nope",
         ),
         (
-            ("client: examples.redis.client:RedisClient", "client: redis-client"),
+            ("client: chaos_examples.redis.client:RedisClient", "client: redis-client"),
             "t.yaml:4: client: 'redis-client' is not allowed; expected 'module:Class'",
         ),
         (("name: demo", "name: demo\nport: 1"), "t.yaml:2: port: unknown field; allowed here:"),

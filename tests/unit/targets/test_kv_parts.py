@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from chaos_targets.kv.client import KvClient
+from chaos_targets.kv.node import ConfigError, parse_config
+from chaos_targets.kv.service import KvStateMachine, validate
+from chaos_targets.kv.target import KvTarget
+from chaos_targets.kv.workload import KvWorkload
 from harness.errors import BadInput
 from harness.target import Addr, NodeContext
-from targets.kv.client import KvClient
-from targets.kv.node import ConfigError, parse_config
-from targets.kv.service import KvStateMachine, validate
-from targets.kv.target import KvTarget
-from targets.kv.workload import KvWorkload
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -75,7 +75,7 @@ def test_bad_configuration_is_one_clear_line(argv: list[str], message: str) -> N
 
 
 def run_node(*argv: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "targets.kv.node", *argv]
+    cmd = [sys.executable, "-m", "chaos_targets.kv.node", *argv]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=20)
 
 
@@ -209,7 +209,7 @@ def test_target_topology_and_node_spec() -> None:
         options={"election_ms": "200-400"},
     )
     argv = t.node_spec(ctx).argv
-    assert argv[:3] == ("python3", "-m", "targets.kv.node")
+    assert argv[:3] == ("python3", "-m", "chaos_targets.kv.node")
     cfg = parse_config(list(argv[3:]))
     assert cfg.peers == {"n2": ("127.0.0.1", 8002), "n3": ("127.0.0.1", 8003)}
     assert cfg.flags == {"stale-read"} and cfg.raft.election_max_ms == 400

@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from chaos_targets.common.wire import Indefinite, LineClient, NotSent
+from chaos_targets.lock.target import LockTarget
+from chaos_targets.lock.workload import LockWorkload
 from harness.checkers.lock_safety import check
 from harness.cluster.local import free_port
 from harness.cluster.rundir import project_root
@@ -21,9 +24,6 @@ from harness.platform import open_cluster
 from harness.runtime.interpreter import play
 from harness.runtime.nemesis import FaultLoop
 from harness.schedule import FaultEvent
-from targets.common.wire import Indefinite, LineClient, NotSent
-from targets.lock.target import LockTarget
-from targets.lock.workload import LockWorkload
 
 RAFT = {"heartbeat_ms": 30, "election_min_ms": 150, "election_max_ms": 300, "propose_timeout_ms": 1000}
 ROOT = project_root()
@@ -125,7 +125,7 @@ def test_bad_configuration_stops_the_node_with_one_line(
 ) -> None:
     base = ["--name", "n1", "--listen", f"127.0.0.1:{free_port()}", "--data-dir", str(tmp_path)]
     proc = subprocess.run(
-        [sys.executable, "-m", "targets.lock.node", *base, *args],
+        [sys.executable, "-m", "chaos_targets.lock.node", *base, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
+from chaos_targets.lock.machine import LockMachine
+from chaos_targets.lock.resource import ResourceService, ResourceState
+from chaos_targets.lock.target import LockTarget
+from chaos_targets.lock.workload import LockWorkload
 from harness.checkers.lock_safety import check as lock_check
 from harness.errors import BadInput
 from harness.history import History
 from harness.target import Addr, Completion, NodeContext
-from targets.lock.machine import LockMachine
-from targets.lock.resource import ResourceService, ResourceState
-from targets.lock.target import LockTarget
-from targets.lock.workload import LockWorkload
 
 
 def acq(m: LockMachine, client: int, now: int, lease: int = 100, **extra: int) -> dict:
@@ -118,7 +118,7 @@ def test_plan_loops_acquire_writes_release_and_retries_refusals() -> None:
 
 def test_plan_stalls_past_the_lease_before_writing(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr("targets.lock.workload.time.sleep", slept.append)
+    monkeypatch.setattr("chaos_targets.lock.workload.time.sleep", slept.append)
     plan = LockWorkload({"lease_ms": 300, "stall_probability_pct": 100, "work_ms": 0}).plan(
         1, random.Random(0)
     )
@@ -144,7 +144,7 @@ def test_topology_and_argv_route_raft_through_the_mesh() -> None:
     )
     joined = " ".join(LockTarget().node_spec(ctx).argv)
     for part in (
-        "-m targets.lock.node",
+        "-m chaos_targets.lock.node",
         "--role lock",
         "--peer n2=127.0.0.1:8002",
         "--peer n3=127.0.0.1:8003",

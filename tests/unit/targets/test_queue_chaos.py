@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from chaos_targets.queue.target import QueueTarget
+from chaos_targets.queue.workload import QueueWorkload
 from harness.checkers.base import Result
 from harness.checkers.exactly_once import check
 from harness.cluster.local import free_port
@@ -21,8 +23,6 @@ from harness.platform import open_cluster
 from harness.runtime.interpreter import play
 from harness.runtime.nemesis import FaultLoop
 from harness.schedule import FaultEvent
-from targets.queue.target import QueueTarget
-from targets.queue.workload import QueueWorkload
 
 OPTIONS = {"lease_ms": 250, "work_ms": 10, "idle_ms": 10, "rpc_timeout_ms": 1000}
 ROOT = project_root()
@@ -127,7 +127,7 @@ def test_bad_configuration_stops_the_node_with_one_line(
 ) -> None:
     base = ["--name", "x", "--listen", "127.0.0.1:1", "--data-dir", str(tmp_path)]
     proc = subprocess.run(
-        [sys.executable, "-m", "targets.queue.node", *base, *args],
+        [sys.executable, "-m", "chaos_targets.queue.node", *base, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -144,7 +144,7 @@ def test_corrupt_journal_stops_the_broker(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "targets.queue.node",
+            "chaos_targets.queue.node",
             "--role",
             "broker",
             "--name",

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from chaos_targets.common.journal import CorruptJournal, replay
+from chaos_targets.queue.broker import BrokerState, Message
+from chaos_targets.queue.sink import SinkService
+from chaos_targets.queue.target import QueueTarget
+from chaos_targets.queue.workload import QueueWorkload
 from harness.errors import BadInput
 from harness.target import Addr, NodeContext
-from targets.common.journal import CorruptJournal, replay
-from targets.queue.broker import BrokerState, Message
-from targets.queue.sink import SinkService
-from targets.queue.target import QueueTarget
-from targets.queue.workload import QueueWorkload
 
 
 def msg(i: int) -> Message:
@@ -117,7 +117,7 @@ def test_consumer_argv_uses_mesh_peers_flags_and_options() -> None:
         {"lease_ms": 300},
     )
     argv = QueueTarget().node_spec(ctx).argv
-    assert argv[:3] == ("python3", "-m", "targets.queue.node")
+    assert argv[:3] == ("python3", "-m", "chaos_targets.queue.node")
     joined = " ".join(argv)
     for part in (
         "--role consumer",

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from targets.raft.core import NotLeader, RaftConfig, RaftCore
-from targets.raft.sim import RecordingSM, SafetyViolation, Sim
-from targets.raft.storage import Entry, MemoryStorage
+from chaos_targets.raft.core import NotLeader, RaftConfig, RaftCore
+from chaos_targets.raft.sim import RecordingSM, SafetyViolation, Sim
+from chaos_targets.raft.storage import Entry, MemoryStorage
 
 NODES = ("n1", "n2", "n3")
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from targets.raft.core import NotLeader, RaftConfig
-from targets.raft.server import RaftServer, Unknown
-from targets.raft.sim import RecordingSM
-from targets.raft.storage import MemoryStorage
+from chaos_targets.raft.core import NotLeader, RaftConfig
+from chaos_targets.raft.server import RaftServer, Unknown
+from chaos_targets.raft.sim import RecordingSM
+from chaos_targets.raft.storage import MemoryStorage
 
 CFG = RaftConfig(heartbeat_ms=20, election_min_ms=100, election_max_ms=200)
 

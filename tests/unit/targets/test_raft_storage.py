@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from targets.raft.storage import Entry, FileStorage, StorageError
+from chaos_targets.raft.storage import Entry, FileStorage, StorageError
 
 
 def test_journal_round_trip_with_truncation(tmp_path: Path) -> None:
