@@ -1,11 +1,11 @@
 """Harness-side helpers shared by the queue and lock adapters (``target.py``, ``client.py``).
 
-This module imports ``harness``: only adapters, which run in the harness process, may use it; a node
-service (anything ``targets.<name>.node`` imports) must not. ``check_int_options``,
-``check_workload_options`` and ``check_flags`` refuse a bad target option, workload option or planted-bug
-flag with ``BadInput`` naming it; ``node_argv`` is the command line every node of a
-``targets.<name>.node`` program starts with; ``outcome_of`` / ``read_outcome`` turn calls over the line
-protocol into history outcomes (``NotSent``: ``fail``; ``Indefinite``: ``info``).
+This module imports ``harness``: only adapters, which run in the harness process, may use it; a node service
+(anything ``chaos_targets.<name>.node`` imports) must not. ``check_int_options``, ``check_workload_options``
+and ``check_flags`` refuse a bad target option, workload option or planted-bug flag with ``BadInput`` naming
+it; ``node_argv`` is the command line every node of a ``chaos_targets.<name>.node`` program starts with;
+``completion_of`` / ``read_completion`` turn calls over the line protocol into completions (``NotSent``:
+``fail``; ``Indefinite``: ``info``).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def node_argv(target: str, role: str, ctx: NodeContext) -> list[str]:
     ]
 
 
-def outcome_of(call: Callable[[], Completion]) -> Completion:
+def completion_of(call: Callable[[], Completion]) -> Completion:
     """Run one operation: a request that surely never got there is ``fail``, one that may have, ``info``."""
     try:
         return call()
@@ -82,7 +82,7 @@ def outcome_of(call: Callable[[], Completion]) -> Completion:
         return Completion("info", None, str(e))
 
 
-def read_outcome(conn: LineClient, op: str, key: str) -> Completion:
+def read_completion(conn: LineClient, op: str, key: str) -> Completion:
     """A final-phase read: ``ok`` with the reply's ``key``, or ``fail`` with the service's error."""
     reply = conn.call({"op": op})
     return Completion("ok", reply[key]) if reply.get("ok") else Completion("fail", None, reply.get("error"))

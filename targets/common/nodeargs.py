@@ -1,4 +1,4 @@
-"""Command-line parsing shared by the queue and lock nodes (``python3 -m targets.<name>.node ...``).
+"""Command-line parsing shared by the queue and lock nodes (``python3 -m chaos_targets.<name>.node``).
 
 Standard library only (it runs inside the target image). ``NodeArgs`` is bound to the program's name: every
 bad argument stops the node with one line ``<program>: error: <what>; <what would be valid>`` on stderr and

@@ -14,11 +14,25 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from chaos_targets.common.adapter import outcome_of, read_outcome
-from chaos_targets.common.wire import LineClient, NotSent
+from chaos_targets.common.adapter import completion_of, read_completion
+from chaos_targets.common.wire import Indefinite, LineClient, NotSent
 from harness.target import Addr, Completion
 
 OPS = ("acquire", "write", "release", "read-resource")
+
+
+def current_leader(nodes: Mapping[str, Addr], timeout: float = 0.5) -> str | None:
+    """The lock replica that answers ``health`` as leader now, or None (the resource is not asked)."""
+    for name in sorted(n for n in nodes if n != "resource"):
+        conn = LineClient(nodes[name].host, nodes[name].port, timeout)
+        try:
+            if conn.call({"op": "health"}).get("role") == "leader":
+                return name
+        except (NotSent, Indefinite):
+            pass
+        finally:
+            conn.close()
+    return None
 
 
 class LockClient:
@@ -32,7 +46,7 @@ class LockClient:
     def invoke(self, f: str, value: Any) -> Completion:
         if f not in OPS:
             return Completion("fail", None, f"unknown operation {f!r}; valid: {', '.join(OPS)}")
-        return outcome_of(lambda: self._invoke(f, value))
+        return completion_of(lambda: self._invoke(f, value))
 
     def _invoke(self, f: str, value: Any) -> Completion:
         if f == "acquire":
@@ -62,7 +76,7 @@ class LockClient:
             )
         if f == "write":
             return self._write(value)
-        return read_outcome(self._resource(), "log", "log")  # read-resource
+        return read_completion(self._resource(), "log", "log")  # read-resource
 
     def _resource(self) -> LineClient:
         return self.conns["resource"]

@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from chaos_targets.common.adapter import outcome_of, read_outcome
+from chaos_targets.common.adapter import completion_of, read_completion
 from chaos_targets.common.wire import Indefinite, LineClient, NotSent
 from harness.target import Addr, Completion
 
@@ -42,10 +42,10 @@ class QueueClient:
         if f not in OPS:
             return Completion("fail", None, f"unknown operation {f!r}; valid: {', '.join(OPS)}")
         if f == "send":
-            return outcome_of(lambda: self._send(value))
+            return completion_of(lambda: self._send(value))
         if f == "read-effects":
-            return outcome_of(self._read_effects)
-        return outcome_of(lambda: read_outcome(self.broker, "deliveries", "deliveries"))
+            return completion_of(self._read_effects)
+        return completion_of(lambda: read_completion(self.broker, "deliveries", "deliveries"))
 
     def _learn_flags(self) -> frozenset[str]:
         if self.flags is None:

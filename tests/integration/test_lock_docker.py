@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from fault_kinds import KINDS
 
-from chaos_targets.common.wire import Indefinite, LineClient, NotSent
+from chaos_targets.lock.client import current_leader
 from chaos_targets.lock.target import LockTarget
 from chaos_targets.lock.workload import LockWorkload
 from harness.checkers.lock_safety import check
@@ -36,18 +36,7 @@ STALLS = {"lease_ms": 500, "stall_probability_pct": 30, "work_ms": 20, "retry_ms
 
 
 def find_leader(cluster: Any) -> str | None:
-    for n in cluster.nodes:
-        if n == "resource":
-            continue
-        c = LineClient(cluster.client_addrs[n].host, cluster.client_addrs[n].port, 0.5)
-        try:
-            if c.call({"op": "health"}).get("role") == "leader":
-                return str(n)
-        except (NotSent, Indefinite):
-            pass
-        finally:
-            c.close()
-    return None
+    return current_leader(cluster.client_addrs, 0.5)
 
 
 def fault_loop(kinds: tuple[str, ...], seed: int) -> FaultLoop:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from chaos_targets.common.wire import Indefinite, LineClient, NotSent
+from chaos_targets.lock.client import current_leader
 from chaos_targets.lock.target import LockTarget
 from chaos_targets.lock.workload import LockWorkload
 from harness.checkers.lock_safety import check
@@ -35,19 +35,7 @@ def verdict(history: History) -> dict[str, Any]:
 
 
 def find_leader(cluster: Any) -> str | None:
-    for n in cluster.nodes:
-        if n == "resource":
-            continue
-        addr = cluster.client_addrs[n]
-        c = LineClient(addr.host, addr.port, 0.3)
-        try:
-            if c.call({"op": "health"}).get("role") == "leader":
-                return str(n)
-        except (NotSent, Indefinite):
-            pass
-        finally:
-            c.close()
-    return None
+    return current_leader(cluster.client_addrs, 0.3)
 
 
 def leader_kills(seed: int) -> FaultLoop:

@@ -40,7 +40,7 @@ def imports_of(module: str) -> set[str]:
 
 
 def closure(module: str) -> dict[str, str]:
-    """Every module reachable from ``module`` through ``chaos_targets``: name -> the module that imports it."""
+    """Every module reachable from ``module`` through ``chaos_targets``: name -> the module importing it."""
     seen: dict[str, str] = {module: ""}
     todo = [module]
     while todo:
