@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.faults.base import FaultContext
-from harness.net.base import CLIENT
+from harness.names import CLIENT
 
 
 class Grudge:
