@@ -66,6 +66,7 @@ class LocalBackend:
         self.run = run
         self.base_port = base_port
         self._next = 0
+        self._handed: set[int] = set()
         self._toxiproxy: LocalToxiproxy | None = None
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._specs: dict[str, tuple[NodeContext, NodeSpec]] = {}
@@ -73,8 +74,15 @@ class LocalBackend:
         self.data_root = str(run.path / "data")
 
     def _port(self, why: str) -> int:
+        """A port for ``why``, never one this run handed out before. Without ``base_port`` the kernel picks
+        a free one; a port it gave back (bound, then closed) may come again before its first owner binds it,
+        and two nodes (or a node and a proxy) on one port answer for each other."""
         if self.base_port is None:
-            return free_port()
+            while True:
+                port = free_port()
+                if port not in self._handed:
+                    self._handed.add(port)
+                    return port
         port = self.base_port + self._next
         self._next += 1
         return check_port_free(port, f"{why}, base_port={self.base_port}")
@@ -87,7 +95,7 @@ class LocalBackend:
         return ProxyHosts(HOST, HOST, HOST)
 
     def proxy_port(self, index: int) -> int:
-        return 0 if self.base_port is None else self._port(f"proxy {index}")
+        return self._port(f"proxy {index}")  # chosen here too: a proxy Toxiproxy placed could take a node's
 
     def node_addrs(self, node: str, ports: Mapping[str, int] | None = None) -> NodeAddrs:
         names = list(ports or {"client": 0})

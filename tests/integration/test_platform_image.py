@@ -39,7 +39,7 @@ def test_unchanged_tree_builds_nothing_edited_target_rebuilds_fast(
             [
                 "sh",
                 "-c",
-                "cat /app/targets/echo/extra.txt; test -x /usr/local/bin/toxiproxy-server && echo ok",
+                "cat /app/chaos_targets/echo/extra.txt; test -x /usr/local/bin/toxiproxy-server && echo ok",
             ],
             remove=True,
             network_mode="none",
