@@ -86,7 +86,8 @@ def test_correct_queue_survives_kills_and_pauses() -> None:
     ],
 )
 def test_planted_bug_is_caught(flag: str, kinds: tuple[str, ...], field: str) -> None:
-    r = chaos_run({flag}, kinds, seed=1, duration=1.5, work_ms=30 if flag == "no-dedup" else 10)
+    # 3 s of churn: 1.5 s missed ack-before-apply once in a loaded CI run (no kill between ack and apply)
+    r = chaos_run({flag}, kinds, seed=1, duration=3.0, work_ms=30 if flag == "no-dedup" else 10)
     assert r.valid is False and r.details[field], f"{flag}: no {field} message observed: {r.summary}"
 
 
