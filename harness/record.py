@@ -108,16 +108,8 @@ class RunRecord:
                 f"{source}: not a chaos-harness run record (none of its keys is a run.json field such as "
                 "experiment, seed, status); pass a run bundle's directory"
             )
-        values: dict[str, Any] = {}
-        for name in known & set(data):
-            raw = data[name]
-            if raw is None:
-                continue
-            what, convert = _FIELDS[name]
-            try:
-                values[name] = convert(raw)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                raise BadInput(f"{source}: field {name!r} must be {what}, got {_short(raw)}") from None
+        given = [name for name in known & set(data) if data[name] is not None]
+        values = {name: _field(source, name, data[name]) for name in given}
         if values.get("status") is not None and values["status"] not in STATUSES + LEGACY_STATUSES:
             raise BadInput(
                 f"{source}: field 'status' must be one of {', '.join(STATUSES)}, got {_short(data['status'])}"
@@ -178,16 +170,9 @@ class ResultsRecord:
         valid = data.get("valid")
         if valid is not None and not _validity(valid):
             raise BadInput(f"{source}: field 'valid' must be true, false or \"unknown\", got {_short(valid)}")
-        values: dict[str, Any] = {}
-        for name in ("outcome", "verdict", "expect", "exit_code", "seed", "evidence"):
-            if data.get(name) is None:
-                continue
-            what, convert = _FIELDS[name]
-            try:
-                values[name] = convert(data[name])
-            except (TypeError, ValueError, AttributeError, KeyError):
-                raise BadInput(f"{source}: field {name!r} must be {what}, got {_short(data[name])}") from None
-        known = {"results", "valid", *values, "outcome", "verdict", "expect", "exit_code", "seed", "evidence"}
+        typed = ("outcome", "verdict", "expect", "exit_code", "seed", "evidence")
+        values = {name: _field(source, name, data[name]) for name in typed if data.get(name) is not None}
+        known = {"results", "valid", *typed}
         extra = {k: v for k, v in data.items() if k not in known}
         return cls(results, valid, extra=extra, **values)
 
@@ -226,6 +211,15 @@ def write(path: Path, record: RunRecord) -> None:
 
 
 # --- field checks: (what would be valid, converter that raises on anything else)
+
+
+def _field(source: str | os.PathLike[str], name: str, raw: Any) -> Any:
+    """``raw`` converted by ``_FIELDS[name]``; anything else is ``BadInput`` naming the file and the field."""
+    what, convert = _FIELDS[name]
+    try:
+        return convert(raw)
+    except (TypeError, ValueError, AttributeError, KeyError):
+        raise BadInput(f"{source}: field {name!r} must be {what}, got {_short(raw)}") from None
 
 
 def _jsonable(value: Any) -> Any:
