@@ -430,9 +430,6 @@ def explain(valid: Validity, details: AvailabilityDetails) -> str | None:
 
 
 CHECKER = Checker(
-    name=NAME,
-    check=check,
-    details=AvailabilityDetails,
-    required=("thresholds", "breaches"),
+    name=NAME, check=check, details=AvailabilityDetails, required=("thresholds", "breaches"),
     explain=explain,
 )

@@ -171,11 +171,6 @@ def named_ops(d: ExactlyOnceDetails) -> list[int]:
 
 
 CHECKER = Checker(
-    name=NAME,
-    check=check,
-    details=ExactlyOnceDetails,
-    required=("counts",),
-    explain=explain,
-    named_ops=named_ops,
-    view="harness.report.effects_view:exactly_once_view",
+    name=NAME, check=check, details=ExactlyOnceDetails, required=("counts",), explain=explain,
+    named_ops=named_ops, view="harness.report.effects_view:exactly_once_view",
 )

@@ -361,11 +361,6 @@ def named_ops(d: LinearizableDetails) -> set[int]:
 
 
 CHECKER = Checker(
-    name=NAME,
-    check=check,
-    details=LinearizableDetails,
-    required=("model", "failed_part"),
-    explain=explain,
-    named_ops=named_ops,
-    view="harness.report.lin_view:view",
+    name=NAME, check=check, details=LinearizableDetails, required=("model", "failed_part"),
+    explain=explain, named_ops=named_ops, view="harness.report.lin_view:view",
 )

@@ -230,11 +230,6 @@ def named_ops(d: LockSafetyDetails) -> list[int]:
 
 
 CHECKER = Checker(
-    name=NAME,
-    check=check,
-    details=LockSafetyDetails,
-    required=("overlaps", "grants"),
-    explain=explain,
-    named_ops=named_ops,
-    view="harness.report.effects_view:lock_view",
+    name=NAME, check=check, details=LockSafetyDetails, required=("overlaps", "grants"), explain=explain,
+    named_ops=named_ops, view="harness.report.effects_view:lock_view",
 )

@@ -270,11 +270,7 @@ def named_ops(d: TxnDetails) -> set[int]:
 
 
 LIST_APPEND = Checker(
-    name="list-append",
-    check=list_append,
-    details=TxnDetails,
-    required=("consistency_model", "anomalies"),
-    named_ops=named_ops,
-    view="harness.report.txn_view:view",
+    name="list-append", check=list_append, details=TxnDetails, required=("consistency_model", "anomalies"),
+    named_ops=named_ops, view="harness.report.txn_view:view",
 )
 RW_REGISTER = replace(LIST_APPEND, name="rw-register", check=rw_register)
