@@ -1,9 +1,10 @@
 """Assembles ``report.html``: one self-contained page (inline CSS, JS, SVG; no network) from ``ReportData``.
 
 Order of the page: what ran (experiment, seed, target, mode, replay command) and its outcome; a verdict banner
-per invariant; the counterexample of each violated invariant; the op timeline with fault bands; throughput and
-latency; per node downs and pauses; the fault list; every operation (a virtualised table fed by embedded
-JSON); node logs.
+per invariant; the counterexample of each violated invariant (drawn by the view its checker declares,
+``harness.checkers.contract``; a view that fails leaves a note, not a broken page); the op timeline with
+fault bands; throughput and latency; per node downs and pauses; the fault list; every operation (a
+virtualised table fed by embedded JSON); node logs.
 """
 
 from __future__ import annotations
@@ -196,11 +197,12 @@ def _logs(data: ReportData) -> str:
     return "".join(out)
 
 
-def render(data: ReportData) -> str:
+def render(data: ReportData, checkers: Checkers | None = None) -> str:
+    """The page; ``checkers`` (default: the installed ones) give verdicts their words, ops and views."""
     run = data.run
     outcome = data.outcome()
     title = f"chaos report: {run.experiment if run.experiment is not None else 'unnamed run'}"
-    checkers = Checkers()  # the registered checkers: their words, named ops and views
+    checkers = checkers or Checkers()
     highlight = verdicts.named_ops(data.results, checkers)
     avail = availability_view.figures(data)
     parts = [
