@@ -5,8 +5,8 @@ The bundled pieces are found exactly as a user's own are: through the entry-poin
 constructed with its options mapping), ``chaos_harness.faults`` (a class constructed with no arguments,
 see ``harness.faults.base.FaultKind``) and ``chaos_harness.checkers`` (a
 ``harness.checkers.contract.Checker``, or a plain function ``check(history, **options) -> Result``).
-``Registries`` bundles the four; tests pass explicit mappings instead of entry points. A name that is not registered, or whose module cannot be imported, is a
-``BadInput`` that lists the names that are available.
+``Registries`` bundles the four; tests pass explicit mappings instead of entry points. A name that is not
+registered, or whose module cannot be imported, is a ``BadInput`` that lists the names that are available.
 """
 
 from __future__ import annotations
