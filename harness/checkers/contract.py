@@ -63,6 +63,10 @@ class Checker:
         if self.view is not None and ":" not in self.view:
             raise TypeError(f"checker {self.name!r}: view must read 'module:function', got {self.view!r}")
 
+    def __call__(self, history: Any, **options: Any) -> Result:
+        """Run the check: code that called a registered checker function directly keeps working."""
+        return self.check(history, **options)
+
     def owns(self, result: Result) -> bool:
         """Whether ``result``'s details are of this checker's type (a crash's traceback is not)."""
         return isinstance(result.details, self.details)

@@ -182,6 +182,7 @@ def test_every_bundled_checker_is_a_declaration() -> None:
     for name in BUNDLED:
         declared = Registry("checkers").get(name)
         assert isinstance(declared, Checker) and declared.name == name
+        assert declared(History()).checker == name  # callable as the function it declares, as before
         assert declared.details is not PlainDetails and declared.required
         assert declared.explain is not None or declared.named_ops is not None
 
