@@ -60,8 +60,11 @@ class Checker:
             raise TypeError(f"checker {self.name!r}: check must be a function check(history, **options)")
         if not (isinstance(self.details, type) and issubclass(self.details, Details)):
             raise TypeError(f"checker {self.name!r}: details must subclass harness.checkers.base.Details")
-        if self.view is not None and ":" not in self.view:
-            raise TypeError(f"checker {self.name!r}: view must read 'module:function', got {self.view!r}")
+        if self.view is not None and not (isinstance(self.view, str) and ":" in self.view):
+            raise TypeError(
+                f"checker {self.name!r}: view must be a name 'module:function' (the report imports it when "
+                f"it draws; a checker never imports the report), got {self.view!r}"
+            )
 
     def __call__(self, history: Any, **options: Any) -> Result:
         """Run the check: code that called a registered checker function directly keeps working."""

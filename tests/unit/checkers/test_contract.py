@@ -162,6 +162,8 @@ def test_a_mistaken_declaration_fails_where_it_is_made() -> None:
         Checker("x", seen_check, details=dict)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="'module:function'"):
         Checker("x", seen_check, view="my_view")
+    with pytest.raises(TypeError, match="'module:function'"):
+        Checker("x", seen_check, view=draw)  # type: ignore[arg-type]
     with pytest.raises(BadInput, match="neither a harness.checkers.contract.Checker nor a function"):
         as_checker("x", 42)
     with pytest.raises(BadInput, match="unknown checker 'nope'; registered: seen"):
