@@ -42,7 +42,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from harness.checkers.base import Details, Result
+from harness.checkers.base import Details, Result, Validity
+from harness.checkers.contract import Checker
 from harness.history import History, Pair
 from harness.op import NEMESIS, Op
 
@@ -406,3 +407,29 @@ def check(
     if thresholds:
         return Result(NAME, True, f"every threshold held: {figures}", details)
     return Result(NAME, True, f"figures only (no thresholds given): {figures}", details)
+
+
+# --- what this checker declares about itself (harness.checkers.contract) ---------------------------------
+def explain(valid: Validity, details: AvailabilityDetails) -> str | None:
+    """The verdict in plain words, with the thresholds and the first breaches. Its figures are drawn by the
+    report's availability section (every report has one), so it declares no counterexample view."""
+    limits = ", ".join(f"{k} {v}" for k, v in details.thresholds.items()) or "none"
+    if valid is True:
+        return (
+            f"The system stayed available within the experiment's thresholds ({limits}): the rates, "
+            "latencies and recovery times below are inside them."
+        )
+    if valid is False:
+        broken = details.breaches
+        return (
+            f"Availability fell outside the experiment's thresholds ({limits}) in {len(broken)} window(s): "
+            + "; ".join(str(b) for b in broken[:6])
+            + ("; ..." if len(broken) > 6 else "")
+        )
+    return None
+
+
+CHECKER = Checker(
+    name=NAME, check=check, details=AvailabilityDetails, required=("thresholds", "breaches"),
+    explain=explain,
+)
