@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from harness.errors import BadInput
-from harness.faults.base import FaultContext, ParamError, check_nodes, drop_one
+from harness.faults.base import FaultContext, Param, ParamError, check_nodes, drop_one
 from harness.net import grudge as g
 from harness.net.base import PARTITION_MODES
 
@@ -45,8 +45,31 @@ class Partition:
 
     name = "partition"
     capability = "partition"
+    description = "cut the network by a shape: nodes on different sides cannot reach each other"
     network = True
-    random_keys: tuple[str, ...] = ("shapes", "mode")
+    effect = None
+    parameters = (
+        Param("shape", "choice", "Which nodes cannot reach which.", required=True, choices=SHAPES),
+        Param(
+            "mode",
+            "choice",
+            "blackhole: traffic hangs; refuse: it fails fast.",
+            default="blackhole",
+            choices=PARTITION_MODES,
+        ),
+        Param(
+            "nodes",
+            "nodes",
+            "isolate: the nodes cut off; one-way: the nodes that cannot reach the others; "
+            "halves/bridge/majorities-ring: the node order (default: shuffled by the seed).",
+        ),
+        Param("groups", "groups", "groups: nodes in different groups cannot reach each other."),
+    )
+    random_parameters = (
+        Param("shapes", "choices", "Partition shapes a random partition is drawn from.", choices=SHAPES[:-1]),
+        Param("mode", "choice", "Partition mode of random partitions.", choices=PARTITION_MODES),
+    )
+    random_keys = tuple(p.name for p in random_parameters)
 
     def validate(self, params: Mapping[str, Any], ctx: FaultContext) -> None:
         shape = params.get("shape")
