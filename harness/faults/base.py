@@ -111,9 +111,7 @@ def random_spec(kind: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k in keys}
 
 
-AMONG = Param(
-    "among", "nodes", "Faults that pick their nodes (kill, restart, pause) pick among these (default: any)."
-)
+AMONG = Param("among", "nodes", "Faults that pick their own nodes pick them among these (default: any node).")
 
 
 def parameters_of(kind: Any) -> tuple[Param, ...] | None:
