@@ -37,6 +37,7 @@ __all__ = [
     "AMONG",
     "Param",
     "ParamError",
+    "check_links",
     "check_nodes",
     "drop_one",
     "random_spec",
@@ -95,6 +96,13 @@ def check_nodes(params: Mapping[str, Any], key: str, ctx: FaultContext) -> list[
         if n not in ctx.nodes:
             raise ParamError((key, i), f"unknown node {n!r}; this cluster has nodes {', '.join(ctx.nodes)}")
     return list(names)
+
+
+def check_links(params: Mapping[str, Any], ctx: FaultContext) -> None:
+    """Every ``[src, dst]`` of ``params["links"]`` must be a link of the topology."""
+    for i, pair in enumerate(params.get("links") or []):
+        if list(pair) not in [list(x) for x in ctx.links]:
+            raise ParamError(("links", i), f"no link {pair!r} in the topology; links are [src, dst] pairs")
 
 
 def drop_one(names: Sequence[str]) -> Iterator[list[str]]:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.faults.base import FaultContext, Param, ParamError, check_nodes, drop_one
+from harness.faults.base import FaultContext, Param, ParamError, check_links, check_nodes, drop_one
 from harness.faults.params import MAX_INT32
 from harness.names import CLIENT, CLIENTS, PEERS, ROUTES, TOXIC_ATTRIBUTES, TOXICS
+
+if TYPE_CHECKING:
+    from harness.platform import Cluster
 
 # The values a link step gets for the attributes it leaves out, where not 0 (the attributes themselves, and
 # the toxics, are ``harness.names.TOXIC_ATTRIBUTES``).
@@ -89,11 +92,7 @@ class Link:
                 allowed = ", ".join(TOXIC_DEFAULTS[toxic]) or "none"
                 raise ParamError((key,), f"not an attribute of toxic {toxic}; its attributes: {allowed}")
         check_nodes(params, "nodes", ctx)
-        for i, pair in enumerate(params.get("links") or []):
-            if list(pair) not in [list(x) for x in ctx.links]:
-                raise ParamError(
-                    ("links", i), f"no link {pair!r} in the topology; links are [src, dst] pairs"
-                )
+        check_links(params, ctx)
 
     def random_params(self, rng: random.Random, ctx: FaultContext, spec: Mapping[str, Any]) -> dict[str, Any]:
         out = {k: v for k, v in spec.items() if k != "toxics"}
@@ -108,13 +107,13 @@ class Link:
     def nodes(self, params: Mapping[str, Any], ctx: FaultContext) -> frozenset[str]:
         return frozenset(n for pair in params.get("links") or links_of([], ctx) for n in pair)
 
-    def start(self, cluster: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    def start(self, cluster: Cluster, params: Mapping[str, Any]) -> dict[str, Any]:
         attrs = {k: params[k] for k in TOXIC_DEFAULTS[params["toxic"]] if k in params}
         for src, dst in params["links"]:
             cluster.net.link(src, dst, kind=params["toxic"], **attrs)
         return {"links": [list(p) for p in params["links"]], "attributes": attrs}
 
-    def stop(self, cluster: Any, params: Mapping[str, Any]) -> None:
+    def stop(self, cluster: Cluster, params: Mapping[str, Any]) -> None:
         cluster.net.heal()
 
     def smaller(self, params: Mapping[str, Any], ctx: FaultContext) -> Iterator[dict[str, Any]]:

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadInput
-from harness.faults.base import FaultContext, Param, ParamError, check_nodes
+from harness.faults.base import FaultContext, Param, ParamError, check_links, check_nodes
 from harness.faults.link import LINKS, fewer_links, links_of
 from harness.net.netem import Netem
+
+if TYPE_CHECKING:
+    from harness.platform import Cluster
 
 _COMMON = {"kind", "at", "duration", "links", "nodes"}
 NETEM_KEYS = ("delay", "jitter", "duplicate", "reorder", "loss")
@@ -55,11 +58,7 @@ class _LinkSet:
                     f"not a field of {self.name}; its fields: {', '.join(self.own_names)}, links, nodes",
                 )
         check_nodes(params, "nodes", ctx)
-        for i, pair in enumerate(params.get("links") or []):
-            if list(pair) not in [list(x) for x in ctx.links]:
-                raise ParamError(
-                    ("links", i), f"no link {pair!r} in the topology; links are [src, dst] pairs"
-                )
+        check_links(params, ctx)
         self.check_own(params)
 
     def check_own(self, params: Mapping[str, Any]) -> None:
@@ -78,7 +77,7 @@ class _LinkSet:
     def smaller(self, params: Mapping[str, Any], ctx: FaultContext) -> Iterator[dict[str, Any]]:
         return fewer_links(params, ctx)
 
-    def stop(self, cluster: Any, params: Mapping[str, Any]) -> None:
+    def stop(self, cluster: Cluster, params: Mapping[str, Any]) -> None:
         cluster.net.heal()
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadInput
 from harness.faults.base import FaultContext, Param, ParamError, check_nodes, drop_one
 from harness.net import grudge as g
 from harness.net.base import PARTITION_MODES
+
+if TYPE_CHECKING:
+    from harness.platform import Cluster
 
 SHAPES = ("isolate", "halves", "majorities-ring", "bridge", "one-way", "groups")
 _MIN_NODES = {"isolate": 2, "halves": 2, "one-way": 2, "groups": 2, "bridge": 3, "majorities-ring": 4}
@@ -138,7 +141,7 @@ class Partition:
             return frozenset(n for p in parts[1:] for n in p)
         return frozenset(ctx.nodes)
 
-    def start(self, cluster: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    def start(self, cluster: Cluster, params: Mapping[str, Any]) -> dict[str, Any]:
         try:
             cut = grudge_of(params, tuple(cluster.nodes))
         except BadInput as e:
@@ -146,7 +149,7 @@ class Partition:
         cluster.net.partition(cut, mode=params.get("mode", "blackhole"))
         return {"grudge": {a: sorted(bs) for a, bs in cut.items()}}
 
-    def stop(self, cluster: Any, params: Mapping[str, Any]) -> None:
+    def stop(self, cluster: Cluster, params: Mapping[str, Any]) -> None:
         cluster.net.heal()
 
     def smaller(self, params: Mapping[str, Any], ctx: FaultContext) -> Iterator[dict[str, Any]]:

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.faultop import DOWN, PAUSED
 from harness.faults.base import AMONG, FaultContext, Param, check_nodes, drop_one
+
+if TYPE_CHECKING:
+    from harness.platform import Cluster
 
 
 class _ProcessFault:
@@ -43,12 +46,12 @@ class _ProcessFault:
     def nodes(self, params: Mapping[str, Any], ctx: FaultContext) -> frozenset[str]:
         return frozenset(params.get("nodes") or [])
 
-    def start(self, cluster: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    def start(self, cluster: Cluster, params: Mapping[str, Any]) -> dict[str, Any]:
         for n in params["nodes"]:
             self._down(cluster, n)
         return {}
 
-    def stop(self, cluster: Any, params: Mapping[str, Any]) -> None:
+    def stop(self, cluster: Cluster, params: Mapping[str, Any]) -> None:
         for n in params["nodes"]:
             self._up(cluster, n)
 
@@ -56,10 +59,10 @@ class _ProcessFault:
         for fewer in drop_one(params.get("nodes") or []):
             yield {**params, "nodes": fewer}
 
-    def _down(self, cluster: Any, node: str) -> None:
+    def _down(self, cluster: Cluster, node: str) -> None:
         raise NotImplementedError
 
-    def _up(self, cluster: Any, node: str) -> None:
+    def _up(self, cluster: Cluster, node: str) -> None:
         raise NotImplementedError
 
 
@@ -69,10 +72,10 @@ class Kill(_ProcessFault):
     name = capability = "kill"
     description = "SIGKILL (no clean shutdown), started again after duration"
 
-    def _down(self, cluster: Any, node: str) -> None:
+    def _down(self, cluster: Cluster, node: str) -> None:
         cluster.kill(node)
 
-    def _up(self, cluster: Any, node: str) -> None:
+    def _up(self, cluster: Cluster, node: str) -> None:
         cluster.start(node)
 
 
@@ -82,10 +85,10 @@ class Restart(_ProcessFault):
     name = capability = "restart"
     description = "a graceful stop, started again after duration"
 
-    def _down(self, cluster: Any, node: str) -> None:
+    def _down(self, cluster: Cluster, node: str) -> None:
         cluster.stop(node)
 
-    def _up(self, cluster: Any, node: str) -> None:
+    def _up(self, cluster: Cluster, node: str) -> None:
         cluster.start(node)
 
 
@@ -96,10 +99,10 @@ class Pause(_ProcessFault):
     description = "freeze the process (SIGSTOP / docker pause), resumed after duration"
     effect = PAUSED
 
-    def _down(self, cluster: Any, node: str) -> None:
+    def _down(self, cluster: Cluster, node: str) -> None:
         cluster.pause(node)
 
-    def _up(self, cluster: Any, node: str) -> None:
+    def _up(self, cluster: Cluster, node: str) -> None:
         cluster.resume(node)
 
 
