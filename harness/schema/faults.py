@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
-from harness.errors import BadInput
 from harness.faults.base import description_of, parameters_of, random_parameters_of
 from harness.registry import GROUPS, Registry
 from harness.schema import SCHEMA_FILE, load_schema
@@ -149,7 +148,7 @@ def registered_kinds(registry: Registry) -> dict[str, Any]:
     for name in registry.names():
         try:
             out[name] = registry.get(name)()
-        except (BadInput, Exception):  # noqa: BLE001 - a broken plugin must not break every experiment
+        except Exception:  # noqa: BLE001 - a broken plugin must not break every experiment (BadInput included)
             continue
     return out
 
