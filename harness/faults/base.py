@@ -144,10 +144,9 @@ def effect_of(kind: Any) -> str | None:
 
 def description_of(kind: Any) -> str:
     """The kind's one-line description (its declared one, else the first line of its docstring)."""
-    text = getattr(kind, "description", None) or (
-        type(kind).__doc__ if not isinstance(kind, type) else kind.__doc__
-    )
-    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    text = getattr(kind, "description", None) or getattr(kind, "__doc__", None) or ""
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 class Kind:
@@ -156,10 +155,10 @@ class Kind:
     ``capability``, ``parameters`` (and what else applies) and writes ``start`` and ``stop``.
 
     Derived behaviour: ``validate`` checks the fields against the declarations and every ``nodes`` field's
-    names against the cluster's; ``random_params`` takes the step's fields from the ``random:`` keys it
-    declares (those that are also step fields), fills in defaults and, when the kind has a ``nodes`` field
-    left empty, picks one node with the seeded source (among ``among`` when given); ``nodes`` is the union of
-    the ``nodes`` fields; ``smaller`` drops one node at a time."""
+    names against the cluster's; ``random_params`` keeps the step's fields (the random keys that are not
+    step fields, like ``among``, only steer the draw), fills in defaults and, when a ``nodes`` field is left
+    empty, picks one node with the seeded source (among ``among`` when given); ``nodes`` is the union of the
+    ``nodes`` fields; ``smaller`` drops one node at a time."""
 
     name = ""
     capability = ""
@@ -182,8 +181,8 @@ class Kind:
             check_nodes(params, key, ctx)
 
     def random_params(self, rng: random.Random, ctx: FaultContext, spec: Mapping[str, Any]) -> dict[str, Any]:
-        own = {p.name for p in self.parameters}
-        out = with_defaults(self.parameters, {k: v for k, v in spec.items() if k in own})
+        only_random = {p.name for p in self.random_parameters} - {p.name for p in self.parameters}
+        out = with_defaults(self.parameters, {k: v for k, v in spec.items() if k not in only_random})
         among = list(spec.get("among") or ctx.nodes)
         for key in self._node_fields():
             if not out.get(key) and among:

@@ -202,3 +202,23 @@ def test_params_check_and_schema_agree() -> None:
     }
     with pytest.raises(ValueError, match="type"):
         Param("x", "float")
+
+
+def test_a_hand_injected_fault_is_completed_and_checked_like_a_step() -> None:
+    h = harness_with(wobble=Wobble)
+    c = FakeCluster(FakeTarget(Store()), 3, None)
+    nem = Nemesis(
+        generate(loads(LONG, "x.yaml", h.registries), 1, h.registries), c, HistoryWriter(), h.registries
+    )
+    with pytest.raises(ParamError, match="not a field of wobble"):
+        nem.inject("wobble", depth=2, bogus=1)
+    ev = nem.inject("wobble", depth=2)  # nodes drawn, defaults filled in
+    assert ev.params == {"depth": 2, "ratio": 0.5, "style": "soft", "nodes": [ev.params["nodes"][0]]}
+    assert list(Wobble().smaller({"nodes": ["n1", "n2"], "depth": 2}, CTX3)) == [
+        {"nodes": ["n2"], "depth": 2},
+        {"nodes": ["n1"], "depth": 2},
+    ]
+    nem.stop()
+
+
+CTX3 = FaultContext(("n1", "n2", "n3"), ())
