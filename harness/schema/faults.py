@@ -8,7 +8,8 @@ kind, and one ``if kind == K then #/$defs/fault-K`` rule per kind that declares 
 declarations, gets no step rule (its steps stay open, as before) and its ``random_keys`` accept any value.
 
 The published file is this function applied to the bundled kinds (those of ``harness``'s own entry points);
-``python -m harness.schema.faults`` (``scripts/schema``) rewrites it, and a test checks it is up to date.
+``python -m harness.schema.faults`` (``scripts/schema``) rewrites it, and a test checks it is up to date;
+``--installed FILE`` writes the schema with the installed plugins' kinds too, for editors.
 The loader validates each experiment against ``live_schema(registry)``: the same, with every registered
 kind, plugins included.
 """
@@ -19,6 +20,7 @@ import json
 import sys
 from collections.abc import Mapping
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from harness.faults.base import description_of, parameters_of, random_parameters_of
@@ -174,8 +176,20 @@ def render(schema: Mapping[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Rewrite the published schema from the bundled kinds (``--check``: only say whether it is current)."""
+    """Rewrite the published schema from the bundled kinds; ``--check``: only say whether it is current;
+    ``--installed FILE``: write the schema with every installed kind, plugins included, to FILE (for an
+    editor in a project that uses plugin kinds)."""
     args = sys.argv[1:] if argv is None else argv
+    if "--installed" in args:
+        i = args.index("--installed")
+        if i + 1 >= len(args):
+            print(
+                "--installed needs the file to write, e.g. --installed experiment.schema.json",
+                file=sys.stderr,
+            )
+            return 2
+        Path(args[i + 1]).write_text(render(live_schema(Registry("faults"))), encoding="utf-8")
+        return 0
     text = render(experiment_schema(bundled_kinds()))
     current = SCHEMA_FILE.read_text(encoding="utf-8")
     if "--check" in args:

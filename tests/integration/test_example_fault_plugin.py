@@ -118,3 +118,23 @@ def test_bad_plugin_params_are_file_line_errors(stutter: type, tmp_path: Path) -
     exp.write_text(text.replace("pause_ms: 100", "pause_ms: 0"))
     run = chaos("run", str(exp), "--dry-run")
     assert run.returncode == EXIT_BAD_INPUT and "faults.random.pause_ms" in run.stderr, run.stderr
+
+
+def test_an_editor_schema_with_the_installed_plugin_completes_its_fields(
+    stutter: type, tmp_path: Path
+) -> None:
+    import jsonschema
+    import yaml
+
+    out = tmp_path / "experiment.schema.json"
+    run = subprocess.run(
+        [str(ROOT / "scripts" / "schema"), "--installed", str(out)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    schema = json.loads(out.read_text())
+    assert schema["$defs"]["fault-stutter"]["properties"]["pause_ms"]["minimum"] == 10
+    assert "stutter" in schema["$defs"]["step"]["properties"]["kind"]["examples"]
+    doc = yaml.safe_load(EXPERIMENT.read_text())
+    assert not list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    published = json.loads((ROOT / "harness" / "schema" / "experiment.schema.json").read_text())
+    assert "fault-stutter" not in published["$defs"]  # the published file holds the bundled kinds only
