@@ -104,7 +104,7 @@ class PacketLoss(_LinkSet):
             raise ParamError(("probability",), f"expected a number in (0, 1], got {p!r}")
 
     def start(self, cluster: Any, params: Mapping[str, Any]) -> dict[str, Any]:
-        # Any: only a packet-level net (docker's) has loss / netem, and the capability check ran before the run
+        # Any: only a packet-level net (docker) has loss / netem; the capability was checked before the run
         p = float(params.get("probability", 0.3))
         cluster.net.loss([tuple(x) for x in params["links"]], p)
         return {"links": [list(x) for x in params["links"]], "probability": p}
