@@ -111,18 +111,28 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a finite number")
 
 
-def parse_jsonl(
-    path: str | os.PathLike[str], *, tolerate_torn_tail: bool = True, max_bytes: int | None = None
-) -> tuple[list[Op], list[int]]:
-    """The ops of a ``history.jsonl`` file and the line each came from (see ``read_jsonl``)."""
+def read_history_bytes(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
+    """The whole file, read once (a pipe or ``/dev/stdin`` cannot be read twice), at most ``max_bytes``."""
     p = Path(path)
-    if max_bytes is not None:
-        raw = read_bounded(p, max_bytes, "history", "raise the limit with --max-history-mb")
-    else:
+    if max_bytes is None:
         try:
-            raw = p.read_bytes()
+            return p.read_bytes()
         except OSError as e:
             raise BadInput(f"{p}: cannot read history: {e.strerror or e}") from None
+    return read_bounded(p, max_bytes, "history", "raise the limit with --max-history-mb")
+
+
+def parse_jsonl(
+    path: str | os.PathLike[str],
+    *,
+    tolerate_torn_tail: bool = True,
+    max_bytes: int | None = None,
+    data: bytes | None = None,
+) -> tuple[list[Op], list[int]]:
+    """The ops of a ``history.jsonl`` file and the line each came from (see ``read_jsonl``); ``data``: its
+    bytes when already read (``path`` then only names it)."""
+    p = Path(path)
+    raw = read_history_bytes(p, max_bytes) if data is None else data
     lines = decode_utf8(raw, p, "expected one JSON object per line").splitlines()
     torn_possible = tolerate_torn_tail and not raw.endswith(b"\n")
     ops: list[Op] = []

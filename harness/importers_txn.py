@@ -21,20 +21,16 @@ from typing import Any
 
 from harness.checkers.txn.txns import no_gc
 from harness.errors import BadInput
-from harness.history import History
+from harness.history import History, read_history_bytes
 from harness.importers import EdnError, parse_all
+from harness.limits import decode_utf8
 from harness.op import NEMESIS, OP_TYPES, Op
 
 FORMATS = ("elle-edn", "elle-json")
 
 
-def _read_text(p: Path) -> str:
-    try:
-        return p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise BadInput(f"{p}: cannot read history: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{p}: not a UTF-8 text file") from None
+def _read_text(p: Path, data: bytes | None) -> str:
+    return decode_utf8(read_history_bytes(p) if data is None else data, p, "a history is a text file")
 
 
 def _kw(x: Any) -> Any:
@@ -102,10 +98,11 @@ class _Builder:
         )
 
 
-def read_elle_edn(path: str | os.PathLike[str]) -> History:
+def read_elle_edn(path: str | os.PathLike[str], data: bytes | None = None) -> History:
+    """An Elle EDN history (``data``: its bytes when already read; ``path`` then only names it)."""
     p = Path(path)
     try:
-        forms = parse_all(_read_text(p))
+        forms = parse_all(_read_text(p, data))
     except EdnError as e:
         raise BadInput(f"{p}:{e.line}: {e.msg}") from None
     items = (
@@ -133,9 +130,10 @@ def _json_line(p: Path, n: int, line: str) -> Any:
         raise BadInput(f"{p}:{n}: not valid JSON ({e.msg}); expected one op object per line") from None
 
 
-def read_elle_json(path: str | os.PathLike[str]) -> History:
+def read_elle_json(path: str | os.PathLike[str], data: bytes | None = None) -> History:
+    """An elle-cli JSON history (``data``: its bytes when already read; ``path`` then only names it)."""
     p = Path(path)
-    text = _read_text(p)
+    text = _read_text(p, data)
     b = _Builder()
     if text.lstrip().startswith("["):
         try:
@@ -165,14 +163,18 @@ def read_elle_json(path: str | os.PathLike[str]) -> History:
     return History(b.ops)
 
 
-def load(path: str | os.PathLike[str], fmt: str) -> History:
-    try:
-        size = os.path.getsize(path) // 100  # about one op per 100 bytes or more: an upper bound
-    except OSError:
-        size = 0
+def load(path: str | os.PathLike[str], fmt: str, data: bytes | None = None) -> History:
+    """A transactional history in ``fmt``; ``data``: the file's bytes when the caller read them already."""
+    if data is not None:
+        size = len(data) // 100
+    else:
+        try:
+            size = os.path.getsize(path) // 100  # about one op per 100 bytes or more: an upper bound
+        except OSError:
+            size = 0
     with no_gc(size):
         if fmt == "elle-edn":
-            return read_elle_edn(path)
+            return read_elle_edn(path, data)
         if fmt == "elle-json":
-            return read_elle_json(path)
+            return read_elle_json(path, data)
     raise BadInput(f"unknown transactional history format {fmt!r}; valid: {', '.join(FORMATS)}")

@@ -19,6 +19,8 @@ from harness.errors import BadInput
 
 MAX_EXPERIMENT_BYTES = 1 << 20  # 1 MiB: an experiment is a page of YAML
 MAX_HISTORY_MB = 512  # default of ``chaos check --max-history-mb``
+MAX_HISTORY_MB_CEILING = 65_536  # the largest ``--max-history-mb`` accepted: 64 GiB
+MAX_MEMORY_MB = 1_048_576  # the largest ``--max-memory`` (one search part's memo): 1 TiB
 MAX_YAML_DEPTH = 32  # mappings / lists nested in an experiment
 MAX_YAML_NODES = 100_000  # nodes of an experiment once every alias is expanded (an alias bomb is refused)
 MAX_VALUE_DEPTH = 100  # nesting of one op (JSON / EDN) in a history

@@ -26,7 +26,6 @@ import argparse
 import importlib
 import json
 import math
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -36,11 +35,11 @@ from harness.checkers.txn.models import DEFAULT_MODEL as DEFAULT_TXN_MODEL
 from harness.checkers.txn.models import MODELS as TXN_MODELS
 from harness.cli import check_evidence
 from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, BadInput, HarnessError
-from harness.history import History
+from harness.history import History, read_history_bytes
 from harness.importers import FORMATS, detect_format, load_with_lines
 from harness.importers_txn import FORMATS as TXN_FORMATS
 from harness.importers_txn import load as load_txn
-from harness.limits import MAX_HISTORY_MB
+from harness.limits import MAX_HISTORY_MB, MAX_HISTORY_MB_CEILING, MAX_MEMORY_MB, MAX_SECONDS
 from harness.wellformed import BadOp
 
 # checker name -> (its module under harness.checkers, the function's name); imported on use
@@ -62,18 +61,6 @@ def checker_fn(name: str) -> Callable[..., Result]:
     module, attr = CHECKER_MODULES[name]
     fn: Callable[..., Result] = getattr(importlib.import_module(f"harness.checkers.{module}"), attr)
     return fn
-
-
-def _size_ok(path: str, max_mb: float) -> None:
-    """Refuse a file over the history size limit before reading it (``--max-history-mb``)."""
-    try:
-        size = os.path.getsize(path)
-    except OSError as e:
-        raise BadInput(f"{path}: cannot read: {e.strerror}") from None
-    if size > max_mb * 1024 * 1024:
-        raise BadInput(
-            f"{path}: {size / 2**20:.1f} MB is over the history limit {max_mb:g} MB (--max-history-mb)"
-        )
 
 
 def register(subparsers: Any) -> None:
@@ -125,14 +112,14 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=handle)
 
 
-def _positive(flag: str, value: float | None, unit: str) -> None:
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise BadInput(f"{flag} {value}: must be a positive, finite number of {unit}")
+def _in_range(flag: str, value: float | None, ceiling: float, unit: str) -> None:
+    """A positive number of ``unit`` at most ``ceiling`` (the documented range; docs/checkers.md)."""
+    if value is not None and not (math.isfinite(value) and 0 < value <= ceiling):
+        raise BadInput(f"{flag} {value}: must be a positive, finite number of {unit}, at most {ceiling:g}")
 
 
 def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
-    _positive("--time-limit", args.time_limit, "seconds")
-    _positive("--max-history-mb", args.max_history_mb, "megabytes")
+    _in_range("--time-limit", args.time_limit, MAX_SECONDS, "seconds")
     if args.checker in TXN_CHECKERS:
         for flag, value in (("--model", args.model), ("--init", args.init)):
             if value is not None:
@@ -159,7 +146,7 @@ def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         "engine": args.engine,
     }
     if args.max_memory is not None:
-        _positive("--max-memory", args.max_memory, "MB")
+        _in_range("--max-memory", args.max_memory, MAX_MEMORY_MB, "MB")
         opts["max_memory_mb"] = args.max_memory
     opts["nil_reads"] = "any" if fmt in NIL_ANY_FORMATS and not args.strict_nil else "strict"
     return opts
@@ -184,15 +171,18 @@ def run_checker(name: str, history: History, options: dict[str, Any]) -> Result:
 
 
 def handle(args: argparse.Namespace) -> int:
-    fmt = detect_format(args.history) if args.format == "auto" else args.format
+    _in_range("--max-history-mb", args.max_history_mb, MAX_HISTORY_MB_CEILING, "megabytes")
+    # read once, size-bounded: a pipe (``<(cat H)``, ``/dev/stdin``) cannot be opened a second time, so the
+    # format is guessed from these bytes and the reader parses the same bytes
+    data = read_history_bytes(args.history, int(args.max_history_mb * 1024 * 1024))
+    fmt = detect_format(args.history, data) if args.format == "auto" else args.format
     if args.format == "auto" and args.checker in TXN_CHECKERS:
         fmt = "elle-edn" if fmt == "jepsen-edn" else "elle-json"
     options = _options(args, fmt)
     if fmt in TXN_FORMATS:
-        _size_ok(args.history, args.max_history_mb)
-        history, lines = load_txn(args.history, fmt), None
+        history, lines = load_txn(args.history, fmt, data), None
     else:
-        history, lines = load_with_lines(args.history, fmt, int(args.max_history_mb * 1024 * 1024))
+        history, lines = load_with_lines(args.history, fmt, data=data)
     if not history:
         raise BadInput(f"{args.history}: no operations; a history holds at least one op")
     found, applied = check_evidence.gather(args, fmt, history)
