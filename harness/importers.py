@@ -17,6 +17,7 @@ Formats (see ../shared/corpus/FORMATS.md):
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -141,10 +142,14 @@ def _atom(tok: str, line: int) -> Any:
         return False
     if tok.startswith(":"):
         return tok[1:]
+    if tok in ("##NaN", "##Inf", "##-Inf"):  # EDN's symbolic values: not numbers a checker can use
+        raise EdnError(line, f"{tok} is not a finite number")
+    if re.fullmatch(r"[+-]?\d+N?", tok):
+        if len(tok.lstrip("+-").rstrip("N")) > MAX_INT_DIGITS:
+            raise EdnError(line, f"an integer longer than {MAX_INT_DIGITS} digits")
+        return int(tok.rstrip("N"))
     if len(tok) > MAX_INT_DIGITS + 2 and re.fullmatch(r"[+-]?[\d./eEMN+-]+", tok):
         raise EdnError(line, f"a number of more than {MAX_INT_DIGITS} digits")
-    if re.fullmatch(r"[+-]?\d+N?", tok):
-        return int(tok.rstrip("N"))
     if re.fullmatch(r"[+-]?\d+/\d+", tok):
         a, b = tok.split("/")
         if int(b) == 0:
@@ -154,7 +159,10 @@ def _atom(tok: str, line: int) -> Any:
         except OverflowError:
             raise EdnError(line, f"the ratio {tok} is too large for a number") from None
     if re.fullmatch(r"[+-]?(\d+\.\d*|\d*\.\d+|\d+)([eE][+-]?\d+)?M?", tok):
-        return float(tok.rstrip("M"))
+        number = float(tok.rstrip("M"))
+        if not math.isfinite(number):  # 1e400
+            raise EdnError(line, f"{tok} is not a finite number (beyond +-1.8e308)")
+        return number
     if tok.startswith("\\"):
         return tok[1:]
     return tok
@@ -265,11 +273,11 @@ def read_porcupine_etcd(path: str | os.PathLike[str]) -> History:
     return History(ops)
 
 
-def _parse_porcupine_etcd(p: Path, raw: bytes) -> tuple[list[Op], list[int]]:
+def _parse_porcupine_etcd(p: Path, data: bytes) -> tuple[list[Op], list[int]]:
     ops: list[Op] = []
     where: list[int] = []
     open_value: dict[int, Any] = {}
-    for n, line in enumerate(_text_lines(p, raw), start=1):
+    for n, line in enumerate(_text_lines(p, data), start=1):
         if not line.strip():
             continue
         m = _ETCD.match(line)
@@ -307,10 +315,10 @@ def read_porcupine_kv(path: str | os.PathLike[str]) -> History:
     return History(ops)
 
 
-def _parse_porcupine_kv(p: Path, raw: bytes) -> tuple[list[Op], list[int]]:
+def _parse_porcupine_kv(p: Path, data: bytes) -> tuple[list[Op], list[int]]:
     ops: list[Op] = []
     where: list[int] = []
-    for n, line in enumerate(_text_lines(p, raw), start=1):
+    for n, line in enumerate(_text_lines(p, data), start=1):
         s = line.strip()
         if not s:
             continue
@@ -331,8 +339,8 @@ def read_edn(path: str | os.PathLike[str]) -> History:
     return History(ops)
 
 
-def _parse_edn(p: Path, raw: bytes) -> tuple[list[Op], list[int]]:
-    text = "\n".join(_text_lines(p, raw))
+def _parse_edn(p: Path, data: bytes) -> tuple[list[Op], list[int]]:
+    text = "\n".join(_text_lines(p, data))
     try:
         forms = _parse_forms(text)
     except EdnError as e:

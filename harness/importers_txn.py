@@ -23,7 +23,7 @@ from harness.checkers.txn.txns import no_gc
 from harness.errors import BadInput
 from harness.history import History, read_history_bytes
 from harness.importers import EdnError, parse_all
-from harness.limits import decode_utf8
+from harness.limits import check_value, decode_utf8, json_value, no_constant
 from harness.op import NEMESIS, OP_TYPES, Op
 
 FORMATS = ("elle-edn", "elle-json")
@@ -57,10 +57,12 @@ class _Builder:
 
     def __init__(self) -> None:
         self.ops: list[Op] = []
+        self.lines: list[int] = []  # the line each op was read from (0: not known, a JSON array's item)
         self.open_anon: list[int] = []
         self.next_anon = 10**9
 
-    def add(self, d: dict[str, Any]) -> None:
+    def add(self, d: dict[str, Any], line: int = 0) -> None:
+        check_value(d)  # finite numbers (1e400 is inf), integers of at most 1000 digits, bounded nesting
         typ = d.get("type")
         if typ not in OP_TYPES:
             typ = _kw(typ)
@@ -96,10 +98,19 @@ class _Builder:
         self.ops.append(
             Op(index, time, proc, typ, f, _value(d.get("value")), None if err is None else str(err))
         )
+        self.lines.append(line)
+
+    def read(self) -> tuple[History, dict[int, int]]:
+        """The history, and op index -> line for the ops whose line is known."""
+        return History(self.ops), {op.index: n for op, n in zip(self.ops, self.lines, strict=True) if n}
 
 
 def read_elle_edn(path: str | os.PathLike[str], data: bytes | None = None) -> History:
     """An Elle EDN history (``data``: its bytes when already read; ``path`` then only names it)."""
+    return _read_elle_edn(path, data).read()[0]
+
+
+def _read_elle_edn(path: str | os.PathLike[str], data: bytes | None) -> _Builder:
     p = Path(path)
     try:
         forms = parse_all(_read_text(p, data))
@@ -117,36 +128,45 @@ def read_elle_edn(path: str | os.PathLike[str], data: bytes | None = None) -> Hi
                 f"{p}:{line}: expected an op map {{:type :invoke :f :txn :value [[:append k v] ..]}}"
             )
         try:
-            b.add(d)
+            b.add(d, line)
         except ValueError as e:
             raise BadInput(f"{p}:{line}: {e}") from None
-    return History(b.ops)
+    return b
 
 
 def _json_line(p: Path, n: int, line: str) -> Any:
     try:
-        return json.loads(line)
+        return json_value(line)
     except json.JSONDecodeError as e:
         raise BadInput(f"{p}:{n}: not valid JSON ({e.msg}); expected one op object per line") from None
+    except ValueError as e:  # NaN, 1e400, an integer of more than 1000 digits, deep nesting
+        raise BadInput(f"{p}:{n}: {e}") from None
 
 
 def read_elle_json(path: str | os.PathLike[str], data: bytes | None = None) -> History:
     """An elle-cli JSON history (``data``: its bytes when already read; ``path`` then only names it)."""
+    return _read_elle_json(path, data).read()[0]
+
+
+def _read_elle_json(path: str | os.PathLike[str], data: bytes | None) -> _Builder:
     p = Path(path)
     text = _read_text(p, data)
     b = _Builder()
     if text.lstrip().startswith("["):
         try:
-            arr = json.loads(text)
+            arr = json_value(text)
         except json.JSONDecodeError as e:
             raise BadInput(f"{p}:{e.lineno}: not valid JSON ({e.msg})") from None
+        except ValueError as e:  # NaN, 1e400, an integer of more than 1000 digits, deep nesting
+            raise BadInput(f"{p}: {e}") from None
         items = list(enumerate(arr, start=1))
         where = "item"
     else:
         numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
         try:  # one C-level parse of all lines; on an error, parse line by line to name the bad one
-            parsed = json.loads("[" + ",".join(line for _, line in numbered) + "]")
-        except json.JSONDecodeError:
+            joined = "[" + ",".join(line for _, line in numbered) + "]"
+            parsed = json.loads(joined, parse_constant=no_constant)
+        except (ValueError, RecursionError):  # malformed, NaN, an integer past Python's digit limit
             parsed = None
         if not isinstance(parsed, list) or len(parsed) != len(numbered):
             # invalid, or lines that are not whole values joined into valid JSON (a line '{"' and the next)
@@ -157,14 +177,21 @@ def read_elle_json(path: str | os.PathLike[str], data: bytes | None = None) -> H
         if not isinstance(d, dict):
             raise BadInput(f"{p}: {where} {n}: expected an op object with type, f, process, value")
         try:
-            b.add(d)
+            b.add(d, n if where == "line" else 0)
         except ValueError as e:
             raise BadInput(f"{p}: {where} {n}: {e}") from None
-    return History(b.ops)
+    return b
 
 
 def load(path: str | os.PathLike[str], fmt: str, data: bytes | None = None) -> History:
     """A transactional history in ``fmt``; ``data``: the file's bytes when the caller read them already."""
+    return load_with_lines(path, fmt, data)[0]
+
+
+def load_with_lines(
+    path: str | os.PathLike[str], fmt: str, data: bytes | None = None
+) -> tuple[History, dict[int, int]]:
+    """``load``, and op index -> the line it was read from (ops of a JSON array have none)."""
     if data is not None:
         size = len(data) // 100
     else:
@@ -174,7 +201,7 @@ def load(path: str | os.PathLike[str], fmt: str, data: bytes | None = None) -> H
             size = 0
     with no_gc(size):
         if fmt == "elle-edn":
-            return read_elle_edn(path, data)
+            return _read_elle_edn(path, data).read()
         if fmt == "elle-json":
-            return read_elle_json(path, data)
+            return _read_elle_json(path, data).read()
     raise BadInput(f"unknown transactional history format {fmt!r}; valid: {', '.join(FORMATS)}")

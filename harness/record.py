@@ -28,7 +28,7 @@ from harness.checkers.base import UNKNOWN, Result, Validity
 from harness.crash import Crash
 from harness.errors import BadInput
 from harness.evidence import Evidence
-from harness.limits import decode_utf8, read_bounded
+from harness.limits import MAX_SEED, decode_utf8, read_bounded
 
 RUN_FILE_NAME = "run.json"
 MAX_BUNDLE_JSON_BYTES = 256 << 20  # run.json / results.json: refuse anything absurd before reading it
@@ -253,6 +253,13 @@ def _int(v: Any) -> int:
     return v
 
 
+def _seed(v: Any) -> int:
+    """A recorded seed: replay passes it on, so it keeps the range every seed has (``limits.MAX_SEED``)."""
+    if not 0 <= _int(v) <= MAX_SEED:
+        raise ValueError
+    return int(v)
+
+
 def _mapping(v: Any) -> Mapping[str, Any]:
     if not isinstance(v, Mapping):
         raise TypeError
@@ -300,7 +307,7 @@ def _crashes(v: Any) -> tuple[Crash, ...]:
 TEXT, INT, OBJECT = "a string", "an integer", "a JSON object"
 _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "experiment": (TEXT, _str),
-    "seed": (INT, _int),
+    "seed": ("an integer from 0 to 2^63-1", _seed),
     "expect": (TEXT, _str),
     "target": (TEXT, _str),
     "flags": ("a list of strings", _strings),

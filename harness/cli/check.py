@@ -33,13 +33,13 @@ from harness.checkers.base import Result, check_safe
 from harness.checkers.models import BUNDLED_MODELS, MODELS_GROUP, get_model
 from harness.checkers.txn.models import DEFAULT_MODEL as DEFAULT_TXN_MODEL
 from harness.checkers.txn.models import MODELS as TXN_MODELS
-from harness.cli import check_evidence
+from harness.cli import check_evidence, check_fit
 from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, BadInput, HarnessError
 from harness.history import History, read_history_bytes
 from harness.importers import FORMATS, detect_format, load_with_lines
 from harness.importers_txn import FORMATS as TXN_FORMATS
-from harness.importers_txn import load as load_txn
-from harness.limits import MAX_HISTORY_MB, MAX_HISTORY_MB_CEILING, MAX_MEMORY_MB, MAX_SECONDS
+from harness.importers_txn import load_with_lines as load_txn
+from harness.limits import MAX_HISTORY_MB, MAX_HISTORY_MB_CEILING, MAX_MEMORY_MB, MAX_SECONDS, json_value
 from harness.wellformed import BadOp
 
 # checker name -> (its module under harness.checkers, the function's name); imported on use
@@ -69,7 +69,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("history", metavar="HISTORY", help="history file")
     p.add_argument(
-        "--format", default="auto", choices=("auto", *FORMATS, *TXN_FORMATS),
+        "--format",
+        default="auto",
+        choices=("auto", *FORMATS, *TXN_FORMATS),
         help="file format (default: guess)",
     )
     p.add_argument(
@@ -104,7 +106,9 @@ def register(subparsers: Any) -> None:
         help=f"refuse larger history files (default {MAX_HISTORY_MB})",
     )
     p.add_argument(
-        "--consistency-model", default=None, choices=TXN_MODELS,
+        "--consistency-model",
+        default=None,
+        choices=TXN_MODELS,
         help=f"list-append / rw-register: the model to check (default {DEFAULT_TXN_MODEL})",
     )
     p.add_argument("--json", action="store_true", help="print the result object as JSON")
@@ -134,11 +138,13 @@ def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
     get_model(model)  # an unknown model is bad input, before any work
     raw = args.init if args.init is not None else DEFAULT_INIT.get(fmt)
     try:
-        init = None if raw is None else json.loads(raw)
+        init = None if raw is None else json_value(raw)
     except json.JSONDecodeError as e:
         raise BadInput(
             f"--init {raw!r} is not JSON ({e.msg}); e.g. --init null, --init 0, --init '\"x\"'"
         ) from None
+    except ValueError as e:  # NaN, 1e400, an integer of more than 1000 digits
+        raise BadInput(f"--init {str(raw)[:40]!r}: {e}; the initial value is finite JSON") from None
     opts: dict[str, Any] = {
         "model": model,
         "init": init,
@@ -150,6 +156,17 @@ def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         opts["max_memory_mb"] = args.max_memory
     opts["nil_reads"] = "any" if fmt in NIL_ANY_FORMATS and not args.strict_nil else "strict"
     return opts
+
+
+def _txn_hint(args: argparse.Namespace, fmt: str, data: bytes) -> str:
+    """When a history unreadable as ``fmt`` reads as a transactional one: what to try (else "")."""
+    if args.format != "auto" or fmt not in ("jsonl", "jepsen-edn"):
+        return ""
+    try:
+        history, _ = load_txn(args.history, "elle-edn" if fmt == "jepsen-edn" else "elle-json", data)
+    except BadInput:
+        return ""
+    return check_fit.hint(history, args.checker, None) if history else ""
 
 
 def run_checker(name: str, history: History, options: dict[str, Any]) -> Result:
@@ -177,25 +194,35 @@ def handle(args: argparse.Namespace) -> int:
     data = read_history_bytes(args.history, int(args.max_history_mb * 1024 * 1024))
     fmt = detect_format(args.history, data) if args.format == "auto" else args.format
     if args.format == "auto" and args.checker in TXN_CHECKERS:
+        if fmt in DEFAULT_MODEL and fmt != "jepsen-edn":  # a Porcupine log: no transactions in it
+            raise BadInput(
+                f"{args.history}: this looks like a {fmt} history, which the {args.checker} checker does "
+                f"not read; try --checker linearizable --model {DEFAULT_MODEL[fmt]}"
+            )
         fmt = "elle-edn" if fmt == "jepsen-edn" else "elle-json"
     options = _options(args, fmt)
     if fmt in TXN_FORMATS:
-        history, lines = load_txn(args.history, fmt, data), None
+        history, lines = load_txn(args.history, fmt, data)
     else:
-        history, lines = load_with_lines(args.history, fmt, data=data)
+        try:
+            history, lines = load_with_lines(args.history, fmt, data=data)
+        except BadInput as e:
+            raise BadInput(f"{e}{_txn_hint(args, fmt, data)}") from None
     if not history:
         raise BadInput(f"{args.history}: no operations; a history holds at least one op")
+    model = get_model(options["model"]) if args.checker == "linearizable" else None
+    check_fit.require_fit(args.history, history, args.checker, model)  # nothing checked is no evidence
     found, applied = check_evidence.gather(args, fmt, history)
     try:
         result = run_checker(args.checker, history, options)
-    except BadOp as e:
-        if lines is None:
-            raise BadInput(f"{args.history}: {e}") from None
-        raise e.at_line(args.history, lines) from None
+    except BadOp as e:  # an op the checker cannot use: where it is, and what the history looks like
+        where = e.at_line(args.history, lines)
+        raise BadInput(f"{where}{check_fit.hint(history, args.checker, model)}") from None
     except BadInput as e:
         if args.checker not in TXN_CHECKERS:
             raise
-        raise BadInput(f"{args.history}: {e}") from None  # name the file, as the readers do
+        hint = check_fit.hint(history, args.checker, model)
+        raise BadInput(f"{args.history}: {e}{hint}") from None  # name the file, as the readers do
     valid = check_evidence.verdict(result, found, applied)
     if args.json:
         print(json.dumps(check_evidence.to_json(result, found, applied), indent=2, default=str))

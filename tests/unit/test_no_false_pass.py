@@ -8,12 +8,14 @@ which nothing succeeded is decided by a pre-check.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from test_fuzz_input import EDN, ELLE_EDN, ELLE_JSON, ETCD, KVLOG
 
 from harness.cli import main
 
@@ -28,10 +30,26 @@ def kv_history(n: int, *, stale: bool) -> str:
         for f, v, out in (("write", k, k), ("read", None, k)):
             if stale and k == n - 1 and f == "read":
                 out = 0 if n > 1 else 99
-            lines.append({"index": i, "time": i, "process": 0, "type": "invoke", "f": f,
-                          "value": {"key": "a", "value": v}})
-            lines.append({"index": i + 1, "time": i + 1, "process": 0, "type": "ok", "f": f,
-                          "value": {"key": "a", "value": out}})
+            lines.append(
+                {
+                    "index": i,
+                    "time": i,
+                    "process": 0,
+                    "type": "invoke",
+                    "f": f,
+                    "value": {"key": "a", "value": v},
+                }
+            )
+            lines.append(
+                {
+                    "index": i + 1,
+                    "time": i + 1,
+                    "process": 0,
+                    "type": "ok",
+                    "f": f,
+                    "value": {"key": "a", "value": out},
+                }
+            )
             i += 2
     return "".join(json.dumps(d) + "\n" for d in lines)
 
@@ -77,3 +95,293 @@ def test_a_piped_history_over_the_size_bound_is_refused() -> None:
     piped = chaos(["check", "/dev/stdin", "--max-history-mb", "0.01"], stdin=text.encode())
     assert piped.returncode == 3 and "--max-history-mb" in piped.stderr
     assert len(piped.stderr.strip().splitlines()) == 1
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def one_line_error(err: str) -> str:
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and "internal error" not in err, err
+    return err
+
+
+# --- 2. the wrong checker does not pass --------------------------------------------------------------------
+QUEUE = (ROOT / "tests" / "data" / "checkers" / "eo-clean.jsonl").read_text()
+LOCK = (ROOT / "tests" / "data" / "checkers" / "lock-clean.jsonl").read_text()
+# every format we read (and the harness's own workloads in jsonl), with the checker that checks it
+FITS = {
+    "jsonl-kv": (kv_history(3, stale=False), "linearizable"),
+    "jsonl-queue": (QUEUE, "exactly-once"),
+    "jsonl-lock": (LOCK, "lock-safety"),
+    "jepsen-edn": (EDN, "linearizable"),
+    "porcupine-etcd": (ETCD, "linearizable"),
+    "porcupine-kv": (KVLOG, "linearizable"),
+    "elle-edn": (ELLE_EDN, "list-append"),
+    "elle-json": (ELLE_JSON, "rw-register"),
+}
+CHECKERS = ("linearizable", "exactly-once", "lock-safety", "list-append", "rw-register")
+
+
+@pytest.mark.parametrize("checker", CHECKERS)
+@pytest.mark.parametrize("name", sorted(FITS))
+def test_every_checker_on_every_format_passes_only_what_it_checked(
+    name: str, checker: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, fits = FITS[name]
+    path = tmp_path / "history"  # no extension: guessed from the content
+    path.write_text(text)
+    code, out, err = run(["check", str(path), "--checker", checker], capsys)
+    if checker == fits:
+        assert code in (0, 1, 2), err
+        return
+    assert code == 3, f"{checker} on {name}: exit {code}\n{out}{err}"
+    assert "try --checker" in one_line_error(err), err
+
+
+def test_a_kv_history_checked_as_transactions_names_what_it_looks_like(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "kv.jsonl"
+    path.write_text(kv_history(5, stale=False))
+    for checker in ("list-append", "rw-register"):
+        code, _, err = run(["check", str(path), "--checker", checker], capsys)
+        assert code == 3
+        assert "no operation the" in err and "txn" in err and "try --checker linearizable --model kv" in err
+
+
+def test_a_model_that_checks_none_of_the_ops_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "kv.jsonl"
+    path.write_text(kv_history(5, stale=False))
+    code, _, err = run(["check", str(path), "--model", "mutex"], capsys)
+    assert code == 3 and "model mutex" in one_line_error(err) and "--model kv" in err
+
+
+# --- 3. non-finite and absurd numbers -----------------------------------------------------------------------
+EDN_OP = (
+    "{{:process 0, :type :invoke, :f :write, :value {v}}}\n{{:process 0, :type :ok, :f :write, :value {v}}}\n"
+)
+ELLE_EDN_OP = (
+    "{{:process 0 :type :invoke :f :txn :value [[:w :x {v}]]}}\n"
+    "{{:process 0 :type :ok :f :txn :value [[:w :x {v}]]}}\n"
+)
+ELLE_JSON_OP = (
+    '{{"process": 0, "type": "invoke", "f": "txn", "value": [["w", "x", {v}]]}}\n'
+    '{{"process": 0, "type": "ok", "f": "txn", "value": [["w", "x", {v}]]}}\n'
+)
+JSONL_OP = (
+    '{{"index": 0, "time": 0, "process": 0, "type": "invoke", "f": "write", '
+    '"value": {{"key": "a", "value": {v}}}}}\n'
+    '{{"index": 1, "time": 1, "process": 0, "type": "ok", "f": "write", '
+    '"value": {{"key": "a", "value": {v}}}}}\n'
+)
+HUGE = "9" * 5000
+JUST_OVER = "1" + "0" * 1000  # 1001 digits: the documented bound is 1000
+CASES = (
+    [("x.edn", EDN_OP, [], v) for v in ("##NaN", "##Inf", "##-Inf", "1e400", HUGE, JUST_OVER)]
+    + [
+        ("x.edn", ELLE_EDN_OP, ["--checker", "list-append", "--format", "elle-edn"], v)
+        for v in ("##NaN", "##Inf", "1e400", HUGE, JUST_OVER)
+    ]
+    + [
+        ("x.json", ELLE_JSON_OP, ["--checker", "rw-register"], v)
+        for v in ("NaN", "Infinity", "1e400", "-1e400", HUGE, JUST_OVER)
+    ]
+    + [("x.jsonl", JSONL_OP, [], v) for v in ("NaN", "1e400", HUGE, JUST_OVER)]
+)
+
+
+@pytest.mark.parametrize(("name", "template", "flags", "value"), CASES, ids=lambda x: str(x)[:20])
+def test_non_finite_and_huge_numbers_in_a_history_are_bad_input(
+    name: str, template: str, flags: list[str], value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / name
+    path.write_text(template.format(v=value))
+    code, out, err = run(["check", str(path), *flags], capsys)
+    assert code == 3, f"exit {code}: {out}{err}"
+    assert one_line_error(err).startswith(f"chaos: error: {path}")
+    assert "finite" in err or "1000 digits" in err, err
+
+
+def test_the_integer_bound_is_exactly_1000_digits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text(JSONL_OP.format(v="9" * 1000))
+    assert run(["check", str(path)], capsys)[0] == 0
+    path.write_text(EDN_OP.format(v="9" * 1000))
+    assert run(["check", str(path), "--format", "jepsen-edn"], capsys)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--init", "NaN"],
+        ["--init", "1e400"],
+        ["--init", "[Infinity]"],
+        ["--init", HUGE],
+        ["--max-history-mb", "1e308"],
+        ["--max-history-mb", "nan"],
+        ["--time-limit", "1e300"],
+        ["--max-memory", "1e308"],
+    ],
+    ids=lambda f: " ".join(f)[:30],
+)
+def test_absurd_numbers_on_the_command_line_are_bad_input(
+    flags: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "kv.jsonl"
+    path.write_text(kv_history(2, stale=False))
+    code, _, err = run(["check", str(path), *flags], capsys)
+    assert code == 3 and one_line_error(err).startswith(f"chaos: error: {flags[0]}"), err
+
+
+# --- 4. ill-typed ops are bad input naming line and field --------------------------------------------------
+def _jsonl(*ops: tuple[int, str, str, object]) -> str:
+    return "".join(
+        json.dumps({"index": i, "time": i, "process": p, "type": t, "f": f, "value": v}) + "\n"
+        for i, (p, t, f, v) in enumerate(ops)
+    )
+
+
+ILL_TYPED = {
+    "exactly-once unhashable msg": (
+        _jsonl(
+            (0, "invoke", "send", {"msg": [1]}),
+            (0, "ok", "send", {"msg": [1]}),
+            (1, "invoke", "read-effects", None),
+            (1, "ok", "read-effects", [{"msg": [1]}]),
+        ),
+        ["--checker", "exactly-once"],
+        1,
+        "value.msg",
+    ),
+    "exactly-once unhashable effect": (
+        _jsonl(
+            (0, "invoke", "send", {"msg": 1}),
+            (0, "ok", "send", {"msg": 1}),
+            (1, "invoke", "read-effects", None),
+            (1, "ok", "read-effects", [{"msg": {"a": 1}}]),
+        ),
+        ["--checker", "exactly-once"],
+        4,
+        "value[0].msg",
+    ),
+    "lock token abc": (
+        _jsonl(
+            (0, "invoke", "acquire", {"lock": "L"}),
+            (0, "ok", "acquire", {"lock": "L", "token": "abc"}),
+            (1, "invoke", "read-resource", None),
+            (1, "ok", "read-resource", []),
+        ),
+        ["--checker", "lock-safety"],
+        2,
+        "'token'",
+    ),
+    "kv key list": (
+        _jsonl(
+            (0, "invoke", "write", {"key": [1], "value": 1}), (0, "ok", "write", {"key": [1], "value": 1})
+        ),
+        [],
+        1,
+        "value.key",
+    ),
+    "kv key object": (
+        _jsonl(
+            (0, "invoke", "write", {"key": {"a": 1}, "value": 1}),
+            (0, "ok", "write", {"key": {"a": 1}, "value": 1}),
+        ),
+        [],
+        1,
+        "value.key",
+    ),
+    "list-append read of a number": (
+        _jsonl(
+            (0, "invoke", "txn", [["append", 1, 2]]),
+            (0, "ok", "txn", [["append", 1, 2]]),
+            (1, "invoke", "txn", [["r", 1, None]]),
+            (1, "ok", "txn", [["r", 1, 5]]),
+        ),
+        ["--checker", "list-append"],
+        4,
+        "value",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ILL_TYPED))
+def test_an_ill_typed_op_is_bad_input_at_its_line(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, flags, line, field = ILL_TYPED[name]
+    path = tmp_path / "h.jsonl"
+    path.write_text(text)
+    code, out, err = run(["check", str(path), *flags], capsys)
+    assert code == 3, f"exit {code}: {out}{err}"
+    assert one_line_error(err).startswith(f"chaos: error: {path}:{line}: ") and field in err, err
+
+
+def test_list_append_read_of_a_number_in_elle_edn_names_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "h.edn"
+    path.write_text(
+        "{:process 0 :type :invoke :f :txn :value [[:append 1 2]]}\n"
+        "{:process 0 :type :ok :f :txn :value [[:append 1 2]]}\n"
+        "{:process 1 :type :invoke :f :txn :value [[:r 1 nil]]}\n"
+        "{:process 1 :type :ok :f :txn :value [[:r 1 5]]}\n"
+    )
+    code, _, err = run(["check", str(path), "--checker", "list-append"], capsys)
+    assert code == 3 and one_line_error(err).startswith(f"chaos: error: {path}:4: field 'value'")
+
+
+KV_EXPERIMENT = """name: numbers
+expect: valid
+target: {name: kv, nodes: 3, backend: local}
+workload: {duration: 5, concurrency: 2, keys: 2, mix: {read: 1, write: 1}}
+phases: {warmup: 0, cooldown: 0, recovery: 1, final: true}
+checkers:
+  linearizable: {model: kv, budget: 10}
+"""
+
+
+@pytest.mark.parametrize("seed", [str(2**63), str(2**64 + 5), "9" * 5000, "-1"])
+def test_a_seed_beyond_2_63_on_the_command_line_is_bad_input(
+    seed: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAOS_HOME", str(tmp_path / "home"))
+    exp = tmp_path / "kv.yaml"
+    exp.write_text(KV_EXPERIMENT)
+    with pytest.raises(SystemExit) if seed == "9" * 5000 else contextlib.nullcontext():
+        code, _, err = run(["run", str(exp), "--seed", seed, "--dry-run"], capsys)
+        assert code == 3 and "seed" in one_line_error(err), err
+    err = capsys.readouterr().err or err
+    assert "seed" in one_line_error(err) and len(err) < 500, err
+
+
+def test_a_replayed_seed_beyond_2_63_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAOS_HOME", str(tmp_path / "home"))
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "experiment.yaml").write_text(KV_EXPERIMENT)
+    (bundle / "run.json").write_text(
+        json.dumps({"experiment": "numbers", "seed": 2**64, "status": "finished"})
+    )
+    code, _, err = run(["replay", str(bundle), "--out", str(tmp_path / "out")], capsys)
+    assert code == 3 and "'seed'" in one_line_error(err) and "2^63-1" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("rate", ["1.0e-300", "0.0001", "1e7"])
+def test_a_workload_rate_outside_its_range_is_bad_input(rate: str) -> None:
+    from harness.errors import BadInput
+    from harness.loader import loads
+
+    text = KV_EXPERIMENT.replace("concurrency: 2,", f"concurrency: 2, rate: {rate},")
+    with pytest.raises(BadInput, match="rate"):
+        loads(text, "x.yaml")
+    loads(text.replace(rate, "0.001"), "x.yaml")
