@@ -82,10 +82,9 @@ def _mismatch(checker: str, invokes: list[Op]) -> str | None:
     """Why a transactional checker finds nothing to check in txn ops of the other kind, else None."""
     mops = _mop_names(invokes)
     own = TXN_MOPS.get(checker)
-    if own is None or not mops or mops & own - {"r"}:
-        return None
-    if mops <= {"r"}:
-        return None  # reads only: either checker reads them
+    others = [fs for name, fs in TXN_MOPS.items() if name != checker]
+    if own is None or mops <= {"r"} or mops & own - {"r"} or not any(mops <= fs for fs in others):
+        return None  # its own kind, reads only (either checker reads them), or unknown micro-ops (its error)
     return f"its transactions' micro-ops are {', '.join(sorted(mops))}, not {', '.join(sorted(own))}"
 
 

@@ -18,6 +18,8 @@ import pytest
 from test_fuzz_input import EDN, ELLE_EDN, ELLE_JSON, ETCD, KVLOG
 
 from harness.cli import main
+from harness.history import History
+from harness.op import Op
 
 ROOT = Path(__file__).parents[2]
 
@@ -385,3 +387,63 @@ def test_a_workload_rate_outside_its_range_is_bad_input(rate: str) -> None:
     with pytest.raises(BadInput, match="rate"):
         loads(text, "x.yaml")
     loads(text.replace(rate, "0.001"), "x.yaml")
+
+
+# --- 5. a history in which nothing could succeed is decided by a pre-check ---------------------------------
+def all_down_history(n: int) -> History:
+    """Every node down: ``n`` writes and cas of unknown outcome and failed reads on 3 keys (each process
+    used once, as the workers do after an ``info``), then one final read per key that saw the initial nil."""
+    ops: list[Op] = []
+
+    def add(process: int, type_: str, f: str, value: object, error: str | None = None) -> None:
+        ops.append(Op(len(ops), len(ops), process, type_, f, value, error))  # type: ignore[arg-type]
+
+    for k in range(n):
+        key = f"k{k % 3}"
+        f = ("write", "cas", "read")[k % 3]
+        value = {"key": key, "from": k - 3, "to": k} if f == "cas" else {"key": key, "value": k}
+        add(k, "invoke", f, value)
+        add(k, "fail" if f == "read" else "info", f, value, "connection refused")
+    for j, key in enumerate(("k0", "k1", "k2")):
+        add(n + j, "invoke", "read", {"key": key, "value": None})
+        add(n + j, "ok", "read", {"key": key, "value": None})
+    return History(ops)
+
+
+@pytest.mark.parametrize("engine", ["python", "auto"])
+def test_an_all_down_history_is_decided_without_searching_the_unknown_ops(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.checkers import linearizable
+
+    searched: list[int] = []
+    real = linearizable._engine
+
+    def counting(name: str, m: object) -> object:
+        run = real(name, m)  # type: ignore[arg-type]
+
+        def run_counted(ops: list[object], *a: object) -> object:
+            searched.append(len(ops))
+            return run(ops, *a)  # type: ignore[arg-type]
+
+        return run_counted
+
+    monkeypatch.setattr(linearizable, "_engine", counting)
+    monkeypatch.setattr(linearizable.fastkv, "applies", lambda m: False)  # the screen sees every op
+    r = linearizable.check(all_down_history(6000), model="kv", engine=engine, time_limit=30)
+    assert r.valid is True and "unknown outcome" in r.summary
+    assert max(searched, default=0) <= 1, searched  # only the final reads were searched, one per key
+
+
+def test_unknown_ops_that_must_have_happened_are_still_searched() -> None:
+    from harness.checkers import linearizable
+
+    h = list(all_down_history(30))
+    n = len(h)
+    h += [  # after the final nil reads, a read of 6 on k0: only the unknown write of 6 (k=6) explains it
+        Op(n, n, 999, "invoke", "read", {"key": "k0", "value": None}),
+        Op(n + 1, n + 1, 999, "ok", "read", {"key": "k0", "value": 6}),
+    ]
+    assert linearizable.check(History(h), model="kv").valid is True  # write 6 to k0 (k=6) is unknown
+    h[-1] = Op(n + 1, n + 1, 999, "ok", "read", {"key": "k0", "value": 1000})  # nobody wrote 1000
+    assert linearizable.check(History(h), model="kv").valid is False
