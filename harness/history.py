@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
+from harness.atomic import cannot_write, write_whole
 from harness.errors import BadInput
 from harness.limits import decode_utf8, json_value, read_bounded
 from harness.op import NEMESIS, Op, OpType, Process
@@ -171,12 +172,9 @@ def read_jsonl(
 
 def write_jsonl(history: Iterable[Op], path: str | os.PathLike[str]) -> None:
     """Write a whole history atomically (temp file, then rename)."""
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for op in history:
-            fh.write(json.dumps(op.to_dict(), separators=(",", ":"), default=str) + "\n")
-    os.replace(tmp, p)
+    write_whole(
+        path, "".join(json.dumps(op.to_dict(), separators=(",", ":"), default=str) + "\n" for op in history)
+    )
 
 
 class HistoryWriter:
@@ -191,7 +189,11 @@ class HistoryWriter:
         self._ops: list[Op] = []
         self._clock = clock
         self._t0: int = clock()
-        self._fh = open(path, "a", encoding="utf-8") if path is not None else None  # noqa: SIM115
+        self._path = path
+        try:
+            self._fh = open(path, "a", encoding="utf-8") if path is not None else None  # noqa: SIM115
+        except OSError as e:
+            raise cannot_write(str(path), e) from None
 
     def now(self) -> int:
         return int(self._clock() - self._t0)
@@ -208,10 +210,13 @@ class HistoryWriter:
     ) -> Op:
         with self._lock:
             op = Op(len(self._ops), self.now(), process, type, f, value, error, node)
-            self._ops.append(op)
+            self._ops.append(op)  # kept in memory even when the file cannot take it
             if self._fh is not None:
-                self._fh.write(json.dumps(op.to_dict(), separators=(",", ":"), default=str) + "\n")
-                self._fh.flush()
+                try:
+                    self._fh.write(json.dumps(op.to_dict(), separators=(",", ":"), default=str) + "\n")
+                    self._fh.flush()
+                except OSError as e:  # the disk is full: one line naming the file, not "OSError"
+                    raise cannot_write(str(self._path), e) from None
             return op
 
     def __len__(self) -> int:
@@ -224,10 +229,17 @@ class HistoryWriter:
     def close(self) -> None:
         with self._lock:
             if self._fh is not None:
-                self._fh.flush()
-                os.fsync(self._fh.fileno())
-                self._fh.close()
-                self._fh = None
+                fh, self._fh = self._fh, None
+                try:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                except OSError as e:
+                    raise cannot_write(str(self._path), e) from None
+                finally:
+                    try:
+                        fh.close()
+                    except OSError:
+                        pass
 
     def __enter__(self) -> HistoryWriter:
         return self

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_whole
 from harness.checkers.base import UNKNOWN, Result, Validity
 from harness.crash import Crash
 from harness.errors import BadInput
@@ -204,10 +205,8 @@ def _read_object(path: Path, what: str) -> dict[str, Any]:
 
 def write(path: Path, record: RunRecord) -> None:
     """The one writer of ``run.json``: the whole record, atomically (a reader never sees half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
     text = json.dumps(record.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_whole(path, text, in_place=True)  # on a full disk, still mark the run (harness.atomic)
 
 
 # --- field checks: (what would be valid, converter that raises on anything else)

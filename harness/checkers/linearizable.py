@@ -191,8 +191,11 @@ def check(
             elapsed = round(time.monotonic() - started, 6)
             details = replace(first.details, dropped_unobserved=n_unknown, elapsed_s=elapsed)
             summary = (
-                f"Linearizable: the {first.details.ops} operations whose outcome is known fit model {m.name} "
-                f"with none of the {n_unknown} of unknown outcome taking effect."
+                f"Linearizable, trivially: none of the {n_unknown} operations has a known outcome, so none "
+                "constrains another."
+                if not first.details.ops
+                else f"Linearizable: the {first.details.ops} operations whose outcome is known fit model "
+                f"{m.name} with none of the {n_unknown} of unknown outcome taking effect."
             )
             return Result(NAME, True, summary, details)
     budget = Budget(None if time_limit is None else started + time_limit, int(max_memory_mb * (1 << 20)))

@@ -447,3 +447,53 @@ def test_unknown_ops_that_must_have_happened_are_still_searched() -> None:
     assert linearizable.check(History(h), model="kv").valid is True  # write 6 to k0 (k=6) is unknown
     h[-1] = Op(n + 1, n + 1, 999, "ok", "read", {"key": "k0", "value": 1000})  # nobody wrote 1000
     assert linearizable.check(History(h), model="kv").valid is False
+
+
+# --- 8. the infrastructure's own faults end clearly (CLI parts; the full disk: tests/unit/experiments) -----
+def test_an_out_directory_under_a_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAOS_HOME", str(tmp_path / "home"))
+    exp = tmp_path / "kv.yaml"
+    exp.write_text(KV_EXPERIMENT)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    code, _, err = run(["run", str(exp), "--out", str(blocker / "x"), "--backend", "local"], capsys)
+    assert code == 3 and one_line_error(err).startswith("chaos: error: cannot create the run's directory")
+    assert "not a directory" in err and "NotADirectoryError" not in err
+
+
+def test_a_missing_local_program_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "targets" / "nobin" / "target.yaml"
+    target.parent.mkdir(parents=True)
+    target.write_text(
+        "name: nobin\nnodes: {default: 1, min: 1, max: 3}\nports: {client: 6379}\n"
+        'command: [no-such-program-xyz, --port, "{port.client}"]\nready: {tcp: client}\n'
+        "client: chaos_examples.redis.client:RedisClient\nworkload: kv\n"
+    )
+    exp = tmp_path / "nobin.yaml"
+    declared = "{declaration: targets/nobin/target.yaml}"
+    exp.write_text(KV_EXPERIMENT.replace("{name: kv, nodes: 3, backend: local}", declared))
+    code, _, err = run(["run", str(exp), "--backend", "local", "--out", str(tmp_path / "out")], capsys)
+    last = err.strip().splitlines()[-1]  # after the run's progress line
+    assert code == 3 and last.startswith("chaos: error: node n1: cannot start 'no-such-program-xyz'"), err
+    assert "Traceback" not in err and "FileNotFoundError" not in err
+
+
+def test_argparse_errors_are_one_line_with_escapes_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["check", "h.jsonl", "--checker", "\x1b[31mred"])
+    err = capsys.readouterr().err
+    assert e.value.code == 3 and len(err.strip().splitlines()) == 1 and "usage:" not in err
+    assert "\x1b" not in err and "\\x1b[31mred" in err
+
+
+def test_dry_run_prints_control_characters_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAOS_HOME", str(tmp_path / "home"))
+    exp = tmp_path / "kv.yaml"
+    exp.write_text('description: "\\e[2J\\e[31mred"\n' + KV_EXPERIMENT)
+    code, out, err = run(["run", str(exp), "--dry-run"], capsys)
+    assert code == 0, err
+    assert "\x1b" not in out
