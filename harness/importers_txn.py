@@ -23,7 +23,7 @@ from harness.checkers.txn.txns import no_gc
 from harness.errors import BadInput
 from harness.history import History, read_history_bytes
 from harness.importers import EdnError, parse_all
-from harness.limits import check_value, decode_utf8, json_value, no_constant
+from harness.limits import check_value, decode_utf8, json_loads, json_value, needs_walk
 from harness.op import NEMESIS, OP_TYPES, Op
 
 FORMATS = ("elle-edn", "elle-json")
@@ -62,7 +62,8 @@ class _Builder:
         self.next_anon = 10**9
 
     def add(self, d: dict[str, Any], line: int = 0) -> None:
-        check_value(d)  # finite numbers (1e400 is inf), integers of at most 1000 digits, bounded nesting
+        # numbers (finite, at most 1000 digits) and nesting were bounded by the reader: the EDN tokenizer, or
+        # harness.limits.json_loads / needs_walk for JSON
         typ = d.get("type")
         if typ not in OP_TYPES:
             typ = _kw(typ)
@@ -165,8 +166,11 @@ def _read_elle_json(path: str | os.PathLike[str], data: bytes | None) -> _Builde
         numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
         try:  # one C-level parse of all lines; on an error, parse line by line to name the bad one
             joined = "[" + ",".join(line for _, line in numbered) + "]"
-            parsed = json.loads(joined, parse_constant=no_constant)
-        except (ValueError, RecursionError):  # malformed, NaN, an integer past Python's digit limit
+            parsed = json_loads(joined)
+            for (_, line), d in zip(numbered, parsed, strict=False):  # the rare line with deep or long values
+                if needs_walk(line):
+                    check_value(d)
+        except (ValueError, RecursionError):  # malformed, NaN, 1e400, too deep or too long: say which line
             parsed = None
         if not isinstance(parsed, list) or len(parsed) != len(numbered):
             # invalid, or lines that are not whole values joined into valid JSON (a line '{"' and the next)
