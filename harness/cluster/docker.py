@@ -466,10 +466,10 @@ class DockerBackend:
             self._c(node).wait(timeout=10)
 
     def pause(self, node: str) -> None:
-        self._c(node).pause()
+        engine_retry(self._c(node).pause, f"docker pause {node}")
 
     def resume(self, node: str) -> None:
-        self._c(node).unpause()
+        engine_retry(self._c(node).unpause, f"docker unpause {node}")
 
     def logs(self) -> dict[str, str]:
         out = dict(self._final_logs)
@@ -617,3 +617,24 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+ENGINE_ATTEMPTS = 3  # a freeze / thaw the engine refused is tried this many times ...
+ENGINE_RETRY_S = 0.3  # ... this far apart (doubling)
+
+
+def engine_retry(
+    action: Any, what: str, attempts: int = ENGINE_ATTEMPTS, pause_s: float = ENGINE_RETRY_S
+) -> None:
+    """``action()``, tried again when the engine refuses it for a passing reason: on a loaded host ``docker
+    pause`` fails now and then with "OCI runtime pause failed: unable to freeze", which once ended a whole
+    ZooKeeper run as crashed. After ``attempts`` refusals: one ``InfrastructureError`` line saying so."""
+    for n in range(1, attempts + 1):
+        try:
+            action()
+            return
+        except docker.errors.APIError as e:
+            if n == attempts:
+                why = " ".join(str(getattr(e, "explanation", None) or e).split())[:200]
+                raise InfrastructureError(f"{what} failed {attempts} times: {why}") from None
+            time.sleep(pause_s * 2 ** (n - 1))
