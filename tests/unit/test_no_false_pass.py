@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from test_fuzz_input import EDN, ELLE_EDN, ELLE_JSON, ETCD, KVLOG
+from test_hostile_input import KV
 
 from harness.cli import main
 from harness.history import History
@@ -339,23 +340,13 @@ def test_list_append_read_of_a_number_in_elle_edn_names_the_line(
     assert code == 3 and one_line_error(err).startswith(f"chaos: error: {path}:4: field 'value'")
 
 
-KV_EXPERIMENT = """name: numbers
-expect: valid
-target: {name: kv, nodes: 3, backend: local}
-workload: {duration: 5, concurrency: 2, keys: 2, mix: {read: 1, write: 1}}
-phases: {warmup: 0, cooldown: 0, recovery: 1, final: true}
-checkers:
-  linearizable: {model: kv, budget: 10}
-"""
-
-
 @pytest.mark.parametrize("seed", [str(2**63), str(2**64 + 5), "9" * 5000, "-1"])
 def test_a_seed_beyond_2_63_on_the_command_line_is_bad_input(
     seed: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CHAOS_HOME", str(tmp_path / "home"))
     exp = tmp_path / "kv.yaml"
-    exp.write_text(KV_EXPERIMENT)
+    exp.write_text(KV)
     with pytest.raises(SystemExit) if seed == "9" * 5000 else contextlib.nullcontext():
         code, _, err = run(["run", str(exp), "--seed", seed, "--dry-run"], capsys)
         assert code == 3 and "seed" in one_line_error(err), err
@@ -369,9 +360,9 @@ def test_a_replayed_seed_beyond_2_63_is_bad_input(
     monkeypatch.setenv("CHAOS_HOME", str(tmp_path / "home"))
     bundle = tmp_path / "bundle"
     bundle.mkdir()
-    (bundle / "experiment.yaml").write_text(KV_EXPERIMENT)
+    (bundle / "experiment.yaml").write_text(KV)
     (bundle / "run.json").write_text(
-        json.dumps({"experiment": "numbers", "seed": 2**64, "status": "finished"})
+        json.dumps({"experiment": "hostile", "seed": 2**64, "status": "finished"})
     )
     code, _, err = run(["replay", str(bundle), "--out", str(tmp_path / "out")], capsys)
     assert code == 3 and "'seed'" in one_line_error(err) and "2^63-1" in err
@@ -383,7 +374,7 @@ def test_a_workload_rate_outside_its_range_is_bad_input(rate: str) -> None:
     from harness.errors import BadInput
     from harness.loader import loads
 
-    text = KV_EXPERIMENT.replace("concurrency: 2,", f"concurrency: 2, rate: {rate},")
+    text = KV.replace("concurrency: 2,", f"concurrency: 2, rate: {rate},")
     with pytest.raises(BadInput, match="rate"):
         loads(text, "x.yaml")
     loads(text.replace(rate, "0.001"), "x.yaml")
@@ -455,7 +446,7 @@ def test_an_out_directory_under_a_file_is_one_line(
 ) -> None:
     monkeypatch.setenv("CHAOS_HOME", str(tmp_path / "home"))
     exp = tmp_path / "kv.yaml"
-    exp.write_text(KV_EXPERIMENT)
+    exp.write_text(KV)
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     code, _, err = run(["run", str(exp), "--out", str(blocker / "x"), "--backend", "local"], capsys)
@@ -473,7 +464,7 @@ def test_a_missing_local_program_is_one_line(tmp_path: Path, capsys: pytest.Capt
     )
     exp = tmp_path / "nobin.yaml"
     declared = "{declaration: targets/nobin/target.yaml}"
-    exp.write_text(KV_EXPERIMENT.replace("{name: kv, nodes: 3, backend: local}", declared))
+    exp.write_text(KV.replace("{name: kv, nodes: 3, backend: local}", declared))
     code, _, err = run(["run", str(exp), "--backend", "local", "--out", str(tmp_path / "out")], capsys)
     last = err.strip().splitlines()[-1]  # after the run's progress line
     assert code == 3 and last.startswith("chaos: error: node n1: cannot start 'no-such-program-xyz'"), err
@@ -493,7 +484,7 @@ def test_dry_run_prints_control_characters_escaped(
 ) -> None:
     monkeypatch.setenv("CHAOS_HOME", str(tmp_path / "home"))
     exp = tmp_path / "kv.yaml"
-    exp.write_text('description: "\\e[2J\\e[31mred"\n' + KV_EXPERIMENT)
+    exp.write_text('description: "\\e[2J\\e[31mred"\n' + KV)
     code, out, err = run(["run", str(exp), "--dry-run"], capsys)
     assert code == 0, err
     assert "\x1b" not in out

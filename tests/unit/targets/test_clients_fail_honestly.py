@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,20 @@ def _target(name: str) -> Any:
     return Registries().target(name)
 
 
-def _client(name: str, addr: Addr) -> Any:
+@contextmanager
+def _client(name: str, addr: Addr) -> Iterator[Any]:
+    """A client of ``name`` whose every node is at ``addr``; closed afterwards."""
     target = _target(name)
     topology = target.topology(3, {})
     nodes = tuple(topology.client_nodes)
     ports = getattr(target, "ports", None) or {"client": 0}
     named = {n: {p: addr for p in ports} for n in nodes}
     ctx = ClientContext(nodes=tuple(topology.nodes), addrs=named, timeout=1.0)
-    return make_client(target, {n: addr for n in nodes}, 0, 1.0, ctx)
+    client = make_client(target, {n: addr for n in nodes}, 0, 1.0, ctx)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 @pytest.fixture
@@ -93,20 +100,16 @@ def hangs_up() -> Iterator[Addr]:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_a_refused_connection_is_fail(name: str, refused: Addr) -> None:
     change, read = CASES[name]
-    client = _client(name, refused)
-    try:
+    with _client(name, refused) as client:
         for f, value in (change, read) if read else (change,):
             got = client.invoke(f, value)
             assert got.type == "fail", (name, f, got)
-    finally:
-        client.close()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_a_hang_up_after_sending_is_never_a_false_fail(name: str, hangs_up: Addr) -> None:
     change, read = CASES[name]
-    client = _client(name, hangs_up)
-    try:
+    with _client(name, hangs_up) as client:
         got = client.invoke(*change)
         # Two clients speak before their request: PostgreSQL's sends its statement only after the server's
         # handshake, the queue's producer sends a read-only hello first to learn the broker's flags; neither
@@ -116,5 +119,3 @@ def test_a_hang_up_after_sending_is_never_a_false_fail(name: str, hangs_up: Addr
         assert got.type == ("fail" if handshake_first else "info"), (name, got)
         if read:
             assert client.invoke(*read).type in ("fail", "info")
-    finally:
-        client.close()
