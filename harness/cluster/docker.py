@@ -439,15 +439,22 @@ class DockerBackend:
         return c.status in ("running", "paused")
 
     def states(self) -> dict[str, str]:
-        """Every node's state from one engine query: running, paused or down."""
-        found = {
-            str(c.labels.get("chaos-harness.node")): str(c.status)
-            for c in self.client.containers.list(
-                all=True, filters={"label": [f"{LABEL}={self.run.run_id}", "chaos-harness.role=node"]}
-            )
-        }
+        """Every node's state from one engine query: running, paused or down. A node whose network sandbox is
+        not running is down too: its container may still run, but nothing can reach it (the watch then records
+        an observed outage instead of the run meeting it later as an engine error)."""
+        found: dict[str, str] = {}
+        sandboxes: dict[str, str] = {}
+        for c in self.client.containers.list(all=True, filters={"label": [f"{LABEL}={self.run.run_id}"]}):
+            role, node = c.labels.get("chaos-harness.role"), str(c.labels.get("chaos-harness.node"))
+            if role == "node":
+                found[node] = str(c.status)
+            elif role == "sandbox":
+                sandboxes[node] = str(c.status)
         ok = ("running", "paused")
-        return {n: s if (s := found.get(n, "down")) in ok else "down" for n in self._containers}
+        return {
+            n: s if (s := found.get(n, "down")) in ok and sandboxes.get(n, "running") == "running" else "down"
+            for n in self._containers
+        }
 
     def start(self, node: str) -> None:
         if not self.running(node):
