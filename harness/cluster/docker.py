@@ -458,6 +458,14 @@ class DockerBackend:
 
     def start(self, node: str) -> None:
         if not self.running(node):
+            sandbox = self._sandboxes.get(node)
+            if sandbox is not None:
+                sandbox.reload()
+                if sandbox.status != "running":  # the engine would answer "409 Conflict": say what happened
+                    raise InfrastructureError(
+                        f"node {node}: its network sandbox {sandbox.name} is {sandbox.status} (stopped "
+                        "outside the harness), so the node cannot start again; the watch recorded the outage"
+                    )
             self._c(node).start()
 
     def stop(self, node: str) -> None:
