@@ -25,8 +25,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_whole
 from harness.checkers.base import Composite
-from harness.errors import BadInput
+from harness.errors import BadInput, InfrastructureError
 from harness.history import History, read_jsonl
 from harness.limits import check_name, within
 from harness.record import RUN_FILE_NAME, ResultsRecord, RunRecord
@@ -44,9 +45,7 @@ LATEST = "latest"
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_whole(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
 @dataclass(frozen=True)
@@ -61,6 +60,16 @@ class Bundle:
         leave ``out_dir`` (a separator, ``..``) is bad input, wherever it came from."""
         check_name(experiment_name, "experiment name")
         parent = within(Path(out_dir) / experiment_name, Path(out_dir), "the bundle directory")
+        try:
+            return cls._make(parent)
+        except OSError as e:  # --out /etc/passwd/x, a read-only or full disk: one line naming the directory
+            where = e.filename if isinstance(e.filename, str) else parent
+            raise InfrastructureError(
+                f"cannot create the run's directory {where}: {(e.strerror or str(e)).lower()} (--out)"
+            ) from None
+
+    @classmethod
+    def _make(cls, parent: Path) -> Bundle:
         parent.mkdir(parents=True, exist_ok=True)
         now = time.time()
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1000) % 1000:03d}"

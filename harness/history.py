@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
+from harness.atomic import cannot_write, write_whole
 from harness.errors import BadInput
-from harness.limits import MAX_VALUE_DEPTH, check_value, decode_utf8, read_bounded
+from harness.limits import decode_utf8, json_value, read_bounded
 from harness.op import NEMESIS, Op, OpType, Process
 from harness.wellformed import BadOp, check_well_formed
 
@@ -107,22 +108,28 @@ class History(Sequence[Op]):
         return [Pair(i, c) for i, c in zip(invokes, completes, strict=True)]
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a finite number")
+def read_history_bytes(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
+    """The whole file, read once (a pipe or ``/dev/stdin`` cannot be read twice), at most ``max_bytes``."""
+    p = Path(path)
+    if max_bytes is None:
+        try:
+            return p.read_bytes()
+        except OSError as e:
+            raise BadInput(f"{p}: cannot read history: {e.strerror or e}") from None
+    return read_bounded(p, max_bytes, "history", "raise the limit with --max-history-mb")
 
 
 def parse_jsonl(
-    path: str | os.PathLike[str], *, tolerate_torn_tail: bool = True, max_bytes: int | None = None
+    path: str | os.PathLike[str],
+    *,
+    tolerate_torn_tail: bool = True,
+    max_bytes: int | None = None,
+    data: bytes | None = None,
 ) -> tuple[list[Op], list[int]]:
-    """The ops of a ``history.jsonl`` file and the line each came from (see ``read_jsonl``)."""
+    """The ops of a ``history.jsonl`` file and the line each came from (see ``read_jsonl``); ``data``: its
+    bytes when already read (``path`` then only names it)."""
     p = Path(path)
-    if max_bytes is not None:
-        raw = read_bounded(p, max_bytes, "history", "raise the limit with --max-history-mb")
-    else:
-        try:
-            raw = p.read_bytes()
-        except OSError as e:
-            raise BadInput(f"{p}: cannot read history: {e.strerror or e}") from None
+    raw = read_history_bytes(p, max_bytes) if data is None else data
     lines = decode_utf8(raw, p, "expected one JSON object per line").splitlines()
     torn_possible = tolerate_torn_tail and not raw.endswith(b"\n")
     ops: list[Op] = []
@@ -131,20 +138,17 @@ def parse_jsonl(
         if not line.strip():
             continue
         try:
-            d = json.loads(line, parse_constant=_no_constant)
+            d = json_value(line)  # finite numbers, bounded integers and depth (harness.limits)
         except json.JSONDecodeError as e:
             # a crash mid-write leaves the last line cut short, with no newline, after whole ops
             if torn_possible and n == len(lines) and ops:
                 break
             raise BadInput(f"{p}:{n}: not valid JSON ({e.msg}); expected one op object per line") from None
-        except RecursionError:
-            raise BadInput(f"{p}:{n}: nested more than {MAX_VALUE_DEPTH} levels deep") from None
-        except ValueError as e:  # NaN / Infinity, an integer past Python's digit limit
+        except ValueError as e:  # NaN / Infinity / 1e400, an integer of more than 1000 digits, deep nesting
             raise BadInput(f"{p}:{n}: {e}") from None
         if not isinstance(d, dict):
             raise BadInput(f"{p}:{n}: expected a JSON object with index, time, process, type, f, value")
         try:
-            check_value(d)
             ops.append(Op.from_dict(d))
         except ValueError as e:
             raise BadInput(f"{p}:{n}: {e}") from None
@@ -168,12 +172,9 @@ def read_jsonl(
 
 def write_jsonl(history: Iterable[Op], path: str | os.PathLike[str]) -> None:
     """Write a whole history atomically (temp file, then rename)."""
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for op in history:
-            fh.write(json.dumps(op.to_dict(), separators=(",", ":"), default=str) + "\n")
-    os.replace(tmp, p)
+    write_whole(
+        path, "".join(json.dumps(op.to_dict(), separators=(",", ":"), default=str) + "\n" for op in history)
+    )
 
 
 class HistoryWriter:
@@ -188,7 +189,11 @@ class HistoryWriter:
         self._ops: list[Op] = []
         self._clock = clock
         self._t0: int = clock()
-        self._fh = open(path, "a", encoding="utf-8") if path is not None else None  # noqa: SIM115
+        self._path = path
+        try:
+            self._fh = open(path, "a", encoding="utf-8") if path is not None else None  # noqa: SIM115
+        except OSError as e:
+            raise cannot_write(str(path), e) from None
 
     def now(self) -> int:
         return int(self._clock() - self._t0)
@@ -205,10 +210,13 @@ class HistoryWriter:
     ) -> Op:
         with self._lock:
             op = Op(len(self._ops), self.now(), process, type, f, value, error, node)
-            self._ops.append(op)
+            self._ops.append(op)  # kept in memory even when the file cannot take it
             if self._fh is not None:
-                self._fh.write(json.dumps(op.to_dict(), separators=(",", ":"), default=str) + "\n")
-                self._fh.flush()
+                try:
+                    self._fh.write(json.dumps(op.to_dict(), separators=(",", ":"), default=str) + "\n")
+                    self._fh.flush()
+                except OSError as e:  # the disk is full: one line naming the file, not "OSError"
+                    raise cannot_write(str(self._path), e) from None
             return op
 
     def __len__(self) -> int:
@@ -221,10 +229,17 @@ class HistoryWriter:
     def close(self) -> None:
         with self._lock:
             if self._fh is not None:
-                self._fh.flush()
-                os.fsync(self._fh.fileno())
-                self._fh.close()
-                self._fh = None
+                fh, self._fh = self._fh, None
+                try:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                except OSError as e:
+                    raise cannot_write(str(self._path), e) from None
+                finally:
+                    try:
+                        fh.close()
+                    except OSError:
+                        pass
 
     def __enter__(self) -> HistoryWriter:
         return self

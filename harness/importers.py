@@ -17,6 +17,7 @@ Formats (see ../shared/corpus/FORMATS.md):
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -24,8 +25,8 @@ from typing import Any
 
 from harness.checkers.models import MISMATCH
 from harness.errors import BadInput
-from harness.history import History, parse_jsonl
-from harness.limits import MAX_INT_DIGITS, MAX_VALUE_DEPTH, check_value, decode_utf8, read_bounded
+from harness.history import History, parse_jsonl, read_history_bytes
+from harness.limits import MAX_INT_DIGITS, MAX_VALUE_DEPTH, check_value, decode_utf8
 from harness.op import NEMESIS, OP_TYPES, Op
 from harness.wellformed import check_well_formed, line_map
 
@@ -35,14 +36,7 @@ FORMATS = ("jsonl", "jepsen-edn", "porcupine-etcd", "porcupine-kv")
 DETECT_BYTES = 65536  # format detection looks at the head of a file only
 
 
-def _read_lines(path: Path, max_bytes: int | None = None) -> list[str]:
-    if max_bytes is None:
-        try:
-            raw = path.read_bytes()
-        except OSError as e:
-            raise BadInput(f"{path}: cannot read history: {e.strerror or e}") from None
-    else:
-        raw = read_bounded(path, max_bytes, "history", "raise the limit with --max-history-mb")
+def _text_lines(path: Path, raw: bytes) -> list[str]:
     return decode_utf8(raw, path, "a history is a text file").splitlines()
 
 
@@ -55,14 +49,20 @@ def _head_lines(path: Path) -> list[str]:
     return head.decode("utf-8", errors="replace").splitlines()
 
 
-def detect_format(path: str | os.PathLike[str]) -> str:
-    """Guess a format from the extension, else from the first non-blank line."""
+def detect_format(path: str | os.PathLike[str], data: bytes | None = None) -> str:
+    """Guess a format from the extension, else from the first non-blank line (of ``data`` when given: the
+    bytes already read, so that a pipe is not opened a second time)."""
     p = Path(path)
     if p.suffix == ".jsonl" or p.suffix == ".json":
         return "jsonl"
     if p.suffix == ".edn":
         return "jepsen-edn"
-    for line in _head_lines(p):
+    head = (
+        _head_lines(p)
+        if data is None
+        else data[:DETECT_BYTES].decode("utf-8", errors="replace").splitlines()
+    )
+    for line in head:
         s = line.strip()
         if not s:
             continue
@@ -77,20 +77,28 @@ def detect_format(path: str | os.PathLike[str]) -> str:
 
 
 def load_with_lines(
-    path: str | os.PathLike[str], fmt: str = "auto", max_bytes: int | None = None
+    path: str | os.PathLike[str],
+    fmt: str = "auto",
+    max_bytes: int | None = None,
+    *,
+    data: bytes | None = None,
 ) -> tuple[History, dict[int, int]]:
-    """Read a history file in ``fmt`` (one of ``FORMATS`` or ``auto``); also op index -> line."""
-    if fmt == "auto":
-        fmt = detect_format(path)
+    """Read a history file in ``fmt`` (one of ``FORMATS`` or ``auto``); also op index -> line.
+
+    ``data``: the file's bytes when the caller has read them already (``path`` then only names it): a pipe
+    is read exactly once."""
     readers = {
-        "jsonl": lambda p, m: parse_jsonl(p, max_bytes=m),
+        "jsonl": lambda p, raw: parse_jsonl(p, data=raw),
         "jepsen-edn": _parse_edn,
         "porcupine-etcd": _parse_porcupine_etcd,
         "porcupine-kv": _parse_porcupine_kv,
     }
-    if fmt not in readers:
+    if fmt != "auto" and fmt not in readers:
         raise BadInput(f"unknown history format {fmt!r}; valid: auto, {', '.join(FORMATS)}")
-    ops, lines = readers[fmt](Path(path), max_bytes)
+    raw = read_history_bytes(path, max_bytes) if data is None else data
+    if fmt == "auto":
+        fmt = detect_format(path, raw)
+    ops, lines = readers[fmt](Path(path), raw)
     if fmt != "jsonl":
         check_well_formed(ops, lines, str(path))
     return History(ops), line_map(ops, lines)
@@ -134,10 +142,14 @@ def _atom(tok: str, line: int) -> Any:
         return False
     if tok.startswith(":"):
         return tok[1:]
+    if tok in ("##NaN", "##Inf", "##-Inf"):  # EDN's symbolic values: not numbers a checker can use
+        raise EdnError(line, f"{tok} is not a finite number")
+    if re.fullmatch(r"[+-]?\d+N?", tok):
+        if len(tok.lstrip("+-").rstrip("N")) > MAX_INT_DIGITS:
+            raise EdnError(line, f"an integer longer than {MAX_INT_DIGITS} digits")
+        return int(tok.rstrip("N"))
     if len(tok) > MAX_INT_DIGITS + 2 and re.fullmatch(r"[+-]?[\d./eEMN+-]+", tok):
         raise EdnError(line, f"a number of more than {MAX_INT_DIGITS} digits")
-    if re.fullmatch(r"[+-]?\d+N?", tok):
-        return int(tok.rstrip("N"))
     if re.fullmatch(r"[+-]?\d+/\d+", tok):
         a, b = tok.split("/")
         if int(b) == 0:
@@ -147,7 +159,10 @@ def _atom(tok: str, line: int) -> Any:
         except OverflowError:
             raise EdnError(line, f"the ratio {tok} is too large for a number") from None
     if re.fullmatch(r"[+-]?(\d+\.\d*|\d*\.\d+|\d+)([eE][+-]?\d+)?M?", tok):
-        return float(tok.rstrip("M"))
+        number = float(tok.rstrip("M"))
+        if not math.isfinite(number):  # 1e400
+            raise EdnError(line, f"{tok} is not a finite number (beyond +-1.8e308)")
+        return number
     if tok.startswith("\\"):
         return tok[1:]
     return tok
@@ -253,16 +268,16 @@ def _etcd_value(text: str) -> Any:
 
 def read_porcupine_etcd(path: str | os.PathLike[str]) -> History:
     """Porcupine's etcd Jepsen logs (one register; values nil or small integers)."""
-    ops, lines = _parse_porcupine_etcd(Path(path), None)
+    ops, lines = _parse_porcupine_etcd(Path(path), read_history_bytes(path))
     check_well_formed(ops, lines, str(path))
     return History(ops)
 
 
-def _parse_porcupine_etcd(p: Path, max_bytes: int | None) -> tuple[list[Op], list[int]]:
+def _parse_porcupine_etcd(p: Path, data: bytes) -> tuple[list[Op], list[int]]:
     ops: list[Op] = []
     where: list[int] = []
     open_value: dict[int, Any] = {}
-    for n, line in enumerate(_read_lines(p, max_bytes), start=1):
+    for n, line in enumerate(_text_lines(p, data), start=1):
         if not line.strip():
             continue
         m = _ETCD.match(line)
@@ -295,15 +310,15 @@ _KV = re.compile(
 
 def read_porcupine_kv(path: str | os.PathLike[str]) -> History:
     """Porcupine's kv logs: get / put / append per string key (initial value "")."""
-    ops, lines = _parse_porcupine_kv(Path(path), None)
+    ops, lines = _parse_porcupine_kv(Path(path), read_history_bytes(path))
     check_well_formed(ops, lines, str(path))
     return History(ops)
 
 
-def _parse_porcupine_kv(p: Path, max_bytes: int | None) -> tuple[list[Op], list[int]]:
+def _parse_porcupine_kv(p: Path, data: bytes) -> tuple[list[Op], list[int]]:
     ops: list[Op] = []
     where: list[int] = []
-    for n, line in enumerate(_read_lines(p, max_bytes), start=1):
+    for n, line in enumerate(_text_lines(p, data), start=1):
         s = line.strip()
         if not s:
             continue
@@ -319,13 +334,13 @@ def _parse_porcupine_kv(p: Path, max_bytes: int | None) -> tuple[list[Op], list[
 
 def read_edn(path: str | os.PathLike[str]) -> History:
     """A Jepsen / Knossos EDN history: one collection of op maps, or op maps one after another."""
-    ops, lines = _parse_edn(Path(path), None)
+    ops, lines = _parse_edn(Path(path), read_history_bytes(path))
     check_well_formed(ops, lines, str(path))
     return History(ops)
 
 
-def _parse_edn(p: Path, max_bytes: int | None) -> tuple[list[Op], list[int]]:
-    text = "\n".join(_read_lines(p, max_bytes))
+def _parse_edn(p: Path, data: bytes) -> tuple[list[Op], list[int]]:
+    text = "\n".join(_text_lines(p, data))
     try:
         forms = _parse_forms(text)
     except EdnError as e:

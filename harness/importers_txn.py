@@ -21,20 +21,16 @@ from typing import Any
 
 from harness.checkers.txn.txns import no_gc
 from harness.errors import BadInput
-from harness.history import History
+from harness.history import History, read_history_bytes
 from harness.importers import EdnError, parse_all
+from harness.limits import check_value, decode_utf8, json_loads, json_value, needs_walk
 from harness.op import NEMESIS, OP_TYPES, Op
 
 FORMATS = ("elle-edn", "elle-json")
 
 
-def _read_text(p: Path) -> str:
-    try:
-        return p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise BadInput(f"{p}: cannot read history: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{p}: not a UTF-8 text file") from None
+def _read_text(p: Path, data: bytes | None) -> str:
+    return decode_utf8(read_history_bytes(p) if data is None else data, p, "a history is a text file")
 
 
 def _kw(x: Any) -> Any:
@@ -61,10 +57,13 @@ class _Builder:
 
     def __init__(self) -> None:
         self.ops: list[Op] = []
+        self.lines: list[int] = []  # the line each op was read from (0: not known, a JSON array's item)
         self.open_anon: list[int] = []
         self.next_anon = 10**9
 
-    def add(self, d: dict[str, Any]) -> None:
+    def add(self, d: dict[str, Any], line: int = 0) -> None:
+        # numbers (finite, at most 1000 digits) and nesting were bounded by the reader: the EDN tokenizer, or
+        # harness.limits.json_loads / needs_walk for JSON
         typ = d.get("type")
         if typ not in OP_TYPES:
             typ = _kw(typ)
@@ -100,12 +99,22 @@ class _Builder:
         self.ops.append(
             Op(index, time, proc, typ, f, _value(d.get("value")), None if err is None else str(err))
         )
+        self.lines.append(line)
+
+    def read(self) -> tuple[History, dict[int, int]]:
+        """The history, and op index -> line for the ops whose line is known."""
+        return History(self.ops), {op.index: n for op, n in zip(self.ops, self.lines, strict=True) if n}
 
 
-def read_elle_edn(path: str | os.PathLike[str]) -> History:
+def read_elle_edn(path: str | os.PathLike[str], data: bytes | None = None) -> History:
+    """An Elle EDN history (``data``: its bytes when already read; ``path`` then only names it)."""
+    return _read_elle_edn(path, data).read()[0]
+
+
+def _read_elle_edn(path: str | os.PathLike[str], data: bytes | None) -> _Builder:
     p = Path(path)
     try:
-        forms = parse_all(_read_text(p))
+        forms = parse_all(_read_text(p, data))
     except EdnError as e:
         raise BadInput(f"{p}:{e.line}: {e.msg}") from None
     items = (
@@ -120,35 +129,48 @@ def read_elle_edn(path: str | os.PathLike[str]) -> History:
                 f"{p}:{line}: expected an op map {{:type :invoke :f :txn :value [[:append k v] ..]}}"
             )
         try:
-            b.add(d)
+            b.add(d, line)
         except ValueError as e:
             raise BadInput(f"{p}:{line}: {e}") from None
-    return History(b.ops)
+    return b
 
 
 def _json_line(p: Path, n: int, line: str) -> Any:
     try:
-        return json.loads(line)
+        return json_value(line)
     except json.JSONDecodeError as e:
         raise BadInput(f"{p}:{n}: not valid JSON ({e.msg}); expected one op object per line") from None
+    except ValueError as e:  # NaN, 1e400, an integer of more than 1000 digits, deep nesting
+        raise BadInput(f"{p}:{n}: {e}") from None
 
 
-def read_elle_json(path: str | os.PathLike[str]) -> History:
+def read_elle_json(path: str | os.PathLike[str], data: bytes | None = None) -> History:
+    """An elle-cli JSON history (``data``: its bytes when already read; ``path`` then only names it)."""
+    return _read_elle_json(path, data).read()[0]
+
+
+def _read_elle_json(path: str | os.PathLike[str], data: bytes | None) -> _Builder:
     p = Path(path)
-    text = _read_text(p)
+    text = _read_text(p, data)
     b = _Builder()
     if text.lstrip().startswith("["):
         try:
-            arr = json.loads(text)
+            arr = json_value(text)
         except json.JSONDecodeError as e:
             raise BadInput(f"{p}:{e.lineno}: not valid JSON ({e.msg})") from None
+        except ValueError as e:  # NaN, 1e400, an integer of more than 1000 digits, deep nesting
+            raise BadInput(f"{p}: {e}") from None
         items = list(enumerate(arr, start=1))
         where = "item"
     else:
         numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
         try:  # one C-level parse of all lines; on an error, parse line by line to name the bad one
-            parsed = json.loads("[" + ",".join(line for _, line in numbered) + "]")
-        except json.JSONDecodeError:
+            joined = "[" + ",".join(line for _, line in numbered) + "]"
+            parsed = json_loads(joined)
+            for (_, line), d in zip(numbered, parsed, strict=False):  # the rare line with deep or long values
+                if needs_walk(line):
+                    check_value(d)
+        except (ValueError, RecursionError):  # malformed, NaN, 1e400, too deep or too long: say which line
             parsed = None
         if not isinstance(parsed, list) or len(parsed) != len(numbered):
             # invalid, or lines that are not whole values joined into valid JSON (a line '{"' and the next)
@@ -159,20 +181,31 @@ def read_elle_json(path: str | os.PathLike[str]) -> History:
         if not isinstance(d, dict):
             raise BadInput(f"{p}: {where} {n}: expected an op object with type, f, process, value")
         try:
-            b.add(d)
+            b.add(d, n if where == "line" else 0)
         except ValueError as e:
             raise BadInput(f"{p}: {where} {n}: {e}") from None
-    return History(b.ops)
+    return b
 
 
-def load(path: str | os.PathLike[str], fmt: str) -> History:
-    try:
-        size = os.path.getsize(path) // 100  # about one op per 100 bytes or more: an upper bound
-    except OSError:
-        size = 0
+def load(path: str | os.PathLike[str], fmt: str, data: bytes | None = None) -> History:
+    """A transactional history in ``fmt``; ``data``: the file's bytes when the caller read them already."""
+    return load_with_lines(path, fmt, data)[0]
+
+
+def load_with_lines(
+    path: str | os.PathLike[str], fmt: str, data: bytes | None = None
+) -> tuple[History, dict[int, int]]:
+    """``load``, and op index -> the line it was read from (ops of a JSON array have none)."""
+    if data is not None:
+        size = len(data) // 100
+    else:
+        try:
+            size = os.path.getsize(path) // 100  # about one op per 100 bytes or more: an upper bound
+        except OSError:
+            size = 0
     with no_gc(size):
         if fmt == "elle-edn":
-            return read_elle_edn(path)
+            return _read_elle_edn(path, data).read()
         if fmt == "elle-json":
-            return read_elle_json(path)
+            return _read_elle_json(path, data).read()
     raise BadInput(f"unknown transactional history format {fmt!r}; valid: {', '.join(FORMATS)}")

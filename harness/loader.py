@@ -34,7 +34,15 @@ from harness.experiment import (
 )
 from harness.faults.base import FaultContext, ParamError, random_spec
 from harness.faults.event import EVENT_KEYS, FaultEvent
-from harness.limits import MAX_EXPERIMENT_BYTES, MAX_SECONDS, NAME, NAME_RULE, decode_utf8, read_bounded
+from harness.limits import (
+    MAX_EXPERIMENT_BYTES,
+    MAX_SECONDS,
+    NAME,
+    NAME_RULE,
+    check_seed,
+    decode_utf8,
+    read_bounded,
+)
 from harness.names import AUTO, BACKEND_CHOICES
 from harness.probes import parse as parse_steady_state
 from harness.registry import Registries
@@ -76,9 +84,7 @@ def with_overrides(
         raise BadInput(f"--backend {backend}: valid: {', '.join(BACKEND_CHOICES)}")
     out = exp
     if seed is not None:
-        if seed < 0:
-            raise BadInput(f"--seed {seed}: must be a non-negative integer")
-        out = replace(out, seed=seed)
+        out = replace(out, seed=check_seed(seed, "--seed"))
     if backend is not None:
         out = replace(out, target=replace(out.target, backend=backend))
     if duration is not None:

@@ -11,11 +11,12 @@ routed either through Toxiproxy (one proxy per directed link and per named port)
 
 | backend | peer links | client links | partitions (``cluster.net``) |
 |---|---|---|---|
-| local | proxies | proxies | proxy toxics (``Mesh``) |
+| local | proxies | direct (proxied if asked) | proxy toxics (``Mesh``) |
 | docker | direct (proxied if asked) | direct (proxied if asked) | packet filters, toxics (``PacketNet``) |
 
-``proxies`` is what the run wants proxied on docker (the runner asks for it only when an experiment schedules
-link toxics on that class of link); on local everything is proxied. Each node starts with a ``NodeContext``
+``proxies`` is what the run wants proxied (the runner asks for it only when an experiment schedules link
+toxics on that class of link); on local the peer links are always proxied (``resolve_proxies``).
+Each node starts with a ``NodeContext``
 holding its own host and ports and every peer's addresses. On exit -- normal, exception, Ctrl-C or SIGTERM
 (``harness.interrupts``: a second signal cannot cut the teardown short) --
 faults are healed, logs collected (into ``log_dir`` when given) and every process / container / network /
@@ -217,12 +218,17 @@ def _in_parallel(be: Backend, nodes: tuple[str, ...], fn: Callable[[str], T]) ->
 
 
 def resolve_proxies(backend: str, proxies: Iterable[str] | None) -> frozenset[str]:
-    """Which classes of links go through proxies: everything on local; on docker what was asked for."""
+    """Which classes of links go through proxies: on docker what was asked for; on local the peer links always
+    (partitions act there) and the client links only when asked (a link fault on them).
+
+    Clients dial nodes directly otherwise, as on docker: a proxy in front of a dead node accepts the
+    connection and then closes it, so a client cannot tell "refused, certainly not done" (``fail``) from
+    "lost after sending" (``info``), and an all-down run recorded thousands of needless unknowns."""
     wanted = frozenset(proxies or ())
     bad = sorted(wanted - set(ROUTES))
     if bad:
         raise BadInput(f"proxies: {bad[0]!r} is not a class of links; valid: {', '.join(ROUTES)}")
-    return frozenset(ROUTES) if backend == LOCAL else wanted
+    return frozenset({PEERS}) | wanted if backend == LOCAL else wanted
 
 
 def _contexts(

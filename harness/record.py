@@ -24,11 +24,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_whole
 from harness.checkers.base import UNKNOWN, Result, Validity
 from harness.crash import Crash
 from harness.errors import BadInput
 from harness.evidence import Evidence
-from harness.limits import decode_utf8, read_bounded
+from harness.limits import MAX_SEED, decode_utf8, read_bounded
 
 RUN_FILE_NAME = "run.json"
 MAX_BUNDLE_JSON_BYTES = 256 << 20  # run.json / results.json: refuse anything absurd before reading it
@@ -207,10 +208,8 @@ def _read_object(path: Path, what: str) -> dict[str, Any]:
 
 def write(path: Path, record: RunRecord) -> None:
     """The one writer of ``run.json``: the whole record, atomically (a reader never sees half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
     text = json.dumps(record.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_whole(path, text, in_place=True)  # on a full disk, still mark the run (harness.atomic)
 
 
 # --- field checks: (what would be valid, converter that raises on anything else)
@@ -254,6 +253,13 @@ def _int(v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise TypeError
     return v
+
+
+def _seed(v: Any) -> int:
+    """A recorded seed: replay passes it on, so it keeps the range every seed has (``limits.MAX_SEED``)."""
+    if not 0 <= _int(v) <= MAX_SEED:
+        raise ValueError
+    return int(v)
 
 
 def _mapping(v: Any) -> Mapping[str, Any]:
@@ -303,7 +309,7 @@ def _crashes(v: Any) -> tuple[Crash, ...]:
 TEXT, INT, OBJECT = "a string", "an integer", "a JSON object"
 _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "experiment": (TEXT, _str),
-    "seed": (INT, _int),
+    "seed": ("an integer from 0 to 2^63-1", _seed),
     "expect": (TEXT, _str),
     "target": (TEXT, _str),
     "flags": ("a list of strings", _strings),

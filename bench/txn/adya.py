@@ -5,7 +5,7 @@ independent Rust implementation of Elle's approach, built into ``.chaos/adya`` o
 --root .chaos/adya`` when it is missing (about a minute on these machines). ``simulate`` writes a history from
 adya's simulated database at an isolation level; ``run_measured`` runs a command and returns its wall time,
 peak memory (the child's own max RSS, from ``wait4``), exit status and output. ``normalize`` maps anomaly
-names to ours (adya's ``G-single-item`` is our ``G-single``: our G-single is item-level).
+names to ours (both use Elle's names: ``G-single-item``, ``G2-item``, ...).
 """
 
 from __future__ import annotations
@@ -106,5 +106,5 @@ def simulate(
 
 
 def normalize(name: str) -> str:
-    """adya's anomaly name as ours: the ``-item`` suffix of G-single goes (our G-single is per item)."""
-    return name.replace("G-single-item", "G-single")
+    """adya's anomaly name as ours: the same (both use Elle's item-level names)."""
+    return name

@@ -72,15 +72,25 @@ class ExactlyOnceDetails(Details):
         )
 
 
+def _msg_id(v: Any, index: int, field: str) -> Any:
+    """A message id as a dict key: a string or an integer (a list cannot be one: bad input, not a crash)."""
+    if v is not None and (not isinstance(v, str | int) or isinstance(v, bool)):
+        raise BadOp(index, f"field '{field}' is {v!r}; a message id is a string or an integer")
+    return v
+
+
 def _final_read(pairs: list[Pair], f: str) -> list[dict[str, Any]] | None:
     reads = [p for p in pairs if p.invoke.f == f and p.type == "ok"]
     if not reads:
         return None
     value = reads[-1].value
+    op = reads[-1].complete or reads[-1].invoke
     if not isinstance(value, list):
-        op = reads[-1].complete or reads[-1].invoke
         raise BadOp(op.index, f"the value of {f} must be a list of objects, got {type(value).__name__}")
-    return [e for e in value if isinstance(e, dict)]
+    entries = [e for e in value if isinstance(e, dict)]
+    for n, e in enumerate(entries):
+        _msg_id(e.get("msg"), op.index, f"value[{n}].msg")
+    return entries
 
 
 def check(history: History, **_options: Any) -> Result:
@@ -92,7 +102,7 @@ def check(history: History, **_options: Any) -> Result:
     for p in pairs:
         if p.invoke.f != "send" or not isinstance(p.invoke.value, dict):
             continue
-        msg = p.invoke.value.get("msg")
+        msg = _msg_id(p.invoke.value.get("msg"), p.invoke.index, "value.msg")
         t = p.type
         counts[f"sent_{t}"] += 1
         if msg not in status or _RANK[t] > _RANK[status[msg]]:

@@ -83,6 +83,7 @@ def check(history: History, max_reported: int = 200, **_options: Any) -> Result:
     grants: dict[tuple[Any, Any], list[int]] = defaultdict(list)
     for p in pairs:
         if p.invoke.f == "acquire" and p.type == "ok" and isinstance(p.value, dict):
+            _numbers(p.value, ("token", "granted_at", "expires_at"), p.complete or p.invoke, "acquire")
             lock = p.value.get(
                 "lock", p.invoke.value.get("lock") if isinstance(p.invoke.value, dict) else None
             )
@@ -110,11 +111,7 @@ def check(history: History, max_reported: int = 200, **_options: Any) -> Result:
         return Result(NAME, valid, summary, details)
     log = [w for w in reads[-1].value if isinstance(w, dict)]
     for w in log:  # compared and sorted below: they must be numbers
-        for key in ("token", "seq"):
-            v = w.get(key)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
-                where = reads[-1].complete or reads[-1].invoke
-                raise BadOp(where.index, f"read-resource: a write's {key} must be a number, got {v!r}")
+        _numbers(w, ("token", "seq"), reads[-1].complete or reads[-1].invoke, "read-resource: a write's")
     log.sort(key=lambda w: w.get("seq", 0))
     regressions = []
     highest: Any = None
@@ -151,6 +148,14 @@ def check(history: History, max_reported: int = 200, **_options: Any) -> Result:
             f"{len(lease_overlaps)} grants made while another holder's lease was still running."
         )
     return Result(NAME, valid, summary, details)
+
+
+def _numbers(value: Mapping[str, Any], keys: tuple[str, ...], op: Any, what: str) -> None:
+    """The fields ``keys`` of ``value`` are numbers where present (they are compared): else ``BadOp``."""
+    for key in keys:
+        v = value.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+            raise BadOp(op.index, f"{what} field '{key}' must be a number, got {v!r}")
 
 
 def _overlaps(sections: dict[tuple[Any, Any], list[Any]]) -> list[dict[str, Any]]:

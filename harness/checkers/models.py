@@ -59,6 +59,9 @@ class Model:
 
     name = "model"
     read_fs: frozenset[str] = frozenset({"read", "get"})
+    #: the ``f``s this model checks; ``chaos check`` refuses a history holding none of them (a checker that
+    #: checked nothing has no evidence). Empty: not declared, any client op counts.
+    fs: frozenset[str] = frozenset()
     default_init: Any = None
     #: ``Call``s follow register semantics (read / write, put / cas [from, to]; ``arg`` the written value):
     #: the checker may then apply the sound shortcuts of ``prune`` before searching.
@@ -102,6 +105,7 @@ class RegisterModel(Model):
 
     name = "register"
     register_like = True
+    fs = frozenset({"read", "get", "write", "put"})
 
     def step(self, state: Hashable, call: Call) -> tuple[bool, Hashable]:
         if call.f in self.read_fs:
@@ -116,6 +120,7 @@ class CasRegisterModel(Model):
 
     name = "cas-register"
     register_like = True
+    fs = frozenset({"read", "get", "write", "put", "cas"})
 
     def prepare(self, pair: Pair) -> Call | None:
         if pair.type == "fail" and pair.invoke.f == "cas" and pair.complete is not None:
@@ -146,6 +151,7 @@ class KvModel(CasRegisterModel):
     """A map of independent registers, checked per key: read/get, write/put, append, cas (values as dicts)."""
 
     name = "kv"
+    fs = frozenset({"read", "get", "write", "put", "cas", "append"})
 
     def partition(self, pairs: list[Pair]) -> dict[Hashable, list[Pair]]:
         parts: dict[Hashable, list[Pair]] = {}
@@ -193,7 +199,10 @@ def _key_of(pair: Pair) -> Hashable:
     v = pair.invoke.value
     if not isinstance(v, dict) or "key" not in v:
         raise BadOp(pair.invoke.index, "field 'value' must be an object with 'key' (model kv)")
-    return freeze(v["key"])
+    key = v["key"]
+    if not isinstance(key, str | int) or isinstance(key, bool):  # [1], {"a": 1}: not a key anyone wrote
+        raise BadOp(pair.invoke.index, f"field 'value.key' is {key!r}; a key is a string or an integer")
+    return key
 
 
 class KvMapModel(KvModel):
@@ -231,6 +240,7 @@ class MutexModel(Model):
 
     name = "mutex"
     read_fs = frozenset()
+    fs = frozenset({"acquire", "release"})
     default_init = False
 
     def prepare(self, pair: Pair) -> Call | None:

@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, HarnessError
+from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, HarnessError, printable
 from harness.interrupts import ignore_after_trap, trapped
 
 # check: histories and checkers; run: run / replay / shrink; report: report / summary;
@@ -40,8 +40,9 @@ COMMAND_MODULE = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+        # one line, like every other error: no usage block, a long or escape-laden value cut and shown escaped
+        text = printable(message, limit=300)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {text} (see {self.prog} -h)\n")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -93,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return EXIT_BAD_INPUT
             return int(args.func(args))
         except HarnessError as e:
-            print(f"chaos: error: {e}", file=sys.stderr)
+            print(f"chaos: error: {printable(str(e))}", file=sys.stderr)
             return e.exit_code
         except KeyboardInterrupt:
             print("chaos: interrupted", file=sys.stderr)

@@ -28,7 +28,6 @@ import argparse
 import inspect
 import json
 import math
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -37,13 +36,13 @@ from harness.checkers.contract import Checkers
 from harness.checkers.models import BUNDLED_MODELS, MODELS_GROUP, get_model
 from harness.checkers.txn.models import DEFAULT_MODEL as DEFAULT_TXN_MODEL
 from harness.checkers.txn.models import MODELS as TXN_MODELS
-from harness.cli import check_evidence
+from harness.cli import check_evidence, check_fit
 from harness.errors import EXIT_INVALID, EXIT_OK, EXIT_UNKNOWN, BadInput, HarnessError
-from harness.history import History
+from harness.history import History, read_history_bytes
 from harness.importers import FORMATS, detect_format, load_with_lines
 from harness.importers_txn import FORMATS as TXN_FORMATS
-from harness.importers_txn import load as load_txn
-from harness.limits import MAX_HISTORY_MB
+from harness.importers_txn import load_with_lines as load_txn
+from harness.limits import MAX_HISTORY_MB, MAX_HISTORY_MB_CEILING, MAX_MEMORY_MB, MAX_SECONDS, json_value
 from harness.wellformed import BadOp
 
 TXN_CHECKERS = ("list-append", "rw-register")
@@ -70,25 +69,15 @@ def _taken(name: str, fn: Callable[..., Result], options: dict[str, Any]) -> dic
     return {k: v for k, v in options.items() if k in params}
 
 
-def _size_ok(path: str, max_mb: float) -> None:
-    """Refuse a file over the history size limit before reading it (``--max-history-mb``)."""
-    try:
-        size = os.path.getsize(path)
-    except OSError as e:
-        raise BadInput(f"{path}: cannot read: {e.strerror}") from None
-    if size > max_mb * 1024 * 1024:
-        raise BadInput(
-            f"{path}: {size / 2**20:.1f} MB is over the history limit {max_mb:g} MB (--max-history-mb)"
-        )
-
-
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "check", help="check a history file (exit 0 valid, 1 invalid, 2 unknown, 3 bad)"
     )
     p.add_argument("history", metavar="HISTORY", help="history file")
     p.add_argument(
-        "--format", default="auto", choices=("auto", *FORMATS, *TXN_FORMATS),
+        "--format",
+        default="auto",
+        choices=("auto", *FORMATS, *TXN_FORMATS),
         help="file format (default: guess)",
     )
     p.add_argument(
@@ -124,7 +113,9 @@ def register(subparsers: Any) -> None:
         help=f"refuse larger history files (default {MAX_HISTORY_MB})",
     )
     p.add_argument(
-        "--consistency-model", default=None, choices=TXN_MODELS,
+        "--consistency-model",
+        default=None,
+        choices=TXN_MODELS,
         help=f"list-append / rw-register: the model to check (default {DEFAULT_TXN_MODEL})",
     )
     p.add_argument("--json", action="store_true", help="print the result object as JSON")
@@ -132,14 +123,14 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=handle)
 
 
-def _positive(flag: str, value: float | None, unit: str) -> None:
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise BadInput(f"{flag} {value}: must be a positive, finite number of {unit}")
+def _in_range(flag: str, value: float | None, ceiling: float, unit: str) -> None:
+    """A positive number of ``unit`` at most ``ceiling`` (the documented range; docs/checkers.md)."""
+    if value is not None and not (math.isfinite(value) and 0 < value <= ceiling):
+        raise BadInput(f"{flag} {value}: must be a positive, finite number of {unit}, at most {ceiling:g}")
 
 
 def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
-    _positive("--time-limit", args.time_limit, "seconds")
-    _positive("--max-history-mb", args.max_history_mb, "megabytes")
+    _in_range("--time-limit", args.time_limit, MAX_SECONDS, "seconds")
     if args.checker in TXN_CHECKERS:
         for flag, value in (("--model", args.model), ("--init", args.init)):
             if value is not None:
@@ -154,11 +145,13 @@ def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
     get_model(model)  # an unknown model is bad input, before any work
     raw = args.init if args.init is not None else DEFAULT_INIT.get(fmt)
     try:
-        init = None if raw is None else json.loads(raw)
+        init = None if raw is None else json_value(raw)
     except json.JSONDecodeError as e:
         raise BadInput(
             f"--init {raw!r} is not JSON ({e.msg}); e.g. --init null, --init 0, --init '\"x\"'"
         ) from None
+    except ValueError as e:  # NaN, 1e400, an integer of more than 1000 digits
+        raise BadInput(f"--init {str(raw)[:40]!r}: {e}; the initial value is finite JSON") from None
     opts: dict[str, Any] = {
         "model": model,
         "init": init,
@@ -166,10 +159,21 @@ def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         "engine": args.engine,
     }
     if args.max_memory is not None:
-        _positive("--max-memory", args.max_memory, "MB")
+        _in_range("--max-memory", args.max_memory, MAX_MEMORY_MB, "MB")
         opts["max_memory_mb"] = args.max_memory
     opts["nil_reads"] = "any" if fmt in NIL_ANY_FORMATS and not args.strict_nil else "strict"
     return opts
+
+
+def _txn_hint(args: argparse.Namespace, fmt: str, data: bytes) -> str:
+    """When a history unreadable as ``fmt`` reads as a transactional one: what to try (else "")."""
+    if args.format != "auto" or fmt not in ("jsonl", "jepsen-edn"):
+        return ""
+    try:
+        history, _ = load_txn(args.history, "elle-edn" if fmt == "jepsen-edn" else "elle-json", data)
+    except BadInput:
+        return ""
+    return check_fit.hint(history, args.checker, None) if history else ""
 
 
 def run_checker(name: str, history: History, options: dict[str, Any]) -> Result:
@@ -192,28 +196,41 @@ def run_checker(name: str, history: History, options: dict[str, Any]) -> Result:
 
 
 def handle(args: argparse.Namespace) -> int:
-    fmt = detect_format(args.history) if args.format == "auto" else args.format
+    _in_range("--max-history-mb", args.max_history_mb, MAX_HISTORY_MB_CEILING, "megabytes")
+    # read once, size-bounded: a pipe (``<(cat H)``, ``/dev/stdin``) cannot be opened a second time, so the
+    # format is guessed from these bytes and the reader parses the same bytes
+    data = read_history_bytes(args.history, int(args.max_history_mb * 1024 * 1024))
+    fmt = detect_format(args.history, data) if args.format == "auto" else args.format
     if args.format == "auto" and args.checker in TXN_CHECKERS:
+        if fmt in DEFAULT_MODEL and fmt != "jepsen-edn":  # a Porcupine log: no transactions in it
+            raise BadInput(
+                f"{args.history}: this looks like a {fmt} history, which the {args.checker} checker does "
+                f"not read; try --checker linearizable --model {DEFAULT_MODEL[fmt]}"
+            )
         fmt = "elle-edn" if fmt == "jepsen-edn" else "elle-json"
     options = _options(args, fmt)
     if fmt in TXN_FORMATS:
-        _size_ok(args.history, args.max_history_mb)
-        history, lines = load_txn(args.history, fmt), None
+        history, lines = load_txn(args.history, fmt, data)
     else:
-        history, lines = load_with_lines(args.history, fmt, int(args.max_history_mb * 1024 * 1024))
+        try:
+            history, lines = load_with_lines(args.history, fmt, data=data)
+        except BadInput as e:
+            raise BadInput(f"{e}{_txn_hint(args, fmt, data)}") from None
     if not history:
         raise BadInput(f"{args.history}: no operations; a history holds at least one op")
+    model = get_model(options["model"]) if args.checker == "linearizable" else None
+    check_fit.require_fit(args.history, history, args.checker, model)  # nothing checked is no evidence
     found, applied = check_evidence.gather(args, fmt, history)
     try:
         result = run_checker(args.checker, history, options)
-    except BadOp as e:
-        if lines is None:
-            raise BadInput(f"{args.history}: {e}") from None
-        raise e.at_line(args.history, lines) from None
+    except BadOp as e:  # an op the checker cannot use: where it is, and what the history looks like
+        where = e.at_line(args.history, lines)
+        raise BadInput(f"{where}{check_fit.hint(history, args.checker, model)}") from None
     except BadInput as e:
         if args.checker not in TXN_CHECKERS:
             raise
-        raise BadInput(f"{args.history}: {e}") from None  # name the file, as the readers do
+        hint = check_fit.hint(history, args.checker, model)
+        raise BadInput(f"{args.history}: {e}{hint}") from None  # name the file, as the readers do
     valid = check_evidence.verdict(result, found, applied)
     if args.json:
         print(json.dumps(check_evidence.to_json(result, found, applied), indent=2, default=str))

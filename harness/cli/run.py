@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from harness.bundle import Bundle
-from harness.errors import EXIT_INVALID, EXIT_OK, BadInput
+from harness.errors import EXIT_INVALID, EXIT_OK, BadInput, printable
 from harness.experiment import Experiment
 from harness.loader import load, with_overrides
 from harness.names import BACKEND_CHOICES
@@ -68,7 +68,7 @@ def _dry_run(exp: Experiment, args: argparse.Namespace, reg: Registries) -> int:
 
     exp = with_overrides(exp, seed=args.seed, **_overrides(args))
     seed = exp.seed if exp.seed is not None else random.SystemRandom().randrange(2**31)
-    print(format_plan(resolve_plan(exp, seed, reg)))
+    print(printable(format_plan(resolve_plan(exp, seed, reg)), one_line=False))  # no raw ANSI escapes
     return EXIT_OK
 
 

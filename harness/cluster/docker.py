@@ -439,18 +439,33 @@ class DockerBackend:
         return c.status in ("running", "paused")
 
     def states(self) -> dict[str, str]:
-        """Every node's state from one engine query: running, paused or down."""
-        found = {
-            str(c.labels.get("chaos-harness.node")): str(c.status)
-            for c in self.client.containers.list(
-                all=True, filters={"label": [f"{LABEL}={self.run.run_id}", "chaos-harness.role=node"]}
-            )
-        }
+        """Every node's state from one engine query: running, paused or down. A node whose network sandbox is
+        not running is down too: its container may still run, but nothing can reach it (the watch then records
+        an observed outage instead of the run meeting it later as an engine error)."""
+        found: dict[str, str] = {}
+        sandboxes: dict[str, str] = {}
+        for c in self.client.containers.list(all=True, filters={"label": [f"{LABEL}={self.run.run_id}"]}):
+            role, node = c.labels.get("chaos-harness.role"), str(c.labels.get("chaos-harness.node"))
+            if role == "node":
+                found[node] = str(c.status)
+            elif role == "sandbox":
+                sandboxes[node] = str(c.status)
         ok = ("running", "paused")
-        return {n: s if (s := found.get(n, "down")) in ok else "down" for n in self._containers}
+        return {
+            n: s if (s := found.get(n, "down")) in ok and sandboxes.get(n, "running") == "running" else "down"
+            for n in self._containers
+        }
 
     def start(self, node: str) -> None:
         if not self.running(node):
+            sandbox = self._sandboxes.get(node)
+            if sandbox is not None:
+                sandbox.reload()
+                if sandbox.status != "running":  # the engine would answer "409 Conflict": say what happened
+                    raise InfrastructureError(
+                        f"node {node}: its network sandbox {sandbox.name} is {sandbox.status} (stopped "
+                        "outside the harness), so the node cannot start again; the watch recorded the outage"
+                    )
             self._c(node).start()
 
     def stop(self, node: str) -> None:
@@ -466,10 +481,10 @@ class DockerBackend:
             self._c(node).wait(timeout=10)
 
     def pause(self, node: str) -> None:
-        self._c(node).pause()
+        engine_retry(self._c(node).pause, f"docker pause {node}")
 
     def resume(self, node: str) -> None:
-        self._c(node).unpause()
+        engine_retry(self._c(node).unpause, f"docker unpause {node}")
 
     def logs(self) -> dict[str, str]:
         out = dict(self._final_logs)
@@ -617,3 +632,24 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+ENGINE_ATTEMPTS = 3  # a freeze / thaw the engine refused is tried this many times ...
+ENGINE_RETRY_S = 0.3  # ... this far apart (doubling)
+
+
+def engine_retry(
+    action: Any, what: str, attempts: int = ENGINE_ATTEMPTS, pause_s: float = ENGINE_RETRY_S
+) -> None:
+    """``action()``, tried again when the engine refuses it for a passing reason: on a loaded host ``docker
+    pause`` fails now and then with "OCI runtime pause failed: unable to freeze", which once ended a whole
+    ZooKeeper run as crashed. After ``attempts`` refusals: one ``InfrastructureError`` line saying so."""
+    for n in range(1, attempts + 1):
+        try:
+            action()
+            return
+        except docker.errors.APIError as e:
+            if n == attempts:
+                why = " ".join(str(getattr(e, "explanation", None) or e).split())[:200]
+                raise InfrastructureError(f"{what} failed {attempts} times: {why}") from None
+            time.sleep(pause_s * 2 ** (n - 1))

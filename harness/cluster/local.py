@@ -155,15 +155,22 @@ class LocalBackend:
         env = {**os.environ, **spec.env, RUN_ENV: self.run.run_id, "PYTHONUNBUFFERED": "1"}
         Path(ctx.data_dir).mkdir(parents=True, exist_ok=True)
         with shielded(), open(self.run.log_file(node), "ab") as log:  # started means recorded
-            proc = subprocess.Popen(
-                argv,
-                cwd=project_root(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,
-            )
+            try:
+                proc = subprocess.Popen(
+                    argv,
+                    cwd=project_root(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=env,
+                    start_new_session=True,
+                )
+            except OSError as e:  # a missing or non-executable program: one line, not FileNotFoundError
+                program = argv[0] if argv else "(no command)"
+                raise InfrastructureError(
+                    f"node {node}: cannot start {program!r} on the local backend: "
+                    f"{(e.strerror or str(e)).lower()}; install it or put it on PATH, or use --backend docker"
+                ) from None
             self._procs[node] = proc
             self.run.record_pid(node, proc.pid)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from harness.atomic import write_whole
 from harness.bundle import Bundle
 from harness.report import data, page
 from harness.report.summary import write_summary
@@ -25,7 +26,5 @@ def render_report(bundle: Bundle | str | os.PathLike[str], out: str | os.PathLik
     """Write ``report.html`` (or ``out``) for a bundle, atomically; returns its path."""
     b = bundle if isinstance(bundle, Bundle) else Bundle.open(bundle)
     target = Path(out) if out is not None else b.report_file
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(render_html(b), encoding="utf-8")
-    os.replace(tmp, target)
+    write_whole(target, render_html(b))
     return target

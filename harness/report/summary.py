@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import evidence as ev
+from harness.atomic import write_whole
 from harness.bundle import RUN_FILE, Bundle
 from harness.errors import BadInput, HarnessError
 from harness.record import RunRecord
@@ -58,9 +59,7 @@ def _entry(path: Path, render_missing: bool) -> Entry:
     report: Path | None = bundle.report_file
     if not bundle.report_file.exists():
         if render_missing:
-            tmp = bundle.report_file.with_name(bundle.report_file.name + ".tmp")
-            tmp.write_text(page.render(d), encoding="utf-8")
-            os.replace(tmp, bundle.report_file)
+            write_whole(bundle.report_file, page.render(d))
         else:
             report = None
     verdicts = {k: r.valid for k, r in (d.results.results if d.results is not None else {}).items()}
@@ -177,7 +176,5 @@ def write_summary(
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">"
         f"<title>chaos suite summary</title><style>{style}</style></head><body>{body}</body></html>\n"
     )
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(html_text, encoding="utf-8")
-    os.replace(tmp, target)
+    write_whole(target, html_text)
     return target, entries

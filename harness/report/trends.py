@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_whole
 from harness.record import RunRecord
 from harness.report.markup import esc, table, tag
 
@@ -174,9 +175,7 @@ def flaky_experiments(summary_dir: Path) -> list[str]:
 
 
 def write_json(trends: Sequence[ExperimentTrend], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(to_json(trends), indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_whole(path, json.dumps(to_json(trends), indent=2, default=str) + "\n")
 
 
 # --- rendering

@@ -7,6 +7,10 @@ happen) or ``info`` (unknown), with the node that served it when the ``Completio
 worker abandons that process id, as Jepsen does: it continues as a fresh process (id + concurrency) with a
 fresh client and plan, so no process ever has two open operations. ``rate`` is shared among the workers
 (each waits ``concurrency / rate`` seconds between its ops, on the injected clock: ``harness.runtime.clock``).
+After an op that did not complete ``ok`` the worker waits a short back-off before its next op (``BACKOFF_S``,
+doubling per consecutive failure up to ``BACKOFF_MAX_S``, reset by an ``ok``): a node that refuses at once
+would otherwise be asked thousands of times a second, and a run with every node down would record a history
+of 100,000 failures that then takes longer to check and draw than the run itself.
 ``Workers.finished`` is set when every worker has ended (its plan done, or it crashed).
 """
 
@@ -23,6 +27,8 @@ from harness.runtime.clock import MONOTONIC, Clock
 from harness.target import Client, Completion, Workload
 
 ClientFactory = Callable[[int], Client]
+BACKOFF_S = 0.01  # after an op that did not complete ok; doubled per consecutive one ...
+BACKOFF_MAX_S = 0.1  # ... up to this (a node's recovery is still seen within a tenth of a second)
 
 
 def call(writer: HistoryWriter, client: Client, process: int, f: str, value: Any) -> Completion:
@@ -86,7 +92,10 @@ class Worker(threading.Thread):
             client, plan = self._fresh()
             last: tuple[str, Any, Completion] | None = None
             next_at = self.clock.now()
+            backoff = 0.0
             while not self.stop_event.is_set():
+                if backoff and self.clock.wait(self.stop_event, backoff):
+                    break
                 if self.interval:
                     next_at += self.interval
                     delay = next_at - self.clock.now()
@@ -99,6 +108,7 @@ class Worker(threading.Thread):
                 out = call(self.writer, client, self.process, f, value)
                 self.ops += 1
                 last = (f, value, out)
+                backoff = 0.0 if out.type == "ok" else min(BACKOFF_MAX_S, max(BACKOFF_S, 2 * backoff))
                 if out.type == "info":
                     _close(client)
                     client = None

@@ -87,7 +87,7 @@ def _types(h: History, model: str) -> tuple[Any, list[str]]:
 def check_read_committed(h: History) -> bool:
     assert _types(h, "read-committed")[0] is True
     valid, found = _types(h, "serializable")
-    return valid is False and bool(set(found) & {"G-single", "G2-item", "lost-update", "G1c"})
+    return valid is False and bool(set(found) & {"G-single-item", "G2-item", "lost-update", "G1c"})
 
 
 def check_repeatable_read(h: History) -> None:

@@ -3,7 +3,8 @@ pipe (``--remote-debugging-pipe``: no port is opened, so no network is needed ev
 
 Checks: no console errors or uncaught exceptions, no network requests (anything but file: / data: / about:),
 the script ran (the virtualised operations table has rows and scrolls), and a screenshot is written next to
-the report (``report.png``). A large (100k-operation) report must load and scroll within a few seconds.
+the report (``report.png``). A large (100k-operation) report must load and scroll to its end with only the
+visible rows built (its timings are bench/report_bench.py's business: no wall-clock assertion here).
 """
 
 from __future__ import annotations
@@ -236,22 +237,19 @@ def test_100k_operation_report_loads_and_scrolls(tmp_path: Path) -> None:
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     b = bench.make_bundle(tmp_path / "reports", 100_000)
-    t0 = time.monotonic()
-    report = render_report(b)
-    assert time.monotonic() - t0 < 10 and report.stat().st_size < 15e6
+    report = render_report(b)  # how long it takes is bench/report_bench.py's business, not a test's
+    assert report.stat().st_size < 15e6
     browser = Browser(exe, tmp_path / "profile")
     try:
-        session, load_s = _open(browser, report)
+        session, _load_s = _open(browser, report)
         result = _eval(browser, session, SCROLL_JS)
         errors, requests = _problems(browser.events)
     finally:
         browser.close()
-    assert load_s < 10, f"load took {load_s:.1f} s"
     assert 10 < result["rows"] < 100  # virtualised: only the visible rows exist
     n_rows = len(json.loads(report.read_text().split('id="op-data">')[1].split("</script>")[0])["rows"])
     assert n_rows > 100_000  # every client op and fault event is in the table
     assert int(result["last"]) >= 199_000  # scrolled to the end of the history
-    assert result["worst"] < 500, f"a scroll frame took {result['worst']:.0f} ms"
     assert errors == [] and requests == []
 
 

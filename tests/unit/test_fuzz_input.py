@@ -3,11 +3,11 @@ EDN and elle-cli's JSON, the last two through the transactional checkers).
 
 Inputs are mutations of valid seeds and of the hostile corpus (``tests/data/hostile``): bytes replaced,
 inserted, deleted or duplicated, with YAML / EDN / JSON punctuation, aliases, non-finite and huge numbers,
-deep brackets. Whatever comes in, the loader must raise nothing but a ``HarnessError`` (one-line message),
-and ``chaos check`` must exit 0-3 with no traceback and no "internal error", each input within
-``MAX_SECONDS`` (generous: the machine is shared and tracemalloc slows Python) and a bounded amount of
-memory. In CI (``CI=true``) hypothesis is derandomized so the run is reproducible;
-``CHAOS_FUZZ_EXAMPLES`` (default 60 per test) sets how many inputs each test tries.
+deep brackets. Whatever comes in, the loader must raise nothing but a ``HarnessError`` (one-line message), and
+``chaos check`` must exit 0-3 with no traceback and no "internal error", each input in a bounded amount of
+memory (and with a time limit on the check: no wall-clock assertion, the machine is shared). In CI
+(``CI=true``) hypothesis is derandomized so the run is reproducible; ``CHAOS_FUZZ_EXAMPLES`` (default 60 per
+test) sets how many inputs each test tries.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import tempfile
-import time
+import threading
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +32,6 @@ from harness.loader import loads
 
 ROOT = Path(__file__).parents[2]
 HOSTILE = ROOT / "tests" / "data" / "hostile"
-MAX_SECONDS = 10.0
 MAX_PEAK_BYTES = 200 << 20
 
 FUZZ = settings(
@@ -88,9 +88,52 @@ HISTORY_SEEDS = {
 }
 HOSTILE_HISTORIES = [p.read_text() for p in sorted((HOSTILE / "histories").iterdir())]
 PIECES = [
-    "[", "]", "{", "}", ":", ",", "&a ", "*a", "<<: ", "!!python/object ", ".nan", ".inf", "-.inf", "1e999",
-    "NaN", "Infinity", "9" * 60, "\n", "\t", '"', "'", "\\", "#", "- ", "nil", ":type :ok", '"type":"ok"',
-    "#{", "#_", "1/0", "\x00", "\u2028", "é", "[[[[[[[[", "]]]]", "{:a {:b {:c", "null",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    ",",
+    "&a ",
+    "*a",
+    "<<: ",
+    "!!python/object ",
+    ".nan",
+    ".inf",
+    "-.inf",
+    "1e999",
+    "NaN",
+    "Infinity",
+    "9" * 60,
+    "\n",
+    "\t",
+    '"',
+    "'",
+    "\\",
+    "#",
+    "- ",
+    "nil",
+    ":type :ok",
+    '"type":"ok"',
+    "#{",
+    "#_",
+    "1/0",
+    "\x00",
+    "\u2028",
+    "é",
+    "[[[[[[[[",
+    "]]]]",
+    "{:a {:b {:c",
+    "null",
+    "##NaN",
+    "##Inf",
+    "##-Inf",
+    "1e400",
+    "-1e400",
+    "1" + "0" * 1000,
+    "9" * 1000,
+    "-Infinity",
+    "\x1b[31m",
 ]
 
 
@@ -118,16 +161,14 @@ def mutated(draw: st.DrawFn, seeds: list[str]) -> str:
 
 @contextlib.contextmanager
 def bounded() -> Iterator[None]:
-    """Each input: at most MAX_SECONDS and MAX_PEAK_BYTES of Python allocations."""
+    """Each input: at most MAX_PEAK_BYTES of Python allocations (no wall-clock bound: the machine is shared;
+    a hang is caught by the time limit every check runs with)."""
     tracemalloc.start()
-    t = time.monotonic()
     try:
         yield
     finally:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    took = time.monotonic() - t
-    assert took < MAX_SECONDS, f"took {took:.1f} s"
     assert peak < MAX_PEAK_BYTES, f"peak {peak >> 20} MB"
 
 
@@ -156,16 +197,25 @@ def test_experiment_loader_never_crashes(text: str) -> None:
             assert msg and "\n" not in msg and msg.startswith("fuzz.yaml"), msg
 
 
-def check_cli(path: Path, fmt: str) -> None:
-    err = io.StringIO()
-    with bounded(), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        checker = ["--checker", CHECKER_FOR[fmt]] if fmt in CHECKER_FOR else []
-        code = main(["check", str(path), "--format", fmt, "--time-limit", "1", *checker])
+CHECKERS = ("linearizable", "exactly-once", "lock-safety", "list-append", "rw-register")
+NOTHING_CHECKED = re.compile(r"\b0 (transactions|operations)\b")
+
+
+def check_cli(path: Path | str, fmt: str, checker: str | None = None) -> int:
+    err, out = io.StringIO(), io.StringIO()
+    checker = checker or CHECKER_FOR.get(fmt)
+    with bounded(), contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        flags = ["--checker", checker] if checker else []
+        code = main(["check", str(path), "--format", fmt, "--time-limit", "1", *flags])
     text = err.getvalue()
     assert code in (0, 1, 2, 3), f"exit {code}: {text}"
     assert "Traceback" not in text and "internal error" not in text, text
+    assert "\x1b" not in text, text  # control characters from the input are shown escaped, never raw
     if code == 3:
         assert len(text.strip().splitlines()) == 1, text
+    if code == 0:  # a pass is about something: the checker found ops it checks
+        assert not NOTHING_CHECKED.search(out.getvalue()), out.getvalue()
+    return code
 
 
 @pytest.mark.parametrize("fmt", sorted(HISTORY_SEEDS))
@@ -190,5 +240,54 @@ def test_auto_detection_never_crashes(workdir: Path) -> None:
     def one(text: str) -> None:
         path.write_bytes(text.encode("utf-8", errors="surrogatepass"))
         check_cli(path, "auto")
+
+    one()
+
+
+@pytest.mark.parametrize("checker", CHECKERS)
+def test_every_format_with_every_checker_never_crashes_nor_passes_on_nothing(
+    checker: str, workdir: Path
+) -> None:
+    """Any format (guessed) under any checker: 0-3, one line on bad input, and never a pass about nothing."""
+    seeds = [s for v in HISTORY_SEEDS.values() for s in v]
+    path = workdir / f"fuzz-any-{checker}"
+
+    @FUZZ
+    @given(text=mutated(seeds))
+    def one(text: str) -> None:
+        path.write_bytes(text.encode("utf-8", errors="surrogatepass"))
+        check_cli(path, "auto", checker)
+
+    one()
+
+
+def _through_a_pipe(data: bytes, fmt: str, checker: str | None) -> int:
+    """``chaos check /dev/fd/N`` where N is a pipe another thread writes ``data`` into (as ``<(cat H)``)."""
+    r, w = os.pipe()
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError), os.fdopen(w, "wb") as fh:
+            fh.write(data)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        return check_cli(f"/dev/fd/{r}", fmt, checker)
+    finally:
+        os.close(r)  # a reader that stopped early (size bound, bad input) must not leave the writer blocked
+        writer.join()
+
+
+@pytest.mark.parametrize("fmt", sorted(HISTORY_SEEDS))
+def test_a_piped_history_gets_the_verdict_of_the_same_file(fmt: str, workdir: Path) -> None:
+    path = workdir / f"fuzz-pipe-{fmt}"
+
+    @FUZZ
+    @given(text=mutated(HISTORY_SEEDS[fmt] + HOSTILE_HISTORIES))
+    def one(text: str) -> None:
+        data = text.encode("utf-8", errors="surrogatepass")
+        path.write_bytes(data)
+        mode = "auto" if fmt not in CHECKER_FOR else fmt
+        assert _through_a_pipe(data, mode, CHECKER_FOR.get(fmt)) == check_cli(path, mode)
 
     one()

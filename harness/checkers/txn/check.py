@@ -11,7 +11,7 @@ Options:
 
 The verdict is false when the history shows an anomaly the model forbids, unknown when none was found but
 the cycle search ran out of budget, true otherwise. In each strongly connected component of the dependency
-graph the first class found of G0, G1c and the first of G-single, G2-item (data edges only) are reported,
+graph the first class found of G0, G1c and the first of G-single-item, G2-item (data edges only) are reported,
 as Elle and adya do; under strict-serializable, a component with neither is searched again allowing order
 edges, and a cycle found there is ``-process`` when its order edges are all process order, else
 ``-realtime``. Every model forbids an upward-closed part of each group, so stopping early hides nothing.
@@ -211,9 +211,9 @@ def _check_all(name: str, history: History, options: dict[str, Any]) -> Result:
 
 
 # Per component, the first class found in each group is reported (as Elle and adya do): G0 before G1c,
-# G-single before G2-item. Each model forbids an upward-closed part of each group: stopping early hides
+# G-single-item before G2-item. Each model forbids an upward-closed part of each group: stopping early hides
 # nothing.
-GROUPS = (("G0", "G1c"), ("G-single", "G2-item"))
+GROUPS = (("G0", "G1c"), ("G-single-item", "G2-item"))
 
 
 def _first(

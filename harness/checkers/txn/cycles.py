@@ -1,7 +1,7 @@
 """Shortest-cycle search per anomaly class, inside strongly connected components, within a budget.
 
-A class is a base (``G0``: ww edges only; ``G1c``: ww and wr, at least one wr; ``G-single``: exactly one rw;
-``G2-item``: two or more rw) and a variant (``""``: data edges only; ``-process``: needs a process-order
+A class is a base (``G0``: ww edges only; ``G1c``: ww and wr, at least one wr; ``G-single-item``: exactly one
+rw; ``G2-item``: two or more rw) and a variant (``""``: data edges only; ``-process``: needs a process-order
 edge; ``-realtime``: needs a real-time edge). A cycle of a class lies inside one strongly connected component
 of the graph restricted to the class's edge kinds, so each such component is searched on its own: for a
 start edge of the rarest kind the class needs (a -> b), a breadth-first search from b back to a over states
@@ -61,8 +61,8 @@ def cycle_class(name: str) -> CycleClass:
     for v in ("-process", "-realtime"):
         if name.endswith(v):
             base, variant = name[: -len(v)], v
-    allowed = {"G0": WW, "G1c": WW | WR, "G-single": DATA, "G2-item": DATA}[base]
-    rw_min, rw_max = {"G-single": (1, 1), "G2-item": (2, 10**9)}.get(base, (0, 0))
+    allowed = {"G0": WW, "G1c": WW | WR, "G-single-item": DATA, "G2-item": DATA}[base]
+    rw_min, rw_max = {"G-single-item": (1, 1), "G2-item": (2, 10**9)}.get(base, (0, 0))
     special = 0
     if variant == "-process":
         allowed, special = allowed | PROCESS, PROCESS

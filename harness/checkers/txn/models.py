@@ -1,7 +1,9 @@
 """The anomaly vocabulary and the one table of which consistency model forbids which anomaly.
 
-Cycle anomalies (Adya's, over the dependency graph): ``G0`` (write cycle: ww edges only), ``G1c`` (ww and wr,
-at least one wr), ``G-single`` (exactly one rw edge), ``G2-item`` (two or more rw edges). Each has a
+Cycle anomalies (Adya's, over the dependency graph), named as Elle names them: ``G0`` (write cycle: ww edges
+only), ``G1c`` (ww and wr, at least one wr), ``G-single-item`` (exactly one rw edge), ``G2-item`` (two or more
+rw edges); every rw edge here is between versions of one key, so these are Elle's item-level classes (its
+predicate-level ``G-single`` / ``G2`` need predicate reads, which these workloads do not have). Each has a
 ``-process`` variant (the cycle needs a process-order edge) and a ``-realtime`` variant (it needs a real-time
 edge): only models with session / real-time guarantees (strict serializability here) forbid those.
 Non-cycle anomalies come straight from the version orders. As in Elle's table: ``duplicate-elements`` and
@@ -14,7 +16,9 @@ finer classes (G-nonadjacent, cursor stability, ...) are not searched.
 
 from __future__ import annotations
 
-CYCLE_BASES = ("G0", "G1c", "G-single", "G2-item")
+CYCLE_BASES = ("G0", "G1c", "G-single-item", "G2-item")
+#: names this checker used before it took Elle's (bundles written then still say them): old -> Elle's
+RENAMED = {"G-single" + v: "G-single-item" + v for v in ("", "-process", "-realtime")}
 VARIANTS = ("", "-process", "-realtime")
 CYCLE_ANOMALIES = tuple(b + v for b in CYCLE_BASES for v in VARIANTS)
 NON_CYCLE_ANOMALIES = (
@@ -43,8 +47,8 @@ DEFAULT_MODEL = "strict-serializable"
 _ALWAYS = frozenset({"duplicate-elements", "garbage-read"})
 _RU = _ALWAYS | {"G0"}
 _RC = _RU | {"G1a", "G1b", "G1c", "dirty-update", "future-read", "incompatible-order"}
-_SI = _RC | {"G-single", "lost-update", "internal"}
-_RR = _RC | {"G-single", "G2-item", "lost-update"}
+_SI = _RC | {"G-single-item", "lost-update", "internal"}
+_RR = _RC | {"G-single-item", "G2-item", "lost-update"}
 _SER = _SI | _RR
 _STRICT = _SER | {b + v for b in CYCLE_BASES for v in VARIANTS[1:]}
 
@@ -69,7 +73,7 @@ DESCRIPTIONS: dict[str, str] = {
     "lost-update": "two committed transactions read the same version of a key and both wrote it",
     "G0": "write cycle: transactions overwrite each other in a cycle (ww edges only)",
     "G1c": "circular information flow: a cycle of ww and wr edges",
-    "G-single": "read skew: a cycle with exactly one anti-dependency (rw) edge",
+    "G-single-item": "read skew: a cycle with exactly one anti-dependency (rw) edge",
     "G2-item": "write skew: a cycle with two or more anti-dependency (rw) edges",
 }
 
@@ -82,11 +86,13 @@ def check_model(name: str) -> str:
 
 
 def ruled_out(anomaly: str) -> list[str]:
-    """The models (of ``MODELS``) that forbid this anomaly."""
+    """The models (of ``MODELS``) that forbid this anomaly (an old name too: ``RENAMED``)."""
+    anomaly = RENAMED.get(anomaly, anomaly)
     return [m for m in MODELS if anomaly in FORBIDS[m]]
 
 
 def describe(anomaly: str) -> str:
+    anomaly = RENAMED.get(anomaly, anomaly)
     for suffix, words in (
         ("-process", " (the cycle needs process order)"),
         ("-realtime", " (the cycle needs real-time order)"),

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import BadInput
 from harness.history import History
 from harness.op import NEMESIS, Op
+from harness.wellformed import BadOp
 
 TXN = "txn"
 LIST_APPEND_FS = frozenset({"append", "r"})
@@ -55,22 +55,21 @@ def _mop(raw: Any, op: Op, fs: frozenset[str], reads_list: bool) -> MicroOp:
         if type(k) is list:
             k = _key(k)
         elif isinstance(k, dict):
-            raise BadInput(f"op index {op.index}: micro-op key {k!r} must be a number or a string")
+            raise BadOp(op.index, f"field 'value': micro-op key {k!r} must be a number or a string")
+        if f == "r" and reads_list and v is not None:
+            if not isinstance(v, (list, tuple)):  # e.g. [:r 1 5]: ill-typed, not a crash later
+                raise BadOp(op.index, f"field 'value': a list-append read returns a list or null, got {v!r}")
+            return (f, k, [_key(x) for x in v] if any(type(x) is list for x in v[:1]) else list(v))
         if v is None or type(v) is int or type(v) is str:
             return (f, k, v)
-        if f == "r" and reads_list:
-            if not isinstance(v, (list, tuple)):
-                raise BadInput(f"op index {op.index}: a list-append read returns a list or null, got {v!r}")
-            return (f, k, [_key(x) for x in v] if any(type(x) is list for x in v[:1]) else list(v))
+        if isinstance(v, dict):
+            raise BadOp(op.index, f"field 'value': micro-op value {v!r} must be a number, a string or a list")
         return (f, k, _key(v))
     if isinstance(raw, (list, tuple)) and len(raw) == 3 and raw[0] in fs:
         return _mop(list(raw), op, fs, reads_list)
-    where = f"op index {op.index}"
     if not isinstance(raw, (list, tuple)) or len(raw) != 3:
-        raise BadInput(f"{where}: micro-op {raw!r} is not [f, key, value]; e.g. {_example(fs)}")
-    raise BadInput(
-        f"{where}: micro-op f {raw[0]!r} is not one of {', '.join(sorted(fs))}; e.g. {_example(fs)}"
-    )
+        raise BadOp(op.index, f"micro-op {raw!r} is not [f, key, value]; e.g. {_example(fs)}")
+    raise BadOp(op.index, f"micro-op f {raw[0]!r} is not one of {', '.join(sorted(fs))}; e.g. {_example(fs)}")
 
 
 def _example(fs: frozenset[str]) -> str:
@@ -92,7 +91,7 @@ def index_txns(history: History | Iterable[Op], fs: frozenset[str]) -> list[Txn]
         value = comp.value if comp is not None and typ == "ok" else inv.value
         src = comp if comp is not None and typ == "ok" else inv
         if not isinstance(value, (list, tuple)):
-            raise BadInput(f"op index {src.index}: a txn value must be a list of micro-ops, got {value!r}")
+            raise BadOp(src.index, f"a txn value must be a list of micro-ops, got {value!r}")
         mops = tuple(_mop(m, src, fs, reads_list) for m in value)
         txns.append(
             Txn(

@@ -12,7 +12,7 @@ import pytest
 from harness.checkers.linearizable import check
 from harness.checkers.models import Call, Model
 from harness.cli import main
-from harness.history import History, write_jsonl
+from harness.history import History, read_jsonl, write_jsonl
 from harness.op import Op
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "checkers"
@@ -85,7 +85,12 @@ def test_json_output_and_unknown_f_for_the_model(tmp_path: Path, capsys: pytest.
         "failed_part",
         "unknown_parts",
     }
-    assert main(["check", str(_kv(tmp_path, 1)), "--model", "mutex"]) == 3
+    assert main(["check", str(_kv(tmp_path, 1)), "--model", "mutex"]) == 3  # none of its ops: what to try
+    assert "model mutex: f acquire, release" in capsys.readouterr().err
+    mixed = tmp_path / "mixed.jsonl"
+    acquire = [Op(10, 10, 2, "invoke", "acquire", None), Op(11, 11, 2, "ok", "acquire", None)]
+    write_jsonl([*read_jsonl(_kv(tmp_path, 1)), *acquire], mixed)
+    assert main(["check", str(mixed), "--model", "mutex"]) == 3
     assert "model mutex: unknown f 'write'" in capsys.readouterr().err
 
 

@@ -136,7 +136,7 @@ def test_typed_fields_say_what_the_checker_found() -> None:
         isinstance(lock, lock_safety.LockSafetyDetails) and lock.token_regressions and lock.overlap_count == 0
     )
     txn = list_append(G_SINGLE).details
-    assert isinstance(txn, TxnDetails) and txn.anomaly_types == ["G-single"]
+    assert isinstance(txn, TxnDetails) and txn.anomaly_types == ["G-single-item"]
     av = availability.check(CLEAN, min_ok_rate=1.0).details
     assert (
         isinstance(av, availability.AvailabilityDetails)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -114,22 +113,16 @@ def test_a_small_check_imports_only_what_it_needs(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, check=True)
     loaded = out.stdout.strip().splitlines()[-1]
     heavy_modules = (
-        "jsonschema", "requests", "docker", "harness.run", "harness.experiment", "harness.loader",
+        "jsonschema",
+        "requests",
+        "docker",
+        "harness.run",
+        "harness.experiment",
+        "harness.loader",
     )
     for heavy in (f"'{m}'" for m in heavy_modules):
         assert heavy not in loaded
     assert "'harness.checkers.linearizable'" in loaded
 
 
-@pytest.mark.slow  # wall-clock: meaningful on an idle machine only
-def test_a_small_check_answers_in_under_0_3_s(tmp_path: Path) -> None:
-    path = str(_edn(tmp_path, "small", NIL_READ_AFTER_WRITE))
-    best = min(_timed([sys.executable, "-m", "harness.cli", "check", path]) for _ in range(3))
-    base = min(_timed([sys.executable, "-c", "pass"]) for _ in range(3))
-    assert best - base < 0.3, (best, base)
-
-
-def _timed(cmd: list[str]) -> float:
-    t = time.perf_counter()
-    subprocess.run(cmd, capture_output=True, check=False)
-    return time.perf_counter() - t
+# How fast a small check answers is measured by bench/check_startup_bench.py (no wall-clock test here).

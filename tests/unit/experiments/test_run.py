@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,82 @@ def test_same_seed_replays_the_same_nemesis_ops(tmp_path: Path) -> None:
     a, b = _run(h, text, tmp_path), _run(h, text, tmp_path)
     assert a.schedule == b.schedule and len(a.schedule.events) >= 3
     assert nemesis(a) == nemesis(b)
+
+
+def test_a_full_disk_mid_run_ends_clearly_crashed_with_no_tmp_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The output directory's disk fills up during the workload: the run ends with one line naming the file
+    ("cannot write ...history.jsonl: no space left on device"), the bundle says crashed, no .tmp is left."""
+    import errno
+    import io
+
+    import harness.history
+    from harness.errors import InfrastructureError
+
+    full = {"now": False}
+
+    def enospc() -> OSError:
+        return OSError(errno.ENOSPC, "No space left on device")
+
+    class FillingFile(io.TextIOWrapper):
+        def write(self, s: str) -> int:
+            if full["now"]:
+                raise enospc()
+            return super().write(s)
+
+    def opening(path: Any, mode: str = "r", **kw: Any) -> Any:
+        raw = open(path, mode.replace("t", "") + ("b" if "b" not in mode else ""))  # noqa: SIM115
+        return FillingFile(raw, encoding=kw.get("encoding", "utf-8"), line_buffering=False)
+
+    real_write_text = Path.write_text
+
+    def write_text(self: Path, data: str, *a: Any, **kw: Any) -> int:
+        # a new bundle file on the full disk: no blocks left (node logs are the fake backend's own business)
+        if full["now"] and tmp_path in self.parents and self.parent.name != "logs":
+            real_write_text(self, "", *a, **kw)
+            raise enospc()
+        return real_write_text(self, data, *a, **kw)
+
+    def progress(line: str) -> None:
+        if "workload" in line and "ops=" in line:
+            full["now"] = True
+
+    monkeypatch.setattr(harness.history, "open", opening, raising=False)
+    monkeypatch.setattr(Path, "write_text", write_text)
+    try:  # crashed workers (recorded, healed, exit 3), or the error itself when run.json is written last
+        o = _run(Harness(), BASE, tmp_path, progress=progress)
+        code, words = o.exit_code, o.summary
+    except InfrastructureError as e:
+        code, words = e.exit_code, str(e)
+    monkeypatch.undo()
+    assert code == 3 and re.search(r"cannot write \S+history.jsonl: no space left on device", words), words
+    b = Bundle.open(tmp_path / "fake-exp" / "latest")
+    meta = b.read_run()
+    assert meta.status == "crashed" and "no space left on device" in (meta.error or "")
+    assert not list(tmp_path.rglob("*.tmp"))
+    assert len(b.read_history()) > 0  # what was written before the disk filled is kept
+
+
+def test_a_report_that_cannot_be_written_is_one_line_and_leaves_no_tmp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    from harness.cli import main
+
+    _run(Harness(), BASE, tmp_path)
+    bundle = tmp_path / "fake-exp" / "latest"
+    real_write_text = Path.write_text
+
+    def write_text(self: Path, data: str, *a: Any, **kw: Any) -> int:
+        if self.name.endswith(".tmp"):
+            real_write_text(self, data[:10], *a, **kw)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write_text(self, data, *a, **kw)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    assert main(["report", str(bundle)]) == 3
+    err = capsys.readouterr().err
+    assert err.strip() == f"chaos: error: cannot write {bundle}/report.html: no space left on device"
+    assert not list(tmp_path.rglob("*.tmp"))

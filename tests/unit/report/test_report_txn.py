@@ -43,7 +43,7 @@ def test_anomaly_table_cycle_drawing_and_reasons(tmp_path: Path) -> None:
     root = parse(render_html(_bundle(tmp_path)))
     sec = root.one("section", cls="txn")
     cells = [td.text() for td in sec.one("table", cls="txn-anomalies").find_all("tr")[1].find_all("td")]
-    assert cells[0] == "G-single" and "serializable" in cells[2]
+    assert cells[0] == "G-single-item" and "serializable" in cells[2]
     svg = sec.one("svg", cls="txn-cycle")
     assert len(svg.find_all("g", cls="txn")) == 3
     kinds = sorted(g.attrs["data-kind"] for g in svg.find_all("g", cls="edge"))

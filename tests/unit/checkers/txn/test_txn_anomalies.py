@@ -114,7 +114,7 @@ def test_g_single_read_skew_with_witness() -> None:
     h = H().begin(2, [["r", "y", [1]], ["r", "x", []]])
     h.txn(0, [["append", "x", 1]]).txn(1, [["r", "x", [1]], ["append", "y", 1]]).end(2)
     r = list_append(h.history(), consistency_model="snapshot-isolation")
-    assert r.valid is False and r.details["anomaly_types"] == ["G-single"]
+    assert r.valid is False and r.details["anomaly_types"] == ["G-single-item"]
     a = r.details["anomalies"][0]
     assert [s["kind"] for s in a["cycle"]].count("rw") == 1
     rw = next(s for s in a["cycle"] if s["kind"] == "rw")
@@ -146,10 +146,10 @@ def test_g1c_realtime() -> None:
 def test_g_single_process_and_realtime_stale_read() -> None:
     same = H().txn(0, [["append", "x", 1]]).txn(0, [["r", "x", []]])
     assert kinds(same, "serializable") == (True, [])
-    assert kinds(same) == (False, ["G-single-process"])
+    assert kinds(same) == (False, ["G-single-item-process"])
     other = H().txn(0, [["append", "x", 1]]).txn(1, [["r", "x", []]])
     r = list_append(other.history())
-    assert r.valid is False and r.details["anomaly_types"] == ["G-single-realtime"]
+    assert r.valid is False and r.details["anomaly_types"] == ["G-single-item-realtime"]
     assert "realtime" in [s["kind"] for s in r.details["anomalies"][0]["cycle"]]
 
 
@@ -163,7 +163,7 @@ def test_g2_item_realtime() -> None:
 def test_unobserved_committed_append_is_a_lost_append() -> None:
     h = H().txn(0, [["append", "x", 1]]).txn(1, [["append", "x", 2]]).txn(2, [["r", "x", [2]]])
     valid, found = kinds(h)
-    assert valid is False and found and found[0].startswith(("G0", "G-single"))
+    assert valid is False and found and found[0].startswith(("G0", "G-single-item"))
 
 
 def test_info_transactions_may_or_may_not_have_happened() -> None:
@@ -199,7 +199,7 @@ def test_register_valid() -> None:
 def test_register_g_single() -> None:
     h = H().begin(2, [["r", "y", 1], ["r", "x", None]])
     h.txn(0, [["w", "x", 1]]).txn(1, [["r", "x", 1], ["w", "y", 1]]).end(2)
-    assert kinds(h, "serializable", rw_register) == (False, ["G-single"])
+    assert kinds(h, "serializable", rw_register) == (False, ["G-single-item"])
 
 
 def test_register_write_skew() -> None:

@@ -30,7 +30,7 @@ def test_elle_edn_invalid_then_valid_under_weaker_model(
     p.write_text(G_SINGLE_EDN)
     assert main(["check", str(p), "--checker", "list-append"]) == 1
     out = capsys.readouterr().out
-    assert "G-single" in out and "rw:" in out
+    assert "G-single-item" in out and "rw:" in out
     assert main(["check", str(p), "--checker", "list-append", "--consistency-model", "read-committed"]) == 0
 
 
@@ -72,7 +72,7 @@ def test_bad_input_is_exit_3_with_file_and_line(tmp_path: Path, capsys: pytest.C
     q = tmp_path / "m.json"
     q.write_text('{"type": "invoke", "process": 0, "f": "txn", "value": [["inc", "x", 1]]}\n')
     assert main(["check", str(q), "--checker", "list-append"]) == 3
-    assert f"{q}: op index 0: micro-op f 'inc'" in capsys.readouterr().err
+    assert f"{q}:1: micro-op f 'inc'" in capsys.readouterr().err
 
 
 def test_auto_format_reads_our_jsonl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
