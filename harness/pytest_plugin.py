@@ -16,11 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.names import AUTO, BACKEND_CHOICES
+from harness.names import AUTO
+
+if TYPE_CHECKING:  # imported when used, so loading the plugin stays cheap
+    from harness.cluster.base import Cluster
+    from harness.history import History
+    from harness.target import Target, Workload
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,9 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--chaos-backend",
-        choices=BACKEND_CHOICES,
         default=None,
-        help="override target.backend of every experiment",
+        metavar="NAME",
+        help="override target.backend of every experiment (auto or a registered backend)",
     )
     group.addoption(
         "--chaos-duration",
@@ -100,7 +105,7 @@ class ExperimentItem(pytest.Item):
                 for k, v in (("backend", opt("chaos_backend")), ("duration", opt("chaos_duration")))
                 if v is not None
             }
-            o = run_experiment(exp, seed=exp.seed, out=opt("chaos_out"), overrides=overrides)
+            o = run_experiment(exp, out=opt("chaos_out"), overrides=overrides)  # the seed is in exp
         except HarnessError as e:
             raise ExperimentFailed(f"could not run: {e}") from None
         for key, value in (
@@ -168,7 +173,7 @@ def chaos_faults(chaos_recorder: Any) -> Iterator[Callable[[Any], Any]]:
 
     made: list[Any] = []
 
-    def make(cluster: Any) -> Any:
+    def make(cluster: Cluster) -> Any:
         made.append(Nemesis(Schedule(), cluster, chaos_recorder))
         return made[-1]
 
@@ -203,7 +208,7 @@ def chaos_play(chaos_recorder: Any) -> Callable[..., Any]:
     recorded into ``chaos_recorder`` (see ``harness.runtime.interpreter.play`` for every option)."""
     from harness.runtime.interpreter import play
 
-    def run(cluster: Any, target: Any, workload: Any, **kw: Any) -> Any:
+    def run(cluster: Cluster, target: Target, workload: Workload, **kw: Any) -> History:
         return play(cluster, target, workload, writer=chaos_recorder, **kw)
 
     return run
