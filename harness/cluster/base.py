@@ -251,6 +251,8 @@ register_capability(
 
 # packet loss and netem are partial partitions: a target that allows partitions allows them
 _PARTIAL_PARTITIONS = frozenset({"packet-loss", "netem"})
+# what heals a process fault (a killed node is started again): no target's list takes it away
+_HEALING = frozenset({"stop", "start"})
 
 
 def capabilities_of(
@@ -258,7 +260,7 @@ def capabilities_of(
 ) -> frozenset[str]:
     """A cluster's capabilities: every registered capability whose protocol ``backend`` implements, plus what
     ``net`` offers (``NetOffers``; any other ``Net`` offers ``partition``), within what the target allows
-    (``allowed``; None: everything)."""
+    (``allowed``; None: everything; ``stop`` and ``start``, which heal, are never taken away)."""
     caps = {
         c.name for c in _REGISTERED.values() if c.protocol is not None and isinstance(backend, c.protocol)
     }
@@ -268,7 +270,7 @@ def capabilities_of(
         caps.add("partition")
     if allowed is not None:
         permitted = frozenset(allowed)
-        caps &= permitted | (_PARTIAL_PARTITIONS if "partition" in permitted else frozenset())
+        caps &= permitted | _HEALING | (_PARTIAL_PARTITIONS if "partition" in permitted else frozenset())
     return frozenset(caps)
 
 
