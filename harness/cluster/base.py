@@ -213,6 +213,12 @@ def register_capability(name: str, protocol: type | None, why_missing: str) -> C
     return cap
 
 
+def unregister_capability(name: str) -> None:
+    """Forget capability ``name`` (a plugin's tests undo their registration with it)."""
+    _REGISTERED.pop(name, None)
+    _WHY.pop(name, None)
+
+
 def registered_capabilities() -> tuple[Capability, ...]:
     return tuple(_REGISTERED.values())
 
