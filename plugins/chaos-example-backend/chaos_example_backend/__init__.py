@@ -2,10 +2,10 @@
 
 A backend is a class implementing ``harness.cluster.base.Backend``, constructed as ``cls(run)`` (plus
 ``base_port=`` when a caller asks for fixed ports). What else it can do is read from the protocols it
-implements, never from its name: this one implements ``Killable`` (``kill``) and ``NodeStates`` (``states``)
-but not ``Pausable``, so its clusters do not offer ``pause``, and a run that schedules a pause fault is refused
-with the reason before its workload starts. It does not build its own network (``NetworkHost``), so the
-harness routes every link through Toxiproxy proxies and partitions them there.
+implements, never from its name: this one implements ``Killable`` (``kill``) and ``NodeStates``
+(``states``) but not ``Pausable``, so its clusters do not offer ``pause``, and a run that schedules a pause
+fault is refused with the reason before its workload starts. It does not build its own network
+(``NetworkHost``), so the harness routes every link through Toxiproxy proxies and partitions them there.
 
 It delegates to the bundled local backend, the shortest honest way to place processes; a backend of your own
 (VMs, Kubernetes, ...) implements the same methods against its own machinery.
