@@ -144,7 +144,7 @@ def chaos_recorder(tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def chaos_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+def chaos_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Cluster]]:
     """``chaos_cluster("kv", nodes=3, flags=..., backend=...)`` -> a ready cluster, removed after the test."""
     from contextlib import ExitStack
 
@@ -153,7 +153,7 @@ def chaos_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ca
     backend = request.config.getoption("chaos_backend") or AUTO
     with ExitStack() as stack:
 
-        def make(target: Any, nodes: int = 3, **kw: Any) -> Any:
+        def make(target: Target | str, nodes: int = 3, **kw: Any) -> Cluster:
             kw.setdefault("backend", backend)
             kw.setdefault("log_dir", tmp_path / "logs")
             cluster = stack.enter_context(open_cluster(target, nodes=nodes, **kw))
