@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 
 from harness.cluster.backends import check_backend, make_backend
 from harness.cluster.base import (
+    WHY_MISSING,
     Backend,
     Concurrent,
     Killable,
@@ -146,10 +147,11 @@ class Cluster:
         """The backend typed as ``protocol``; ``BadInput`` naming the capability when this cluster lacks it
         (the backend does not implement it, or the target does not allow it)."""
         name = capability_for(protocol)
-        if not isinstance(self.backend, protocol) or name not in self.capabilities:
-            raise BadInput(
-                f"{name}: the {self.backend.name} backend cannot {name} (not offered by this cluster)"
-            )
+        if not isinstance(self.backend, protocol):
+            why = WHY_MISSING.get(name, f"it does not implement {protocol.__name__}")
+            raise BadInput(f"{name}: the {self.backend.name} backend cannot {name} ({why})")
+        if name not in self.capabilities:
+            raise BadInput(f"{name}: this cluster does not offer it (the target does not allow {name})")
         return self.backend
 
     def kill(self, node: str) -> None:

@@ -21,11 +21,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from harness.net.base import Net
-from harness.net.mesh import Mesh
 from harness.target import Addr, ClientContext, NodeContext, NodeSpec, Topology
+
+if TYPE_CHECKING:  # the Toxiproxy mesh (and its HTTP client) is not loaded just to name it
+    from harness.net.mesh import Mesh
 
 
 @dataclass(frozen=True)
