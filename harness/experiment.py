@@ -8,6 +8,7 @@ runnable file form (``chaos shrink``, the ``resolved`` experiment in ``run.json`
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -132,6 +133,17 @@ class Experiment:
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_data(), sort_keys=False, default_flow_style=None)
+
+
+def run_seed(exp: Experiment, seed: int | None = None) -> int:
+    """The seed a run of ``exp`` uses, decided here only: ``seed`` when given, else the experiment's own (the
+    file's, or ``--seed`` put there by ``with_overrides``), else a fresh one (recorded in ``run.json``, so
+    ``chaos replay`` repeats it)."""
+    if seed is not None:
+        return seed
+    if exp.seed is not None:
+        return exp.seed
+    return random.SystemRandom().randrange(2**31)
 
 
 def _thaw(v: Any) -> Any:

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from harness.cluster.backends import backend_choices, check_backend
 from harness.declare.search import resolve_target
 from harness.errors import BadInput
 from harness.evidence import Rules as EvidenceRules
@@ -43,11 +44,12 @@ from harness.limits import (
     decode_utf8,
     read_bounded,
 )
-from harness.names import AUTO, BACKEND_CHOICES
+from harness.names import AUTO
 from harness.probes import parse as parse_steady_state
 from harness.registry import Registries
 from harness.schema import FieldPath, YamlDoc, check_schema, field_name
 from harness.schema.faults import RANDOM_OWN, live_schema
+from harness.target import Target, target_traits
 
 
 def _frozen(d: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -80,8 +82,8 @@ def with_overrides(
     exp: Experiment, *, seed: int | None = None, backend: str | None = None, duration: float | None = None
 ) -> Experiment:
     """The experiment with command-line overrides; a shorter ``duration`` clips (or drops) explicit steps."""
-    if backend is not None and backend not in BACKEND_CHOICES:
-        raise BadInput(f"--backend {backend}: valid: {', '.join(BACKEND_CHOICES)}")
+    if backend is not None:
+        check_backend(backend, "--backend")
     out = exp
     if seed is not None:
         out = replace(out, seed=check_seed(seed, "--seed"))
@@ -119,7 +121,7 @@ def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
     t, w = d["target"], d["workload"]
     target, target_obj = _target(doc, reg, t)
     if "nodes" not in t:  # a declared target says how many nodes it runs by default
-        target = replace(target, nodes=int(getattr(target_obj, "default_nodes", target.nodes)))
+        target = replace(target, nodes=int(target_traits(target_obj).default_nodes or target.nodes))
     try:
         topo = target_obj.topology(target.nodes, dict(target.options))
     except BadInput as e:
@@ -131,7 +133,7 @@ def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
         wl_options["keys"] = w["keys"]
     wl_options.update(w.get("mix") or {})  # the mix is the workload's operation weights, e.g. read: 2
     workload = WorkloadSpec(
-        kind=w.get("kind", getattr(target_obj, "default_workload", None) or target.name),
+        kind=w.get("kind", target_traits(target_obj).default_workload or target.name),
         duration=float(w["duration"]),
         concurrency=int(w.get("concurrency", 4)),
         rate=w.get("rate"),
@@ -190,13 +192,9 @@ def _evidence(e: Mapping[str, Any] | None) -> EvidenceRules:
     )
 
 
-def known_flags(target: Any) -> frozenset[str]:
+def known_flags(target: Target) -> frozenset[str]:
     """Planted bugs a target declares (``planted_bugs``); empty: unchecked."""
-    for attr in ("planted_bugs",):
-        value = getattr(target, attr, None)
-        if value:
-            return frozenset(value)
-    return frozenset()
+    return frozenset(target.planted_bugs or ())
 
 
 def _declaration_path(doc: YamlDoc, given: str) -> str:
@@ -236,11 +234,17 @@ def _target(doc: YamlDoc, reg: Registries, t: Mapping[str, Any]) -> tuple[Target
                 ("target", "flags", i),
                 f"unknown planted bug {f!r} for target {name}; valid: {', '.join(sorted(known))}",
             )
+    backend = t.get("backend", AUTO)
+    if backend not in backend_choices():
+        raise doc.error(
+            ("target", "backend"),
+            f"unknown backend {backend!r}; valid backends: {', '.join(backend_choices())}",
+        )
     spec = TargetSpec(
         name=name,
         nodes=int(t.get("nodes", 3)),
         flags=frozenset(flags),
-        backend=t.get("backend", AUTO),
+        backend=backend,
         options=_frozen(t.get("options")),
         declaration=decl,
     )

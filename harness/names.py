@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-# Cluster backends (``harness.cluster``): ``auto`` picks docker when an engine answers, else local.
+# Cluster backends (``harness.cluster``; registered through the entry-point group ``chaos_harness.backends``,
+# so a plugin adds its own): the bundled ones, and ``auto``, which picks the first of ``AUTO_ORDER`` that is
+# available (docker when an engine answers, else local).
 DOCKER = "docker"
 LOCAL = "local"
 AUTO = "auto"
-BACKENDS: tuple[str, ...] = (DOCKER, LOCAL)  # the real ones, as a target declaration lists them
-BACKEND_CHOICES: tuple[str, ...] = (AUTO, *BACKENDS)  # what an experiment / the command line may ask for
+BACKENDS: tuple[str, ...] = (DOCKER, LOCAL)  # the bundled ones, as a target declaration lists them
+AUTO_ORDER: tuple[str, ...] = BACKENDS
+BACKEND_CHOICES: tuple[str, ...] = (AUTO, *BACKENDS)  # the bundled choices (what editors complete)
 
 # The source of the client -> node links (the harness's workers): a client link is ``(CLIENT, node)``.
 CLIENT = "client"

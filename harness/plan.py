@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.cluster.backends import backend_class, resolve_backend
+from harness.cluster.base import Placement, placement_of
 from harness.errors import BadInput
 from harness.experiment import Experiment
-from harness.names import AUTO, DOCKER, LOCAL
 from harness.registry import Registries
 from harness.schedule import Schedule, generate
-from harness.target import Addr, ImageBuild, NodeContext, NodeSpec, Readiness, target_ports
+from harness.target import Addr, ImageBuild, NodeContext, NodeSpec, Readiness, target_ports, target_traits
 
 LOCAL_EXAMPLE_PORT = 20000  # local ports are allocated at run time; the plan numbers them from here
 
@@ -44,29 +45,22 @@ class Plan:
     declaration: str | None
     nodes: tuple[NodePlan, ...]
     schedule: Schedule
+    placement: Placement = Placement()
 
 
-def _backend(exp: Experiment) -> str:
-    if exp.target.backend != AUTO:
-        return exp.target.backend
-    from harness.cluster.docker import docker_reachable
-
-    return DOCKER if docker_reachable() else LOCAL
-
-
-def _contexts(exp: Experiment, ports: Mapping[str, int], backend: str) -> dict[str, NodeContext]:
-    nodes, first = exp.nodes, next(iter(ports))
-    if backend == DOCKER:
+def _contexts(
+    exp: Experiment, ports: Mapping[str, int], backend: str, placed: Placement
+) -> dict[str, NodeContext]:
+    nodes, first, root = exp.nodes, next(iter(ports)), placed.data_root
+    if placed.own_hosts:
         own = {n: dict(ports) for n in nodes}
         reach = {(a, b): {p: Addr(b, port) for p, port in ports.items()} for a in nodes for b in nodes}
-        from harness.cluster.docker import DockerBackend
-
-        host, bind, root = dict(zip(nodes, nodes, strict=True)), "0.0.0.0", DockerBackend.data_root
+        host, bind = dict(zip(nodes, nodes, strict=True)), "0.0.0.0"
     else:
         counter = iter(range(LOCAL_EXAMPLE_PORT, LOCAL_EXAMPLE_PORT + 10000))
         own = {n: {p: next(counter) for p in ports} for n in nodes}
         reach = {(a, b): {p: Addr("127.0.0.1", next(counter)) for p in ports} for a in nodes for b in nodes}
-        host, bind, root = {n: "127.0.0.1" for n in nodes}, "127.0.0.1", "$RUN/data"
+        host, bind = {n: "127.0.0.1" for n in nodes}, "127.0.0.1"
     out = {}
     for n in nodes:
         peer_addrs = {m: reach[(n, m)] for m in nodes if m != n}
@@ -86,8 +80,8 @@ def _contexts(exp: Experiment, ports: Mapping[str, int], backend: str) -> dict[s
     return out
 
 
-def _image(spec: NodeSpec, backend: str) -> str:
-    if backend == LOCAL:
+def _image(spec: NodeSpec, placed: Placement) -> str:
+    if not placed.images:
         return "(none: a local process)"
     if spec.image is None:
         return "the bundled target image"
@@ -110,30 +104,32 @@ def resolve_plan(exp: Experiment, seed: int, registries: Registries | None = Non
     """The plan (see the module docstring); ``BadInput`` when a node's spec cannot be resolved."""
     reg = registries or Registries()
     target = exp.target.resolve(reg)
-    backend = _backend(exp)
+    backend = resolve_backend(exp.target.backend)
+    placed = placement_of(backend_class(backend))
     try:
         ports = target_ports(target)
     except ValueError as e:
         raise BadInput(f"target {exp.target.name}: {e}") from None
     roles: dict[str, str] = {}
-    for role, members in (getattr(target, "roles_for", lambda nodes: {})(exp.nodes)).items():
+    traits = target_traits(target)
+    for role, members in traits.roles_for(exp.nodes).items():
         roles.update({n: role for n in members})
     nodes = []
-    for n, ctx in _contexts(exp, ports, backend).items():
+    for n, ctx in _contexts(exp, ports, backend, placed).items():
         spec = target.node_spec(ctx)
         nodes.append(
             NodePlan(
                 node=n,
                 role=roles.get(n),
-                image=_image(spec, backend),
+                image=_image(spec, placed),
                 ports=dict(ctx.ports),
                 argv=tuple(spec.argv),
                 env=dict(spec.env),
                 ready=_ready(spec.ready, next(iter(ports))),
             )
         )
-    decl = getattr(getattr(target, "decl", None), "file", None)
-    return Plan(exp, seed, backend, exp.target.name, decl, tuple(nodes), generate(exp, seed, reg))
+    schedule = generate(exp, seed, reg)
+    return Plan(exp, seed, backend, exp.target.name, traits.declaration, tuple(nodes), schedule, placed)
 
 
 def _event(e: Any) -> str:
@@ -153,8 +149,10 @@ def format_plan(plan: Plan) -> str:
         f"rate {'unlimited' if w.rate is None else f'{w.rate:g}/s'}, timeout {w.timeout:g} s; "
         f"checkers: {', '.join(c.name for c in exp.checkers)}",
     ]
-    if plan.backend == LOCAL:
-        lines.append("(local: ports are allocated when the run starts; the numbers below are examples)")
+    if not plan.placement.own_hosts:
+        lines.append(
+            f"({plan.backend}: ports are allocated when the run starts; the numbers below are examples)"
+        )
     for n in plan.nodes:
         lines.append(f"node {n.node}" + (f" (role {n.role})" if n.role else ""))
         lines.append(f"  image:   {n.image}")

@@ -15,8 +15,14 @@ routed either through Toxiproxy (one proxy per directed link and per named port)
 | docker | direct (proxied if asked) | direct (proxied if asked) | packet filters, toxics (``PacketNet``) |
 
 ``proxies`` is what the run wants proxied (the runner asks for it only when an experiment schedules link
-toxics on that class of link); on local the peer links are always proxied (``resolve_proxies``).
-Each node starts with a ``NodeContext``
+toxics on that class of link); a backend that partitions by proxies (no ``NetworkHost``: local) always proxies
+the peer links (``resolve_proxies``). Nothing here knows a backend by name: a
+backend is found by its registered name (``harness.cluster.backends``) and what it does beyond ``Backend`` is
+read from the protocols it implements (``harness.cluster.base``): ``Killable``, ``Pausable``, ``NodeStates``,
+``Concurrent`` (its per-node calls run in parallel) and ``NetworkHost`` (it builds the run's ``Net`` itself,
+as docker builds its packet filters; a backend without it is partitioned by proxies). The capabilities
+follow (``capabilities_of``), and ``Cluster.ability(P)`` hands a fault the backend
+as ``P``. Each node starts with a ``NodeContext``
 holding its own host and ports and every peer's addresses. On exit -- normal, exception, Ctrl-C or SIGTERM
 (``harness.interrupts``: a second signal cannot cut the teardown short) --
 faults are healed, logs collected (into ``log_dir`` when given) and every process / container / network /
@@ -33,27 +39,49 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from harness.cluster.base import Backend, NodeAddrs, Pausable, capabilities_of
+from harness.cluster.backends import check_backend, make_backend
+from harness.cluster.base import (
+    WHY_MISSING,
+    Backend,
+    Concurrent,
+    Killable,
+    NetworkHost,
+    NodeAddrs,
+    NodeStates,
+    Pausable,
+    capabilities_of,
+    capability_for,
+)
 from harness.cluster.readiness import probe
 from harness.cluster.rundir import RunDir, check_run_id, new_run_id
 from harness.errors import BadInput, InfrastructureError
 from harness.interrupts import hold, shielded, trapped
-from harness.names import AUTO, BACKEND_CHOICES, CLIENT, CLIENTS, DOCKER, LOCAL, PEERS, ROUTES
+from harness.names import CLIENTS, LOCAL, PEERS, ROUTES
+from harness.net.base import Net
 from harness.net.mesh import Mesh
-from harness.net.packet import PacketNet
 from harness.net.toxiproxy import ToxiproxyApi
-from harness.target import Addr, ClientContext, NodeContext, Readiness, Target, target_ports
+from harness.target import (
+    Addr,
+    ClientContext,
+    NodeContext,
+    Readiness,
+    Target,
+    Topology,
+    target_ports,
+    target_traits,
+)
 
 T = TypeVar("T")
 
 
 @dataclass
 class Cluster:
-    """A running cluster; see the module docstring. Construct only through ``open_cluster``."""
+    """A running cluster (implements ``harness.cluster.base.Cluster``); see the module docstring. Construct
+    only through ``open_cluster``."""
 
     run_id: str
     backend: Backend
-    net: Mesh | PacketNet
+    net: Net
     contexts: dict[str, NodeContext]
     capabilities: frozenset[str]
     _stopped: set[str] = field(default_factory=set)
@@ -63,7 +91,7 @@ class Cluster:
 
     @property
     def nodes(self) -> tuple[str, ...]:
-        return self.net.topology.nodes
+        return tuple(self.contexts)  # in the topology's order
 
     @property
     def client_addrs(self) -> dict[str, Addr]:
@@ -116,9 +144,20 @@ class Cluster:
             time.sleep(0.02)
         return time.monotonic() - start
 
+    def ability(self, protocol: type[T]) -> T:
+        """The backend typed as ``protocol``; ``BadInput`` naming the capability when this cluster lacks it
+        (the backend does not implement it, or the target does not allow it)."""
+        name = capability_for(protocol)
+        if not isinstance(self.backend, protocol):
+            why = WHY_MISSING.get(name, f"it does not implement {protocol.__name__}")
+            raise BadInput(f"{name}: the {self.backend.name} backend cannot {name} ({why})")
+        if name not in self.capabilities:
+            raise BadInput(f"{name}: this cluster does not offer it (the target does not allow {name})")
+        return self.backend
+
     def kill(self, node: str) -> None:
         self._need("kill", node)
-        self.backend.kill(node)  # type: ignore[attr-defined]
+        self.ability(Killable).kill(node)
 
     def restart(self, node: str) -> None:
         """Stop the node gracefully and start it again, its data dir intact: what the ``restart`` fault does.
@@ -131,7 +170,7 @@ class Cluster:
     def kill_and_start(self, node: str) -> None:
         """Crash the node (SIGKILL) and start it again at once, its data dir intact."""
         self._need("kill", node)
-        self.backend.kill(node)  # type: ignore[attr-defined]
+        self.ability(Killable).kill(node)
         self.backend.start(node)
 
     def stop(self, node: str) -> None:
@@ -144,22 +183,19 @@ class Cluster:
 
     def pause(self, node: str) -> None:
         self._need("pause", node)
-        assert isinstance(self.backend, Pausable)
-        self.backend.pause(node)
+        self.ability(Pausable).pause(node)
 
     def resume(self, node: str) -> None:
         self._need("pause", node)
-        assert isinstance(self.backend, Pausable)
-        self.backend.resume(node)
+        self.ability(Pausable).resume(node)
 
     def logs(self) -> dict[str, str]:
         return self.backend.logs()
 
     def node_states(self) -> dict[str, str]:
         """Each node's state: ``running``, ``paused`` or ``down`` (what the nemesis's watch polls)."""
-        states = getattr(self.backend, "states", None)
-        if callable(states):
-            return dict(states())
+        if isinstance(self.backend, NodeStates):
+            return dict(self.backend.states())
         return {n: "running" if self.backend.running(n) else "down" for n in self.nodes}
 
 
@@ -175,21 +211,8 @@ def _resolve_target(target: Target | str) -> Target:
     return cls()
 
 
-def make_backend(name: str, run: RunDir, base_port: int | None) -> Backend:
-    if name not in BACKEND_CHOICES:
-        raise BadInput(f"backend {name!r}: unknown; valid backends: {', '.join(BACKEND_CHOICES)}")
-    if name in (DOCKER, AUTO):
-        from harness.cluster.docker import DockerBackend, docker_reachable
-
-        if name == DOCKER or docker_reachable():
-            return DockerBackend(run)
-    from harness.cluster.local import LocalBackend
-
-    return LocalBackend(run, base_port=base_port)
-
-
 def _teardown(
-    cluster_net: Mesh | PacketNet | None, backend: Backend, run: RunDir, log_dir: Path | None
+    cluster_net: Net | None, mesh: Mesh | None, backend: Backend, run: RunDir, log_dir: Path | None
 ) -> None:
     with shielded():  # no signal, first or second, cuts the cleanup short; a noted one is raised after it
         hold("teardown")
@@ -203,23 +226,24 @@ def _teardown(
                     (log_dir / f"{node}.log").write_text(text, encoding="utf-8")
         finally:
             backend.close()
-            if cluster_net is not None and cluster_net.api is not None:
-                cluster_net.api.close()
+            if mesh is not None:
+                mesh.api.close()
             run.remove()
 
 
 def _in_parallel(be: Backend, nodes: tuple[str, ...], fn: Callable[[str], T]) -> dict[str, T]:
-    """``{node: fn(node)}``; on docker concurrently (each call is engine round trips), locally in order."""
-    if be.name != DOCKER or len(nodes) < 2:
+    """``{node: fn(node)}``; concurrently when the backend says its calls may be (``Concurrent``)."""
+    if not (isinstance(be, Concurrent) and be.concurrent_calls) or len(nodes) < 2:
         return {n: fn(n) for n in nodes}
     with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
         futures = {n: pool.submit(fn, n) for n in nodes}
         return {n: f.result() for n, f in futures.items()}
 
 
-def resolve_proxies(backend: str, proxies: Iterable[str] | None) -> frozenset[str]:
-    """Which classes of links go through proxies: on docker what was asked for; on local the peer links always
-    (partitions act there) and the client links only when asked (a link fault on them).
+def resolve_proxies(be: Backend | type, proxies: Iterable[str] | None) -> frozenset[str]:
+    """Which classes of links go through proxies: what was asked for when the backend builds its own network
+    (``NetworkHost``: docker); else the peer links always (the proxies are how it partitions) and the client
+    links only when asked (a link fault on them).
 
     Clients dial nodes directly otherwise, as on docker: a proxy in front of a dead node accepts the
     connection and then closes it, so a client cannot tell "refused, certainly not done" (``fail``) from
@@ -228,11 +252,11 @@ def resolve_proxies(backend: str, proxies: Iterable[str] | None) -> frozenset[st
     bad = sorted(wanted - set(ROUTES))
     if bad:
         raise BadInput(f"proxies: {bad[0]!r} is not a class of links; valid: {', '.join(ROUTES)}")
-    return frozenset({PEERS}) | wanted if backend == LOCAL else wanted
+    return wanted if isinstance(be, NetworkHost) else frozenset({PEERS}) | wanted
 
 
 def _contexts(
-    topology: Any,
+    topology: Topology,
     addrs: Mapping[str, NodeAddrs],
     mesh: Mesh | None,
     proxied: frozenset[str],
@@ -275,7 +299,8 @@ def open_cluster(
     base_port: int | None = None,
     proxies: Iterable[str] | None = None,
 ) -> Iterator[Cluster]:
-    """Start a cluster of ``target`` on ``backend`` (``local``, ``docker`` or ``auto``); removed on exit.
+    """Start a cluster of ``target`` on ``backend`` (any registered name, e.g. ``local`` or ``docker``, or
+    ``auto``); removed on exit.
 
     ``base_port`` (local backend only) uses consecutive fixed ports from there instead of free ones.
     ``proxies`` (docker only; local proxies everything): the classes of links (``peers``, ``clients``)
@@ -283,25 +308,25 @@ def open_cluster(
     """
     if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= 32:
         raise BadInput(f"nodes {nodes!r}: expected a whole number between 1 and 32")
-    if backend not in BACKEND_CHOICES:
-        raise BadInput(f"backend {backend!r}: unknown; valid backends: {', '.join(BACKEND_CHOICES)}")
+    check_backend(backend)
     tgt = _resolve_target(target)
+    traits = target_traits(tgt)
     try:
         ports = target_ports(tgt)
     except ValueError as e:
-        raise BadInput(f"target {getattr(tgt, 'name', '?')}: {e}") from None
+        raise BadInput(f"target {tgt.name}: {e}") from None
     opts = dict(options or {})
     topology = tgt.topology(nodes, opts)
     rid = check_run_id(run_id) if run_id else new_run_id()
     with trapped():
         run = RunDir.create(rid, owner_log_dir=log_dir)
-        net: Mesh | PacketNet | None = None
+        net: Net | None = None
+        mesh: Mesh | None = None
         be: Backend | None = None
         try:
             be = make_backend(backend, run, base_port)
-            proxied = resolve_proxies(be.name, proxies)
+            proxied = resolve_proxies(be, proxies)
             addrs = _in_parallel(be, topology.nodes, lambda n: be.node_addrs(n, ports))
-            mesh: Mesh | None = None
             if proxied:
                 api = ToxiproxyApi(be.start_toxiproxy())
                 api.wait_ready(timeout=15)
@@ -317,20 +342,11 @@ def open_cluster(
                     peer_links=PEERS in proxied,
                     client_links=CLIENTS in proxied,
                 )
-            net = mesh
-            if be.name == DOCKER:
-                ips = {n: be.direct_addr(n).host for n in topology.nodes}
-                ips[CLIENT] = be.client_ip()  # type: ignore[attr-defined]
-                be.attach_agents()  # type: ignore[attr-defined]
-                net = PacketNet(
-                    topology,
-                    ips,
-                    be.load_rules,  # type: ignore[attr-defined]
-                    mesh,
-                    shape=be.load_tc,  # type: ignore[attr-defined]
-                    netem_ok=be.netem_available,  # type: ignore[attr-defined]
+            net = be.build_net(topology, mesh) if isinstance(be, NetworkHost) else mesh
+            if net is None:
+                raise InfrastructureError(
+                    f"backend {be.name}: no network to fault (it builds none, and no link is proxied)"
                 )
-            assert net is not None
             if CLIENTS in proxied and mesh is not None:
                 client_ports = {n: dict(mesh.client_ports[n]) for n in topology.client_nodes}
             else:
@@ -340,24 +356,13 @@ def open_cluster(
             ready: dict[str, Readiness | None] = {n: spec.ready for n, spec in specs.items()}
             _in_parallel(be, topology.nodes, lambda n: be.start_node(contexts[n], specs[n]))
             hold("start-up")
-            caps = capabilities_of(be) | {"partition"}
-            if proxied:
-                caps |= {"link"}
-            if be.name == DOCKER:
-                caps |= {"packet-loss"}
-                if be.netem_available():  # type: ignore[attr-defined]
-                    caps |= {"netem"}
-            allowed = getattr(tgt, "capabilities", None)
-            if allowed is not None:
-                # packet loss is a partial partition: offered wherever partitions are
-                packet = {"packet-loss", "netem"} if "partition" in allowed else set()
-                caps &= frozenset(allowed) | packet
+            caps = capabilities_of(be, net, traits.capabilities)
             yield Cluster(
                 rid, be, net, contexts, caps, client_ports=client_ports, ready=ready, proxied=proxied
             )
         finally:
             if be is not None:
-                _teardown(net, be, run, Path(log_dir) if log_dir is not None else None)
+                _teardown(net, mesh, be, run, Path(log_dir) if log_dir is not None else None)
             else:
                 with shielded():
                     run.remove()

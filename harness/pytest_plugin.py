@@ -16,11 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.names import AUTO, BACKEND_CHOICES
+from harness.names import AUTO
+
+if TYPE_CHECKING:  # imported when used, so loading the plugin stays cheap
+    from harness.cluster.base import Cluster
+    from harness.history import History
+    from harness.target import Target, Workload
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,9 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--chaos-backend",
-        choices=BACKEND_CHOICES,
         default=None,
-        help="override target.backend of every experiment",
+        metavar="NAME",
+        help="override target.backend of every experiment (auto or a registered backend)",
     )
     group.addoption(
         "--chaos-duration",
@@ -100,7 +105,7 @@ class ExperimentItem(pytest.Item):
                 for k, v in (("backend", opt("chaos_backend")), ("duration", opt("chaos_duration")))
                 if v is not None
             }
-            o = run_experiment(exp, seed=exp.seed, out=opt("chaos_out"), overrides=overrides)
+            o = run_experiment(exp, out=opt("chaos_out"), overrides=overrides)  # the seed is in exp
         except HarnessError as e:
             raise ExperimentFailed(f"could not run: {e}") from None
         for key, value in (
@@ -139,7 +144,7 @@ def chaos_recorder(tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def chaos_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+def chaos_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Cluster]]:
     """``chaos_cluster("kv", nodes=3, flags=..., backend=...)`` -> a ready cluster, removed after the test."""
     from contextlib import ExitStack
 
@@ -148,7 +153,7 @@ def chaos_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ca
     backend = request.config.getoption("chaos_backend") or AUTO
     with ExitStack() as stack:
 
-        def make(target: Any, nodes: int = 3, **kw: Any) -> Any:
+        def make(target: Target | str, nodes: int = 3, **kw: Any) -> Cluster:
             kw.setdefault("backend", backend)
             kw.setdefault("log_dir", tmp_path / "logs")
             cluster = stack.enter_context(open_cluster(target, nodes=nodes, **kw))
@@ -168,7 +173,7 @@ def chaos_faults(chaos_recorder: Any) -> Iterator[Callable[[Any], Any]]:
 
     made: list[Any] = []
 
-    def make(cluster: Any) -> Any:
+    def make(cluster: Cluster) -> Any:
         made.append(Nemesis(Schedule(), cluster, chaos_recorder))
         return made[-1]
 
@@ -203,7 +208,7 @@ def chaos_play(chaos_recorder: Any) -> Callable[..., Any]:
     recorded into ``chaos_recorder`` (see ``harness.runtime.interpreter.play`` for every option)."""
     from harness.runtime.interpreter import play
 
-    def run(cluster: Any, target: Any, workload: Any, **kw: Any) -> Any:
+    def run(cluster: Cluster, target: Target, workload: Workload, **kw: Any) -> History:
         return play(cluster, target, workload, writer=chaos_recorder, **kw)
 
     return run

@@ -16,7 +16,6 @@ checker proved a violation. A worker or nemesis exception (``harness.crash``) en
 from __future__ import annotations
 
 import inspect
-import random
 import shutil
 import sys
 import threading
@@ -32,13 +31,13 @@ from harness import outcome as oc
 from harness.bundle import Bundle
 from harness.checkers.base import UNKNOWN, Composite, Result, Validity, compose
 from harness.checkers.contract import Checkers
-from harness.cluster.base import explain_missing
+from harness.cluster.base import Cluster, explain_missing
 from harness.cluster.owner import register_bundle
 from harness.cluster.rundir import chaos_home
 from harness.crash import Crash
 from harness.crash import summary as crash_summary
 from harness.errors import InfrastructureError
-from harness.experiment import CheckerSpec, Experiment
+from harness.experiment import CheckerSpec, Experiment, run_seed
 from harness.faults.link import proxied_links
 from harness.history import History, HistoryWriter
 from harness.interrupts import hold, shielded, trapped
@@ -49,11 +48,11 @@ from harness.run_guard import Guard
 from harness.runtime.interpreter import Hooks, Interpreter
 from harness.runtime.nemesis import Nemesis
 from harness.schedule import Schedule, generate
-from harness.target import ClientContext, make_workload
+from harness.target import Target, make_workload
 from harness.target import make_client as target_client
 
 Progress = Callable[[str], None]
-ClusterFactory = Callable[..., AbstractContextManager[Any]]
+ClusterFactory = Callable[..., AbstractContextManager[Cluster]]
 
 
 @dataclass(frozen=True)
@@ -164,7 +163,9 @@ class _Run:
         self.bundle.update_run(phase=name, phases=self.phases)
         self.progress(f"[{time.monotonic() - self.t_start:6.1f}s] phase {name}")
 
-    def main(self, cluster: Any, stack: ExitStack, schedule: Schedule, target: Any) -> dict[str, float]:
+    def main(
+        self, cluster: Cluster, stack: ExitStack, schedule: Schedule, target: Target
+    ) -> dict[str, float]:
         exp, timings = self.exp, dict[str, float]()
         self.phase("setup")
         cluster.wait_ready(timeout=exp.phases.ready_timeout)
@@ -177,13 +178,7 @@ class _Run:
                 "remove those faults or pick another backend"
             )
         timeout = exp.workload.timeout
-        context = (
-            cluster.client_context(timeout)
-            if hasattr(cluster, "client_context")
-            else ClientContext(
-                exp.target.flags, dict(exp.target.options), tuple(cluster.nodes), timeout=timeout
-            )
-        )
+        context = cluster.client_context(timeout)
         workload = make_workload(self.reg.workloads.get(exp.workload.kind), exp.workload.options, context)
 
         def make_client(process: int) -> Any:
@@ -399,19 +394,16 @@ def run_experiment(
 ) -> RunResult:
     """Run ``exp`` once and write its bundle under ``out/<name>/<timestamp>/``; see the module docstring.
 
+    The seed is ``harness.experiment.run_seed(exp, seed)``: ``seed`` when given, else the experiment's own,
+    else a fresh one. Callers that put it in the experiment (``with_overrides``) pass it nowhere else.
+
     SIGINT or SIGTERM at any phase (start-up, workload, heal, final, check, teardown, report) heals, cleans
     up, marks the run ``interrupted`` (history kept) and re-raises ``KeyboardInterrupt``; a second signal
     cannot cut the cleanup short.
     """
     reg = registries or Registries()
     say = progress or (lambda line: None)
-    seed = (
-        seed
-        if seed is not None
-        else exp.seed
-        if exp.seed is not None
-        else random.SystemRandom().randrange(2**31)
-    )
+    seed = run_seed(exp, seed)
     with trapped():  # SIGINT and SIGTERM unwind the run once; teardown is shielded (harness.interrupts)
         schedule = generate(exp, seed, reg)
         factory = cluster_factory or _default_cluster_factory()

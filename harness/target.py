@@ -15,13 +15,18 @@ operation certainly did not happen) and may name the ``node`` that served it.
 Addresses (see ``NodeContext``): on ``docker`` every node has a stable hostname (its name) and its own IP on
 the run's network and peers dial each other's real ports (``peer_addrs``); on ``local`` every named port of
 every node is a free loopback port and each peer is reached through a per-link Toxiproxy proxy per port.
-``/work/wt/real/INTERFACE.md`` (the branch's contract) and ``docs/platform.md`` say which fits which system.
+``docs/platform.md`` says which fits which system.
+
+The whole contract of a Python target is ``Target`` below: five required members and seven optional ones
+(``ports``, ``images``, ``capabilities``, ``default_nodes``, ``default_workload``, ``roles_for``, ``decl``),
+each with its documented default. ``TargetBase`` is an optional base class holding every default; the harness
+reads the optional members only through ``target_traits`` (and ``target_ports``), never one by one.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -53,26 +58,6 @@ class Topology:
     def full_mesh(cls, nodes: Sequence[str]) -> Topology:
         ns = tuple(nodes)
         return cls(ns, tuple((a, b) for a in ns for b in ns if a != b), ns)
-
-
-def target_ports(target: object) -> dict[str, int]:
-    """A target's named ports (``ports`` attribute, in order; the first is the client port), checked."""
-    declared = getattr(target, "ports", None)
-    if declared is None:
-        return {CLIENT_PORT: DEFAULT_PORT}
-    ports = dict(declared)
-    if not ports:
-        raise ValueError(
-            "ports: a target that declares ports must name at least one (the first is the client's)"
-        )
-    for name, port in ports.items():
-        if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
-            raise ValueError(f"ports: port name {name!r} must be letters, digits, '-' or '_'")
-        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-            raise ValueError(f"ports.{name}: expected a port number in 1..65535, got {port!r}")
-    if len(set(ports.values())) != len(ports):
-        raise ValueError(f"ports: two names share one port number: {ports}")
-    return ports
 
 
 @dataclass(frozen=True)
@@ -236,25 +221,6 @@ class Client(Protocol):
     def close(self) -> None: ...
 
 
-@runtime_checkable
-class Target(Protocol):
-    """A system under test. ``planted_bugs`` names the bugs it offers; all are off unless an experiment names
-    them, and the ones switched on reach each node only through ``NodeContext.flags``."""
-
-    name: str
-    planted_bugs: frozenset[str]
-
-    def topology(self, nodes: int, options: Mapping[str, Any]) -> Topology: ...
-
-    def node_spec(self, ctx: NodeContext) -> NodeSpec: ...
-
-    def client(self, nodes: Mapping[str, Addr], process: int, timeout: float) -> Client:
-        """A client for one worker; ``nodes`` maps each client-reachable node to the address of its client
-        port (a proxy on local, the node itself on docker). A client that also takes a keyword ``context``
-        gets a ``ClientContext`` (the run's flags, options and every node's named addresses)."""
-        ...
-
-
 class WorkerPlan(Protocol):
     """One worker's stream of operations. ``next`` gets the previous call and its outcome (``None`` at first)
     and returns the next ``(f, value)`` to invoke, or ``None`` when this worker is done."""
@@ -278,3 +244,149 @@ class Workload(Protocol):
     def final_ops(self) -> Sequence[tuple[str, Any]]: ...
 
     def checkers(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+
+@runtime_checkable
+class Target(Protocol):
+    """A system under test. ``planted_bugs`` names the bugs it offers; all are off unless an experiment names
+    them, and the ones switched on reach each node only through ``NodeContext.flags``.
+
+    Optional members (a target may leave any out; ``TargetBase`` holds every default; the harness reads them
+    only through ``target_traits``):
+
+    - ``ports: Mapping[str, int]``: named ports, the first the client's (default ``{"client": 7000}``);
+    - ``images``: the ``ImageBuild`` specs its nodes may run, a sequence or a method returning one (default
+      none), which set-up builds ahead of runs;
+    - ``capabilities``: the fault capabilities it allows (default: all the cluster offers; allowing
+      ``partition`` allows ``packet-loss`` and ``netem``);
+    - ``default_nodes: int``: the node count when an experiment names none (default: the experiment's 3);
+    - ``default_workload: str``: the workload kind when an experiment names none (default: the target's name);
+    - ``roles_for(nodes) -> {role: nodes}``: which node plays which role, shown by ``chaos run --dry-run``
+      (default: no roles);
+    - ``decl``: the ``target.yaml`` declaration it was made from (declared targets; its ``file`` is shown).
+    """
+
+    name: str
+    planted_bugs: frozenset[str]
+
+    def topology(self, nodes: int, options: Mapping[str, Any]) -> Topology: ...
+
+    def node_spec(self, ctx: NodeContext) -> NodeSpec: ...
+
+    def client(self, nodes: Mapping[str, Addr], process: int, timeout: float) -> Client:
+        """A client for one worker; ``nodes`` maps each client-reachable node to the address of its client
+        port (a proxy on local, the node itself on docker). A client that also takes a keyword ``context``
+        gets a ``ClientContext`` (the run's flags, options and every node's named addresses)."""
+        ...
+
+
+Roles = Mapping[str, Sequence[str]]
+
+
+class TargetBase:
+    """An optional base class for a Python target: every optional member of ``Target`` at its default."""
+
+    ports: Mapping[str, int] | None = None
+    images: Sequence[ImageBuild] = ()
+    capabilities: frozenset[str] | None = None
+    default_nodes: int | None = None
+    default_workload: str | None = None
+    decl: Any = None
+
+    def roles_for(self, nodes: tuple[str, ...]) -> Roles:
+        return {}
+
+
+# One protocol per optional member: how ``target_traits`` tells whether a target has it.
+@runtime_checkable
+class HasPorts(Protocol):
+    ports: Mapping[str, int] | None
+
+
+@runtime_checkable
+class HasImages(Protocol):
+    images: Sequence[ImageBuild] | Callable[[], Sequence[ImageBuild]]
+
+
+@runtime_checkable
+class HasCapabilities(Protocol):
+    capabilities: Iterable[str] | None
+
+
+@runtime_checkable
+class HasDefaultNodes(Protocol):
+    default_nodes: int | None
+
+
+@runtime_checkable
+class HasDefaultWorkload(Protocol):
+    default_workload: str | None
+
+
+@runtime_checkable
+class HasRoles(Protocol):
+    def roles_for(self, nodes: tuple[str, ...]) -> Roles: ...
+
+
+@runtime_checkable
+class DeclarationFile(Protocol):
+    file: str
+
+
+@runtime_checkable
+class HasDeclaration(Protocol):
+    decl: DeclarationFile | None
+
+
+def _no_roles(nodes: tuple[str, ...]) -> Roles:
+    return {}
+
+
+@dataclass(frozen=True)
+class TargetTraits:
+    """A target's optional members, each resolved to its value or its default (see ``Target``)."""
+
+    ports: Mapping[str, int] | None = None
+    images: tuple[ImageBuild, ...] = ()
+    capabilities: frozenset[str] | None = None
+    default_nodes: int | None = None
+    default_workload: str | None = None
+    declaration: str | None = None  # the declaration file of a declared target
+    roles_for: Callable[[tuple[str, ...]], Roles] = _no_roles
+
+
+def target_traits(target: object) -> TargetTraits:
+    """The optional members of ``target`` (the one place the harness reads them)."""
+    images: Any = target.images if isinstance(target, HasImages) else ()
+    images = (images() if callable(images) else images) or ()
+    caps = target.capabilities if isinstance(target, HasCapabilities) else None
+    decl = target.decl if isinstance(target, HasDeclaration) else None
+    return TargetTraits(
+        ports=target.ports if isinstance(target, HasPorts) else None,
+        images=tuple(i for i in images if isinstance(i, ImageBuild)),
+        capabilities=frozenset(caps) if caps is not None else None,
+        default_nodes=target.default_nodes if isinstance(target, HasDefaultNodes) else None,
+        default_workload=target.default_workload if isinstance(target, HasDefaultWorkload) else None,
+        declaration=str(decl.file) if isinstance(decl, DeclarationFile) else None,
+        roles_for=target.roles_for if isinstance(target, HasRoles) else _no_roles,
+    )
+
+
+def target_ports(target: object) -> dict[str, int]:
+    """A target's named ports (``ports`` attribute, in order; the first is the client port), checked."""
+    declared = target_traits(target).ports
+    if declared is None:
+        return {CLIENT_PORT: DEFAULT_PORT}
+    ports = dict(declared)
+    if not ports:
+        raise ValueError(
+            "ports: a target that declares ports must name at least one (the first is the client's)"
+        )
+    for name, port in ports.items():
+        if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"ports: port name {name!r} must be letters, digits, '-' or '_'")
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise ValueError(f"ports.{name}: expected a port number in 1..65535, got {port!r}")
+    if len(set(ports.values())) != len(ports):
+        raise ValueError(f"ports: two names share one port number: {ports}")
+    return ports

@@ -1,8 +1,8 @@
 """``chaos doctor``: what is ready and what is missing, line by line, with the fix for each missing piece.
 
 It also lists what is registered: targets (Python ones and declared ones, with their declaration files),
-workloads, checkers and fault kinds. ``--smoke BACKEND`` also brings up a 3-node echo cluster on that
-backend, probes it through the mesh, partitions and heals it, and prints the timings (it is the quickest
+workloads, checkers, fault kinds and backends. ``--smoke BACKEND`` also brings up a 3-node echo cluster on
+that backend, probes it through the mesh, partitions and heals it, and prints the timings (it is the quickest
 end-to-end check of a machine).
 Exit code 0 when the required pieces are there, otherwise the ``InfrastructureError`` code.
 """
@@ -14,11 +14,11 @@ import shutil
 import sys
 import time
 
+from harness.cluster.backends import backend_names, check_backend
 from harness.cluster.rundir import chaos_home
 from harness.cluster.toxiproxy_server import find_toxiproxy
 from harness.errors import EXIT_OK, BadInput, InfrastructureError
-from harness.names import BACKEND_CHOICES
-from harness.target import Completion
+from harness.target import Completion, target_traits
 
 SETUP = "run scripts/setup"
 
@@ -26,7 +26,9 @@ SETUP = "run scripts/setup"
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("doctor", help="report what is ready and what is missing, and how to fix it")
     p.add_argument(
-        "--smoke", metavar="BACKEND", help="also run a 3-node echo cluster on local / docker / auto"
+        "--smoke",
+        metavar="BACKEND",
+        help="also run a 3-node echo cluster on a backend (local, docker, auto or a plugin's)",
     )
     p.add_argument("--base-port", type=int, help="with --smoke on local: fixed ports from here")
     p.set_defaults(func=handler)
@@ -96,7 +98,7 @@ def registered() -> list[tuple[str, str]]:
         except (BadInput, InfrastructureError) as e:
             targets.append(f"{name} (broken: {e})")
             continue
-        decl = getattr(getattr(obj, "decl", None), "file", None)
+        decl = target_traits(obj).declaration
         targets.append(f"{name} (declared: {decl})" if decl else name)
     for name, path in sorted(on_search_path().items()):
         if name not in reg.targets:
@@ -106,6 +108,7 @@ def registered() -> list[tuple[str, str]]:
         ("workloads", ", ".join(reg.workloads.names()) or "(none)"),
         ("checkers", ", ".join(reg.checkers.names()) or "(none)"),
         ("fault kinds", ", ".join(reg.faults.names()) or "(none)"),
+        ("backends", ", ".join(backend_names()) or "(none)"),
     ]
 
 
@@ -141,10 +144,8 @@ def smoke(backend: str, base_port: int | None) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    if args.smoke is not None and args.smoke not in BACKEND_CHOICES:
-        raise BadInput(
-            f"--smoke {args.smoke!r}: unknown backend; valid backends: {', '.join(BACKEND_CHOICES)}"
-        )
+    if args.smoke is not None:
+        check_backend(args.smoke, "--smoke")
     missing_required = False
     for ok, required, what, detail in checks():
         tag = "ok" if ok else ("MISSING" if required else "missing")

@@ -14,9 +14,8 @@ from typing import Any
 
 from harness.bundle import Bundle
 from harness.errors import EXIT_INVALID, EXIT_OK, BadInput, printable
-from harness.experiment import Experiment
+from harness.experiment import Experiment, run_seed
 from harness.loader import load, with_overrides
-from harness.names import BACKEND_CHOICES
 from harness.record import RunRecord
 from harness.registry import Registries
 from harness.run import RunResult, run_experiment
@@ -42,10 +41,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 def _run(
     exp: Experiment, seed: int | None, out: str, overrides: dict[str, Any], reg: Registries
 ) -> RunResult:
-    exp = with_overrides(exp, seed=seed, **overrides)
-    return run_experiment(
-        exp, seed=exp.seed, out=out, registries=reg, progress=_progress, overrides=overrides
-    )
+    exp = with_overrides(exp, seed=seed, **overrides)  # the seed travels in the experiment, nowhere else
+    return run_experiment(exp, out=out, registries=reg, progress=_progress, overrides=overrides)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -62,13 +59,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _dry_run(exp: Experiment, args: argparse.Namespace, reg: Registries) -> int:
     """Validate and print the resolved plan; nothing starts (exit 0, or 3 on bad input)."""
-    import random
-
     from harness.plan import format_plan, resolve_plan
 
     exp = with_overrides(exp, seed=args.seed, **_overrides(args))
-    seed = exp.seed if exp.seed is not None else random.SystemRandom().randrange(2**31)
-    print(printable(format_plan(resolve_plan(exp, seed, reg)), one_line=False))  # no raw ANSI escapes
+    print(printable(format_plan(resolve_plan(exp, run_seed(exp), reg)), one_line=False))  # no raw ANSI
     return EXIT_OK
 
 
@@ -112,8 +106,7 @@ def _shrink_bundle(bundle: Bundle, max_runs: int, reg: Registries, out: str | No
 
     def fails(cand: Candidate) -> bool:
         o = run_experiment(
-            as_experiment(exp, cand),
-            seed=exp.seed,
+            as_experiment(exp, cand),  # carries the recorded seed
             out=shrink_out,
             registries=reg,
             progress=lambda line: None,
@@ -137,7 +130,10 @@ def cmd_shrink(args: argparse.Namespace) -> int:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--backend", choices=BACKEND_CHOICES, help="docker, local, or auto (docker when reachable)"
+        "--backend",
+        metavar="NAME",
+        help="a registered backend (docker, local, a plugin's: chaos doctor lists them) or auto "
+        "(docker when reachable, else local)",
     )
     p.add_argument("--duration", type=float, help="seconds of workload (overrides workload.duration)")
 

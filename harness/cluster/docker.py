@@ -41,15 +41,17 @@ import docker.errors
 from docker.models.containers import Container
 
 from harness.cluster import agent, image
-from harness.cluster.base import NodeAddrs, ProxyHosts
+from harness.cluster.base import NodeAddrs, Placement, ProxyHosts
 from harness.cluster.owner import Owner
 from harness.cluster.rundir import LABEL, RunDir
 from harness.cluster.toxiproxy_server import require_toxiproxy
 from harness.errors import BadInput, HarnessError, InfrastructureError
 from harness.interrupts import shielded
-from harness.names import DOCKER
+from harness.names import CLIENT, DOCKER
 from harness.net import netem
-from harness.target import Addr, ImageBuild, NodeContext, NodeSpec
+from harness.net.mesh import Mesh
+from harness.net.packet import PacketNet
+from harness.target import Addr, ImageBuild, NodeContext, NodeSpec, Topology, target_traits
 
 API_PORT = 8474
 PROXY_BASE_PORT = 20000
@@ -160,10 +162,19 @@ def nsenter_usable() -> bool:
 
 
 class DockerBackend:
-    """Containers on a per-run internal network; see the module docstring."""
+    """Containers on a per-run internal network; see the module docstring. Besides ``Backend`` it implements
+    ``Killable``, ``Pausable``, ``NodeStates``, ``Concurrent`` and ``NetworkHost`` (``harness.cluster.base``):
+    its ``build_net`` is packet filters in each node's namespace (``PacketNet``)."""
 
     name = DOCKER
     data_root = "/tmp/chaos-data"
+    concurrent_calls = True  # every per-node call is engine round trips: the platform runs them in parallel
+    placement = Placement(own_hosts=True, images=True, data_root=data_root)
+
+    @staticmethod
+    def available() -> bool:
+        """Whether an engine answers (what ``auto`` asks)."""
+        return docker_reachable()
 
     def __init__(self, run: RunDir) -> None:
         self.run = run
@@ -425,6 +436,15 @@ class DockerBackend:
             for f in [pool.submit(one, n, s) for n, s in scripts.items()]:
                 f.result()
 
+    def build_net(self, topology: Topology, mesh: Mesh | None) -> PacketNet:
+        """The run's ``Net``: packet filters in each node's namespace (plus ``mesh``, the proxied links)."""
+        ips = {n: self.direct_addr(n).host for n in topology.nodes}
+        ips[CLIENT] = self.client_ip()
+        self.attach_agents()
+        return PacketNet(
+            topology, ips, self.load_rules, mesh, shape=self.load_tc, netem_ok=self.netem_available
+        )
+
     def rules(self, node: str) -> str:
         """The filter rules now in the node's namespace (``iptables -S``), for tests and diagnosis."""
         res = self._sandboxes[node].exec_run(["iptables", "-S"], user="0:0")
@@ -604,13 +624,11 @@ def declared_images() -> list[tuple[str, ImageBuild]]:
     out = []
     for name in reg.targets.names():
         try:
-            declared = getattr(reg.target(name), "images", ())
+            declared = target_traits(reg.target(name)).images
         except HarnessError as e:
             print(f"warning: target {name}: {e}", file=sys.stderr)
             continue
-        for spec in declared() if callable(declared) else declared:
-            if isinstance(spec, ImageBuild):
-                out.append((name, spec))
+        out += [(name, spec) for spec in declared]
     return out
 
 

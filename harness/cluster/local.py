@@ -23,7 +23,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from harness.cluster.base import NodeAddrs, ProxyHosts
+from harness.cluster.base import NodeAddrs, Placement, ProxyHosts
 from harness.cluster.rundir import RUN_ENV, RunDir, descendants, project_root
 from harness.cluster.toxiproxy_server import LocalToxiproxy
 from harness.errors import InfrastructureError
@@ -59,6 +59,7 @@ class LocalBackend:
     """Subprocesses on loopback; ``base_port``: consecutive fixed ports from there instead of free ones."""
 
     name = LOCAL
+    placement = Placement()  # loopback, ports allocated when the run starts, no images
 
     def __init__(self, run: RunDir, base_port: int | None = None) -> None:
         if base_port is not None and not 1024 <= base_port <= 65000:

@@ -113,6 +113,10 @@ class Mesh:
         mesh.links_proxied = frozenset(links)
         return mesh
 
+    def offers(self) -> frozenset[str]:
+        """Partitions (proxies cut) and link toxics (on the proxied links)."""
+        return frozenset({"partition", "link"})
+
     def _names(self, a: str, b: str) -> list[str]:
         return self._proxies.get((a, b)) or [proxy_name(a, b)]
 

@@ -56,6 +56,15 @@ class PacketNet:
         self._applied: dict[str, str] = {n: EMPTY for n in topology.nodes}
         self._dirty = False  # a load failed part-way: what the nodes hold is unknown
 
+    def offers(self) -> frozenset[str]:
+        """Partitions and packet loss always; netem where the kernel has it; link toxics on proxied links."""
+        out = {"partition", "packet-loss"}
+        if self.shape is not None and self.netem_ok():
+            out.add("netem")
+        if self.mesh is not None:
+            out.add("link")
+        return frozenset(out)
+
     # what a Mesh offers that callers read
     @property
     def api(self) -> Any:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness.cluster.base import Cluster
 from harness.crash import Crash
 from harness.history import History, HistoryWriter
 from harness.registry import Registries
@@ -204,7 +205,7 @@ class Interpreter:
 
 
 def play(
-    cluster: Any,
+    cluster: Cluster,
     target: Target,
     workload: Workload,
     *,

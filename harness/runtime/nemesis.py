@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from harness.cluster.base import Cluster
 from harness.faultop import START, STOP, FaultOp
 from harness.faults.base import FaultContext, effect_of
 from harness.faults.event import FaultEvent
@@ -32,7 +33,7 @@ from harness.runtime.clock import MONOTONIC, Clock
 from harness.runtime.watch import NodeWatch
 from harness.schedule import Schedule, simulate
 
-Choose = Callable[[Any, random.Random], "FaultEvent | None"]
+Choose = Callable[[Cluster, random.Random], "FaultEvent | None"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class FaultLoop:
     kinds: Mapping[str, Any] = field(default_factory=dict)
 
 
-def default_context(cluster: Any) -> FaultContext:
+def default_context(cluster: Cluster) -> FaultContext:
     """The nodes and links of ``cluster`` as fault kinds see them (links only when its network knows them)."""
     topology = getattr(getattr(cluster, "net", None), "topology", None)
     if topology is not None:
@@ -65,7 +66,7 @@ class Nemesis:
     def __init__(
         self,
         plan: Schedule | FaultLoop,
-        cluster: Any,
+        cluster: Cluster,
         writer: HistoryWriter,
         registries: Registries | None = None,
         ctx: FaultContext | None = None,

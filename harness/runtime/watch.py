@@ -12,12 +12,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol, TypeGuard, runtime_checkable
 
+from harness.cluster.base import Cluster
 from harness.faultop import FaultOp
 from harness.history import HistoryWriter
 
 WATCH_INTERVAL = 0.3
+
+
+@runtime_checkable
+class WatchedCluster(Protocol):
+    """A cluster that can say every node's state (``harness.platform.Cluster`` can)."""
+
+    def node_states(self) -> dict[str, str]: ...
 
 
 class NodeWatch:
@@ -25,7 +33,7 @@ class NodeWatch:
 
     def __init__(
         self,
-        cluster: Any,
+        cluster: WatchedCluster,
         writer: HistoryWriter,
         faulted: Callable[[str], bool],
         interval: float = WATCH_INTERVAL,
@@ -40,8 +48,8 @@ class NodeWatch:
         self.error: str | None = None
 
     @staticmethod
-    def supported(cluster: Any) -> bool:
-        return callable(getattr(cluster, "node_states", None))
+    def supported(cluster: Cluster) -> TypeGuard[WatchedCluster]:
+        return isinstance(cluster, WatchedCluster)
 
     def poll(self) -> None:
         """One look at every node (also callable directly, e.g. by tests)."""

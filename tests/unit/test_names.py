@@ -26,11 +26,14 @@ def _schema(name: str) -> dict[str, object]:
 def test_backend_names_in_the_schemas_are_those_of_the_code() -> None:
     exp = _schema("experiment.schema.json")
     backend = exp["$defs"]["target"]["properties"]["backend"]  # type: ignore[index]
-    assert tuple(backend["enum"]) == names.BACKEND_CHOICES and backend["default"] == names.AUTO
+    # the bundled names for editors to complete, and any other name a plugin backend may register
+    bundled, plugin = backend["anyOf"]
+    assert tuple(bundled["enum"]) == names.BACKEND_CHOICES and backend["default"] == names.AUTO
+    assert plugin["type"] == "string" and plugin["pattern"]
     target = _schema("target.schema.json")
     assert tuple(target["properties"]["backends"]["items"]["enum"]) == names.BACKENDS  # type: ignore[index]
     assert {"docker", "local"} <= set(target["properties"])  # type: ignore[arg-type]
-    assert (DockerBackend.name, LocalBackend.name) == names.BACKENDS
+    assert (DockerBackend.name, LocalBackend.name) == names.BACKENDS == names.AUTO_ORDER
     assert Declaration.__dataclass_fields__["backends"].default == names.BACKENDS
 
 

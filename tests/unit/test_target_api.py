@@ -122,7 +122,7 @@ def test_links_that_need_proxies_follow_the_schedule() -> None:
 
 def test_outcome_is_a_deprecated_alias_of_completion() -> None:
     """Clients written against the old name keep working: the same class, so ``isinstance`` and
-    construction behave identically (INTERFACE.md: renamed in 0.2.0)."""
+    construction behave identically (renamed in 0.2.0; docs/own-target.md)."""
     from harness import target
 
     assert target.Outcome is target.Completion

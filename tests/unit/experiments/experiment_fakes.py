@@ -25,7 +25,7 @@ from harness.faults.process import Kill, Pause, Restart
 from harness.history import History
 from harness.net.fake import FakeNet
 from harness.registry import Registries
-from harness.target import Addr, Completion, NodeContext, NodeSpec, Topology
+from harness.target import Addr, ClientContext, Completion, NodeContext, NodeSpec, Topology
 
 
 class Store:
@@ -140,11 +140,15 @@ class FakeCluster:
         self.capabilities = frozenset({"kill", "restart", "pause", "partition", "link"})
         self.calls: list[tuple[str, str]] = []
         self.log_dir = log_dir
+        self.flags = frozenset(flags)
         target.store.net = self.net
         target.store.flags = frozenset(flags)
 
     def wait_ready(self, timeout: float = 30) -> float:
         return 0.0
+
+    def client_context(self, timeout: float = 5.0) -> ClientContext:
+        return ClientContext(self.flags, {}, tuple(self.nodes), timeout=timeout)
 
     def __getattr__(self, name: str) -> Any:
         if name in ("kill", "restart", "stop", "start", "pause", "resume"):
