@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -322,13 +323,23 @@ class DockerBackend:
         return str(cfg["Gateway"]).split("/")[0]
 
     def run_command(self, node: str, argv: tuple[str, ...], env: Mapping[str, str], timeout: float) -> int:
+        """The command's exit code; 124 when the engine has not answered within ``timeout`` seconds (a hung
+        command never holds a run: it is left to end with its container)."""
         if not self.running(node):
             return 125
-        try:
-            res = self._c(node).exec_run(list(argv), environment=dict(env), user=USER)
-        except docker.errors.APIError:
-            return 126
-        return int(res.exit_code if res.exit_code is not None else 1)
+        result: list[int] = []
+
+        def run() -> None:
+            try:
+                res = self._c(node).exec_run(list(argv), environment=dict(env), user=USER)
+                result.append(int(res.exit_code if res.exit_code is not None else 1))
+            except docker.errors.APIError:
+                result.append(126)
+
+        waiter = threading.Thread(target=run, name=f"ready-{node}", daemon=True)
+        waiter.start()
+        waiter.join(timeout)
+        return result[0] if result else 124
 
     def load_rules(self, rulesets: Mapping[str, str]) -> None:
         """Load one ``iptables-restore`` ruleset into each named node's namespace, all nodes in parallel."""
