@@ -11,6 +11,10 @@ counted per logical message, so a buggy producer's re-send under a fresh broker 
     unexpected   applied but never sent, or its send failed  -> false (a fail must mean "not enqueued")
     recovered    send outcome unknown and applied once       -> allowed
 
+Option ``duplicates``: ``fail`` (the default: a message applied twice breaks exactly-once) or ``count`` (for an
+at-least-once system such as a broker that redelivers: duplicates are listed and counted, and only lost or
+unexpected messages make the history invalid).
+
 Without an ``ok`` ``read-effects`` op nothing can be decided: the verdict is unknown (details: ``counts``
 only). Details are ``ExactlyOnceDetails``; each entry of a list is a JSON object (``msg``, ``send_index`` or
 ``count`` / ``effects``, and the delivery ``trail`` when the history has one).
@@ -82,8 +86,13 @@ def _final_read(pairs: list[Pair], f: str) -> list[dict[str, Any]] | None:
     return [e for e in value if isinstance(e, dict)]
 
 
-def check(history: History, **_options: Any) -> Result:
-    """Lost, duplicated, unexpected and recovered messages of a queue run."""
+DUPLICATES = ("fail", "count")
+
+
+def check(history: History, duplicates: str = "fail", **_options: Any) -> Result:
+    """Lost, duplicated, unexpected and recovered messages of a queue run (``duplicates``: the docstring)."""
+    if duplicates not in DUPLICATES:
+        raise ValueError(f"duplicates: {duplicates!r}; valid: {', '.join(DUPLICATES)}")
     pairs = history.pairs()
     status: dict[Any, str] = {}
     send_index: dict[Any, int] = {}
@@ -131,8 +140,14 @@ def check(history: History, **_options: Any) -> Result:
             trail[d.get("msg")].append(d)
         for entry in (*lost, *duplicated, *unexpected):
             entry["trail"] = trail.get(entry["msg"], [])
-    valid = not (lost or duplicated or unexpected)
-    if valid:
+    valid = not (lost or unexpected or (duplicated and duplicates == "fail"))
+    if valid and duplicates == "count":
+        summary = (
+            f"No acknowledged message lost: all {counts['sent_ok']} acknowledged sends were applied; "
+            f"{len(duplicated)} applied more than once (counted, allowed by duplicates: count); "
+            f"{len(recovered)} sends with unknown outcome were applied (allowed)."
+        )
+    elif valid:
         summary = (
             f"Exactly once: all {counts['sent_ok']} acknowledged sends were applied once; "
             f"{len(recovered)} sends with unknown outcome were applied (allowed)."

@@ -33,7 +33,7 @@ def probe(backend: Any, node: str, ready: Readiness | None) -> tuple[bool, str]:
             with socket.create_connection((addr.host, addr.port), timeout=0.5):
                 return True, "accepts TCP"
         except OSError as e:
-            hint = "" if ready is not None else " (a node that serves no port: declare ready: {running: true})"
+            hint = "" if ready is not None else " (a node serving no port: declare ready: {running: true})"
             return False, f"{addr}: {e.strerror or e}{hint}"
     assert ready is not None
     conn = http.client.HTTPConnection(addr.host, addr.port, timeout=1.0)

@@ -3,9 +3,9 @@
 The runner, the experiment checks and the platform treat it exactly as a Python target: ``topology`` checks
 the node count and options, ``node_spec`` renders the node's command, environment, image and readiness
 from the templates, and ``client`` builds the declared client class. A node with declared ``files``,
-``first_start`` or ``start_after`` runs through the launcher (``harness.declare.launch``: ``python3 -c``, which
-writes the files, waits, runs the first-start commands, then execs the node's argv). A declared client is
-constructed as
+``first_start`` or ``start_after`` runs through the launcher (``harness.declare.launch``, as ``python3 -c``:
+it writes the files, waits, runs the first-start commands, then execs the node's argv). A declared client
+is constructed as
 ``Client(nodes, process, timeout, context=ClientContext, roles={role: (nodes...)})``: it gets the run's flags
 and options (the declaration's defaults under the experiment's), every node's named addresses and the roles.
 """
@@ -28,9 +28,9 @@ from harness.errors import BadInput
 from harness.names import BACKENDS
 from harness.target import Addr, ClientContext, ImageBuild, NodeContext, NodeSpec, Readiness, Topology
 
-
 MAX_LAUNCH_SPEC = 100_000  # bytes of one node's launcher spec (one argv element; the kernel allows 128 KiB)
-LAUNCHER = inspect.getsource(launch)
+_SOURCE = inspect.getsource(launch)
+LAUNCHER = _SOURCE[_SOURCE.index("from __future__") :]  # the code without its docstring (a shorter argv)
 
 
 def node_names(count: int) -> tuple[str, ...]:
@@ -133,7 +133,8 @@ class DeclaredTarget:
             encoded = json.dumps(launch_spec, separators=(",", ":"))
             if len(encoded.encode()) > MAX_LAUNCH_SPEC:
                 raise BadInput(
-                    f"{self.decl.file}: node {ctx.node}: files and start rules render to {len(encoded)} bytes, "
+                    f"{self.decl.file}: node {ctx.node}: files and start rules render to {len(encoded)} "
+                    "bytes, "
                     f"more than {MAX_LAUNCH_SPEC}; bake large files into the image (image.files)"
                 )
             argv = ("python3", "-c", LAUNCHER, encoded)
@@ -181,7 +182,9 @@ def _launch_spec(spec: ResolvedSpec, v: NodeVars, argv: tuple[str, ...]) -> dict
     out: dict[str, Any] = {
         "data_dir": v.data_dir,
         "argv": list(argv),
-        "files": [{"path": render(f.path, v), "content": render(f.content, v), "mode": f.mode} for f in spec.files],
+        "files": [
+            {"path": render(f.path, v), "content": render(f.content, v), "mode": f.mode} for f in spec.files
+        ],
     }
     fs = spec.first_start
     if fs is not None:
@@ -207,7 +210,8 @@ def _image(choice: ImageChoice | None) -> str | ImageBuild | None:
         return None
     if choice.name is not None:
         return choice.name
-    packages = choice.packages + (("python3-pip",) if choice.pip and "python3-pip" not in choice.packages else ())
+    pip_needs = ("python3-pip",) if choice.pip and "python3-pip" not in choice.packages else ()
+    packages = choice.packages + pip_needs
     lines: list[str] = []
     if choice.pip:
         reqs = " ".join(shlex.quote(r) for r in choice.pip)
@@ -215,9 +219,8 @@ def _image(choice: ImageChoice | None) -> str | ImageBuild | None:
     for f in choice.files:
         data = base64.b64encode(f.content.encode()).decode()
         path = shlex.quote(f.path)
-        lines.append(
-            f"RUN mkdir -p \"$(dirname {path})\" && echo {data} | base64 -d > {path} && chmod {f.mode:o} {path}"
-        )
+        write = f"echo {data} | base64 -d > {path} && chmod {f.mode:o} {path}"
+        lines.append(f"RUN mkdir -p \"$(dirname {path})\" && {write}")
     return ImageBuild(packages=packages, lines=(*lines, *choice.lines))
 
 

@@ -110,7 +110,8 @@ class _Builder:
                 content = self.template(f["content"], (*where, "content"))
             else:
                 content = Template(f["content"], (f["content"],) if f["content"] else ())
-            node_file = NodeFile(self.template(f["path"], (*where, "path")), content, _mode(f.get("mode", 0o644)))
+            mode = _mode(f.get("mode", 0o644))
+            node_file = NodeFile(self.template(f["path"], (*where, "path")), content, mode)
             if node_file.path.source in out:
                 raise self.err((*where, "path"), f"file {f['path']!r} is declared twice here")
             out[node_file.path.source] = node_file
