@@ -177,10 +177,11 @@ def _start_pieces(spec: ResolvedSpec) -> list[Piece]:
 
 def _launch_spec(spec: ResolvedSpec, v: NodeVars, argv: tuple[str, ...]) -> dict[str, Any] | None:
     """The launcher's JSON spec (``harness.declare.launch``), or None when the node needs no launcher."""
-    if not spec.files and spec.first_start is None and spec.start_after is None:
+    if not spec.files and spec.first_start is None and spec.start_after is None and spec.run_as is None:
         return None
     out: dict[str, Any] = {
         "data_dir": v.data_dir,
+        "run_as": spec.run_as,
         "argv": list(argv),
         "files": [
             {"path": render(f.path, v), "content": render(f.content, v), "mode": f.mode} for f in spec.files

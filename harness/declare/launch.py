@@ -7,10 +7,12 @@ rendered, nothing here reads templates). Before the node's program starts it
 1. writes every declared file (parent folders made, then the mode set), on every start;
 2. waits, when ``start_after`` says so, until one ``tcp`` address accepts a connection or the ``command``
    exits 0 -- at most ``timeout`` seconds, then starts anyway and says so in the node's log;
-3. on the first start (no marker in the data dir, or ``unless_exists`` absent) runs the ``run`` commands to
+3. when started as root and the declaration says ``run_as: USER``: gives the data dir to that user and
+   becomes it (PostgreSQL refuses to run as root; the local backend run by root starts nodes as root);
+4. on the first start (no marker in the data dir, or ``unless_exists`` absent) runs the ``run`` commands to
    completion (a failing one ends the launcher with its exit code: the node is down, its log says why) and
    uses the first-start argv; writes the marker;
-4. replaces itself with the node's program (``os.execvp``: same pid, so kill / pause / stop hit the program).
+5. replaces itself with the node's program (``os.execvp``: same pid, so kill / pause / stop hit the program).
 
 It imports only the standard library: on docker it runs inside the node's image (which needs ``python3``;
 images built from the base image have it), on local with the harness's interpreter.
@@ -76,6 +78,21 @@ def wait_after(after: dict[str, Any]) -> bool:
         time.sleep(0.5)
 
 
+def become(user: str, data_dir: str) -> None:
+    """Give ``data_dir`` to ``user`` and become that user (only when running as root)."""
+    if os.geteuid() != 0:
+        return
+    import pwd
+
+    pw = pwd.getpwnam(user)
+    for root, dirs, files in os.walk(data_dir):
+        for name in [root, *(os.path.join(root, x) for x in [*dirs, *files])]:
+            os.lchown(name, pw.pw_uid, pw.pw_gid)
+    os.initgroups(user, pw.pw_gid)
+    os.setgid(pw.pw_gid)
+    os.setuid(pw.pw_uid)
+
+
 def is_first(spec: dict[str, Any]) -> bool:
     first = spec.get("first_start") or {}
     probe = first.get("unless_exists")
@@ -89,6 +106,8 @@ def prepare(spec: dict[str, Any]) -> list[str]:
     data_dir = spec["data_dir"]
     os.makedirs(data_dir, exist_ok=True)
     write_files(spec.get("files") or [], data_dir)
+    if spec.get("run_as"):
+        become(spec["run_as"], data_dir)
     first = is_first(spec)
     after = spec.get("start_after")
     if after and (first or not after.get("first")):

@@ -196,6 +196,7 @@ class _Builder:
             files=self.files(v.get("files"), (*path, "files")),
             first_start=self.first_start(v.get("first_start"), (*path, "first_start")),
             start_after=self.start_after(v.get("start_after"), (*path, "start_after")),
+            run_as=v.get("run_as"),
         )
 
     def roles(self) -> tuple[Role, ...]:

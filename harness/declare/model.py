@@ -101,6 +101,7 @@ class Override:
     files: tuple[NodeFile, ...] = ()
     first_start: FirstStart | None = None
     start_after: StartAfter | None = None
+    run_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ class ResolvedSpec:
     files: tuple[NodeFile, ...] = ()
     first_start: FirstStart | None = None
     start_after: StartAfter | None = None
+    run_as: str | None = None
 
 
 def role_members(decl: Declaration, nodes: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
@@ -200,6 +202,7 @@ def spec_for(
     files: dict[str, NodeFile] = {}
     first: FirstStart | None = None
     after: StartAfter | None = None
+    run_as: str | None = None
     for layer in layers:
         command = (layer.command if layer.command is not None else command) + layer.args
         env.update(layer.env)
@@ -208,6 +211,7 @@ def spec_for(
         files.update((f.path.source, f) for f in layer.files)  # a later layer's file of one path replaces
         first = layer.first_start or first
         after = layer.start_after or after
+        run_as = layer.run_as or run_as
     for name in sorted(flags):
         mode = decl.modes.get(name)
         if mode is None:
@@ -217,5 +221,5 @@ def spec_for(
             command = command + extra.args
             env.update(extra.env)
     return ResolvedSpec(
-        role, command, MappingProxyType(env), ready, image, tuple(files.values()), first, after
+        role, command, MappingProxyType(env), ready, image, tuple(files.values()), first, after, run_as
     )
