@@ -11,9 +11,9 @@ counted per logical message, so a buggy producer's re-send under a fresh broker 
     unexpected   applied but never sent, or its send failed  -> false (a fail must mean "not enqueued")
     recovered    send outcome unknown and applied once       -> allowed
 
-Option ``duplicates``: ``fail`` (the default: a message applied twice breaks exactly-once) or ``count`` (for an
-at-least-once system such as a broker that redelivers: duplicates are listed and counted, and only lost or
-unexpected messages make the history invalid).
+Option ``duplicates``: ``fail`` (the default: a message applied twice breaks exactly-once) or ``count`` (for
+an at-least-once system such as a broker that redelivers: duplicates are listed and counted, and only lost
+or unexpected messages make the history invalid).
 
 Without an ``ok`` ``read-effects`` op nothing can be decided: the verdict is unknown (details: ``counts``
 only). Details are ``ExactlyOnceDetails``; each entry of a list is a JSON object (``msg``, ``send_index`` or
