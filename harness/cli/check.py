@@ -117,8 +117,9 @@ def register(subparsers: Any) -> None:
         help=f"refuse larger history files (default {MAX_HISTORY_MB})",
     )
     p.add_argument(
-        "--consistency-model", default=None, choices=TXN_MODELS,
-        help=f"list-append / rw-register: the model to check (default {DEFAULT_TXN_MODEL})",
+        "--consistency-model", default=None, choices=TXN_MODELS, action="append",
+        help=f"list-append / rw-register: the model to check (default {DEFAULT_TXN_MODEL}); repeat it to "
+        "hold the history to several (every model gets a verdict in the table)",
     )
     p.add_argument("--json", action="store_true", help="print the result object as JSON")
     check_evidence.add_arguments(p)
@@ -248,7 +249,13 @@ def _print_counterexample(result: Result, history: History) -> None:
 
 
 def _print_anomalies(details: Any) -> None:
-    """A ``TxnDetails``' anomalies, one line each with its cycle's edges."""
+    """A ``TxnDetails``' per-model verdict table, then its anomalies, one line each with its cycle's edges."""
+    table = getattr(details, "model_verdicts", None) or {}
+    if table:
+        width = max(len(m) for m in table)
+        print("model verdicts:")
+        for m, verdict in table.items():
+            print(f"  {m:<{width}}  {verdict}")
     for a in details.anomalies:
         print(f"{a['type']}: {a['text']} (rules out {', '.join(a['ruled_out']) or 'no model'})")
         for step in a.get("cycle", []):

@@ -176,6 +176,15 @@ def render(d: TxnDetails) -> str:
         ]
         for a in anomalies
     ]
+    verdicts = getattr(d, "model_verdicts", None) or {}
+    if verdicts:
+        out.append(
+            table(
+                ["consistency model", "verdict for this history"],
+                [[esc(m), esc(v)] for m, v in verdicts.items()],
+                class_="txn-models",
+            )
+        )
     out.append(table(["anomaly", "meaning", "rules out", "witness"], rows, class_="txn-anomalies"))
     for n, a in enumerate(anomalies):
         body = [tag("h3", esc(f"{a.get('type')}: {a.get('text', '')}"))]
