@@ -19,8 +19,8 @@ edges, and a cycle found there is ``-process`` when its order edges are all proc
 ``details`` (``TxnDetails``) holds the anomalies (each with its witness and the models it rules out, as JSON
 objects: ``harness.checkers.txn.anomaly``), the models the history rules out, and counts, and
 ``model_verdicts``: for every model, ``ruled out``, ``not ruled out``, ``unknown`` (the search ran out of
-budget) or ``not searched`` (strict-serializable's real-time cycles, when no model checked needs them): the verdict
-table the report and ``chaos check`` show.
+budget) or ``not searched`` (strict-serializable's real-time cycles, when no model checked needs them):
+the verdict table the report and ``chaos check`` show.
 """
 
 from __future__ import annotations
