@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.checkers.base import UNKNOWN, Details, Result
+from harness.checkers.witness import served_by
 from harness.history import History, Pair
 from harness.wellformed import BadOp
 
@@ -75,6 +76,11 @@ class ExactlyOnceDetails(Details):
         )
 
 
+def _node(nodes: Mapping[int, str], index: int) -> dict[str, str]:
+    """``{"node": N}`` when the send at ``index`` names the node that acknowledged it (else nothing)."""
+    return {"node": nodes[index]} if index in nodes else {}
+
+
 def _final_read(pairs: list[Pair], f: str) -> list[dict[str, Any]] | None:
     reads = [p for p in pairs if p.invoke.f == f and p.type == "ok"]
     if not reads:
@@ -120,13 +126,16 @@ def check(history: History, duplicates: str = "fail", **_options: Any) -> Result
         applied[e.get("msg")].append(e)
     counts["applied"] = len(effects)
     counts["messages"] = len(set(status) | set(applied))
+    nodes = served_by(history)
     lost = [
-        {"msg": m, "send_index": send_index[m]} for m, s in status.items() if s == "ok" and not applied.get(m)
+        {"msg": m, "send_index": send_index[m], **_node(nodes, send_index[m])}
+        for m, s in status.items()
+        if s == "ok" and not applied.get(m)
     ]
     duplicated = [{"msg": m, "count": len(es), "effects": es} for m, es in applied.items() if len(es) > 1]
     unexpected = [{"msg": m, "effects": es} for m, es in applied.items() if status.get(m, "fail") == "fail"]
     recovered = [
-        {"msg": m, "send_index": send_index[m]}
+        {"msg": m, "send_index": send_index[m], **_node(nodes, send_index[m])}
         for m, s in status.items()
         if s == "info" and len(applied[m]) == 1
     ]

@@ -237,6 +237,8 @@ def _print_counterexample(result: Result, history: History) -> None:
     def line(i: int) -> str:
         op = by_index.get(i)
         who = f"process {op.process}" if op is not None else "?"
+        node = part.nodes.get(str(i))
+        who += f" on {node}" if node else ""
         return f"  [{i}] {who}: {describe.get(str(i), op.f if op else '?')}"
 
     for n, seq in enumerate(part.longest[:1]):
@@ -258,5 +260,8 @@ def _print_anomalies(details: Any) -> None:
             print(f"  {m:<{width}}  {verdict}")
     for a in details.anomalies:
         print(f"{a['type']}: {a['text']} (rules out {', '.join(a['ruled_out']) or 'no model'})")
+        where = {t.get("name"): t.get("node") for t in a.get("txns", []) if t.get("node")}
+        if where:
+            print("  served by: " + ", ".join(f"{name} on {node}" for name, node in where.items()))
         for step in a.get("cycle", []):
             print(f"  {step['from']} -> {step['to']} {step['kind']}: {step['why']}")

@@ -48,7 +48,7 @@ def _effects_text(effects: Any) -> str:
     if not isinstance(effects, list):
         return show(effects, 200)
     return "; ".join(
-        f"{e.get('consumer', '?')} applied id {e.get('id', '?')} "
+        f"{e.get('consumer', e.get('node', '?'))} applied id {e.get('id', e.get('msg', '?'))} "
         f"({e.get('account', '?')} {e.get('amount', '?')})"
         if isinstance(e, Mapping)
         else show(e, 60)
@@ -60,7 +60,8 @@ def _send(by_index: Mapping[int, Pair], i: Any) -> str:
     p = by_index.get(i) if isinstance(i, int) else None
     if p is None:
         return f"#{i}" if i is not None else ""
-    return f"#{i} p{p.invoke.process} {p.type}"
+    node = p.complete.node if p.complete is not None and p.complete.node else None
+    return f"#{i} p{p.invoke.process} {p.type}" + (f" on {node}" if node else "")
 
 
 def render_exactly_once(d: ExactlyOnceDetails, pairs: list[Pair], history: History) -> str:
