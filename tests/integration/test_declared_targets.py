@@ -1,6 +1,7 @@
 """Declared targets on a real engine and the runner (issue 23): a node's declared files, first start and
-start-after run inside its container; ``chaos build`` shows a line per build step and keeps the log; a hung readiness command
-on docker ends with "not ready within" instead of holding the run; a pinned kv worker stays on its node."""
+start-after run inside its container; ``chaos build`` shows a line per build step and keeps the log; a hung
+readiness command on docker ends with "not ready within" instead of holding the run; a pinned kv worker stays
+on its node."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """CHANGELOG.md is kept (issue 23 point 12): an ``## Unreleased`` section first, then versions; behaviour
-changes users must know are in it, the local backend's kill reaching every descendant (issue 14) among them."""
+changes users must know are in it, the local backend's kill reaching every descendant (issue 14) among
+them."""
 
 from __future__ import annotations
 
