@@ -288,3 +288,26 @@ def test_run_as_gives_the_data_dir_to_the_user_and_becomes_it_when_started_as_ro
         assert (home / "d" / "f").stat().st_uid == want
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_dry_run_shows_declared_files_waits_and_first_start_as_they_will_run() -> None:
+    from harness.loader import load
+    from harness.plan import format_plan, resolve_plan
+
+    text = format_plan(resolve_plan(load(ROOT / "experiments" / "rabbitmq-quorum.yaml"), seed=1))
+    assert "  command: /usr/lib/rabbitmq/bin/rabbitmq-server\n" in text and "python3 -c" not in text
+    assert "  file:    .erlang.cookie (mode 400, 22 bytes)" in text
+    assert "           | cluster_formation.classic_config.nodes.3 = rabbit@n3" in text
+    assert "  after:   n1:5672 answers (first start; at most 120 s)" in text
+    pg = format_plan(resolve_plan(load(ROOT / "experiments" / "postgres-primary-only.yaml"), seed=1))
+    assert "  first:   run /usr/lib/postgresql/15/bin/initdb -D" in pg
+    assert "  first:   whenever pgdata/PG_VERSION does not exist" in pg
+
+
+def test_chaos_build_refuses_an_unknown_target_in_one_line() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "build", "no-such-target"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 3 and "unknown target 'no-such-target'" in out.stderr
+    assert "Traceback" not in out.stderr
