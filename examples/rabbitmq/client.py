@@ -1,8 +1,8 @@
 """``RabbitClient``: the queue workload's ``send`` and final drain over AMQP 0-9-1 (the ``amqp`` package).
 
 One client per worker, on node ``process % n``; after a lost connection it moves to the next node. Every
-connection declares the queue (durable; ``x-queue-type: quorum`` unless the run's mode is ``classic-transient``)
-and publishes in confirm mode: ``send`` is ``ok`` only once the broker confirmed it (for a quorum queue: a
+connection declares the queue (durable, ``x-queue-type: quorum``; in mode ``classic-transient`` a non-durable
+classic queue) and publishes in confirm mode: ``send`` is ``ok`` only once the broker confirmed it (for a quorum queue: a
 majority of its replicas have it).
 
 Completions are honest: a connection refused or a declare refused (nothing was published) is ``fail``; a
@@ -30,27 +30,23 @@ TRANSIENT = "classic-transient"
 
 
 class RabbitClient:
+    """One worker's AMQP connection (see the module docstring); ``roles`` and other keywords are unused."""
+
     def __init__(
-        self,
-        nodes: Mapping[str, Addr],
-        process: int,
-        timeout: float,
-        *,
-        context: ClientContext | None = None,
-        roles: Mapping[str, tuple[str, ...]] | None = None,
-    ) -> None:
-        if not nodes:
+        self, nodes: Mapping[str, Addr], process: int, timeout: float, *, context: ClientContext | None = None,
+        **_: Any,
+    ) -> None:  # fmt: skip
+        self.order, self.addrs = sorted(nodes), dict(nodes)
+        if not self.order:
             raise ValueError("RabbitClient needs at least one node address")
-        self.order = sorted(nodes)
-        self.addrs = dict(nodes)
-        self.at = process % len(self.order)
-        self.timeout = timeout
+        self.at, self.timeout = process % len(self.order), timeout
         self.transient = context is not None and TRANSIENT in context.flags
         self.conn: amqp.Connection | None = None
         self.channel: Any = None
 
     @property
     def node(self) -> str:
+        """The broker this worker talks to now (``process % n`` first, the next after a lost connection)."""
         return self.order[self.at]
 
     def _open(self, node: str) -> None:
@@ -69,7 +65,8 @@ class RabbitClient:
             if self.transient:
                 channel.queue_declare(QUEUE, durable=False, auto_delete=False)
             else:
-                channel.queue_declare(QUEUE, durable=True, auto_delete=False, arguments={"x-queue-type": "quorum"})
+                quorum = {"x-queue-type": "quorum"}
+                channel.queue_declare(QUEUE, durable=True, auto_delete=False, arguments=quorum)
         except BaseException:
             _close(conn)
             raise
@@ -116,7 +113,7 @@ class RabbitClient:
         return Completion("ok", value, node=node)
 
     def _drain(self) -> Completion:
-        """Fetch every message left, from the first node that answers (then the next, on a lost connection)."""
+        """Fetch every message left, from the first node that answers (the next, on a lost connection)."""
         effects: list[dict[str, Any]] = []
         errors: list[str] = []
         deadline = time.monotonic() + max(30.0, 10 * self.timeout)
