@@ -2,8 +2,8 @@
 
 One client per worker, on node ``process % n``; after a lost connection it moves to the next node. Every
 connection declares the queue (durable, ``x-queue-type: quorum``; in mode ``classic-transient`` a non-durable
-classic queue) and publishes in confirm mode: ``send`` is ``ok`` only once the broker confirmed it (for a quorum queue: a
-majority of its replicas have it).
+classic queue) and publishes in confirm mode: ``send`` is ``ok`` only once the broker confirmed it (for a
+quorum queue: a majority of its replicas have it).
 
 Completions are honest: a connection refused or a declare refused (nothing was published) is ``fail``; a
 publish the broker nacked, a confirm that did not come within the timeout, or a connection lost after
@@ -33,9 +33,14 @@ class RabbitClient:
     """One worker's AMQP connection (see the module docstring); ``roles`` and other keywords are unused."""
 
     def __init__(
-        self, nodes: Mapping[str, Addr], process: int, timeout: float, *, context: ClientContext | None = None,
+        self,
+        nodes: Mapping[str, Addr],
+        process: int,
+        timeout: float,
+        *,
+        context: ClientContext | None = None,
         **_: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.order, self.addrs = sorted(nodes), dict(nodes)
         if not self.order:
             raise ValueError("RabbitClient needs at least one node address")
