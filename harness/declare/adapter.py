@@ -140,6 +140,22 @@ class DeclaredTarget:
             argv = ("python3", "-c", LAUNCHER, encoded)
         return NodeSpec(argv, env, image=_image(spec.image), ready=ready)
 
+    def role_holders(self, role: str, cluster: Any, timeout: float = 5.0) -> tuple[str, ...]:
+        """The nodes of a live ``cluster`` on which the declared ``role_probes[role]`` command exits 0 now
+        (run beside each node: docker in its container, local on the host). Declared side only: fault
+        selection does not call it yet."""
+        probe = self.decl.probes.get(role)
+        if probe is None:
+            valid = ", ".join(sorted(self.decl.probes)) or "(none declared; add role_probes:)"
+            raise BadInput(f"{self.decl.file}: no role probe {role!r}; declared: {valid}")
+        out = []
+        for node in cluster.nodes:
+            _, v = self.resolved(cluster.contexts[node])
+            argv = tuple(render(p, v) for p in probe.command)
+            if cluster.backend.run_command(node, argv, {}, timeout) == 0:
+                out.append(node)
+        return tuple(out)
+
     def launch_plan(self, ctx: NodeContext) -> dict[str, Any] | None:
         """What the launcher will do for this node (files, waits, first start), rendered; None: no launcher
         (``chaos run --dry-run`` and tests read it)."""

@@ -311,3 +311,25 @@ def test_chaos_build_refuses_an_unknown_target_in_one_line() -> None:
     )  # fmt: skip
     assert out.returncode == 3 and "unknown target 'no-such-target'" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_role_probe_finds_the_holders_at_run_time() -> None:
+    t = load_target_text(BASE + "role_probes: {leader: {command: [is-leader, '{node}', '{port.client}']}}\n")
+
+    class Backend:
+        def __init__(self) -> None:
+            self.ran: list[tuple[str, tuple[str, ...]]] = []
+
+        def run_command(self, node: str, argv: tuple[str, ...], env: Any, timeout: float) -> int:
+            self.ran.append((node, argv))
+            return 0 if node == "n2" else 1
+
+    class Cluster:
+        nodes = NODES
+        contexts = {n: ctx(n) for n in NODES}
+        backend = Backend()
+
+    assert t.role_holders("leader", Cluster()) == ("n2",)
+    assert Cluster.backend.ran[0] == ("n1", ("is-leader", "n1", "7000"))
+    with pytest.raises(BadInput, match="no role probe 'primary'; declared: leader"):
+        t.role_holders("primary", Cluster())
