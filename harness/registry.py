@@ -61,9 +61,11 @@ class Registry:
     def _pick(self, name: str) -> Any:
         """The one entry point ``name`` (or ``DIST:NAME``) means; ``BadInput`` when none or ambiguous."""
         dist, _, bare = name.rpartition(":")
-        claims = self._claims().get(bare, [])
         if dist:
-            claims = [ep for ep in claims if _norm(_dist(ep)) == _norm(dist)]
+            claims = [ep for ep in self._claims().get(bare, []) if _norm(_dist(ep)) == _norm(dist)]
+        else:
+            eps = self._entry_points()
+            claims = self._claims().get(bare, [eps[bare]]) if bare in eps else []
         if not claims:
             raise BadInput(self._unknown(name))
         if len(claims) > 1:
