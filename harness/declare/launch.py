@@ -38,12 +38,17 @@ def _say(msg: str) -> None:
 def write_files(files: list[dict[str, Any]], data_dir: str) -> None:
     for f in files:
         path = os.path.join(data_dir, f["path"])  # an absolute path stays as it is
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        if os.path.exists(path):
-            os.chmod(path, 0o600)  # a read-only file from the previous start must be writable again
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(f["content"])
-        os.chmod(path, int(f["mode"]))
+        try:
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            if os.path.exists(path):
+                os.chmod(path, 0o600)  # a read-only file from the previous start must be writable again
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(f["content"])
+            os.chmod(path, int(f["mode"]))
+        except OSError as e:
+            _say(f"cannot write declared file {path}: {e.strerror or e} (docker nodes run unprivileged: "
+                 "write inside the data dir, or bake it into the image with image.files)")
+            raise SystemExit(1) from None
 
 
 def _tcp_open(addr: str) -> bool:

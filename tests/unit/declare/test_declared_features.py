@@ -333,3 +333,10 @@ def test_a_role_probe_finds_the_holders_at_run_time() -> None:
     assert Cluster.backend.ran[0] == ("n1", ("is-leader", "n1", "7000"))
     with pytest.raises(BadInput, match="no role probe 'primary'; declared: leader"):
         t.role_holders("primary", Cluster())
+
+
+def test_a_file_the_node_cannot_write_ends_the_launcher_in_one_line(tmp_path: Path) -> None:
+    spec = node_spec_for(tmp_path, "files: [{path: /proc/chaos-no-such/x, content: y}]\n")
+    out = launch(spec)
+    assert out.returncode == 1 and "cannot write declared file /proc/chaos-no-such/x" in out.stderr
+    assert "Traceback" not in out.stderr
