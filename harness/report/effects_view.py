@@ -189,7 +189,10 @@ def render_lock(d: LockSafetyDetails) -> str:
     out.append(
         table(
             ["token", "grant ops"],
-            [[esc(g.get("token")), esc(", ".join(f"#{i}" for i in g.get("grants") or []))] for g in dups],
+            [
+                [esc(g.get("token")), esc(", ".join(_grant_op(g, i) for i in g.get("grants") or []))]
+                for g in dups
+            ],
             class_="lock-dups",
         )
         if dups
@@ -220,4 +223,11 @@ def render_lock(d: LockSafetyDetails) -> str:
 
 
 def _grant_text(g: Mapping[str, Any]) -> str:
-    return f"p{g.get('process')} token {g.get('token')} (op #{g.get('op')})"
+    on = f" on {g['node']}" if g.get("node") else ""
+    return f"p{g.get('process')} token {g.get('token')} (op #{g.get('op')}{on})"
+
+
+def _grant_op(dup: Mapping[str, Any], index: Any) -> str:
+    """``#12 on n2``: a grant op of a duplicated token, with the node that granted it when known."""
+    node = (dup.get("nodes") or {}).get(str(index))
+    return f"#{index}" + (f" on {node}" if node else "")

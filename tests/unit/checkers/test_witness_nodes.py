@@ -92,3 +92,33 @@ def test_txn_anomaly_transactions_name_their_node() -> None:
     r = list_append(h, consistency_model="serializable")
     (anomaly,) = r.details["anomalies"]
     assert {t["name"]: t["node"] for t in anomaly["txns"]} == {"T0": "n1", "T1": "n2"}
+
+
+def test_the_report_views_show_the_nodes() -> None:
+    from harness.report import effects_view, lin_view
+
+    h = ops(STALE)
+    lin = linearizable.check(h, model="kv", init=0)
+    html = lin_view.render(lin.details.failed_part, h.pairs())
+    assert "<th>node</th>" in html and "<td>n3</td>" in html
+    grant = {"lock": "L", "token": 1, "granted_at": 0, "expires_at": 100}
+    twice = ops(
+        [
+            (0, "invoke", "acquire", {"lock": "L"}, None),
+            (0, "ok", "acquire", grant, "n1"),
+            (1, "invoke", "acquire", {"lock": "L"}, None),
+            (1, "ok", "acquire", {**grant, "granted_at": 50}, "n3"),
+        ]
+    )
+    lock_html = effects_view.render_lock(lock_safety.check(twice).details)
+    assert "#0 on n1, #2 on n3" in lock_html and "(op #2 on n3)" in lock_html
+    lost = ops(
+        [
+            (0, "invoke", "send", {"msg": "m1"}, None),
+            (0, "ok", "send", {"msg": "m1"}, "n2"),
+            (9, "invoke", "read-effects", None, None),
+            (9, "ok", "read-effects", [], "n1"),
+        ]
+    )
+    eo_html = effects_view.render_exactly_once(exactly_once.check(lost).details, lost.pairs(), lost)
+    assert "#0 p0 ok on n2" in eo_html
