@@ -34,6 +34,7 @@ class NodePlan:
     argv: tuple[str, ...]
     env: Mapping[str, str]
     ready: str
+    launch: Mapping[str, Any] | None = None  # a declared node's files and start rules (``launch_plan``)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ def _ready(r: Readiness | None, first: str) -> str:
         return f"tcp: port {r.port} accepts connections"
     if r.kind == "http":
         return f"http: GET :{r.port}{r.path} answers {r.status}"
+    if r.kind == "running":
+        return "running: its process runs (it serves no port)"
     return f"command exits 0: {' '.join(_quote(a) for a in r.argv)}"
 
 
@@ -117,6 +120,7 @@ def resolve_plan(exp: Experiment, seed: int, registries: Registries | None = Non
     nodes = []
     for n, ctx in _contexts(exp, ports, backend, placed).items():
         spec = target.node_spec(ctx)
+        launch = target.launch_plan(ctx) if hasattr(target, "launch_plan") else None
         nodes.append(
             NodePlan(
                 node=n,
@@ -126,6 +130,7 @@ def resolve_plan(exp: Experiment, seed: int, registries: Registries | None = Non
                 argv=tuple(spec.argv),
                 env=dict(spec.env),
                 ready=_ready(spec.ready, next(iter(ports))),
+                launch=launch,
             )
         )
     schedule = generate(exp, seed, reg)
@@ -157,7 +162,7 @@ def format_plan(plan: Plan) -> str:
         lines.append(f"node {n.node}" + (f" (role {n.role})" if n.role else ""))
         lines.append(f"  image:   {n.image}")
         lines.append(f"  ports:   {', '.join(f'{k} {v}' for k, v in n.ports.items())}")
-        lines.append(f"  command: {' '.join(_quote(a) for a in n.argv)}")
+        lines.extend(_launch(n) if n.launch is not None else [f"  command: {_argv(n.argv)}"])
         for k, v in n.env.items():
             lines.append(f"  env:     {k}={_quote(v)}")
         lines.append(f"  ready:   {n.ready}")
@@ -169,6 +174,34 @@ def format_plan(plan: Plan) -> str:
     lines.append(f"fault schedule ({len(plan.schedule.events)} faults, seconds after the workload starts):")
     lines.extend(_event(e) for e in plan.schedule.events)
     return "\n".join(lines)
+
+
+def _argv(argv: Any) -> str:
+    return " ".join(_quote(str(a)) for a in argv)
+
+
+def _launch(n: NodePlan) -> list[str]:
+    """A declared node's start, as the launcher will do it (``harness.declare.launch``)."""
+    spec = n.launch or {}
+    out = [f"  command: {_argv(spec['argv'])}"]
+    for f in spec.get("files") or []:
+        text = f["content"]
+        out.append(f"  file:    {f['path']} (mode {f['mode']:o}, {len(text)} bytes)")
+        out.extend(f"           | {line}" for line in text.splitlines())
+    after = spec.get("start_after")
+    if after:
+        what = " or ".join([*after["tcp"], *([_argv(after["command"])] if after["command"] else [])])
+        when = "first start" if after["first"] else "every start"
+        out.append(f"  after:   {what} answers ({when}; at most {after['timeout']:g} s)")
+    first = spec.get("first_start")
+    if first:
+        for cmd in first["run"]:
+            out.append(f"  first:   run {_argv(cmd)}")
+        if list(first["argv"]) != list(spec["argv"]):
+            out.append(f"  first:   command {_argv(first['argv'])}")
+        if first.get("unless_exists"):
+            out.append(f"  first:   whenever {first['unless_exists']} does not exist")
+    return out
 
 
 def _quote(s: str) -> str:

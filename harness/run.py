@@ -184,6 +184,17 @@ class _Run:
         def make_client(process: int) -> Any:
             return target_client(target, cluster.client_addrs, process, timeout, context)
 
+        concurrency = exp.workload.concurrency
+        node_for = getattr(workload, "node_for", None)
+
+        def worker_client(process: int) -> Any:
+            """A worker's client: given only its node when the workload pins workers (kv's ``pin``)."""
+            addrs = cluster.client_addrs
+            node = node_for(process % concurrency, sorted(addrs)) if node_for is not None else None
+            if node is not None:
+                addrs = {node: addrs[node]}
+            return target_client(target, addrs, process, timeout, context)
+
         if exp.steady_state is not None:
             self.phase("steady-state")
             if not self.guard.before_faults(cluster.client_addrs, make_client):
@@ -192,8 +203,9 @@ class _Run:
         interp = stack.enter_context(
             Interpreter(
                 workload,
-                make_client,
+                worker_client,
                 self.writer,
+                final_client=make_client,
                 concurrency=exp.workload.concurrency,
                 seed=self.seed,
                 rate=exp.workload.rate,

@@ -34,7 +34,7 @@ from harness.names import LOCAL
 
 CLIENT_PORT = "client"  # the name of a node's client port when a target names no ports
 DEFAULT_PORT = 7000  # the client port of a target that names no ports (the port used on docker)
-READY_KINDS = ("tcp", "http", "command")
+READY_KINDS = ("tcp", "http", "command", "running")
 
 
 @dataclass(frozen=True, order=True)
@@ -93,10 +93,10 @@ class Readiness:
     ``tcp``: the named ``port`` accepts a connection. ``http``: ``GET http://<node>:<port><path>`` answers
     ``status``. ``command``: ``argv`` exits 0; on docker it runs inside the node's container
     (``docker exec``), on local on the host with the project root as working directory (``python3`` as on the
-    node).
+    node). ``running``: the node's process runs (for a node that serves no port, e.g. a consumer).
     """
 
-    kind: Literal["tcp", "http", "command"] = "tcp"
+    kind: Literal["tcp", "http", "command", "running"] = "tcp"
     port: str = CLIENT_PORT
     path: str = "/"
     status: int = 200

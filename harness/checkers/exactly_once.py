@@ -11,6 +11,10 @@ counted per logical message, so a buggy producer's re-send under a fresh broker 
     unexpected   applied but never sent, or its send failed  -> false (a fail must mean "not enqueued")
     recovered    send outcome unknown and applied once       -> allowed
 
+Option ``duplicates``: ``fail`` (the default: a message applied twice breaks exactly-once) or ``count`` (for
+an at-least-once system such as a broker that redelivers: duplicates are listed and counted, and only lost
+or unexpected messages make the history invalid).
+
 Without an ``ok`` ``read-effects`` op nothing can be decided: the verdict is unknown (details: ``counts``
 only). Details are ``ExactlyOnceDetails``; each entry of a list is a JSON object (``msg``, ``send_index`` or
 ``count`` / ``effects``, and the delivery ``trail`` when the history has one).
@@ -25,6 +29,7 @@ from typing import Any
 
 from harness.checkers.base import UNKNOWN, Details, Result, Validity
 from harness.checkers.contract import Checker
+from harness.checkers.witness import served_by
 from harness.history import History, Pair
 from harness.wellformed import BadOp
 
@@ -79,6 +84,11 @@ def _msg_id(v: Any, index: int, field: str) -> Any:
     return v
 
 
+def _node(nodes: Mapping[int, str], index: int) -> dict[str, str]:
+    """``{"node": N}`` when the send at ``index`` names the node that acknowledged it (else nothing)."""
+    return {"node": nodes[index]} if index in nodes else {}
+
+
 def _final_read(pairs: list[Pair], f: str) -> list[dict[str, Any]] | None:
     reads = [p for p in pairs if p.invoke.f == f and p.type == "ok"]
     if not reads:
@@ -93,8 +103,13 @@ def _final_read(pairs: list[Pair], f: str) -> list[dict[str, Any]] | None:
     return entries
 
 
-def check(history: History, **_options: Any) -> Result:
-    """Lost, duplicated, unexpected and recovered messages of a queue run."""
+DUPLICATES = ("fail", "count")
+
+
+def check(history: History, duplicates: str = "fail", **_options: Any) -> Result:
+    """Lost, duplicated, unexpected and recovered messages of a queue run (``duplicates``: the docstring)."""
+    if duplicates not in DUPLICATES:
+        raise ValueError(f"duplicates: {duplicates!r}; valid: {', '.join(DUPLICATES)}")
     pairs = history.pairs()
     status: dict[Any, str] = {}
     send_index: dict[Any, int] = {}
@@ -122,13 +137,16 @@ def check(history: History, **_options: Any) -> Result:
         applied[e.get("msg")].append(e)
     counts["applied"] = len(effects)
     counts["messages"] = len(set(status) | set(applied))
+    nodes = served_by(history)
     lost = [
-        {"msg": m, "send_index": send_index[m]} for m, s in status.items() if s == "ok" and not applied.get(m)
+        {"msg": m, "send_index": send_index[m], **_node(nodes, send_index[m])}
+        for m, s in status.items()
+        if s == "ok" and not applied.get(m)
     ]
     duplicated = [{"msg": m, "count": len(es), "effects": es} for m, es in applied.items() if len(es) > 1]
     unexpected = [{"msg": m, "effects": es} for m, es in applied.items() if status.get(m, "fail") == "fail"]
     recovered = [
-        {"msg": m, "send_index": send_index[m]}
+        {"msg": m, "send_index": send_index[m], **_node(nodes, send_index[m])}
         for m, s in status.items()
         if s == "info" and len(applied[m]) == 1
     ]
@@ -142,8 +160,14 @@ def check(history: History, **_options: Any) -> Result:
             trail[d.get("msg")].append(d)
         for entry in (*lost, *duplicated, *unexpected):
             entry["trail"] = trail.get(entry["msg"], [])
-    valid = not (lost or duplicated or unexpected)
-    if valid:
+    valid = not (lost or unexpected or (duplicated and duplicates == "fail"))
+    if valid and duplicates == "count":
+        summary = (
+            f"No acknowledged message lost: all {counts['sent_ok']} acknowledged sends were applied; "
+            f"{len(duplicated)} applied more than once (counted, allowed by duplicates: count); "
+            f"{len(recovered)} sends with unknown outcome were applied (allowed)."
+        )
+    elif valid:
         summary = (
             f"Exactly once: all {counts['sent_ok']} acknowledged sends were applied once; "
             f"{len(recovered)} sends with unknown outcome were applied (allowed)."

@@ -28,6 +28,7 @@ from harness.checkers.contract import Checker
 from harness.checkers.linsearch import BUDGET, ILLEGAL, Budget, PartOp, SearchResult, frontier, replay, search
 from harness.checkers.models import Call, Model, get_model
 from harness.checkers.prune import drop_unobserved, find_witness
+from harness.checkers.witness import nodes_of, served_by
 from harness.errors import BadInput
 from harness.history import History, Pair
 from harness.op import show
@@ -54,6 +55,7 @@ class FailedPart:
     describe: Mapping[str, str] = field(default_factory=dict)
     reason: str | None = None
     reason_op: int | None = None
+    nodes: Mapping[str, str] = field(default_factory=dict)  # op index -> the node that served it (witness)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -66,6 +68,8 @@ class FailedPart:
         }
         if self.reason is not None:
             d["reason"], d["reason_op"] = self.reason, self.reason_op
+        if self.nodes:
+            d["nodes"] = dict(self.nodes)
         return d
 
     @classmethod
@@ -81,6 +85,7 @@ class FailedPart:
             describe={str(k): str(v) for k, v in (d.get("describe") or {}).items()},
             reason=d.get("reason"),
             reason_op=d.get("reason_op"),
+            nodes={str(k): str(v) for k, v in (d.get("nodes") or {}).items()},
         )
 
 
@@ -227,6 +232,8 @@ def check(
         dropped = n_ops - sum(len(ops) for _, ops in prepared)
         failed, unknown, limits = _decide(m, prepared, initial, run, budget)
     elapsed = round(time.monotonic() - started, 6)
+    if failed is not None:
+        failed = replace(failed, nodes=nodes_of(served_by(history), failed.ops))
     details = LinearizableDetails(m.name, n_parts, n_ops, dropped, failed, unknown, elapsed)
     if failed is not None:
         where = "" if failed.key is None else f" for key {failed.key!r}"

@@ -27,6 +27,7 @@ from typing import Any
 
 from harness.checkers.base import UNKNOWN, Details, Result, Validity
 from harness.checkers.contract import Checker
+from harness.checkers.witness import nodes_of, served_by
 from harness.history import History
 from harness.wellformed import BadOp
 
@@ -88,13 +89,16 @@ def check(history: History, max_reported: int = 200, **_options: Any) -> Result:
                 "lock", p.invoke.value.get("lock") if isinstance(p.invoke.value, dict) else None
             )
             grants[(lock, p.value.get("token"))].append(p.invoke.index)
+    nodes = served_by(history)
     duplicate_grants = [
-        {"token": tok, "lock": lock, "grants": ix} for (lock, tok), ix in grants.items() if len(ix) > 1
+        {"token": tok, "lock": lock, "grants": ix, "nodes": nodes_of(nodes, ix)}
+        for (lock, tok), ix in grants.items()
+        if len(ix) > 1
     ]
     reads = [
         p for p in pairs if p.invoke.f == "read-resource" and p.type == "ok" and isinstance(p.value, list)
     ]
-    lease_overlaps = _lease_overlaps(pairs)
+    lease_overlaps = _lease_overlaps(pairs, nodes)
     details = LockSafetyDetails(
         duplicate_grants=duplicate_grants,
         lease_overlaps=lease_overlaps,
@@ -127,7 +131,8 @@ def check(history: History, max_reported: int = 200, **_options: Any) -> Result:
             sections[holder][1] = seq
         else:
             sections[holder] = [seq, seq]
-    overlaps = _overlaps(sections)
+    granted_by = {tok: nodes[ix[0]] for (_, tok), ix in grants.items() if ix and ix[0] in nodes}
+    overlaps = _overlaps(sections, granted_by)
     details = replace(
         details,
         writes=len(log),
@@ -158,7 +163,7 @@ def _numbers(value: Mapping[str, Any], keys: tuple[str, ...], op: Any, what: str
             raise BadOp(op.index, f"{what} field '{key}' must be a number, got {v!r}")
 
 
-def _overlaps(sections: dict[tuple[Any, Any], list[Any]]) -> list[dict[str, Any]]:
+def _overlaps(sections: dict[tuple[Any, Any], list[Any]], granted_by: dict[Any, str]) -> list[dict[str, Any]]:
     """Pairs of holders whose [first, last] write intervals (by seq) intersect; a sweep over sorted starts."""
     items = sorted(sections.items(), key=lambda kv: kv[1][0])
     out: list[dict[str, Any]] = []
@@ -166,16 +171,20 @@ def _overlaps(sections: dict[tuple[Any, Any], list[Any]]) -> list[dict[str, Any]
     for holder, (first, last) in items:
         active = [a for a in active if a[1][1] > first]
         for other, (ofirst, olast) in active:
-            out.append({"a": _holder(other, ofirst, olast), "b": _holder(holder, first, last)})
+            a, b = _holder(other, ofirst, olast, granted_by), _holder(holder, first, last, granted_by)
+            out.append({"a": a, "b": b})
         active.append((holder, [first, last]))
     return out
 
 
-def _holder(holder: tuple[Any, Any], first: Any, last: Any) -> dict[str, Any]:
-    return {"process": holder[0], "token": holder[1], "first_write": first, "last_write": last}
+def _holder(holder: tuple[Any, Any], first: Any, last: Any, granted_by: dict[Any, str]) -> dict[str, Any]:
+    out = {"process": holder[0], "token": holder[1], "first_write": first, "last_write": last}
+    if holder[1] in granted_by:
+        out["node"] = granted_by[holder[1]]  # the node that granted this token
+    return out
 
 
-def _lease_overlaps(pairs: list[Any]) -> list[dict[str, Any]]:
+def _lease_overlaps(pairs: list[Any], nodes: dict[int, str]) -> list[dict[str, Any]]:
     """Per lock, consecutive grants (by ``granted_at``) where the later starts inside the earlier lease."""
     released = {
         (p.invoke.process, p.invoke.value.get("token"))
@@ -195,17 +204,19 @@ def _lease_overlaps(pairs: list[Any]) -> list[dict[str, Any]]:
         grants.sort(key=lambda g: g[1]["granted_at"])
         for (pa, a, ia), (pb, b, ib) in zip(grants, grants[1:], strict=False):
             if b["granted_at"] < a["expires_at"] and (pa, a.get("token")) not in released:
-                out.append({"lock": lock, "first": _grant(pa, a, ia), "second": _grant(pb, b, ib)})
+                first, second = _grant(pa, a, ia, nodes), _grant(pb, b, ib, nodes)
+                out.append({"lock": lock, "first": first, "second": second})
     return out
 
 
-def _grant(process: Any, v: dict[str, Any], index: int) -> dict[str, Any]:
+def _grant(process: Any, v: dict[str, Any], index: int, nodes: dict[int, str]) -> dict[str, Any]:
     return {
         "process": process,
         "token": v.get("token"),
         "granted_at": v["granted_at"],
         "expires_at": v["expires_at"],
         "op": index,
+        **({"node": nodes[index]} if index in nodes else {}),
     }
 
 

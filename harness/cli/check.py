@@ -116,7 +116,9 @@ def register(subparsers: Any) -> None:
         "--consistency-model",
         default=None,
         choices=TXN_MODELS,
-        help=f"list-append / rw-register: the model to check (default {DEFAULT_TXN_MODEL})",
+        action="append",
+        help=f"list-append / rw-register: the model to check (default {DEFAULT_TXN_MODEL}); repeat it to "
+        "hold the history to several (every model gets a verdict in the table)",
     )
     p.add_argument("--json", action="store_true", help="print the result object as JSON")
     check_evidence.add_arguments(p)
@@ -261,6 +263,8 @@ def _print_counterexample(result: Result, history: History) -> None:
     def line(i: int) -> str:
         op = by_index.get(i)
         who = f"process {op.process}" if op is not None else "?"
+        node = part.nodes.get(str(i))
+        who += f" on {node}" if node else ""
         return f"  [{i}] {who}: {describe.get(str(i), op.f if op else '?')}"
 
     for n, seq in enumerate(part.longest[:1]):
@@ -273,8 +277,17 @@ def _print_counterexample(result: Result, history: History) -> None:
 
 
 def _print_anomalies(details: Any) -> None:
-    """A ``TxnDetails``' anomalies, one line each with its cycle's edges."""
+    """A ``TxnDetails``' per-model verdict table, then its anomalies, one line each with its cycle's edges."""
+    table = getattr(details, "model_verdicts", None) or {}
+    if table:
+        width = max(len(m) for m in table)
+        print("model verdicts:")
+        for m, verdict in table.items():
+            print(f"  {m:<{width}}  {verdict}")
     for a in details.anomalies:
         print(f"{a['type']}: {a['text']} (rules out {', '.join(a['ruled_out']) or 'no model'})")
+        where = {t.get("name"): t.get("node") for t in a.get("txns", []) if t.get("node")}
+        if where:
+            print("  served by: " + ", ".join(f"{name} on {node}" for name, node in where.items()))
         for step in a.get("cycle", []):
             print(f"  {step['from']} -> {step['to']} {step['kind']}: {step['why']}")

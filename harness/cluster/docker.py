@@ -31,9 +31,11 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -43,7 +45,7 @@ from docker.models.containers import Container
 from harness.cluster import agent, image
 from harness.cluster.base import NodeAddrs, Placement, ProxyHosts
 from harness.cluster.owner import Owner
-from harness.cluster.rundir import LABEL, RunDir
+from harness.cluster.rundir import LABEL, RunDir, chaos_home
 from harness.cluster.toxiproxy_server import require_toxiproxy
 from harness.errors import BadInput, HarnessError, InfrastructureError
 from harness.interrupts import shielded
@@ -111,30 +113,66 @@ def ensure_image(c: docker.DockerClient) -> str:
     return tag
 
 
-def ensure_node_image(c: docker.DockerClient, spec: ImageBuild) -> str:
-    """The tag of the image ``spec`` describes, building it (with the host's network) when it is new."""
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def build_log_path(tag: str) -> Path:
+    """Where the full log of building ``tag`` is written (``CHAOS_HOME/builds/``)."""
+    return chaos_home() / "builds" / (tag.replace("/", "_").replace(":", "-") + ".log")
+
+
+def ensure_node_image(
+    c: docker.DockerClient, spec: ImageBuild, say: Callable[[str], None] | None = _say
+) -> str:
+    """The tag of the image ``spec`` describes, building it (with the host's network) when it is new.
+
+    A build says so: one line when it starts (what and the log's path), one per Dockerfile step (``say``,
+    stderr by default; None: silent), the whole output in ``build_log_path(tag)``."""
     base = base_image(c)
     tag = f"{image.NODE_REPO}:{image.build_hash(base.id, spec)}"
     with contextlib.suppress(docker.errors.ImageNotFound):
         c.images.get(tag)
         return tag
+    log_path = build_log_path(tag)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    what = ", ".join([*spec.packages, *([f"{len(spec.lines)} more Dockerfile lines"] if spec.lines else [])])
+    if say is not None:
+        say(f"building image {tag} ({what}); log: {log_path}")
+    t0 = time.monotonic()
+    error: str | None = None
+    tail: list[str] = []
     try:
-        c.images.build(
-            fileobj=io.BytesIO(image.node_dockerfile(spec).encode()),
-            tag=tag,
-            buildargs={"BASE": base.id},
-            labels={"chaos-harness.image": "node"},
-            network_mode="host",  # containers have no way out; the build needs Debian's mirror
-            rm=True,
-            forcerm=True,
-        )
-    except docker.errors.BuildError as e:
-        tail = " | ".join(str(x.get("stream", x.get("error", ""))).strip() for x in list(e.build_log)[-3:])
-        raise InfrastructureError(
-            f"building {tag} ({', '.join(spec.packages)}) failed: {e.msg}: {tail}"
-        ) from None
+        with log_path.open("w", encoding="utf-8") as log:
+            stream = c.api.build(
+                fileobj=io.BytesIO(image.node_dockerfile(spec).encode()),
+                tag=tag,
+                buildargs={"BASE": base.id},
+                labels={"chaos-harness.image": "node"},
+                network_mode="host",  # containers have no way out; the build needs Debian's mirror
+                rm=True,
+                forcerm=True,
+                decode=True,
+            )
+            for chunk in stream:
+                text = str(chunk.get("stream") or chunk.get("status") or "")
+                if "error" in chunk:
+                    error = str(chunk["error"]).strip()
+                    text = error + "\n"
+                log.write(text)
+                for line in text.splitlines():
+                    if line.strip():
+                        tail = [*tail[-2:], line.strip()]
+                    if say is not None and line.startswith("Step "):
+                        say(f"  [{time.monotonic() - t0:5.0f}s] {line.strip()[:160]}")
     except docker.errors.APIError as e:
-        raise InfrastructureError(f"building {tag} failed: {e.explanation}") from None
+        raise InfrastructureError(f"building {tag} failed: {e.explanation}; log: {log_path}") from None
+    if error is not None:
+        raise InfrastructureError(
+            f"building {tag} ({what}) failed: {error}: {' | '.join(tail)}; log: {log_path}"
+        )
+    if say is not None:
+        say(f"built image {tag} in {time.monotonic() - t0:.0f}s")
     return tag
 
 
@@ -333,13 +371,23 @@ class DockerBackend:
         return str(cfg["Gateway"]).split("/")[0]
 
     def run_command(self, node: str, argv: tuple[str, ...], env: Mapping[str, str], timeout: float) -> int:
+        """The command's exit code; 124 when the engine has not answered within ``timeout`` seconds (a hung
+        command never holds a run: it is left to end with its container)."""
         if not self.running(node):
             return 125
-        try:
-            res = self._c(node).exec_run(list(argv), environment=dict(env), user=USER)
-        except docker.errors.APIError:
-            return 126
-        return int(res.exit_code if res.exit_code is not None else 1)
+        result: list[int] = []
+
+        def run() -> None:
+            try:
+                res = self._c(node).exec_run(list(argv), environment=dict(env), user=USER)
+                result.append(int(res.exit_code if res.exit_code is not None else 1))
+            except docker.errors.APIError:
+                result.append(126)
+
+        waiter = threading.Thread(target=run, name=f"ready-{node}", daemon=True)
+        waiter.start()
+        waiter.join(timeout)
+        return result[0] if result else 124
 
     def load_rules(self, rulesets: Mapping[str, str]) -> None:
         """Load one ``iptables-restore`` ruleset into each named node's namespace, all nodes in parallel."""

@@ -17,6 +17,9 @@ def probe(backend: Any, node: str, ready: Readiness | None) -> tuple[bool, str]:
     """Whether ``node`` is ready by ``ready`` (None: its client port accepts TCP), and what was seen."""
     kind = ready.kind if ready is not None else "tcp"
     port = ready.port if ready is not None else None
+    if kind == "running":
+        up = bool(backend.running(node))
+        return up, "its process runs" if up else "its process is not running"
     if kind == "command":
         assert ready is not None
         code = backend.run_command(node, ready.argv, ready.env, timeout=5.0)
@@ -30,7 +33,8 @@ def probe(backend: Any, node: str, ready: Readiness | None) -> tuple[bool, str]:
             with socket.create_connection((addr.host, addr.port), timeout=0.5):
                 return True, "accepts TCP"
         except OSError as e:
-            return False, f"{addr}: {e.strerror or e}"
+            hint = "" if ready is not None else " (a node serving no port: declare ready: {running: true})"
+            return False, f"{addr}: {e.strerror or e}{hint}"
     assert ready is not None
     conn = http.client.HTTPConnection(addr.host, addr.port, timeout=1.0)
     try:

@@ -2,23 +2,35 @@
 
 The runner, the experiment checks and the platform treat it exactly as a Python target: ``topology`` checks
 the node count and options, ``node_spec`` renders the node's command, environment, image and readiness
-from the templates, and ``client`` builds the declared client class. A declared client is constructed as
+from the templates, and ``client`` builds the declared client class. A node with declared ``files``,
+``first_start`` or ``start_after`` runs through the launcher (``harness.declare.launch``, as ``python3 -c``:
+it writes the files, waits, runs the first-start commands, then execs the node's argv). A declared client
+is constructed as
 ``Client(nodes, process, timeout, context=ClientContext, roles={role: (nodes...)})``: it gets the run's flags
 and options (the declaration's defaults under the experiment's), every node's named addresses and the roles.
 """
 
 from __future__ import annotations
 
-import importlib
+import base64
+import inspect
+import json
+import shlex
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from harness.declare import launch
+from harness.declare.imports import import_object
 from harness.declare.model import Declaration, ImageChoice, ReadyCheck, ResolvedSpec, role_members, spec_for
-from harness.declare.templates import NodeVars, TemplateError, peer_nodes, render
+from harness.declare.templates import NodeVars, Piece, TemplateError, peer_nodes, render
 from harness.errors import BadInput
 from harness.names import BACKENDS
 from harness.target import Addr, ClientContext, ImageBuild, NodeContext, NodeSpec, Readiness, Topology
+
+MAX_LAUNCH_SPEC = 100_000  # bytes of one node's launcher spec (one argv element; the kernel allows 128 KiB)
+_SOURCE = inspect.getsource(launch)
+LAUNCHER = _SOURCE[_SOURCE.index("from __future__") :]  # the code without its docstring (a shorter argv)
 
 
 def node_names(count: int) -> tuple[str, ...]:
@@ -72,7 +84,7 @@ class DeclaredTarget:
         for node in names:
             for backend in BACKENDS:
                 spec = spec_for(d, node, names, backend, self.planted_bugs)
-                pieces = [*spec.command, *spec.env.values()]
+                pieces = [*spec.command, *spec.env.values(), *_start_pieces(spec), *d.joins.values()]
                 for n in {p for piece in pieces for p in peer_nodes(piece)} - set(names):
                     raise BadInput(f"nodes: a template names peer.{n}, but {nodes} nodes run ({d.file})")
         return Topology.full_mesh(names)
@@ -99,6 +111,7 @@ class DeclaredTarget:
             roles=role_members(self.decl, names),
             bind=ctx.listen.host,
             options={**self.decl.options, **dict(ctx.options)},
+            joins=self.decl.joins,
         )
         return spec, vars_
 
@@ -113,9 +126,44 @@ class DeclaredTarget:
             argv = tuple(render(p, v) for p in spec.command)
             env = {k: render(p, v) for k, p in spec.env.items()}
             ready = _readiness(spec.ready, v)
+            launch_spec = _launch_spec(spec, v, argv)
         except TemplateError as e:
             raise BadInput(f"{self.decl.file}: node {ctx.node}: {e}") from None
+        if launch_spec is not None:
+            encoded = json.dumps(launch_spec, separators=(",", ":"))
+            if len(encoded.encode()) > MAX_LAUNCH_SPEC:
+                raise BadInput(
+                    f"{self.decl.file}: node {ctx.node}: files and start rules render to {len(encoded)} "
+                    "bytes, "
+                    f"more than {MAX_LAUNCH_SPEC}; bake large files into the image (image.files)"
+                )
+            argv = ("python3", "-c", LAUNCHER, encoded)
         return NodeSpec(argv, env, image=_image(spec.image), ready=ready)
+
+    def role_holders(self, role: str, cluster: Any, timeout: float = 5.0) -> tuple[str, ...]:
+        """The nodes of a live ``cluster`` on which the declared ``role_probes[role]`` command exits 0 now
+        (run beside each node: docker in its container, local on the host). Declared side only: fault
+        selection does not call it yet."""
+        probe = self.decl.probes.get(role)
+        if probe is None:
+            valid = ", ".join(sorted(self.decl.probes)) or "(none declared; add role_probes:)"
+            raise BadInput(f"{self.decl.file}: no role probe {role!r}; declared: {valid}")
+        out = []
+        for node in cluster.nodes:
+            _, v = self.resolved(cluster.contexts[node])
+            argv = tuple(render(p, v) for p in probe.command)
+            if cluster.backend.run_command(node, argv, {}, timeout) == 0:
+                out.append(node)
+        return tuple(out)
+
+    def launch_plan(self, ctx: NodeContext) -> dict[str, Any] | None:
+        """What the launcher will do for this node (files, waits, first start), rendered; None: no launcher
+        (``chaos run --dry-run`` and tests read it)."""
+        spec, v = self.resolved(ctx)
+        try:
+            return _launch_spec(spec, v, tuple(render(p, v) for p in spec.command))
+        except TemplateError as e:
+            raise BadInput(f"{self.decl.file}: node {ctx.node}: {e}") from None
 
     def client(
         self, nodes: Mapping[str, Addr], process: int, timeout: float, context: ClientContext | None = None
@@ -123,10 +171,55 @@ class DeclaredTarget:
         d = self.decl
         ctx = context or ClientContext(nodes=tuple(sorted(nodes)), timeout=timeout)
         ctx = replace(ctx, options={**d.options, **d.client_options, **dict(ctx.options)})
-        module, _, attr = d.client_class.partition(":")
-        cls = getattr(importlib.import_module(module), attr)
+        try:
+            cls = import_object(d.client_class, d.folder)
+        except ValueError as e:
+            raise BadInput(f"{d.file}: client: {e}") from None
         names = tuple(ctx.nodes) or tuple(sorted(nodes))
         return cls(nodes, process, timeout, context=ctx, roles=role_members(d, names))
+
+
+def _start_pieces(spec: ResolvedSpec) -> list[Piece]:
+    """Every template of the node's files and start rules (for the peer-name check)."""
+    out: list[Piece] = [p for f in spec.files for p in (f.path, f.content)]
+    if spec.first_start is not None:
+        fs = spec.first_start
+        out += [*(p for cmd in fs.run for p in cmd), *(fs.command or ()), *fs.args]
+        out += [fs.unless_exists] if fs.unless_exists is not None else []
+    if spec.start_after is not None:
+        out += [*spec.start_after.tcp, *spec.start_after.command]
+    return out
+
+
+def _launch_spec(spec: ResolvedSpec, v: NodeVars, argv: tuple[str, ...]) -> dict[str, Any] | None:
+    """The launcher's JSON spec (``harness.declare.launch``), or None when the node needs no launcher."""
+    if not spec.files and spec.first_start is None and spec.start_after is None and spec.run_as is None:
+        return None
+    out: dict[str, Any] = {
+        "data_dir": v.data_dir,
+        "run_as": spec.run_as,
+        "argv": list(argv),
+        "files": [
+            {"path": render(f.path, v), "content": render(f.content, v), "mode": f.mode} for f in spec.files
+        ],
+    }
+    fs = spec.first_start
+    if fs is not None:
+        first_argv = [render(p, v) for p in fs.command] if fs.command is not None else list(argv)
+        out["first_start"] = {
+            "run": [[render(p, v) for p in cmd] for cmd in fs.run],
+            "argv": first_argv + [render(p, v) for p in fs.args],
+            "unless_exists": render(fs.unless_exists, v) if fs.unless_exists is not None else None,
+        }
+    after = spec.start_after
+    if after is not None:
+        out["start_after"] = {
+            "tcp": [render(p, v) for p in after.tcp],
+            "command": [render(p, v) for p in after.command],
+            "timeout": after.timeout,
+            "first": after.first,
+        }
+    return out
 
 
 def _image(choice: ImageChoice | None) -> str | ImageBuild | None:
@@ -134,12 +227,25 @@ def _image(choice: ImageChoice | None) -> str | ImageBuild | None:
         return None
     if choice.name is not None:
         return choice.name
-    return ImageBuild(packages=choice.packages)
+    pip_needs = ("python3-pip",) if choice.pip and "python3-pip" not in choice.packages else ()
+    packages = choice.packages + pip_needs
+    lines: list[str] = []
+    if choice.pip:
+        reqs = " ".join(shlex.quote(r) for r in choice.pip)
+        lines.append(f"RUN python3 -m pip install --no-cache-dir --break-system-packages {reqs}")
+    for f in choice.files:
+        data = base64.b64encode(f.content.encode()).decode()
+        path = shlex.quote(f.path)
+        write = f"echo {data} | base64 -d > {path} && chmod {f.mode:o} {path}"
+        lines.append(f"RUN mkdir -p \"$(dirname {path})\" && {write}")
+    return ImageBuild(packages=packages, lines=(*lines, *choice.lines))
 
 
 def _readiness(ready: ReadyCheck | None, v: NodeVars) -> Readiness | None:
     if ready is None:
         return None
+    if ready.kind == "running":
+        return Readiness("running")
     if ready.kind == "command":
         return Readiness("command", argv=tuple(render(p, v) for p in ready.command))
     assert ready.port is not None

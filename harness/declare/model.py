@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from harness.declare.templates import Piece
+from harness.declare.templates import Join, Piece, Template
 from harness.names import BACKENDS
 
 
@@ -23,9 +23,10 @@ def _empty() -> Mapping[str, Any]:
 
 @dataclass(frozen=True)
 class ReadyCheck:
-    """When a node is up: its port accepts TCP, answers HTTP ``status``, or ``command`` exits 0."""
+    """When a node is up: its port accepts TCP, answers HTTP ``status``, ``command`` exits 0, or (``running``,
+    for a node that serves no port) its process runs."""
 
-    kind: Literal["tcp", "http", "command"]
+    kind: Literal["tcp", "http", "command", "running"]
     port: str | None = None
     path: str = "/"
     status: int = 200
@@ -33,11 +34,59 @@ class ReadyCheck:
 
 
 @dataclass(frozen=True)
+class ImageFile:
+    """A file baked into a built image (static content, no templates): its absolute path, text and mode."""
+
+    path: str
+    content: str
+    mode: int = 0o644
+
+
+@dataclass(frozen=True)
 class ImageChoice:
-    """A docker image: one the user names, or the harness's base image plus Debian ``packages``."""
+    """A docker image: one the user names, or the harness's base image plus Debian ``packages``, ``pip``
+    packages (a helper process's), ``files`` and extra Dockerfile ``lines``."""
 
     name: str | None = None
     packages: tuple[str, ...] = ()
+    pip: tuple[str, ...] = ()
+    files: tuple[ImageFile, ...] = ()
+    lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeFile:
+    """A file written in the node before each start: ``path`` (relative: inside the data dir) and ``content``
+    are templates (``content`` is kept verbatim when the declaration says ``template: false``)."""
+
+    path: Template
+    content: Template
+    mode: int = 0o644
+
+
+@dataclass(frozen=True)
+class FirstStart:
+    """What differs on a node's first start: commands ``run`` to completion first, then ``command`` instead of
+    the usual one, or ``args`` appended to it. The first start is the one before which the data dir holds no
+    marker (the harness writes it just before the node's program starts), or, with ``unless_exists``, every
+    start before which that path does not exist."""
+
+    run: tuple[tuple[Piece, ...], ...] = ()
+    command: tuple[Piece, ...] | None = None
+    args: tuple[Piece, ...] = ()
+    unless_exists: Template | None = None
+
+
+@dataclass(frozen=True)
+class StartAfter:
+    """Wait before starting until one of ``tcp`` (``host:port`` templates) accepts a connection or ``command``
+    exits 0, at most ``timeout`` seconds (then start anyway, saying so in the node's log); ``first`` True:
+    only before the node's first start."""
+
+    tcp: tuple[Piece, ...] = ()
+    command: tuple[Piece, ...] = ()
+    timeout: float = 60.0
+    first: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +98,10 @@ class Override:
     env: Mapping[str, Piece] = field(default_factory=_empty)
     ready: ReadyCheck | None = None
     image: ImageChoice | None = None
+    files: tuple[NodeFile, ...] = ()
+    first_start: FirstStart | None = None
+    start_after: StartAfter | None = None
+    run_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,17 +149,33 @@ class Declaration:
     workload: str | None = None
     options: Mapping[str, Any] = field(default_factory=_empty)
     modes: Mapping[str, Mode] = field(default_factory=_empty)
+    joins: Mapping[str, Join] = field(default_factory=_empty)
+    folder: str = "."  # the declaration's folder: its client module is imported from there
+    probes: Mapping[str, RoleProbe] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True)
+class RoleProbe:
+    """How to find which node holds a role at run time (declared; not yet used by fault selection): a
+    ``command`` run beside each node exits 0 on the node that holds it."""
+
+    name: str
+    command: tuple[Piece, ...]
 
 
 @dataclass(frozen=True)
 class ResolvedSpec:
-    """What one node runs, before templating: argv and env pieces, readiness and image."""
+    """What one node runs, before templating: argv and env pieces, readiness, image, files and start rules."""
 
     role: str | None
     command: tuple[Piece, ...]
     env: Mapping[str, Piece]
     ready: ReadyCheck | None
     image: ImageChoice | None
+    files: tuple[NodeFile, ...] = ()
+    first_start: FirstStart | None = None
+    start_after: StartAfter | None = None
+    run_as: str | None = None
 
 
 def role_members(decl: Declaration, nodes: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
@@ -130,11 +199,19 @@ def spec_for(
     env: dict[str, Piece] = {}
     ready: ReadyCheck | None = None
     image: ImageChoice | None = None
+    files: dict[str, NodeFile] = {}
+    first: FirstStart | None = None
+    after: StartAfter | None = None
+    run_as: str | None = None
     for layer in layers:
         command = (layer.command if layer.command is not None else command) + layer.args
         env.update(layer.env)
         ready = layer.ready or ready
         image = layer.image or image
+        files.update((f.path.source, f) for f in layer.files)  # a later layer's file of one path replaces
+        first = layer.first_start or first
+        after = layer.start_after or after
+        run_as = layer.run_as or run_as
     for name in sorted(flags):
         mode = decl.modes.get(name)
         if mode is None:
@@ -143,4 +220,6 @@ def spec_for(
         for extra in extras:
             command = command + extra.args
             env.update(extra.env)
-    return ResolvedSpec(role, command, MappingProxyType(env), ready, image)
+    return ResolvedSpec(
+        role, command, MappingProxyType(env), ready, image, tuple(files.values()), first, after, run_as
+    )

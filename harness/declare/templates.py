@@ -17,11 +17,13 @@ Fields (``{{`` and ``}}`` are literal braces):
 | ``role.R``, ``role.R.host``, ``role.R.port.P`` | the same for role ``R``'s first node (and its name) |
 | ``option.O`` | the target option ``O`` (the experiment's value, else the declaration's default) |
 | ``nodes`` | how many nodes the cluster has |
+| ``join.J`` | the named join ``J`` (declared under ``joins:``), usable inside any string |
 
 A ``join`` (``{join: ",", over: nodes, each: "{member}=http://{member.host}:{member.port.peer}"}``) renders
 ``each`` once per node of ``over`` (``nodes``: all of them, ``peers``: all but this one, ``role.R``: the nodes
 of role R), with ``member``, ``member.index``, ``member.host`` and ``member.port.P`` bound, joined by
-``join``.
+``join``. A join may stand as a whole argv element, or be declared once by name under ``joins:`` and used
+inside any string (an argv element, an env value, a declared file's content) as ``{join.NAME}``.
 """
 
 from __future__ import annotations
@@ -99,11 +101,14 @@ class Names:
     ports: frozenset[str]
     roles: frozenset[str]
     options: frozenset[str]
+    joins: frozenset[str] = frozenset()
 
 
 def _valid_fields(names: Names, member: bool) -> str:
     out = ["node", "index", "host", "bind", "data_dir", "nodes", "port.P", "peer.N.host", "peer.N.port.P"]
     out += ["role.R", "role.R.host", "role.R.port.P", "option.O"]
+    if names.joins and not member:
+        out += ["join.J"]
     if member:
         out += ["member", "member.index", "member.host", "member.port.P"]
     return ", ".join(out)
@@ -140,6 +145,11 @@ def check_field(path: tuple[str, ...], names: Names, *, member: bool = False) ->
         return
     if head == "peer" and len(rest) >= 1:
         _check_addr(rest[1:], names, ref)
+        return
+    if head == "join" and len(rest) == 1 and not member:
+        if rest[0] not in names.joins:
+            valid = ", ".join(sorted(names.joins)) or "(none declared; add them under joins:)"
+            raise TemplateError(f"{{{ref}}}: no join {rest[0]!r}; declared joins: {valid}")
         return
     if head == "role" and len(rest) >= 1:
         if rest[0] not in names.roles:
@@ -190,6 +200,7 @@ class NodeVars:
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     bind: str = "127.0.0.1"
     options: Mapping[str, Any] = field(default_factory=dict)
+    joins: Mapping[str, Join] = field(default_factory=dict)
 
 
 def _node_value(v: NodeVars, n: str, rest: tuple[str, ...], ref: str) -> str:
@@ -234,6 +245,8 @@ def _value(path: tuple[str, ...], v: NodeVars, member: str | None) -> str:
         return _node_value(v, members[0], rest[1:], ref)
     if head == "member" and member is not None:
         return _node_value(v, member, rest, ref)
+    if head == "join" and rest and rest[0] in v.joins:
+        return render(v.joins[rest[0]], v)
     raise TemplateError(f"{{{ref}}}: unknown field")
 
 

@@ -50,7 +50,7 @@ def _effects_text(effects: Any) -> str:
     if not isinstance(effects, list):
         return show(effects, 200)
     return "; ".join(
-        f"{e.get('consumer', '?')} applied id {e.get('id', '?')} "
+        f"{e.get('consumer', e.get('node', '?'))} applied id {e.get('id', e.get('msg', '?'))} "
         f"({e.get('account', '?')} {e.get('amount', '?')})"
         if isinstance(e, Mapping)
         else show(e, 60)
@@ -62,7 +62,8 @@ def _send(by_index: Mapping[int, Pair], i: Any) -> str:
     p = by_index.get(i) if isinstance(i, int) else None
     if p is None:
         return f"#{i}" if i is not None else ""
-    return f"#{i} p{p.invoke.process} {p.type}"
+    node = p.complete.node if p.complete is not None and p.complete.node else None
+    return f"#{i} p{p.invoke.process} {p.type}" + (f" on {node}" if node else "")
 
 
 def exactly_once_view(d: ExactlyOnceDetails, data: ReportData) -> str:
@@ -199,7 +200,10 @@ def render_lock(d: LockSafetyDetails) -> str:
             "Tokens granted more than once",
             len(dups),
             ["token", "grant ops"],
-            [[esc(g.get("token")), esc(", ".join(f"#{i}" for i in g.get("grants") or []))] for g in dups],
+            [
+                [esc(g.get("token")), esc(", ".join(_grant_op(g, i) for i in g.get("grants") or []))]
+                for g in dups
+            ],
             "lock-dups",
         )
     )
@@ -232,4 +236,11 @@ def _listed(title: str, count: int, headers: list[str], rows: list[list[str]], c
 
 
 def _grant_text(g: Mapping[str, Any]) -> str:
-    return f"p{g.get('process')} token {g.get('token')} (op #{g.get('op')})"
+    on = f" on {g['node']}" if g.get("node") else ""
+    return f"p{g.get('process')} token {g.get('token')} (op #{g.get('op')}{on})"
+
+
+def _grant_op(dup: Mapping[str, Any], index: Any) -> str:
+    """``#12 on n2``: a grant op of a duplicated token, with the node that granted it when known."""
+    node = (dup.get("nodes") or {}).get(str(index))
+    return f"#{index}" + (f" on {node}" if node else "")

@@ -121,6 +121,7 @@ def render(failed: FailedPart, pairs: list[Pair]) -> str:
             [
                 esc(i),
                 esc(f"p{p.invoke.process}"),
+                esc(p.complete.node if p.complete is not None and p.complete.node else ""),
                 esc(p.invoke.f),
                 esc(show(p.invoke.value, 120)),
                 esc(p.type),
@@ -130,7 +131,11 @@ def render(failed: FailedPart, pairs: list[Pair]) -> str:
             ]
         )
     out.append(
-        table(["op", "process", "f", "value", "type", "result", "interval", "role"], rows, class_="lin-ops")
+        table(
+            ["op", "process", "node", "f", "value", "type", "result", "interval", "role"],
+            rows,
+            class_="lin-ops",
+        )
     )
     return tag("section", "".join(out), class_="counterexample lin")
 
@@ -142,7 +147,9 @@ def _named(i: int, by_index: Mapping[int, Pair], desc: Mapping[str, Any]) -> str
 
 
 def _describe(p: Pair) -> str:
-    return f"#{p.invoke.index} p{p.invoke.process} {op_label(p)} ({p.type}, {_span(p)})"
+    node = p.complete.node if p.complete is not None and p.complete.node else None
+    on = f" on {node}" if node else ""
+    return f"#{p.invoke.index} p{p.invoke.process}{on} {op_label(p)} ({p.type}, {_span(p)})"
 
 
 def _span(p: Pair) -> str:

@@ -88,7 +88,9 @@ def cycle_svg(anomaly: Mapping[str, Any], n: int) -> str:
                 tag(
                     "title",
                     esc(
-                        f"{name} ({t.get('type', '?')}, process {t.get('process', '?')}): "
+                        f"{name} ({t.get('type', '?')}, process {t.get('process', '?')}"
+                        + (f", on {t['node']}" if t.get("node") else "")
+                        + f"): "
                         f"{_mops_text(t.get('ops'), 400)}"
                     ),
                 )
@@ -173,6 +175,15 @@ def render(d: TxnDetails) -> str:
         ]
         for a in anomalies
     ]
+    verdicts = getattr(d, "model_verdicts", None) or {}
+    if verdicts:
+        out.append(
+            table(
+                ["consistency model", "verdict for this history"],
+                [[esc(m), esc(v)] for m, v in verdicts.items()],
+                class_="txn-models",
+            )
+        )
     out.append(table(["anomaly", "meaning", "rules out", "witness"], rows, class_="txn-anomalies"))
     for n, a in enumerate(anomalies):
         body = [tag("h3", esc(f"{a.get('type')}: {a.get('text', '')}"))]
@@ -193,13 +204,14 @@ def render(d: TxnDetails) -> str:
             [
                 esc(t.get("name")),
                 esc(t.get("process")),
+                esc(t.get("node") or ""),
                 esc(t.get("type")),
                 esc(_mops_text(t.get("ops"), 300)),
             ]
             for t in a.get("txns") or []
             if isinstance(t, Mapping)
         ]
-        body.append(table(["txn", "process", "type", "micro-ops"], txn_rows, class_="txn-list"))
+        body.append(table(["txn", "process", "node", "type", "micro-ops"], txn_rows, class_="txn-list"))
         out.append(tag("div", "".join(body), class_="txn-anomaly", data_type=a.get("type")))
     return tag("section", "".join(out), class_="counterexample txn")
 

@@ -5,8 +5,10 @@ client and records the completion exactly as the client reported it: ``ok``, ``f
 happen) or ``info`` (unknown), with the node that served it when the ``Completion`` names one (op field
 ``node``). After an ``info`` (or if the client raised, also recorded as ``info``) the
 worker abandons that process id, as Jepsen does: it continues as a fresh process (id + concurrency) with a
-fresh client and plan, so no process ever has two open operations. ``rate`` is shared among the workers
-(each waits ``concurrency / rate`` seconds between its ops, on the injected clock: ``harness.runtime.clock``).
+fresh client and plan, so no process ever has two open operations. Its worker slot (``process %
+concurrency``) stays: a workload whose ``plan`` takes ``slot=`` plans per worker (kv's ``read_only``).
+``rate`` is shared among the workers (each waits ``concurrency / rate`` seconds between its ops, on the
+injected clock: ``harness.runtime.clock``).
 After an op that did not complete ``ok`` the worker waits a short back-off before its next op (``BACKOFF_S``,
 doubling per consecutive failure up to ``BACKOFF_MAX_S``, reset by an ``ok``): a node that refuses at once
 would otherwise be asked thousands of times a second, and a run with every node down would record a history
@@ -16,6 +18,7 @@ of 100,000 failures that then takes longer to check and draw than the run itself
 
 from __future__ import annotations
 
+import inspect
 import random
 import threading
 from collections.abc import Callable
@@ -84,7 +87,11 @@ class Worker(threading.Thread):
 
     def _fresh(self) -> tuple[Client, Any]:
         rng = random.Random(f"{self.seed}/{self.process}")
-        return self.make_client(self.process), self.workload.plan(self.process, rng)
+        slot = self.process % self.concurrency
+        plan: Any = self.workload.plan
+        if _takes(plan, "slot"):  # a workload that plans per worker (kv's read_only)
+            return self.make_client(self.process), plan(self.process, rng, slot=slot)
+        return self.make_client(self.process), plan(self.process, rng)
 
     def run(self) -> None:
         client = None
@@ -122,6 +129,13 @@ class Worker(threading.Thread):
                 _close(client)
             if self.on_exit is not None:
                 self.on_exit()
+
+
+def _takes(fn: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _close(client: Client) -> None:

@@ -39,6 +39,8 @@ def verdicts(name: str, seeds: range, out: Path) -> list[object]:
         ("redis-volatile-primary", 10, False, 9),
         ("postgres-primary-only", 5, True, 5),
         ("postgres-replica-reads", 10, False, 9),
+        ("rabbitmq-quorum", 5, True, 5),
+        ("rabbitmq-classic-transient", 5, False, 5),
     ],
 )
 def test_seeded_verdicts(

@@ -48,7 +48,7 @@ def test_every_shipped_experiment_passes(docker_backend: str, tmp_path: Path) ->
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=1200,
+        timeout=1800,  # every shipped experiment, RabbitMQ's two (~90 s each) among them
     )
     cases = list(ET.parse(junit).getroot().iter("testcase"))
     assert len(cases) == len(shipped), proc.stdout[-4000:]

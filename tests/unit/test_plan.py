@@ -28,7 +28,7 @@ def test_the_plan_of_a_declared_target_on_docker() -> None:
     plan = resolve_plan(exp, 7)
     assert plan.backend == "docker" and plan.target == "etcd" and plan.declaration
     assert [n.node for n in plan.nodes] == ["n1", "n2", "n3"]
-    clusters = {n.argv[n.argv.index("--initial-cluster") + 1] for n in plan.nodes}
+    clusters = {a.split("=", 1)[1] for n in plan.nodes for a in n.argv if a.startswith("--initial-cluster=")}
     assert clusters == {"n1=http://n1:2380,n2=http://n2:2380,n3=http://n3:2380"}
     assert all(n.ports == {"client": 2379, "peer": 2380} for n in plan.nodes)
     assert "etcd-server" in plan.nodes[0].image and plan.nodes[0].ready.startswith("http: GET :client/health")

@@ -40,6 +40,7 @@ class Anomaly:
                 "process": x.process,
                 "type": x.type,
                 "ops": [list(m) for m in x.mops],
+                **({"node": x.node} if x.node is not None else {}),
             }
 
         d: dict[str, Any] = {

@@ -3,7 +3,8 @@
 Options:
 
     consistency_model   read-uncommitted | read-committed | snapshot-isolation | repeatable-read |
-                        serializable | strict-serializable (default)
+                        serializable | strict-serializable (default), or a list of them: the history must
+                        satisfy every one listed (and the search then covers every model)
     cycle_budget        search steps for the cycle search (default 20,000,000); spent -> unknown
     time_limit          seconds for the cycle search (default none); spent -> unknown
     wfr_keys            rw-register only: assume a transaction's write of a key follows its own read of it
@@ -16,7 +17,10 @@ as Elle and adya do; under strict-serializable, a component with neither is sear
 edges, and a cycle found there is ``-process`` when its order edges are all process order, else
 ``-realtime``. Every model forbids an upward-closed part of each group, so stopping early hides nothing.
 ``details`` (``TxnDetails``) holds the anomalies (each with its witness and the models it rules out, as JSON
-objects: ``harness.checkers.txn.anomaly``), the models the history rules out, and counts.
+objects: ``harness.checkers.txn.anomaly``), the models the history rules out, and counts, and
+``model_verdicts``: for every model, ``ruled out``, ``not ruled out``, ``unknown`` (the search ran out of
+budget) or ``not searched`` (strict-serializable's real-time cycles, when no model checked needs them):
+the verdict table the report and ``chaos check`` show.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class TxnDetails(Details):
     edges: int | None = None
     components: int | None = None
     seconds: float | None = None
+    model_verdicts: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +78,7 @@ class TxnDetails(Details):
             "edges": self.edges,
             "components": self.components,
             "seconds": self.seconds,
+            **({"model_verdicts": dict(self.model_verdicts)} if self.model_verdicts else {}),
         }
 
     @classmethod
@@ -91,6 +97,9 @@ class TxnDetails(Details):
             edges=d.get("edges"),
             components=d.get("components"),
             seconds=d.get("seconds"),
+            model_verdicts={
+                str(k): str(v) for k, v in (d.get("model_verdicts") or {}).items()
+            } if isinstance(d.get("model_verdicts"), Mapping) else {},
         )
 
 
@@ -122,7 +131,18 @@ def rw_register(
 _VALID_OPTIONS = ("consistency_model", "cycle_budget", "time_limit", "wfr_keys")
 
 
-def _options(name: str, options: dict[str, Any]) -> tuple[str, int, float | None]:
+def _models(name: str, given: Any) -> list[str]:
+    """The model(s) ``consistency_model`` names (one, or a list), checked; ``BadInput`` otherwise."""
+    raw = given if isinstance(given, (list, tuple)) else [given or DEFAULT_MODEL]
+    if not raw:
+        raise BadInput(f"{name}: consistency_model: an empty list; name at least one of {', '.join(MODELS)}")
+    try:
+        return list(dict.fromkeys(check_model(str(m).replace("_", "-")) for m in raw))
+    except ValueError as e:
+        raise BadInput(f"{name}: {e}") from None
+
+
+def _options(name: str, options: dict[str, Any]) -> tuple[list[str], int, float | None]:
     unknown = sorted(set(options) - set(_VALID_OPTIONS))
     if unknown or (name == "list-append" and options.get("wfr_keys")):
         bad = unknown[0] if unknown else "wfr_keys"
@@ -130,18 +150,14 @@ def _options(name: str, options: dict[str, Any]) -> tuple[str, int, float | None
             f"{name}: unknown option {bad!r}; valid: {', '.join(_VALID_OPTIONS[:3])}"
             f"{', wfr_keys' if name == 'rw-register' else ''}"
         )
-    model = options.get("consistency_model") or DEFAULT_MODEL
-    try:
-        check_model(str(model).replace("_", "-"))
-    except ValueError as e:
-        raise BadInput(f"{name}: {e}") from None
+    models = _models(name, options.get("consistency_model"))
     budget = options.get("cycle_budget") or DEFAULT_BUDGET
     limit = options.get("time_limit")
     if not isinstance(budget, int) or budget <= 0:
         raise BadInput(f"{name}: cycle_budget must be a positive integer, got {budget!r}")
     if limit is not None and (not isinstance(limit, (int, float)) or limit <= 0):
         raise BadInput(f"{name}: time_limit must be a positive number of seconds, got {limit!r}")
-    return str(model).replace("_", "-"), budget, limit
+    return models, budget, limit
 
 
 def _check(name: str, history: History, options: dict[str, Any]) -> Result:
@@ -150,7 +166,8 @@ def _check(name: str, history: History, options: dict[str, Any]) -> Result:
 
 
 def _check_all(name: str, history: History, options: dict[str, Any]) -> Result:
-    model, steps, limit = _options(name, options)
+    models, steps, limit = _options(name, options)
+    model = ", ".join(models)
     started = time.monotonic()
     txns = index_txns(history, LIST_APPEND_FS if name == "list-append" else RW_REGISTER_FS)
     g = Graph(len(txns))
@@ -166,11 +183,12 @@ def _check_all(name: str, history: History, options: dict[str, Any]) -> Result:
     for a in analysis.anomalies:
         counts[a.name] = counts.get(a.name, 0) + 1
 
-    forbidden = FORBIDS[model]
+    forbidden = frozenset().union(*(FORBIDS[m] for m in models))
     budget = Budget(steps, limit)
     exhausted: list[str] = []
     sccs = components(g, ALL)
-    strict = "G0-realtime" in forbidden
+    # several models: search as the strictest, so every model gets a verdict (the table)
+    strict = "G0-realtime" in forbidden or len(models) > 1
     for scc in sccs:
         try:
             hits = [_first(g, group, scc, budget) for group in GROUPS]
@@ -206,8 +224,28 @@ def _check_all(name: str, history: History, options: dict[str, Any]) -> Result:
         edges=g.edge_count(),
         components=len(sccs),
         seconds=round(time.monotonic() - started, 3),
+        model_verdicts=_verdicts(out_models, bool(exhausted), strict),
     )
-    return Result(name, valid, _summary(name, model, valid, anomalies, bad, undecided, len(txns)), details)
+    summary = _summary(name, model, valid, anomalies, bad, undecided, len(txns))
+    if len(models) > 1:
+        table = details.model_verdicts
+        summary += " Per model: " + "; ".join(f"{m} {table[m]}" for m in MODELS) + "."
+    return Result(name, valid, summary, details)
+
+
+def _verdicts(out: list[str], exhausted: bool, strict: bool) -> dict[str, str]:
+    """Every model's verdict for this history (see the module docstring)."""
+    table = {}
+    for m in MODELS:
+        if m in out:
+            table[m] = "ruled out"
+        elif exhausted:
+            table[m] = "unknown"
+        elif "G0-realtime" in FORBIDS[m] and not strict:
+            table[m] = "not searched"
+        else:
+            table[m] = "not ruled out"
+    return table
 
 
 # Per component, the first class found in each group is reported (as Elle and adya do): G0 before G1c,

@@ -39,6 +39,7 @@ class Txn:
     mops: tuple[MicroOp, ...]
     invoke_time: int
     complete_time: int | None
+    node: str | None = None  # the node that served it (its completion says), for witnesses
 
     @property
     def name(self) -> str:
@@ -103,6 +104,7 @@ def index_txns(history: History | Iterable[Op], fs: frozenset[str]) -> list[Txn]
                 mops=mops,
                 invoke_time=inv.time,
                 complete_time=comp.time if comp is not None and typ == "ok" else None,
+                node=comp.node if comp is not None else None,
             )
         )
     return txns

@@ -37,7 +37,7 @@ def test_etcd_members_are_given_one_url_per_peer_on_docker() -> None:
     assert t.name == "etcd" and t.planted_bugs == {"linearizable", "serializable-reads"}
     assert dict(t.ports) == {"client": 2379, "peer": 2380} and t.default_workload == "kv"
     specs = [t.node_spec(docker_ctx(n, {"client": 2379, "peer": 2380})) for n in NODES]
-    clusters = {s.argv[s.argv.index("--initial-cluster") + 1] for s in specs}
+    clusters = {a.split("=", 1)[1] for s in specs for a in s.argv if a.startswith("--initial-cluster=")}
     assert clusters == {"n1=http://n1:2380,n2=http://n2:2380,n3=http://n3:2380"}
     assert "--listen-peer-urls=http://0.0.0.0:2380" in specs[1].argv
     assert "--initial-advertise-peer-urls=http://n2:2380" in specs[1].argv
