@@ -35,7 +35,7 @@ def _target(ref: str, reg: Any) -> Any:
 def handler(args: argparse.Namespace) -> int:
     from harness.cluster import docker as dk
     from harness.registry import Registries
-    from harness.target import ImageBuild
+    from harness.target import ImageBuild, target_traits
 
     reg = Registries()
     refs = list(args.targets) + (reg.targets.names() if args.all else [])
@@ -44,8 +44,7 @@ def handler(args: argparse.Namespace) -> int:
     wanted: list[tuple[str, ImageBuild]] = []
     for ref in refs:
         obj = _target(ref, reg)
-        declared = getattr(obj, "images", ())
-        images = [i for i in (declared() if callable(declared) else declared) if isinstance(i, ImageBuild)]
+        images = list(target_traits(obj).images)
         if not images:
             print(f"{ref}: declares no image to build (it runs in the bundled target image or a named one)")
         wanted.extend((ref, i) for i in images)
