@@ -70,7 +70,9 @@ class RunRecord:
     replay: str | None = None  # the command that replays the run
     started: str | None = None
     python: str | None = None
-    code_version: str | None = None  # ``harness.provenance``
+    code_version: str | None = None  # ``harness.provenance``: the harness's commit (or version)
+    sut_version: str | None = None  # the system under test's version (its repository's commit)
+    harness_version: str | None = None  # the chaos-harness package version
     # while it runs
     status: str | None = None  # one of STATUSES
     phase: str | None = None
@@ -314,6 +316,8 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "started": (TEXT, _str),
     "python": (TEXT, _str),
     "code_version": (TEXT, _str),
+    "sut_version": (TEXT, _str),
+    "harness_version": (TEXT, _str),
     "status": (TEXT, _str),
     "phase": (TEXT, _str),
     "phases": ('a list of {"phase": name, "at_s": seconds}', _phases),

@@ -21,7 +21,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,15 +41,13 @@ from harness.experiment import CheckerSpec, Experiment
 from harness.faults.link import proxied_links
 from harness.history import History, HistoryWriter
 from harness.interrupts import hold, shielded, trapped
-from harness.provenance import code_version
+from harness.provenance import code_version, harness_version, sut_version
 from harness.record import Phase, RunRecord
 from harness.registry import Registries
 from harness.run_guard import Guard
-from harness.runtime.interpreter import Hooks, Interpreter
+from harness.runtime.interpreter import Hooks, Interpreter, client_context, client_factory, workload_for
 from harness.runtime.nemesis import Nemesis
 from harness.schedule import Schedule, generate
-from harness.target import ClientContext, make_workload
-from harness.target import make_client as target_client
 
 Progress = Callable[[str], None]
 ClusterFactory = Callable[..., AbstractContextManager[Any]]
@@ -109,11 +107,15 @@ def _catch(fn: Callable[..., Result], history: History, opts: Mapping[str, Any])
 
 def check(exp: Experiment, history: History, registries: Registries) -> Composite:
     """Run every checker of ``exp`` on ``history`` (false beats unknown beats true)."""
-    thunks = {c.name: _budgeted(c.name, registries.checkers.get(c.name), history, c) for c in exp.checkers}
-    return compose(thunks)
+    return check_with(exp.checkers, history, registries)
 
 
-def _summary(composite: Composite, word: str, evidence: ev.Evidence | None = None) -> str:
+def check_with(checkers: Sequence[CheckerSpec], history: History, registries: Registries) -> Composite:
+    """Run ``checkers`` on ``history``, each within its budget (false beats unknown beats true)."""
+    return compose({c.name: _budgeted(c.name, registries.checkers.get(c.name), history, c) for c in checkers})
+
+
+def summary_line(composite: Composite, word: str, evidence: ev.Evidence | None = None) -> str:
     bad = [r for r in composite.results.values() if r.valid is not True]
     detail = "; ".join(f"{r.checker}: {r.valid}: {r.summary}" for r in bad) if bad else "all checkers valid"
     if evidence is not None and not evidence.enough and composite.valid is not False:
@@ -131,7 +133,7 @@ def _default_cluster_factory() -> ClusterFactory:
     return open_cluster
 
 
-def _render(bundle: Bundle, progress: Progress) -> Path | None:
+def render(bundle: Bundle, progress: Progress) -> Path | None:
     try:
         from harness.report import render_report
     except ImportError:
@@ -174,18 +176,9 @@ class _Run:
                 f"{', '.join(sorted(cluster.capabilities))}; {explain_missing(missing)}); "
                 "remove those faults or pick another backend"
             )
-        timeout = exp.workload.timeout
-        context = (
-            cluster.client_context(timeout)
-            if hasattr(cluster, "client_context")
-            else ClientContext(
-                exp.target.flags, dict(exp.target.options), tuple(cluster.nodes), timeout=timeout
-            )
-        )
-        workload = make_workload(self.reg.workloads.get(exp.workload.kind), exp.workload.options, context)
-
-        def make_client(process: int) -> Any:
-            return target_client(target, cluster.client_addrs, process, timeout, context)
+        context = client_context(cluster, exp.workload.timeout, exp.target.flags, exp.target.options)
+        workload = workload_for(exp.workload.kind, exp.workload.options, context, self.reg)
+        make_client = client_factory(target, cluster, context)
 
         if exp.steady_state is not None:
             self.phase("steady-state")
@@ -278,6 +271,8 @@ def _start(
             started=_now(),
             python=sys.version.split()[0],
             code_version=code_version(),
+            sut_version=sut_version(),
+            harness_version=harness_version(),
         )
     )
     say(
@@ -328,7 +323,7 @@ def _check_and_record(
     )
     decision = oc.decide(composite.valid, exp.expect, evidence)
     code, word, outcome = decision.exit_code, decision.verdict, decision.outcome
-    summary = _summary(composite, word, evidence)
+    summary = summary_line(composite, word, evidence)
     valid = ev.judge(composite.valid, evidence)
     # ``outcome`` (pass / fail / unknown) is what reports and summaries key on; ``verdict`` says it in full.
     # ``valid`` is the checkers' verdict weighed by the evidence; each checker's own stays in ``results``.
@@ -356,7 +351,7 @@ def _check_and_record(
     for note in evidence.notes():
         say(f"note: {note}")
     hold("report")
-    report = _render(bundle, say)
+    report = render(bundle, say)
     return RunResult(
         bundle, seed, schedule, valid, code, summary, report, outcome, evidence, tuple(evidence.notes())
     )
@@ -379,7 +374,7 @@ def _crashed(run: _Run, schedule: Schedule, timings: dict[str, float]) -> RunRes
         finished=_now(),
     )
     run.progress(summary)
-    report = _render(bundle, run.progress)
+    report = render(bundle, run.progress)
     return RunResult(
         bundle, run.seed, schedule, UNKNOWN, decision.exit_code, summary, report, decision.outcome
     )
