@@ -33,7 +33,7 @@ from harness.errors import BadInput
 from harness.experiment import CheckerSpec
 from harness.faults.base import ParamError
 from harness.history import History, write_jsonl
-from harness.loader import target_flags, target_topology
+from harness.loader import check_step, target_flags, target_topology
 from harness.provenance import code_version, harness_version, sut_version
 from harness.record import RunRecord
 from harness.registry import Registries
@@ -53,8 +53,7 @@ class ClusterSettings:
 
 
 def _bad(who: str, e: ParamError) -> BadInput:
-    where = field_name(e.field) if e.field else "target"
-    return BadInput(f"{who}: {where}: {e.message}")
+    return BadInput(f"{who}: {field_name(e.field)}: {e.message}" if e.field else f"{who}: {e.message}")
 
 
 def cluster_settings(
@@ -81,6 +80,30 @@ def cluster_settings(
     except ParamError as e:
         raise _bad("chaos_cluster", e) from None
     return ClusterSettings(obj, count, switched, MappingProxyType(dict(options or {})))
+
+
+def check_schedule(
+    schedule: Any, cluster: Any, duration: float, registries: Registries | None = None
+) -> None:
+    """Every step of a ``Schedule`` checked as an experiment file's ``faults.steps`` are (kind registered,
+    params valid on this cluster, ending within the workload); a ``FaultLoop`` picks its faults as it runs."""
+    from harness.runtime.nemesis import default_context
+    from harness.schedule import Schedule
+
+    if not isinstance(schedule, Schedule):
+        return
+    reg = registries or Registries()
+    ctx = default_context(cluster)
+    for i, event in enumerate(schedule.events):
+        if event.kind not in reg.faults:
+            raise BadInput(
+                f"chaos_play: faults[{i}].kind: unknown fault kind {event.kind!r}; registered: "
+                f"{', '.join(reg.faults.names())}"
+            )
+        try:
+            check_step(reg, event, ctx, duration)
+        except ParamError as e:
+            raise BadInput(f"chaos_play: {field_name(('faults', i, *e.field))}: {e.message}") from None
 
 
 def checker_specs(

@@ -324,22 +324,29 @@ def _fault_kind(doc: YamlDoc, reg: Registries, name: str, path: FieldPath) -> An
         raise doc.error(path, str(e)) from None
 
 
+def check_step(reg: Registries, event: FaultEvent, ctx: FaultContext, workload_s: float) -> None:
+    """One fault step's checks: its params valid for its kind on this cluster, and its end within the
+    workload; ``ParamError`` names the field inside the step. Experiment files (``build``) and the pytest
+    fixtures' schedules (``chaos_play``) both go through it."""
+    reg.fault(event.kind).validate(dict(event.params), ctx)
+    if event.end > workload_s:
+        raise ParamError(
+            ("duration",),
+            f"the fault ends at {event.end:g} s, after the workload "
+            f"(workload.duration {workload_s:g} s); at + duration must be <= it",
+        )
+
+
 def _step(doc: YamlDoc, reg: Registries, exp: Experiment, i: int, s: Mapping[str, Any]) -> FaultEvent:
     base: tuple[str | int, ...] = ("faults", "steps", i)
-    kind = _fault_kind(doc, reg, s["kind"], (*base, "kind"))
+    _fault_kind(doc, reg, s["kind"], (*base, "kind"))
     params = {k: v for k, v in s.items() if k not in EVENT_KEYS}
+    event = FaultEvent(s["kind"], float(s["at"]), float(s["duration"]), _frozen(params))
     try:
-        kind.validate(params, exp.fault_context)
+        check_step(reg, event, exp.fault_context, exp.workload.duration)
     except ParamError as e:
         raise doc.error((*base, *e.field), e.message) from None
-    end = s["at"] + s["duration"]
-    if end > exp.workload.duration:
-        raise doc.error(
-            (*base, "duration"),
-            f"the fault ends at {end:g} s, after the workload "
-            f"(workload.duration {exp.workload.duration:g} s); at + duration must be <= it",
-        )
-    return FaultEvent(s["kind"], float(s["at"]), float(s["duration"]), _frozen(params))
+    return event
 
 
 def _check_overlaps(doc: YamlDoc, reg: Registries, exp: Experiment, steps: tuple[FaultEvent, ...]) -> None:

@@ -259,6 +259,7 @@ def chaos_play(request: pytest.FixtureRequest, chaos_recorder: Any) -> Callable[
     makes it, or a workload object. ``faults``: a ``Schedule`` or a ``FaultLoop``. Every other keyword is
     ``harness.runtime.interpreter.play_run``'s (concurrency, rate, timeout, recovery, final, ...). The older
     form ``chaos_play(cluster, target, workload, ...)`` still works."""
+    from harness.fixture_run import check_schedule
     from harness.loader import workload_of
     from harness.registry import Registries
     from harness.runtime.interpreter import play_run
@@ -282,6 +283,7 @@ def chaos_play(request: pytest.FixtureRequest, chaos_recorder: Any) -> Callable[
             target = settings.target
         if workload is None:
             workload = getattr(target, "default_workload", None) or target.name
+        check_schedule(kw.get("faults"), cluster, float(kw.get("duration", 0)))
         history, played = play_run(cluster, target, workload, writer=chaos_recorder, **kw)
         if isinstance(workload, str):
             workload = workload_of(Registries(), workload, kw.get("options") or {})

@@ -1,5 +1,5 @@
-"""A planted bug is caught both ways: the shipped YAML experiment through the runner, and the same spec through
-the pytest fixtures (``chaos_cluster``, ``chaos_play``, ``chaos_check``).
+"""A planted bug is caught both ways: the shipped YAML experiment through the runner, and the same spec
+through the pytest fixtures (``chaos_cluster``, ``chaos_play``, ``chaos_check``).
 
 The fixture way is derived from the loaded ``Experiment`` by one general translation (``_fixture_way``): the
 target, its mode / flags / options and node count, the workload kind and options, concurrency, rate, timeout,
@@ -57,7 +57,11 @@ def _yaml_way(exp: Experiment, seed: int, out: Path) -> tuple[bool, str]:
 
 
 def _fixture_way(
-    exp: Experiment, seed: int, cluster_of: Callable[..., Any], play: Callable[..., Any], check: Callable[..., Any]
+    exp: Experiment,
+    seed: int,
+    cluster_of: Callable[..., Any],
+    play: Callable[..., Any],
+    check: Callable[..., Any],
 ) -> tuple[bool, str]:
     t, w = exp.target, exp.workload
     cluster = cluster_of(
