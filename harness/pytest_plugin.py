@@ -14,6 +14,7 @@ plugin costs nothing in unrelated test runs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="override workload.duration (seconds) of every experiment",
     )
     group.addoption("--chaos-out", default="reports", metavar="DIR", help="where run bundles go (reports)")
+    group.addoption(
+        "--chaos-sut-version",
+        default=None,
+        metavar="V",
+        help="the version of the system under test recorded in run.json (default: $CHAOS_SUT_VERSION, "
+        "else the git commit of the current directory's repository)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    given = config.getoption("chaos_sut_version", None)
+    if given:
+        from harness.provenance import SUT_VERSION_ENV
+
+        os.environ[SUT_VERSION_ENV] = given  # read where run.json is written (as chaos run --sut-version)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
