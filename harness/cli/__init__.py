@@ -22,8 +22,8 @@ from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, HarnessError
 from harness.interrupts import ignore_after_trap, trapped
 
 # check: histories and checkers; run: run / replay / shrink; report: report / summary;
-# doctor: setup diagnosis; clean: leftovers of killed runs.
-COMMAND_MODULES = ("check", "run", "report", "doctor", "clean")
+# doctor: setup diagnosis; clean: leftovers of killed runs; setup: prepare the machine.
+COMMAND_MODULES = ("check", "run", "report", "doctor", "clean", "setup")
 # Which module defines each command: ``chaos check`` imports only its own module (the runner's imports,
 # jsonschema, requests, docker..., cost a second), so a small check answers at once. Help imports all.
 COMMAND_MODULE = {
@@ -35,6 +35,7 @@ COMMAND_MODULE = {
     "summary": "report",
     "doctor": "doctor",
     "clean": "clean",
+    "setup": "setup",
 }
 
 
