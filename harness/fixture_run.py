@@ -145,14 +145,10 @@ class Verdict:
         return self.decision.outcome == oc.PASS
 
     def __str__(self) -> str:
-        lines = [f"expected {self.expect}, got {_word(self.valid)}: {self.summary}"]
+        lines = [f"expected {self.expect}, got {oc.validity_word(self.valid)}: {self.summary}"]
         lines += [f"bundle: {self.bundle}"] if self.bundle else []
         lines += [f"report: {self.report}"] if self.report else []
         return "\n".join(lines)
-
-
-def _word(valid: Validity) -> str:
-    return "valid" if valid is True else "violated" if valid is False else "unknown"
 
 
 def judge(

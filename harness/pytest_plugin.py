@@ -103,7 +103,8 @@ class ExperimentItem(pytest.Item):
     def runtest(self) -> None:
         from harness.errors import HarnessError
         from harness.loader import load, with_overrides
-        from harness.run import run_experiment
+        from harness.outcome import validity_word
+        from harness.run import replay_command, run_experiment
 
         if self.error is not None:
             raise ExperimentFailed(f"bad experiment: {self.error}")
@@ -120,21 +121,38 @@ class ExperimentItem(pytest.Item):
             o = run_experiment(exp, seed=exp.seed, out=opt("chaos_out"), overrides=overrides)
         except HarnessError as e:
             raise ExperimentFailed(f"could not run: {e}") from None
+        replay = replay_command(o.bundle.path)
         for key, value in (
             ("seed", o.seed),
             ("bundle", o.bundle.path),
             ("report", o.report),
             ("verdict", o.summary),
             ("outcome", o.outcome),
-            ("replay", f"chaos replay {o.bundle.path}"),
+            ("replay", replay),
             *(("note", n) for n in o.notes),
         ):
             self.user_properties.append((key, str(value)))
         if o.exit_code != 0:
-            head = "run crashed (exit 3): " if o.outcome == "crashed" else ""
+            crashed = o.outcome == "crashed"
+            head = (
+                "run crashed (exit 3): "
+                if crashed
+                else f"expected {exp.expect}, got {validity_word(o.valid)}: "
+            )
             raise ExperimentFailed(
-                f"{head}{o.summary}\nseed: {o.seed}\nbundle: {o.bundle.path}\nreport: {o.report}\n"
-                f"replay: chaos replay {o.bundle.path}"
+                f"{head}{o.summary}\nseed: {o.seed}\n"
+                f"bundle: {o.bundle.path}\nreport: {o.report}\nreplay: {replay}"
+            )
+
+    def setup(self) -> None:
+        """JUnit's classname: the experiment file's path without ``.yaml`` (``experiments.kv-stale-read``)."""
+        from _pytest.junitxml import xml_key
+
+        xml = self.config.stash.get(xml_key, None)
+        if xml is not None:
+            relative = Path(self.nodeid.split("::")[0])
+            xml.node_reporter(self.nodeid).add_attribute(
+                "classname", ".".join(relative.with_suffix("").parts)
             )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
@@ -304,11 +322,12 @@ def chaos_play(request: pytest.FixtureRequest, chaos_recorder: Any) -> Callable[
         if isinstance(workload, str):
             workload = workload_of(Registries(), workload, kw.get("options") or {})
         faults = kw.get("faults")
+        defaults = getattr(workload, "checkers", None)  # a workload object may name no default checkers
         runs.played[id(history)] = _Played(
             history,
             played.final_from,
             len(faults.events) if isinstance(faults, Schedule) else None,
-            {k: dict(v or {}) for k, v in workload.checkers().items()},
+            {k: dict(v or {}) for k, v in defaults().items()} if callable(defaults) else {},
             {
                 "seed": kw.get("seed"),
                 "target": getattr(target, "name", None),

@@ -61,7 +61,7 @@ class RunRecord:
     expect: str | None = None  # valid / invalid
     target: str | None = None
     flags: tuple[str, ...] | None = None  # planted bugs switched on
-    backend: str | None = None
+    backend: str | None = None  # asked for; once the cluster is up, the one that ran (auto resolved)
     nodes: tuple[str, ...] | None = None
     workload: Mapping[str, Any] | None = None  # the experiment's workload block
     resolved: Mapping[str, Any] | None = None  # the whole experiment after defaults and overrides

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import random
+import shlex
 import shutil
 import sys
 import threading
@@ -67,6 +68,16 @@ class RunResult:
     outcome: str = ""  # pass / fail / unknown / crashed, as in run.json (``harness.outcome``)
     evidence: ev.Evidence | None = None
     notes: tuple[str, ...] = ()  # remarks that do not change the verdict (no fault injected)
+
+
+def replay_command(bundle: Path) -> str:
+    """The command line that replays a bundle, to paste as it is: the ``chaos`` beside this interpreter when
+    it is not the one on PATH (a venv not activated), and the bundle's absolute path."""
+    beside = Path(sys.executable).parent / "chaos"
+    on_path = shutil.which("chaos")
+    same = on_path is not None and (not beside.is_file() or Path(on_path).resolve() == beside.resolve())
+    exe = "chaos" if same else str(beside)
+    return shlex.join([exe, "replay", str(Path(bundle).resolve())])
 
 
 def _now() -> str:
@@ -167,6 +178,9 @@ class _Run:
     def main(self, cluster: Any, stack: ExitStack, schedule: Schedule, target: Any) -> dict[str, float]:
         exp, timings = self.exp, dict[str, float]()
         self.phase("setup")
+        ran = getattr(getattr(cluster, "backend", None), "name", None)
+        if isinstance(ran, str) and ran != exp.target.backend:  # auto resolved: record the backend that runs
+            self.bundle.update_run(backend=ran)
         cluster.wait_ready(timeout=exp.phases.ready_timeout)
         needed = {self.reg.fault(e.kind).capability for e in schedule.events}
         missing = needed - set(cluster.capabilities)
@@ -266,7 +280,7 @@ def _start(
             resolved=exp.to_data(),
             schedule=tuple(schedule.to_list()),
             overrides=dict(overrides or {}),
-            replay=f"chaos replay {bundle.path}",
+            replay=replay_command(bundle.path),
             status="running",
             started=_now(),
             python=sys.version.split()[0],

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, HarnessError
 from harness.interrupts import ignore_after_trap, trapped
+from harness.provenance import harness_version
 
 # check: histories and checkers; run: run / replay / shrink; report: report / summary;
 # doctor: setup diagnosis; clean: leftovers of killed runs; setup: prepare the machine.
@@ -48,6 +49,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or only of the module ``only`` (the others are then not imported)."""
     parser = _Parser(prog="chaos", description="Fault-injection testing of distributed systems.")
+    parser.add_argument("--version", action="version", version=f"chaos-harness {harness_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES if only is None else (only,):
         try:

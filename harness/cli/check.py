@@ -1,7 +1,7 @@
 """``chaos check HISTORY``: run a checker on a history file: exit 0 valid, 1 invalid, 2 unknown, 3 bad input.
 
     chaos check HISTORY [--format auto|jsonl|jepsen-edn|porcupine-etcd|porcupine-kv] [--model NAME]
-                        [--checker linearizable|exactly-once|lock-safety|list-append|rw-register]
+                        [--checker linearizable|exactly-once|lock-safety|availability|list-append|rw-register]
                         [--init JSON] [--time-limit S] [--consistency-model M]
                         [--max-memory MB] [--strict-nil] [--engine auto|native|python] [--json]
                         [--evidence auto|on|off] [--min-ok N] [--max-history-mb MB]
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import math
 import os
@@ -50,6 +51,7 @@ CHECKER_MODULES = {
     "lock-safety": ("lock_safety", "check"),
     "list-append": ("txn.check", "list_append"),
     "rw-register": ("txn.check", "rw_register"),
+    "availability": ("availability", "check"),
 }
 TXN_CHECKERS = ("list-append", "rw-register")
 DEFAULT_MODEL = {"porcupine-etcd": "cas-register", "jepsen-edn": "cas-register", "porcupine-kv": "kv"}
@@ -165,9 +167,17 @@ def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
     return opts
 
 
+def accepts(fn: Any, keyword: str) -> bool:
+    """Whether ``fn`` takes ``keyword`` (by name or through ``**kwargs``)."""
+    params = inspect.signature(fn).parameters
+    return keyword in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
 def run_checker(name: str, history: History, options: dict[str, Any]) -> Result:
     """Bad input (a malformed op, an unknown f for the model) stays an error; any other crash is unknown."""
     fn = checker_fn(name)
+    if not accepts(fn, "time_limit"):  # a checker without a time budget (availability: one pass)
+        options = {k: v for k, v in options.items() if k != "time_limit"}
     bad: list[HarnessError] = []
 
     def call() -> Result:

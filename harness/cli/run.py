@@ -144,12 +144,17 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="run an experiment file")
-    p.add_argument("experiment", help="an experiment .yaml file")
+    p.add_argument("experiment", metavar="EXPERIMENT", help="an experiment .yaml file")
     p.add_argument(
         "--seed", type=int, help="seed of the run's one random source (default: the file's, else fresh)"
     )
     _common(p)
-    p.add_argument("--out", default="reports", help="bundles go to OUT/<experiment>/<timestamp>/ (reports)")
+    p.add_argument(
+        "--out",
+        default="reports",
+        metavar="DIR",
+        help="bundles go to DIR/<experiment>/<timestamp>/ (reports)",
+    )
     p.add_argument("--shrink", action="store_true", help="when the run fails, shrink its fault schedule")
     p.add_argument(
         "--dry-run",
@@ -160,15 +165,22 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("replay", help="re-run a recorded run with its seed and spec")
-    p.add_argument("run", help="a run bundle directory (or reports/<experiment> for its latest run)")
+    p.add_argument(
+        "run", metavar="BUNDLE", help="a run bundle directory (or reports/<experiment> for its latest run)"
+    )
     _common(p)
-    p.add_argument("--out", default="reports")
+    p.add_argument(
+        "--out",
+        default="reports",
+        metavar="DIR",
+        help="the replay's bundle goes to DIR/<experiment>/<timestamp>/ (reports)",
+    )
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("shrink", help="search a smaller fault schedule that still fails")
-    p.add_argument("run", help="a failed run's bundle directory")
+    p.add_argument("run", metavar="BUNDLE", help="a failed run's bundle directory")
     p.add_argument(
         "--max-runs", type=int, default=12, help="how many experiment runs the search may spend (12)"
     )
-    p.add_argument("--out", help="where the trial runs' bundles go (default: RUN/shrink)")
+    p.add_argument("--out", metavar="DIR", help="where the trial runs' bundles go (default: BUNDLE/shrink)")
     p.set_defaults(func=cmd_shrink)

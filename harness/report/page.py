@@ -43,7 +43,7 @@ def _facts(run: RunRecord) -> str:
         ("target", "target"),
         ("nodes", "nodes"),
         ("planted bugs (flags)", "flags"),
-        ("mode (backend)", "backend"),
+        ("backend", "backend"),
         ("expect", "expect"),
         ("status", "status"),
         ("started", "started"),

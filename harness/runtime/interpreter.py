@@ -36,14 +36,13 @@ from harness.errors import BadInput
 from harness.faults.base import ParamError
 from harness.history import History, HistoryWriter
 from harness.loader import workload_of
+from harness.names import FINAL_PROCESS_BASE  # final ops run as processes concurrency * 1000, + 1 per try
 from harness.registry import Registries
 from harness.runtime.clock import MONOTONIC, Clock
 from harness.runtime.nemesis import FaultLoop, Nemesis
 from harness.runtime.workers import ClientFactory, Workers, call
 from harness.schedule import Schedule
 from harness.target import ClientContext, Target, Workload, make_client
-
-FINAL_PROCESS_BASE = 1000  # final ops run as processes concurrency * 1000, + 1 per try
 
 
 def _noop(*_: Any) -> None:

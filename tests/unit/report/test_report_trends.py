@@ -117,3 +117,10 @@ def test_flaky_detection_keys_on_the_system_under_tests_version(tmp_path: Path) 
     dom = parse((tmp_path / "index.html").read_text())
     flaky = dom.one("section", cls="flaky-experiment")
     assert "app-1" in flaky.text()
+
+
+def test_final_phase_lanes_are_marked_and_explained() -> None:
+    from harness.report import lin_view
+
+    assert lin_view.lane_label(4000) == "p4000 (final)" and lin_view.lane_label(3) == "p3"
+    assert "p4000" in lin_view.LANES_NOTE and "final" in lin_view.LANES_NOTE
