@@ -9,6 +9,7 @@ Progress (phase, elapsed, ops recorded, active faults) goes to stderr; the verdi
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -17,6 +18,7 @@ from harness.errors import EXIT_INVALID, EXIT_OK, BadInput
 from harness.experiment import Experiment
 from harness.loader import load, with_overrides
 from harness.names import BACKEND_CHOICES
+from harness.provenance import SUT_VERSION_ENV
 from harness.record import RunRecord
 from harness.registry import Registries
 from harness.run import RunResult, run_experiment
@@ -35,6 +37,12 @@ def _print_outcome(o: RunResult) -> None:
     print(f"seed {o.seed}; bundle {o.bundle.path}" + (f"; report {o.report}" if o.report else ""))
 
 
+def _sut_version(args: argparse.Namespace) -> None:
+    """``--sut-version``: recorded where run.json is written, as ``$CHAOS_SUT_VERSION`` would be."""
+    if args.sut_version:
+        os.environ[SUT_VERSION_ENV] = args.sut_version
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in (("backend", args.backend), ("duration", args.duration)) if v is not None}
 
@@ -49,6 +57,7 @@ def _run(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    _sut_version(args)
     reg = Registries()
     exp = load(args.experiment, reg)
     if args.dry_run:
@@ -84,6 +93,7 @@ def _load_bundle(run: str, reg: Registries) -> tuple[Bundle, RunRecord, int, Exp
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    _sut_version(args)
     reg = Registries()
     bundle, meta, seed, exp = _load_bundle(args.run, reg)
     overrides = {**(meta.overrides or {}), **_overrides(args)}
@@ -140,6 +150,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--backend", choices=BACKEND_CHOICES, help="docker, local, or auto (docker when reachable)"
     )
     p.add_argument("--duration", type=float, help="seconds of workload (overrides workload.duration)")
+    p.add_argument(
+        "--sut-version",
+        metavar="V",
+        help="the system under test's version recorded in run.json, which trends and flaky detection key on "
+        "(default: $CHAOS_SUT_VERSION, else the current directory's git commit)",
+    )
 
 
 def register(sub: Any) -> None:
