@@ -19,6 +19,8 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+from harness.paths import is_checkout, project_root
+
 SUT_VERSION_ENV = "CHAOS_SUT_VERSION"
 
 
@@ -41,7 +43,8 @@ def harness_version() -> str:
 @cache
 def code_version() -> str:
     """``<git commit>`` (plus ``-dirty`` when the work tree has changes), else the package version."""
-    commit = git_commit(Path(__file__).resolve().parents[1])
+    # only a checkout's commit: an installed harness may sit in a venv inside the user's repository
+    commit = git_commit(project_root()) if is_checkout() else None
     if commit is not None:
         return commit
     version = harness_version()

@@ -28,8 +28,8 @@ import yaml
 from integration_env import require_docker, require_toxiproxy
 
 from harness.bundle import Bundle
-from harness.cluster.toxiproxy_server import find_toxiproxy
 from harness.cluster.docker import base_image, client
+from harness.cluster.toxiproxy_server import find_toxiproxy
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,4 +148,5 @@ def test_template_runs_from_a_users_repository_with_the_installed_wheel(tmp_path
     run = bundle.read_run()
     assert run.sut_version == commit and run.seed == 4242
     assert run.harness_version and run.harness_version != "unknown"
+    assert run.code_version == f"v{run.harness_version}"  # the harness's own version, never the user's commit
     assert (repo / "reports" / "index.html").is_file() and bundle.report_file.is_file()

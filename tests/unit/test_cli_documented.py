@@ -1,4 +1,4 @@
-"""Every command, option and positional argument of ``chaos`` is in docs/cli.md (and ``--version`` answers)."""
+"""Every command, option and positional argument of ``chaos`` is in docs/cli.md; ``--version`` answers."""
 
 from __future__ import annotations
 
@@ -27,10 +27,11 @@ def test_every_option_and_argument_is_documented() -> None:
         for action in parser._actions:
             if isinstance(action, argparse._HelpAction):
                 continue
+            what = f"chaos {name} {action.option_strings or action.dest}"
             if action.option_strings:
-                assert any(f"`{o}" in row for o in action.option_strings), f"chaos {name} {action.option_strings}"
+                assert any(f"`{o}" in row for o in action.option_strings), what
             else:
-                assert action.metavar and f"chaos {name} {action.metavar}" in row, f"chaos {name} {action.dest}"
+                assert action.metavar and f"chaos {name} {action.metavar}" in row, what
             assert action.help, f"chaos {name} {action.option_strings or action.dest} has no help"
 
 
