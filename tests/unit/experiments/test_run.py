@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +156,28 @@ def test_same_seed_replays_the_same_nemesis_ops(tmp_path: Path) -> None:
     a, b = _run(h, text, tmp_path), _run(h, text, tmp_path)
     assert a.schedule == b.schedule and len(a.schedule.events) >= 3
     assert nemesis(a) == nemesis(b)
+
+
+def test_run_json_names_the_backend_that_ran_and_the_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``backend: auto`` is resolved in run.json once the cluster is up (the report's header shows it), and
+    the system's version and the harness's are recorded beside the harness's code version."""
+    from types import SimpleNamespace
+
+    h = Harness()
+    real = h.open_cluster
+
+    @contextlib.contextmanager
+    def on_local(*args: Any, **kw: Any) -> Iterator[Any]:
+        with real(*args, **kw) as cluster:
+            cluster.backend = SimpleNamespace(name="local")
+            yield cluster
+
+    h.open_cluster = on_local  # type: ignore[method-assign]
+    monkeypatch.setenv("CHAOS_SUT_VERSION", "app-7")
+    o = _run(h, BASE, tmp_path)
+    meta = o.bundle.read_run()
+    assert meta.backend == "local" and meta.resolved["target"]["backend"] == "auto"
+    assert meta.sut_version == "app-7" and meta.harness_version and meta.code_version
+    assert "replay" in meta.replay and str(o.bundle.path.resolve()) in meta.replay
