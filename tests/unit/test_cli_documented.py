@@ -50,3 +50,18 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert e.value.code == 0
     assert capsys.readouterr().out.strip() == f"chaos-harness {harness_version()}"
+
+
+def test_check_offers_the_availability_checker(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``chaos check --checker availability`` (the docs list it): figures only, valid without thresholds."""
+    from harness.history import write_jsonl
+    from harness.op import Op
+
+    ops, read = [], {"key": "k", "value": None}
+    for i in range(12):
+        ops.append(Op(2 * i, i * 10_000_000, i % 2, "invoke", "read", read))
+        ops.append(Op(2 * i + 1, i * 10_000_000 + 5_000_000, i % 2, "ok", "read", read))
+    path = tmp_path / "history.jsonl"
+    write_jsonl(ops, path)
+    assert main(["check", str(path), "--checker", "availability"]) == 0
+    assert "availability: valid=true" in capsys.readouterr().out
