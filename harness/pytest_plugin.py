@@ -5,11 +5,14 @@ named on the command line) as one item per seed (``--chaos-seed`` may be repeate
 else its ``seed``). An item passes when the run's outcome matches ``expect``; a failing item shows the verdict
 (the violated invariant, too little evidence, or the crash of a worker or the nemesis), the seed, the bundle,
 the report and the replay command, and the same go into ``--junitxml`` as properties (with the outcome and
-any note such as "no fault was injected"). Fixtures for experiments written in Python: ``chaos_cluster`` (a
-factory of scoped clusters), ``chaos_recorder`` (a ``HistoryWriter``), ``chaos_play`` (the run interpreter on
-a cluster you hold: workload, faults, heal, final ops) and ``chaos_faults`` (faults by hand, recorded as
-nemesis ops; ``chaos_mesh`` is its deprecated older form). Heavy imports happen lazily, so loading the
-plugin costs nothing in unrelated test runs.
+any note such as "no fault was injected"). Fixtures for experiments written in Python (docs/pytest.md), held
+to what ``chaos run`` holds a YAML experiment to (``harness.fixture_run``): ``chaos_cluster`` (a factory of
+scoped clusters; target settings checked as the loader checks them), ``chaos_recorder`` (a
+``HistoryWriter``), ``chaos_play`` (the run interpreter on that cluster: clients and workload made with the
+run's ``ClientContext``, faults, heal, final ops), ``chaos_check`` (the verdict weighed by the evidence, a
+bundle and report attached to the test) and ``chaos_faults`` (faults by hand, recorded as nemesis ops;
+``chaos_mesh`` is its deprecated older form). Heavy imports happen lazily, so loading the plugin costs
+nothing in unrelated test runs.
 """
 
 from __future__ import annotations
