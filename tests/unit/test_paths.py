@@ -42,3 +42,20 @@ def test_the_sut_version_is_given_or_the_current_repositorys_commit(
     monkeypatch.delenv(provenance.SUT_VERSION_ENV)
     monkeypatch.chdir(tmp_path)  # not a git work tree: nothing to record
     assert provenance.sut_version() is None
+
+
+def test_chaos_setup_tells_the_script_what_is_installed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import sys
+
+    from harness.cli import setup
+
+    monkeypatch.setenv("CHAOS_HOME", str(tmp_path))
+    env = setup.environment()
+    assert env["CHAOS_SETUP_PYTHON"] == sys.executable and env["CHAOS_HOME"] == str(tmp_path)
+    assert "CHAOS_NATIVE_OUT" not in env  # a checkout builds into native/linsearch/target
+    monkeypatch.setattr(setup, "is_checkout", lambda: False)
+    monkeypatch.setattr(paths, "is_checkout", lambda: False)
+    env = setup.environment(no_docker=True)
+    assert env["CHAOS_NATIVE_OUT"] == str(tmp_path / "native") and env["CHAOS_NO_DOCKER"] == "1"
