@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -47,9 +47,9 @@ from harness.limits import (
 from harness.names import AUTO
 from harness.probes import parse as parse_steady_state
 from harness.registry import Registries
-from harness.schema import FieldPath, YamlDoc, check_schema, field_name
+from harness.schema import FieldPath, YamlDoc, check_schema, field_name, load_schema
 from harness.schema.faults import RANDOM_OWN, live_schema
-from harness.target import Target, target_traits
+from harness.target import ClientContext, Target, Topology, make_workload, target_traits
 
 
 def _frozen(d: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -123,11 +123,9 @@ def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
     if "nodes" not in t:  # a declared target says how many nodes it runs by default
         target = replace(target, nodes=int(target_traits(target_obj).default_nodes or target.nodes))
     try:
-        topo = target_obj.topology(target.nodes, dict(target.options))
-    except BadInput as e:
-        raise doc.error(("target",), str(e)) from None
-    except Exception as e:  # noqa: BLE001 - the target's own objection to its options, as one line
-        raise doc.error(("target", "options"), f"the target rejects these settings: {e}") from None
+        topo = target_topology(target_obj, target.nodes, target.options)
+    except ParamError as e:
+        raise doc.error(("target", *e.field), e.message) from None
     wl_options = dict(w.get("options") or {})
     if "keys" in w:
         wl_options["keys"] = w["keys"]
@@ -197,6 +195,46 @@ def known_flags(target: Target) -> frozenset[str]:
     return frozenset(target.planted_bugs or ())
 
 
+def target_flags(obj: Any, name: str, mode: str, flags: Sequence[str]) -> frozenset[str]:
+    """The planted bugs switched on by ``mode`` (``correct`` or one bug's name) and ``flags``, each checked
+    against the bugs the target declares; ``ParamError`` names the field (``mode``, ``flags.<i>``).
+
+    One check for experiment files (``build``) and the pytest fixtures (``chaos_cluster``)."""
+    known = known_flags(obj)
+    out = set(flags)
+    if mode != "correct":
+        if known and mode not in known:
+            raise ParamError(("mode",), f"unknown mode {mode!r}; valid: correct, {', '.join(sorted(known))}")
+        out.add(mode)
+    for i, f in enumerate(flags):
+        if known and f not in known:
+            raise ParamError(
+                ("flags", i),
+                f"unknown planted bug {f!r} for target {name}; valid: {', '.join(sorted(known))}",
+            )
+    return frozenset(out)
+
+
+def node_bounds() -> tuple[int, int]:
+    """How many nodes an experiment may run (the published schema's ``target.nodes`` range)."""
+    nodes = load_schema()["$defs"]["target"]["properties"]["nodes"]
+    return int(nodes["minimum"]), int(nodes["maximum"])
+
+
+def target_topology(obj: Any, nodes: int, options: Mapping[str, Any]) -> Topology:
+    """The target's topology for ``nodes`` and ``options``: the node count within the schema's range, then the
+    target's own objections, as ``ParamError`` naming the field (``nodes``, ``options``)."""
+    low, high = node_bounds()
+    if isinstance(nodes, bool) or not isinstance(nodes, int) or not low <= nodes <= high:
+        raise ParamError(("nodes",), f"expected a whole number of nodes from {low} to {high}, got {nodes!r}")
+    try:
+        return obj.topology(nodes, dict(options))
+    except BadInput as e:
+        raise ParamError((), str(e)) from None
+    except Exception as e:  # noqa: BLE001 - the target's own objection to its options, as one line
+        raise ParamError(("options",), f"the target rejects these settings: {e}") from None
+
+
 def _declaration_path(doc: YamlDoc, given: str) -> str:
     p = Path(given)
     if not p.is_absolute() and doc.file and Path(doc.file).exists():
@@ -219,21 +257,10 @@ def _target(doc: YamlDoc, reg: Registries, t: Mapping[str, Any]) -> tuple[Target
     if decl is not None and "name" in t and t["name"] != obj.name:
         raise doc.error(("target", "name"), f"the declaration {t['declaration']} declares {obj.name!r}")
     name = str(t.get("name", obj.name))
-    known = known_flags(obj)
-    flags = set(t.get("flags") or [])
-    mode = t.get("mode", "correct")
-    if mode != "correct":
-        if known and mode not in known:
-            raise doc.error(
-                ("target", "mode"), f"unknown mode {mode!r}; valid: correct, {', '.join(sorted(known))}"
-            )
-        flags.add(mode)
-    for i, f in enumerate(t.get("flags") or []):
-        if known and f not in known:
-            raise doc.error(
-                ("target", "flags", i),
-                f"unknown planted bug {f!r} for target {name}; valid: {', '.join(sorted(known))}",
-            )
+    try:
+        flags = target_flags(obj, name, t.get("mode", "correct"), t.get("flags") or ())
+    except ParamError as e:
+        raise doc.error(("target", *e.field), e.message) from None
     backend = t.get("backend", AUTO)
     if backend not in backend_choices():
         raise doc.error(
@@ -243,7 +270,7 @@ def _target(doc: YamlDoc, reg: Registries, t: Mapping[str, Any]) -> tuple[Target
     spec = TargetSpec(
         name=name,
         nodes=int(t.get("nodes", 3)),
-        flags=frozenset(flags),
+        flags=flags,
         backend=backend,
         options=_frozen(t.get("options")),
         declaration=decl,
@@ -251,18 +278,33 @@ def _target(doc: YamlDoc, reg: Registries, t: Mapping[str, Any]) -> tuple[Target
     return spec, obj
 
 
-def _workload(doc: YamlDoc, reg: Registries, w: WorkloadSpec, explicit: bool) -> Any:
-    path: FieldPath = ("workload", "kind") if explicit else ("target", "name")
-    if w.kind not in reg.workloads:
-        raise doc.error(path, f"unknown workload {w.kind!r}; registered: {', '.join(reg.workloads.names())}")
+def workload_of(
+    reg: Registries, kind: str, options: Mapping[str, Any], context: ClientContext | None = None
+) -> Any:
+    """The registered workload ``kind`` made with ``options`` (and ``context`` when given and accepted);
+    ``ParamError`` names the field (``kind``: not registered; ``options``: the workload rejects them).
+
+    One check for experiment files (``build``) and the run interpreter (``harness.runtime.interpreter``)."""
+    if kind not in reg.workloads:
+        registered = ", ".join(reg.workloads.names())
+        raise ParamError(("kind",), f"unknown workload {kind!r}; registered: {registered}")
     try:
-        cls = reg.workloads.get(w.kind)
+        cls = reg.workloads.get(kind)
     except BadInput as e:
-        raise doc.error(path, str(e)) from None
+        raise ParamError(("kind",), str(e)) from None
     try:
-        return cls(dict(w.options))
+        return make_workload(cls, options, context) if context is not None else cls(dict(options))
     except Exception as e:  # noqa: BLE001 - the workload's own objection to its options, as one line
-        raise doc.error(("workload",), f"workload {w.kind} rejects its options: {e}", key=True) from None
+        raise ParamError(("options",), f"workload {kind} rejects its options: {e}") from None
+
+
+def _workload(doc: YamlDoc, reg: Registries, w: WorkloadSpec, explicit: bool) -> Any:
+    try:
+        return workload_of(reg, w.kind, w.options)
+    except ParamError as e:
+        if e.field == ("options",):
+            raise doc.error(("workload",), e.message, key=True) from None
+        raise doc.error(("workload", "kind") if explicit else ("target", "name"), e.message) from None
 
 
 def _checkers(
@@ -293,22 +335,29 @@ def _fault_kind(doc: YamlDoc, reg: Registries, name: str, path: FieldPath) -> An
         raise doc.error(path, str(e)) from None
 
 
+def check_step(reg: Registries, event: FaultEvent, ctx: FaultContext, workload_s: float) -> None:
+    """One fault step's checks: its params valid for its kind on this cluster, and its end within the
+    workload; ``ParamError`` names the field inside the step. Experiment files (``build``) and the pytest
+    fixtures' schedules (``chaos_play``) both go through it."""
+    reg.fault(event.kind).validate(dict(event.params), ctx)
+    if event.end > workload_s:
+        raise ParamError(
+            ("duration",),
+            f"the fault ends at {event.end:g} s, after the workload "
+            f"(workload.duration {workload_s:g} s); at + duration must be <= it",
+        )
+
+
 def _step(doc: YamlDoc, reg: Registries, exp: Experiment, i: int, s: Mapping[str, Any]) -> FaultEvent:
     base: tuple[str | int, ...] = ("faults", "steps", i)
-    kind = _fault_kind(doc, reg, s["kind"], (*base, "kind"))
+    _fault_kind(doc, reg, s["kind"], (*base, "kind"))
     params = {k: v for k, v in s.items() if k not in EVENT_KEYS}
+    event = FaultEvent(s["kind"], float(s["at"]), float(s["duration"]), _frozen(params))
     try:
-        kind.validate(params, exp.fault_context)
+        check_step(reg, event, exp.fault_context, exp.workload.duration)
     except ParamError as e:
         raise doc.error((*base, *e.field), e.message) from None
-    end = s["at"] + s["duration"]
-    if end > exp.workload.duration:
-        raise doc.error(
-            (*base, "duration"),
-            f"the fault ends at {end:g} s, after the workload "
-            f"(workload.duration {exp.workload.duration:g} s); at + duration must be <= it",
-        )
-    return FaultEvent(s["kind"], float(s["at"]), float(s["duration"]), _frozen(params))
+    return event
 
 
 def _check_overlaps(doc: YamlDoc, reg: Registries, exp: Experiment, steps: tuple[FaultEvent, ...]) -> None:

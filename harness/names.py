@@ -44,3 +44,7 @@ TOXIC_ATTRIBUTES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 TOXICS: tuple[str, ...] = tuple(TOXIC_ATTRIBUTES)
+
+# The run interpreter numbers final-phase processes from concurrency * FINAL_PROCESS_BASE on (one per try), so
+# a report can tell the final reads after the heal (p4000, p4001, ...) from the workers (p0, p1, ...).
+FINAL_PROCESS_BASE = 1000

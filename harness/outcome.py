@@ -29,6 +29,11 @@ PASS, FAIL, UNKNOWN_OUTCOME, CRASHED, NONE = "pass", "fail", "unknown", "crashed
 OUTCOMES = (PASS, FAIL, UNKNOWN_OUTCOME, CRASHED, NONE)
 
 
+def validity_word(valid: Validity | None) -> str:
+    """A verdict as failure messages say it: ``valid``, ``violated`` or ``unknown``."""
+    return "valid" if valid is True else "violated" if valid is False else "unknown"
+
+
 @dataclass(frozen=True)
 class Decision:
     """``outcome`` (one of ``OUTCOMES``), the exit code, and ``verdict``: the outcome in words."""

@@ -62,7 +62,7 @@ class RunRecord:
     expect: str | None = None  # valid / invalid
     target: str | None = None
     flags: tuple[str, ...] | None = None  # planted bugs switched on
-    backend: str | None = None
+    backend: str | None = None  # asked for; once the cluster is up, the one that ran (auto resolved)
     nodes: tuple[str, ...] | None = None
     workload: Mapping[str, Any] | None = None  # the experiment's workload block
     resolved: Mapping[str, Any] | None = None  # the whole experiment after defaults and overrides
@@ -71,7 +71,9 @@ class RunRecord:
     replay: str | None = None  # the command that replays the run
     started: str | None = None
     python: str | None = None
-    code_version: str | None = None  # ``harness.provenance``
+    code_version: str | None = None  # ``harness.provenance``: the harness's commit (or version)
+    sut_version: str | None = None  # the system under test's version (its repository's commit)
+    harness_version: str | None = None  # the chaos-harness package version
     # while it runs
     status: str | None = None  # one of STATUSES
     phase: str | None = None
@@ -323,6 +325,8 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "started": (TEXT, _str),
     "python": (TEXT, _str),
     "code_version": (TEXT, _str),
+    "sut_version": (TEXT, _str),
+    "harness_version": (TEXT, _str),
     "status": (TEXT, _str),
     "phase": (TEXT, _str),
     "phases": ('a list of {"phase": name, "at_s": seconds}', _phases),

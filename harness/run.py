@@ -16,11 +16,12 @@ checker proved a violation. A worker or nemesis exception (``harness.crash``) en
 from __future__ import annotations
 
 import inspect
+import shlex
 import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,14 +42,14 @@ from harness.experiment import CheckerSpec, Experiment, run_seed
 from harness.faults.link import proxied_links
 from harness.history import History, HistoryWriter
 from harness.interrupts import hold, shielded, trapped
-from harness.provenance import code_version
+from harness.provenance import code_version, harness_version, sut_version
 from harness.record import Phase, RunRecord
 from harness.registry import Registries
 from harness.run_guard import Guard
-from harness.runtime.interpreter import Hooks, Interpreter
+from harness.runtime.interpreter import Hooks, Interpreter, client_context, client_factory, workload_for
 from harness.runtime.nemesis import Nemesis
 from harness.schedule import Schedule, generate
-from harness.target import Target, make_workload
+from harness.target import Target
 from harness.target import make_client as target_client
 
 Progress = Callable[[str], None]
@@ -69,6 +70,16 @@ class RunResult:
     outcome: str = ""  # pass / fail / unknown / crashed, as in run.json (``harness.outcome``)
     evidence: ev.Evidence | None = None
     notes: tuple[str, ...] = ()  # remarks that do not change the verdict (no fault injected)
+
+
+def replay_command(bundle: Path) -> str:
+    """The command line that replays a bundle, to paste as it is: the ``chaos`` beside this interpreter when
+    it is not the one on PATH (a venv not activated), and the bundle's absolute path."""
+    beside = Path(sys.executable).parent / "chaos"
+    on_path = shutil.which("chaos")
+    same = on_path is not None and (not beside.is_file() or Path(on_path).resolve() == beside.resolve())
+    exe = "chaos" if same else str(beside)
+    return shlex.join([exe, "replay", str(Path(bundle).resolve())])
 
 
 def _now() -> str:
@@ -109,12 +120,16 @@ def _catch(fn: Callable[..., Result], history: History, opts: Mapping[str, Any])
 
 def check(exp: Experiment, history: History, registries: Registries) -> Composite:
     """Run every checker of ``exp`` on ``history`` (false beats unknown beats true)."""
-    checkers = Checkers(registries.checkers)
-    thunks = {c.name: _budgeted(c.name, checkers.get(c.name).check, history, c) for c in exp.checkers}
-    return compose(thunks)
+    return check_with(exp.checkers, history, registries)
 
 
-def _summary(composite: Composite, word: str, evidence: ev.Evidence | None = None) -> str:
+def check_with(checkers: Sequence[CheckerSpec], history: History, registries: Registries) -> Composite:
+    """Run ``checkers`` on ``history``, each within its budget (false beats unknown beats true)."""
+    found = Checkers(registries.checkers)
+    return compose({c.name: _budgeted(c.name, found.get(c.name).check, history, c) for c in checkers})
+
+
+def summary_line(composite: Composite, word: str, evidence: ev.Evidence | None = None) -> str:
     bad = [r for r in composite.results.values() if r.valid is not True]
     detail = "; ".join(f"{r.checker}: {r.valid}: {r.summary}" for r in bad) if bad else "all checkers valid"
     if evidence is not None and not evidence.enough and composite.valid is not False:
@@ -132,7 +147,7 @@ def _default_cluster_factory() -> ClusterFactory:
     return open_cluster
 
 
-def _render(bundle: Bundle, progress: Progress) -> Path | None:
+def render(bundle: Bundle, progress: Progress) -> Path | None:
     try:
         from harness.report import render_report
     except ImportError:
@@ -168,6 +183,9 @@ class _Run:
     ) -> dict[str, float]:
         exp, timings = self.exp, dict[str, float]()
         self.phase("setup")
+        ran = getattr(getattr(cluster, "backend", None), "name", None)
+        if isinstance(ran, str) and ran != exp.target.backend:  # auto resolved: record the backend that runs
+            self.bundle.update_run(backend=ran)
         cluster.wait_ready(timeout=exp.phases.ready_timeout)
         needed = {self.reg.fault(e.kind).capability for e in schedule.events}
         missing = needed - set(cluster.capabilities)
@@ -177,12 +195,9 @@ class _Run:
                 f"{', '.join(sorted(cluster.capabilities))}; {explain_missing(missing)}); "
                 "remove those faults or pick another backend"
             )
-        timeout = exp.workload.timeout
-        context = cluster.client_context(timeout)
-        workload = make_workload(self.reg.workloads.get(exp.workload.kind), exp.workload.options, context)
-
-        def make_client(process: int) -> Any:
-            return target_client(target, cluster.client_addrs, process, timeout, context)
+        context = client_context(cluster, exp.workload.timeout, exp.target.flags, exp.target.options)
+        workload = workload_for(exp.workload.kind, exp.workload.options, context, self.reg)
+        make_client = client_factory(target, cluster, context)
 
         concurrency = exp.workload.concurrency
         node_for = getattr(workload, "node_for", None)
@@ -193,7 +208,7 @@ class _Run:
             node = node_for(process % concurrency, sorted(addrs)) if node_for is not None else None
             if node is not None:
                 addrs = {node: addrs[node]}
-            return target_client(target, addrs, process, timeout, context)
+            return target_client(target, addrs, process, context.timeout, context)
 
         if exp.steady_state is not None:
             self.phase("steady-state")
@@ -282,11 +297,13 @@ def _start(
             resolved=exp.to_data(),
             schedule=tuple(schedule.to_list()),
             overrides=dict(overrides or {}),
-            replay=f"chaos replay {bundle.path}",
+            replay=replay_command(bundle.path),
             status="running",
             started=_now(),
             python=sys.version.split()[0],
             code_version=code_version(),
+            sut_version=sut_version(),
+            harness_version=harness_version(),
         )
     )
     say(
@@ -337,7 +354,7 @@ def _check_and_record(
     )
     decision = oc.decide(composite.valid, exp.expect, evidence)
     code, word, outcome = decision.exit_code, decision.verdict, decision.outcome
-    summary = _summary(composite, word, evidence)
+    summary = summary_line(composite, word, evidence)
     valid = ev.judge(composite.valid, evidence)
     # ``outcome`` (pass / fail / unknown) is what reports and summaries key on; ``verdict`` says it in full.
     # ``valid`` is the checkers' verdict weighed by the evidence; each checker's own stays in ``results``.
@@ -365,7 +382,7 @@ def _check_and_record(
     for note in evidence.notes():
         say(f"note: {note}")
     hold("report")
-    report = _render(bundle, say)
+    report = render(bundle, say)
     return RunResult(
         bundle, seed, schedule, valid, code, summary, report, outcome, evidence, tuple(evidence.notes())
     )
@@ -388,7 +405,7 @@ def _crashed(run: _Run, schedule: Schedule, timings: dict[str, float]) -> RunRes
         finished=_now(),
     )
     run.progress(summary)
-    report = _render(bundle, run.progress)
+    report = render(bundle, run.progress)
     return RunResult(
         bundle, run.seed, schedule, UNKNOWN, decision.exit_code, summary, report, decision.outcome
     )

@@ -1,6 +1,8 @@
 """The optional native core of the linearizability search (Rust, native/linsearch), loaded with ctypes.
 
-``scripts/setup`` builds it (``cargo build --release --offline``; the crate uses the standard library only).
+``scripts/setup`` / ``chaos setup`` builds it (``cargo build --release --offline``; the crate uses the
+standard library only): in a checkout into ``native/linsearch/target``; for an installed harness from the
+crate sources the wheel ships, into the state directory (``harness.paths``).
 When the library is missing or fails to load, ``available()`` is false, ``why_unavailable()`` says why
 (``chaos doctor`` prints it) and the checker uses the pure-Python search of ``linsearch``, which gives the
 same verdicts (a differential test runs both on the corpus and on generated histories). The built-in
@@ -22,10 +24,11 @@ from typing import Any
 from harness.checkers import linsearch
 from harness.checkers.linsearch import BUDGET, ILLEGAL, OK, Budget, PartOp, SearchResult, event_order, gates
 from harness.checkers.models import Call, CasRegisterModel, KvModel, Model, RegisterModel
+from harness.paths import SETUP_HINT, native_library
 
 ABI = 4
 _LIB_NAME = "libchaos_linsearch.so"
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "native" / "linsearch" / "target" / "release" / _LIB_NAME
+DEFAULT_PATH = native_library(_LIB_NAME)
 _STEP = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint32, ctypes.c_uint32)
 _STATUS = {0: OK, 1: ILLEGAL, 2: BUDGET, 3: BUDGET}
 _LIMIT = {2: "time", 3: "memory"}
@@ -51,12 +54,12 @@ class _Loader:
             return None
         path = Path(os.environ.get("CHAOS_LINSEARCH_LIB") or DEFAULT_PATH)
         if not path.is_file():
-            self.error = f"{path} not built (run scripts/setup; it needs cargo)"
+            self.error = f"{path} not built ({SETUP_HINT}; it needs cargo)"
             return None
         try:
             lib = ctypes.CDLL(str(path))
             if lib.chaos_lin_abi() != ABI:
-                self.error = f"{path} has another interface version; rebuild it with scripts/setup"
+                self.error = f"{path} has another interface version; rebuild it ({SETUP_HINT})"
                 return None
         except (OSError, AttributeError) as e:
             self.error = f"{path} does not load: {e}"

@@ -20,10 +20,12 @@ from pathlib import Path
 
 from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, HarnessError, printable
 from harness.interrupts import ignore_after_trap, trapped
+from harness.provenance import harness_version
 
 # check: histories and checkers; run: run / replay / shrink; report: report / summary;
-# doctor: setup diagnosis; clean: leftovers of killed runs; build: targets' docker images ahead of runs.
-COMMAND_MODULES = ("check", "run", "report", "doctor", "clean", "build")
+# doctor: setup diagnosis; clean: leftovers of killed runs; build: targets' docker images ahead of runs;
+# setup: prepare the machine.
+COMMAND_MODULES = ("check", "run", "report", "doctor", "clean", "build", "setup")
 # Which module defines each command: ``chaos check`` imports only its own module (the runner's imports,
 # jsonschema, requests, docker..., cost a second), so a small check answers at once. Help imports all.
 COMMAND_MODULE = {
@@ -36,6 +38,7 @@ COMMAND_MODULE = {
     "doctor": "doctor",
     "clean": "clean",
     "build": "build",
+    "setup": "setup",
 }
 
 
@@ -49,6 +52,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or only of the module ``only`` (the others are then not imported)."""
     parser = _Parser(prog="chaos", description="Fault-injection testing of distributed systems.")
+    parser.add_argument("--version", action="version", version=f"chaos-harness {harness_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES if only is None else (only,):
         try:

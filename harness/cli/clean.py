@@ -22,7 +22,12 @@ from harness.errors import EXIT_OK, InfrastructureError
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("clean", help="remove leftovers (processes, containers, networks) of killed runs")
     p.add_argument("--run", help="only this run id (also when its runner still looks alive)")
-    p.add_argument("--no-docker", action="store_true", help="do not look for containers and networks")
+    p.add_argument(
+        "--no-docker",
+        action="store_true",
+        help="only local leftovers (processes, run directories): do not ask a Docker engine for containers "
+        "and networks (e.g. where none runs)",
+    )
     p.add_argument("--images", action="store_true", help="also remove unused, outdated target images")
     p.set_defaults(func=handler)
 

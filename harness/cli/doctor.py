@@ -18,9 +18,10 @@ from harness.cluster.backends import backend_names, check_backend
 from harness.cluster.rundir import chaos_home
 from harness.cluster.toxiproxy_server import find_toxiproxy
 from harness.errors import EXIT_OK, BadInput, InfrastructureError
+from harness.paths import SETUP_HINT
 from harness.target import Completion, target_traits
 
-SETUP = "run scripts/setup"
+SETUP = SETUP_HINT  # "run scripts/setup" in a checkout, "run chaos setup" for an installed harness
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,7 +31,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="BACKEND",
         help="also run a 3-node echo cluster on a backend (local, docker, auto or a plugin's)",
     )
-    p.add_argument("--base-port", type=int, help="with --smoke on local: fixed ports from here")
+    p.add_argument(
+        "--base-port",
+        type=int,
+        metavar="PORT",
+        help="with --smoke local: use consecutive fixed ports from PORT instead of free ones",
+    )
     p.set_defaults(func=handler)
 
 
@@ -156,5 +162,5 @@ def handler(args: argparse.Namespace) -> int:
     if args.smoke:
         smoke(args.smoke, args.base_port)
     if missing_required:
-        raise InfrastructureError("required pieces are missing (see above); run scripts/setup")
+        raise InfrastructureError(f"required pieces are missing (see above); {SETUP}")
     return EXIT_OK

@@ -1,4 +1,4 @@
-"""``chaos report RUN_DIR`` (render report.html) and ``chaos summary DIR`` (a suite's index.html).
+"""``chaos report BUNDLE`` (render report.html) and ``chaos summary DIR`` (a suite's index.html).
 
 Thin: argument parsing and messages only; the rendering lives in ``harness.report``. Errors (not a bundle, not
 a directory, unreadable files) are ``BadInput`` and reach the user as one line with exit code 3.
@@ -23,10 +23,8 @@ def register(subparsers: Any) -> None:
         help="render report.html from a run bundle",
         description="Render one self-contained report.html from a run bundle.",
     )
-    p.add_argument(
-        "run_dir", metavar="RUN_DIR", help="a run bundle, or an experiment directory (uses latest)"
-    )
-    p.add_argument("--out", metavar="FILE", help="write here instead of RUN_DIR/report.html")
+    p.add_argument("run_dir", metavar="BUNDLE", help="a run bundle, or an experiment directory (uses latest)")
+    p.add_argument("--out", metavar="FILE", help="write here instead of BUNDLE/report.html")
     p.set_defaults(func=report_handler)
     s = subparsers.add_parser(
         "summary",
@@ -35,7 +33,11 @@ def register(subparsers: Any) -> None:
     )
     s.add_argument("dir", metavar="DIR", help="directory holding run bundles, e.g. reports/")
     s.add_argument("--out", metavar="FILE", help="write here instead of DIR/index.html")
-    s.add_argument("--no-render", action="store_true", help="do not render reports that are missing")
+    s.add_argument(
+        "--no-render",
+        action="store_true",
+        help="index only: do not render the report.html of bundles that have none (faster on many runs)",
+    )
     s.add_argument(
         "--fail-on-unexpected",
         action="store_true",

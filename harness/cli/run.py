@@ -9,6 +9,7 @@ Progress (phase, elapsed, ops recorded, active faults) goes to stderr; the verdi
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -16,6 +17,7 @@ from harness.bundle import Bundle
 from harness.errors import EXIT_INVALID, EXIT_OK, BadInput, printable
 from harness.experiment import Experiment, run_seed
 from harness.loader import load, with_overrides
+from harness.provenance import SUT_VERSION_ENV
 from harness.record import RunRecord
 from harness.registry import Registries
 from harness.run import RunResult, run_experiment
@@ -34,6 +36,12 @@ def _print_outcome(o: RunResult) -> None:
     print(f"seed {o.seed}; bundle {o.bundle.path}" + (f"; report {o.report}" if o.report else ""))
 
 
+def _sut_version(args: argparse.Namespace) -> None:
+    """``--sut-version``: recorded where run.json is written, as ``$CHAOS_SUT_VERSION`` would be."""
+    if args.sut_version:
+        os.environ[SUT_VERSION_ENV] = args.sut_version
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in (("backend", args.backend), ("duration", args.duration)) if v is not None}
 
@@ -46,6 +54,7 @@ def _run(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    _sut_version(args)
     reg = Registries()
     exp = load(args.experiment, reg)
     if args.dry_run:
@@ -78,6 +87,7 @@ def _load_bundle(run: str, reg: Registries) -> tuple[Bundle, RunRecord, int, Exp
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    _sut_version(args)
     reg = Registries()
     bundle, meta, seed, exp = _load_bundle(args.run, reg)
     overrides = {**(meta.overrides or {}), **_overrides(args)}
@@ -136,16 +146,27 @@ def _common(p: argparse.ArgumentParser) -> None:
         "(docker when reachable, else local)",
     )
     p.add_argument("--duration", type=float, help="seconds of workload (overrides workload.duration)")
+    p.add_argument(
+        "--sut-version",
+        metavar="V",
+        help="the system under test's version recorded in run.json, which trends and flaky detection key on "
+        "(default: $CHAOS_SUT_VERSION, else the current directory's git commit)",
+    )
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="run an experiment file")
-    p.add_argument("experiment", help="an experiment .yaml file")
+    p.add_argument("experiment", metavar="EXPERIMENT", help="an experiment .yaml file")
     p.add_argument(
         "--seed", type=int, help="seed of the run's one random source (default: the file's, else fresh)"
     )
     _common(p)
-    p.add_argument("--out", default="reports", help="bundles go to OUT/<experiment>/<timestamp>/ (reports)")
+    p.add_argument(
+        "--out",
+        default="reports",
+        metavar="DIR",
+        help="bundles go to DIR/<experiment>/<timestamp>/ (reports)",
+    )
     p.add_argument("--shrink", action="store_true", help="when the run fails, shrink its fault schedule")
     p.add_argument(
         "--dry-run",
@@ -156,15 +177,22 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("replay", help="re-run a recorded run with its seed and spec")
-    p.add_argument("run", help="a run bundle directory (or reports/<experiment> for its latest run)")
+    p.add_argument(
+        "run", metavar="BUNDLE", help="a run bundle directory (or reports/<experiment> for its latest run)"
+    )
     _common(p)
-    p.add_argument("--out", default="reports")
+    p.add_argument(
+        "--out",
+        default="reports",
+        metavar="DIR",
+        help="the replay's bundle goes to DIR/<experiment>/<timestamp>/ (reports)",
+    )
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("shrink", help="search a smaller fault schedule that still fails")
-    p.add_argument("run", help="a failed run's bundle directory")
+    p.add_argument("run", metavar="BUNDLE", help="a failed run's bundle directory")
     p.add_argument(
         "--max-runs", type=int, default=12, help="how many experiment runs the search may spend (12)"
     )
-    p.add_argument("--out", help="where the trial runs' bundles go (default: RUN/shrink)")
+    p.add_argument("--out", metavar="DIR", help="where the trial runs' bundles go (default: BUNDLE/shrink)")
     p.set_defaults(func=cmd_shrink)

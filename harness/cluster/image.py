@@ -3,43 +3,60 @@
 ``node_dockerfile`` / ``build_hash`` do the same for the images targets declare (``ImageBuild``: the base
 image plus Debian packages), tagged ``chaos-harness/node:<hash>``.
 
-The context is ``targets/image/Dockerfile`` + the repository's ``targets/`` tree (caches excluded) + the
-static ``toxiproxy-server``. The tag ``chaos-harness/target:<hash>`` covers all of it plus the base
-image's id, so an unchanged tree never rebuilds and an edited target rebuilds in about a second.
+The context is ``targets/image/Dockerfile`` + the bundled targets' files (``targets/`` of a checkout, or
+the installed ``chaos_targets`` package; caches and READMEs excluded) + the static ``toxiproxy-server``. The
+tag ``chaos-harness/target:<hash>`` covers all of it plus the base image's id, so an unchanged tree never
+rebuilds and an edited target rebuilds in about a second.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import os
 import tarfile
 from pathlib import Path
 
-from harness.cluster.rundir import chaos_home, project_root
+from harness.cluster.rundir import chaos_home
+from harness.errors import InfrastructureError
 from harness.target import ImageBuild
 
 REPO = "chaos-harness/target"
 NODE_REPO = "chaos-harness/node"  # images built from the base image plus a target's Debian packages
 DEFAULT_BASES = ("python:3.11-slim",)
 SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
+# What a wheel installs of chaos_targets (pyproject.toml's package-data plus the code): the image context.
+SHIPPED_SUFFIXES = (".py", ".json", ".html", ".css", ".js", ".txt", ".yaml")
+SHIPPED_NAMES = ("Dockerfile",)
+
+
+def targets_dir() -> Path:
+    """The bundled targets' folder: ``targets/`` of a checkout, the installed ``chaos_targets`` package of a
+    wheel (the same files: the image holds them as ``/app/chaos_targets`` either way)."""
+    spec = importlib.util.find_spec("chaos_targets")
+    if spec is None or not spec.submodule_search_locations:
+        raise InfrastructureError("the bundled targets (package chaos_targets) are not installed")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
 def dockerfile() -> Path:
-    return project_root() / "targets" / "image" / "Dockerfile"
+    return targets_dir() / "image" / "Dockerfile"
 
 
 def target_files() -> list[tuple[str, Path]]:
-    """(path inside the context, file on disk) for every file of ``targets/``, sorted."""
-    root = project_root()
+    """(path inside the context, file on disk) for every file of the bundled targets that a wheel ships too
+    (``SHIPPED_SUFFIXES``: code and package data, not READMEs), sorted: a checkout and an installed harness
+    give the same content hash, so one built image serves both."""
+    root = targets_dir()
     out = []
-    for dirpath, dirnames, filenames in os.walk(root / "targets"):
+    for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         for name in sorted(filenames):
-            if name.endswith((".pyc", ".pyo")):
+            if not name.endswith(SHIPPED_SUFFIXES) and name not in SHIPPED_NAMES:
                 continue
             p = Path(dirpath) / name
-            out.append((str(p.relative_to(root)), p))
+            out.append((str(Path("targets") / p.relative_to(root)), p))
     return out
 
 

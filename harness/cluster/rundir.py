@@ -2,8 +2,9 @@
 
 Every subprocess a run starts is recorded as ``pids/<name>.pid`` (pid and the process's start time from
 ``/proc``), so ``chaos clean`` can find the leftovers of a runner killed outright and stop exactly those
-processes, never a later process that happens to reuse the pid. The ``.chaos`` directory is project-owned
-and git-ignored; ``CHAOS_HOME`` overrides its location.
+processes, never a later process that happens to reuse the pid. The state directory is ``.chaos`` of a
+checkout (git-ignored) or the per-user cache of an installed harness (``harness.paths``); ``CHAOS_HOME``
+overrides its location.
 """
 
 from __future__ import annotations
@@ -18,20 +19,21 @@ from pathlib import Path
 
 from harness.cluster.owner import Owner, proc_start_time
 from harness.errors import BadInput
+from harness.paths import chaos_home, project_root
 
-__all__ = ["LABEL", "RUN_ENV", "RunDir", "all_runs", "chaos_home", "check_run_id", "proc_start_time"]
+__all__ = [
+    "LABEL",
+    "RUN_ENV",
+    "RunDir",
+    "all_runs",
+    "chaos_home",
+    "check_run_id",
+    "proc_start_time",
+    "project_root",
+]
 
 LABEL = "chaos-harness.run"
 RUN_ENV = "CHAOS_HARNESS_RUN"
-
-
-def project_root() -> Path:
-    return Path(__file__).resolve().parents[2]
-
-
-def chaos_home() -> Path:
-    env = os.environ.get("CHAOS_HOME")
-    return Path(env) if env else project_root() / ".chaos"
 
 
 def new_run_id() -> str:

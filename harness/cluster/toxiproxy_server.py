@@ -15,10 +15,11 @@ from harness.cluster.rundir import RUN_ENV, RunDir, chaos_home
 from harness.errors import InfrastructureError
 from harness.interrupts import shielded
 from harness.net.toxiproxy import ToxiproxyApi
+from harness.paths import SETUP_HINT
 from harness.target import Addr
 
 BINARY = "toxiproxy-server"
-FIX = "run scripts/setup (it builds toxiproxy-server v2.12.0 into .chaos/bin) or put it on PATH"
+FIX = f"{SETUP_HINT} (it builds toxiproxy-server v2.12.0 into the state directory's bin/) or put it on PATH"
 
 
 def find_toxiproxy() -> Path | None:

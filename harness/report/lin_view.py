@@ -15,12 +15,13 @@ from typing import Any
 
 from harness.checkers.linearizable import FailedPart, LinearizableDetails
 from harness.history import Pair
+from harness.names import FINAL_PROCESS_BASE
 from harness.report.data import ReportData
 from harness.report.markup import esc, fmt_seconds, show, table, tag
 
 MAX_DRAWN = 150
 LANE = 30
-LEFT = 70
+LEFT = 100  # room for a lane label such as "p4000 (final)"
 WIDTH = 1200
 
 
@@ -82,6 +83,7 @@ def render(failed: FailedPart, pairs: list[Pair]) -> str:
             )
         )
     out.append(_drawing(shown, longest, set(stuck), by_index))
+    out.append(tag("p", esc(LANES_NOTE), class_="note lanes-note"))
     if stuck:
         items = "".join(
             tag(
@@ -157,6 +159,19 @@ def _span(p: Pair) -> str:
     return f"{fmt_seconds(p.invoke.time)} .. {end}"
 
 
+LANES_NOTE = (
+    "Each lane is one client process: p0, p1, ... are the workers (a worker whose operation ended "
+    "unknown goes on as a fresh process, its number raised by the concurrency); lanes marked (final) are "
+    f"the final phase after the heal, numbered from concurrency x {FINAL_PROCESS_BASE} (p4000 with 4 "
+    "workers), one process per try of each final read."
+)
+
+
+def lane_label(process: Any) -> str:
+    final = isinstance(process, int) and process >= FINAL_PROCESS_BASE
+    return f"p{process} (final)" if final else f"p{process}"
+
+
 def _drawing(shown: list[int], longest: list[int], stuck: set[int], by_index: Mapping[int, Pair]) -> str:
     if not shown:
         return tag("p", "The checker named no operations for this key.", class_="note")
@@ -174,7 +189,7 @@ def _drawing(shown: list[int], longest: list[int], stuck: set[int], by_index: Ma
 
     pos = {i: k for k, i in enumerate(longest, start=1)}
     parts = [
-        f'<text class="lane-label" x="4" y="{20 + lane[pr] * LANE + 14}">{esc(f"p{pr}")}</text>'
+        f'<text class="lane-label" x="4" y="{20 + lane[pr] * LANE + 14}">{esc(lane_label(pr))}</text>'
         for pr in procs
     ]
     for p in pairs:

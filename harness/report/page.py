@@ -35,7 +35,7 @@ def _facts(run: RunRecord) -> str:
         ("target", "target"),
         ("nodes", "nodes"),
         ("planted bugs (flags)", "flags"),
-        ("mode (backend)", "backend"),
+        ("backend", "backend"),
         ("expect", "expect"),
         ("status", "status"),
         ("started", "started"),

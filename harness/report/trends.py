@@ -6,9 +6,10 @@ night's file, so the trend spans nights although old bundles are gone). A run is
 ``<experiment>/<bundle directory>``; a bundle on disk wins over a remembered row with the same id. Each
 experiment keeps its latest ``MAX_RUNS`` runs.
 
-*Flaky*: an experiment for which both ``pass`` and ``fail`` outcomes were seen on one code version
-(``run.json``'s ``code_version``: the git commit, see ``harness.provenance``; runs that did not record one
-share the version ``unrecorded``). ``unknown`` outcomes neither make nor clear flakiness.
+*Flaky*: an experiment for which both ``pass`` and ``fail`` outcomes were seen on one version of the system
+under test (``run.json``'s ``sut_version``: the user's commit or ``$CHAOS_SUT_VERSION``, see
+``harness.provenance``; for runs that did not record one, the harness's ``code_version``; runs that recorded
+neither share the version ``unrecorded``). ``unknown`` outcomes neither make nor clear flakiness.
 
 ``render`` draws the section of ``index.html``; ``to_json`` is ``summary.json`` for dashboards.
 """
@@ -48,6 +49,13 @@ class RunRow:
     check_s: float | None
     code_version: str
     bundle: str | None = None  # relative to the summary; None for runs remembered from earlier nights
+    sut_version: str | None = None  # the system under test's version (None: not recorded)
+    harness_version: str | None = None
+
+    @property
+    def version(self) -> str:
+        """The version trends and flaky detection key on: the system's, else the harness's code version."""
+        return self.sut_version or self.code_version
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RunRow:
@@ -62,6 +70,8 @@ class RunRow:
             check_s=_num(d.get("check_s")),
             code_version=str(d.get("code_version") or UNRECORDED),
             bundle=None,
+            sut_version=str(d["sut_version"]) if d.get("sut_version") else None,
+            harness_version=str(d["harness_version"]) if d.get("harness_version") else None,
         )
 
 
@@ -74,7 +84,7 @@ class ExperimentTrend:
     def flaky_versions(self) -> list[str]:
         seen: dict[str, set[str]] = defaultdict(set)
         for r in self.runs:
-            seen[r.code_version].add(r.outcome)
+            seen[r.version].add(r.outcome)
         return sorted(v for v, outs in seen.items() if {"pass", "fail"} <= outs)
 
     @property
@@ -118,6 +128,8 @@ def row_of(
         check_s=_num(timings.get("check_s")),
         code_version=run.code_version or UNRECORDED,
         bundle=Path(os.path.relpath(bundle, summary_dir)).as_posix(),
+        sut_version=run.sut_version,
+        harness_version=run.harness_version,
     )
 
 
@@ -180,7 +192,7 @@ def write_json(trends: Sequence[ExperimentTrend], path: Path) -> None:
 
 # --- rendering
 
-W, H, TOP = 220, 46, 14
+W, H, TOP = 220, 40, 4
 COLOURS = {"pass": "#2e8b57", "fail": "#c62828", "unknown": "#a35f00", "none": "#888"}
 
 
@@ -203,13 +215,19 @@ def spark(name: str, values: Sequence[float | None], unit: str) -> str:
         for i, v in pts
     )
     last = pts[-1][1]
-    body = (
-        f'<polyline points="{coords}"/>{dots}'
-        f'<text x="4" y="9">{esc(name)}: {last:.4g} {esc(unit)} (range {lo:.4g}-{hi:.4g})</text>'
+    # The label is page text beside the chart, not SVG text: it stays at the page's font size however the
+    # chart is scaled (SVG text of a scaled-down chart was about 6 px).
+    caption = tag("figcaption", esc(f"{name}: {last:.4g} {unit} (range {lo:.4g}-{hi:.4g})"))
+    svg = tag(
+        "svg",
+        f'<polyline points="{coords}"/>{dots}',
+        class_="spark",
+        data_figure=name,
+        viewBox=f"0 0 {W} {H}",
+        width=str(W),
+        height=str(H),
     )
-    return tag(
-        "svg", body, class_="spark", data_figure=name, viewBox=f"0 0 {W} {H}", width=str(W), height=str(H)
-    )
+    return tag("figure", caption + svg, class_="spark-figure")
 
 
 def outcome_strip(runs: Sequence[RunRow]) -> str:
@@ -219,7 +237,7 @@ def outcome_strip(runs: Sequence[RunRow]) -> str:
         f'<rect x="{i * (size + 2)}" y="0" width="{size}" height="{size}" '
         f'fill="{COLOURS.get(r.outcome, "#888")}"'
         f' data-outcome="{esc(r.outcome)}"><title>{esc(r.date)} seed {esc(r.seed)}: {esc(r.outcome)}'
-        f" ({esc(r.code_version)})</title></rect>"
+        f" ({esc(r.version)})</title></rect>"
         for i, r in enumerate(runs)
     )
     width = max(len(runs) * (size + 2), size)
@@ -236,7 +254,7 @@ def _experiment(t: ExperimentTrend) -> str:
     flag = (
         tag(
             "span",
-            esc(f"FLAKY: pass and fail on code version {', '.join(t.flaky_versions)}"),
+            esc(f"FLAKY: pass and fail on version {', '.join(t.flaky_versions)}"),
             class_="flaky",
         )
         if t.flaky
@@ -261,7 +279,7 @@ def _experiment(t: ExperimentTrend) -> str:
                 esc(_fmt(r.ops_per_s)),
                 esc(rec),
                 esc(_fmt(r.check_s, " s")),
-                esc(r.code_version),
+                esc(r.version),
                 link,
             ]
         )
@@ -270,7 +288,7 @@ def _experiment(t: ExperimentTrend) -> str:
         tag("h3", esc(t.experiment) + " " + flag)
         + tag("div", charts, class_="trend-charts")
         + table(
-            ["date", "seed", "outcome", "ops/s", "recovery (s)", "checker time", "code version", "run"],
+            ["date", "seed", "outcome", "ops/s", "recovery (s)", "checker time", "version", "run"],
             rows,
             class_="trend-table",
         ),
@@ -282,7 +300,8 @@ def _experiment(t: ExperimentTrend) -> str:
 
 STYLE = (
     ".spark polyline{fill:none;stroke:#3b6db3;stroke-width:1.5}.spark circle{fill:#3b6db3}"
-    ".spark text{font-size:9px;fill:#333}.trend-charts{display:flex;gap:12px;align-items:center;margin:4px 0}"
+    ".spark-figure{margin:0}.spark-figure figcaption{font-size:13px;color:#333;margin-bottom:2px}"
+    ".trend-charts{display:flex;gap:12px;align-items:flex-end;margin:4px 0}"
     ".flaky{background:#c62828;color:#fff;padding:1px 6px;border-radius:3px;font-size:12px}"
     ".trend{margin:14px 0;padding-top:4px;border-top:1px solid #eee}"
 )

@@ -2,7 +2,10 @@
 
 Everything that drives a workload against a cluster goes through ``Interpreter.run`` (the runner
 ``harness.run``, the pytest plugin's ``chaos_play`` fixture, the bundled targets' end-to-end tests through
-``play``), so the rules of an honest history hold everywhere:
+``play``), so the rules of an honest history hold everywhere. Both also build their clients and workloads
+here, with the run's ``ClientContext`` (``client_context``, ``client_factory``, ``workload_for``): a client
+that reads the run's flags (a client-side planted bug such as redis ``replica-reads``) gets them from a YAML
+experiment and from a fixture-driven test alike.
 
 1. ``workload``: the nemesis and ``concurrency`` workers start together (``t0``); every client call is
    recorded as invoke + completion in the one ``HistoryWriter``. A process whose op ended ``info`` (or
@@ -24,21 +27,22 @@ begins (``Hooks.phase``), the moment the workload started (``Hooks.started``) an
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.cluster.base import Cluster
 from harness.crash import Crash
+from harness.errors import BadInput
+from harness.faults.base import ParamError
 from harness.history import History, HistoryWriter
+from harness.loader import workload_of
+from harness.names import FINAL_PROCESS_BASE  # final ops run as processes concurrency * 1000, + 1 per try
 from harness.registry import Registries
 from harness.runtime.clock import MONOTONIC, Clock
 from harness.runtime.nemesis import FaultLoop, Nemesis
 from harness.runtime.workers import ClientFactory, Workers, call
 from harness.schedule import Schedule
-from harness.target import Target, Workload
-
-FINAL_PROCESS_BASE = 1000  # final ops run as processes concurrency * 1000, + 1 per try
+from harness.target import ClientContext, Target, Workload, make_client
 
 
 def _noop(*_: Any) -> None:
@@ -204,10 +208,47 @@ class Interpreter:
                 self.clock.wait(self._never, self.final_backoff)
 
 
-def play(
-    cluster: Cluster,
+def client_context(
+    cluster: Any,
+    timeout: float,
+    flags: frozenset[str] = frozenset(),
+    options: Mapping[str, Any] | None = None,
+) -> ClientContext:
+    """What clients and workloads may know about a run on ``cluster`` (its flags, options, nodes, addresses,
+    backend) with the per-call ``timeout``. A cluster without ``client_context`` (a test's fake) gets
+    ``flags`` and ``options`` as given."""
+    if hasattr(cluster, "client_context"):
+        context: ClientContext = cluster.client_context(timeout)
+        return context
+    return ClientContext(frozenset(flags), dict(options or {}), tuple(cluster.nodes), timeout=timeout)
+
+
+def client_factory(target: Any, cluster: Any, context: ClientContext) -> ClientFactory:
+    """Process -> a new client of ``target`` for ``cluster``, given ``context`` when the client accepts it."""
+    return lambda process: make_client(target, cluster.client_addrs, process, context.timeout, context)
+
+
+def workload_for(
+    kind: str, options: Mapping[str, Any], context: ClientContext, registries: Registries | None = None
+) -> Any:
+    """The registered workload ``kind`` with ``options`` and ``context``; ``BadInput`` (as the experiment
+    loader words it) when the kind is not registered or the workload rejects its options."""
+    try:
+        return workload_of(registries or Registries(), kind, options, context)
+    except ParamError as e:
+        raise BadInput(f"workload: {e.message}") from None
+
+
+def play(cluster: Any, target: Target, workload: Workload | str, **kw: Any) -> History:
+    """Play ``workload`` (and ``faults``) on a live ``cluster`` of ``target``; returns the history.
+    Every option is ``play_run``'s."""
+    return play_run(cluster, target, workload, **kw)[0]
+
+
+def play_run(
+    cluster: Any,
     target: Target,
-    workload: Workload,
+    workload: Workload | str,
     *,
     duration: float,
     seed: int,
@@ -222,22 +263,36 @@ def play(
     final_backoff: float = 0.5,
     writer: HistoryWriter | None = None,
     registries: Registries | None = None,
-) -> History:
-    """Play ``workload`` (and ``faults``) on a live ``cluster`` of ``target``; returns the history.
+    options: Mapping[str, Any] | None = None,
+    flags: frozenset[str] = frozenset(),
+    target_options: Mapping[str, Any] | None = None,
+) -> tuple[History, Played]:
+    """Play ``workload`` (and ``faults``) on a live ``cluster`` of ``target``; returns the history and how
+    the run went (``Played``: when the final phase began, ...).
 
     For tests and scripts that hold a cluster (``harness.platform.open_cluster``) and want the runner's run
-    without an experiment file or a bundle. Clients are ``target.client(cluster.client_addrs, process,
-    timeout)``; final ops use ``final_timeout`` (default: ``timeout``). Raises ``RunCrashed`` (after healing)
-    when a worker or the nemesis crashed.
+    without an experiment file or a bundle. ``workload`` is a registered workload's name (made with
+    ``options`` and the run's ``ClientContext``, checked as an experiment file's would be) or a workload
+    object. Clients are made as the runner makes them (``client_factory``: with ``context=`` when they take
+    it); final ops use ``final_timeout`` (default: ``timeout``). ``flags`` / ``target_options`` serve only a
+    cluster that has no ``client_context`` of its own (a fake). Raises ``RunCrashed`` (after healing) when a
+    worker or the nemesis crashed.
     """
     writer = writer if writer is not None else HistoryWriter()
 
     def client(t: float) -> ClientFactory:
-        return lambda process: target.client(cluster.client_addrs, process, t)
+        return client_factory(target, cluster, client_context(cluster, t, flags, target_options))
 
+    if isinstance(workload, str):
+        context = client_context(cluster, timeout, flags, target_options)
+        made: Workload = workload_for(workload, options or {}, context, registries)
+    elif options:
+        raise BadInput("play: options= goes with a workload given by name; this workload is already made")
+    else:
+        made = workload
     nemesis = Nemesis(faults, cluster, writer, registries) if faults is not None else None
     with Interpreter(
-        workload,
+        made,
         client(timeout),
         writer,
         concurrency=concurrency,
@@ -251,4 +306,4 @@ def play(
         played = interp.run(duration, recovery=recovery, final=final)
     if played.crashes:
         raise RunCrashed(played.crashes)
-    return writer.history()
+    return writer.history(), played

@@ -274,6 +274,8 @@ def test_night_over_night_summary_of_20_bundles_renders_and_flags_the_flaky_one(
             ".map(s => s.dataset.experiment),"
             " badge: getComputedStyle(document.querySelector('.flaky')).backgroundColor,"
             " sparks: [...document.querySelectorAll('svg.spark polyline')].map(p => p.getBBox().width),"
+            " captions: [...document.querySelectorAll('.spark-figure figcaption')]"
+            ".map(c => parseFloat(getComputedStyle(c).fontSize)),"
             " rows: document.querySelectorAll('.trend-table tbody tr').length,"
             " links: [...document.querySelectorAll('.trend-table a')].length})",
         )
@@ -288,6 +290,7 @@ def test_night_over_night_summary_of_20_bundles_renders_and_flags_the_flaky_one(
     assert seen["sections"] == 3 and seen["flaky"] == ["kv-flaky"]
     assert seen["badge"] == "rgb(198, 40, 40)"  # the flaky badge is styled, i.e. the inline CSS applied
     assert len(seen["sparks"]) == 9 and all(w > 100 for w in seen["sparks"])  # 3 charts x 3 experiments
+    assert len(seen["captions"]) == 9 and min(seen["captions"]) >= 12  # chart labels readable (were ~6 px)
     assert seen["rows"] == 20 and seen["links"] == 20
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert errors == [] and requests == []

@@ -20,7 +20,8 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "targets" / "echo" / "__pycache__").mkdir()
     (tmp_path / "targets" / "echo" / "__pycache__" / "node.cpython-311.pyc").write_bytes(b"junk")
     (tmp_path / "toxiproxy-server").write_bytes(b"\x7fELF")
-    monkeypatch.setattr(image, "project_root", lambda: tmp_path)
+    (tmp_path / "targets" / "echo" / "README.md").write_text("notes: not shipped in a wheel\n")
+    monkeypatch.setattr(image, "targets_dir", lambda: tmp_path / "targets")
     return tmp_path
 
 
@@ -29,6 +30,8 @@ def test_hash_is_stable_and_covers_targets_base_and_binary(tree: Path) -> None:
     h = image.content_hash("sha256:base", tp)
     assert h == image.content_hash("sha256:base", tp)
     (tree / "targets" / "echo" / "__pycache__" / "node.cpython-311.pyc").write_bytes(b"other junk")
+    assert h == image.content_hash("sha256:base", tp)
+    (tree / "targets" / "echo" / "README.md").write_text("other notes\n")  # a wheel has no READMEs: same hash
     assert h == image.content_hash("sha256:base", tp)
     assert h != image.content_hash("sha256:other", tp)
     (tree / "targets" / "echo" / "node.py").write_text("print(2)\n")
@@ -42,7 +45,7 @@ def test_build_context_holds_dockerfile_targets_and_toxiproxy(tree: Path) -> Non
     with tarfile.open(fileobj=BytesIO(image.build_context(tree / "toxiproxy-server"))) as tar:
         names = set(tar.getnames())
     assert {"Dockerfile", "toxiproxy-server", "targets/echo/node.py", "targets/image/Dockerfile"} <= names
-    assert not any("__pycache__" in n for n in names)
+    assert not any("__pycache__" in n or n.endswith("README.md") for n in names)
 
 
 def test_base_candidates_prefer_env_then_setup_choice(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,10 +45,16 @@ def test_experiments_become_items_with_verdicts_and_junit(
     )
     result.assert_outcomes(passed=2, failed=2)
     text = result.stdout.str()
-    assert "planted bug not caught" in text and "seed: 7" in text and "replay: chaos replay" in text
+    assert "expected invalid, got valid: planted bug not caught" in text and "seed: 7" in text
+    missed = next(out.glob("missed/2*"))  # the replay line is whole: the bundle's absolute path, pasteable
+    assert f"replay {missed.resolve()}\n" in text  # the whole command: the bundle's absolute path
     assert "broken.yaml:2: target.name: unknown target 'nope'" in text
     xml = junit.read_text()
     assert 'name="seed" value="7"' in xml and 'name="bundle"' in xml
+    import xml.etree.ElementTree as ET
+
+    classes = {c.get("classname") for c in ET.parse(junit).getroot().iter("testcase")}
+    assert classes == {"experiments.good", "experiments.caught", "experiments.missed", "experiments.broken"}
     assert (out / "good" / "latest" / "history.jsonl").is_file()
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +236,26 @@ def test_a_report_that_cannot_be_written_is_one_line_and_leaves_no_tmp(
     err = capsys.readouterr().err
     assert err.strip() == f"chaos: error: cannot write {bundle}/report.html: no space left on device"
     assert not list(tmp_path.rglob("*.tmp"))
+def test_run_json_names_the_backend_that_ran_and_the_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``backend: auto`` is resolved in run.json once the cluster is up (the report's header shows it), and
+    the system's version and the harness's are recorded beside the harness's code version."""
+    from types import SimpleNamespace
+
+    h = Harness()
+    real = h.open_cluster
+
+    @contextlib.contextmanager
+    def on_local(*args: Any, **kw: Any) -> Iterator[Any]:
+        with real(*args, **kw) as cluster:
+            cluster.backend = SimpleNamespace(name="local")
+            yield cluster
+
+    h.open_cluster = on_local  # type: ignore[method-assign]
+    monkeypatch.setenv("CHAOS_SUT_VERSION", "app-7")
+    o = _run(h, BASE, tmp_path)
+    meta = o.bundle.read_run()
+    assert meta.backend == "local" and meta.resolved["target"]["backend"] == "auto"
+    assert meta.sut_version == "app-7" and meta.harness_version and meta.code_version
+    assert "replay" in meta.replay and str(o.bundle.path.resolve()) in meta.replay

@@ -10,6 +10,7 @@ import pytest
 from report_dom import parse
 from trend_bundles import make_run, suite
 
+from harness.bundle import Bundle
 from harness.cli import main
 from harness.report import trends
 
@@ -83,3 +84,43 @@ def test_unknown_outcomes_do_not_make_an_experiment_flaky() -> None:
         ].flaky_versions
         == []
     )
+
+
+def test_trend_chart_labels_are_page_text_not_svg_text(tmp_path: Path) -> None:
+    """A chart's label is an HTML caption at the page's font size (SVG text scaled with its chart: ~6 px)."""
+    from harness.report.trends import spark
+
+    html = spark("ops/s", [10.0, 12.5, 11.0], "ops/s")
+    dom = parse(html)
+    figure = dom.one("figure", cls="spark-figure")
+    assert "ops/s: 11 ops/s (range 10-12.5)" in figure.one("figcaption").text()
+    assert not figure.one("svg", cls="spark").find_all("text")
+
+
+def test_flaky_detection_keys_on_the_system_under_tests_version(tmp_path: Path) -> None:
+    """Runs recording ``sut_version`` (the user's commit) are grouped by it, not by the harness's commit: a
+    pass and a fail on one harness commit but two system versions is a change, not flakiness; one system
+    version with both outcomes is flaky whatever the harness commits were."""
+    from harness.record import RunRecord
+
+    def sut(bundle: Bundle, version: str) -> None:
+        data = bundle.read_run().to_dict()
+        bundle.write_run(RunRecord.from_dict({**data, "sut_version": version, "harness_version": "0.3.0"}))
+
+    sut(make_run(tmp_path, "kv-changed", 1, "pass", "harness-a"), "app-1")
+    sut(make_run(tmp_path, "kv-changed", 2, "fail", "harness-a"), "app-2")
+    sut(make_run(tmp_path, "kv-flaky", 1, "pass", "harness-a"), "app-1")
+    sut(make_run(tmp_path, "kv-flaky", 2, "fail", "harness-b"), "app-1")
+    assert main(["summary", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "summary.json").read_text())
+    assert data["flaky"] == ["kv-flaky"]
+    dom = parse((tmp_path / "index.html").read_text())
+    flaky = dom.one("section", cls="flaky-experiment")
+    assert "app-1" in flaky.text()
+
+
+def test_final_phase_lanes_are_marked_and_explained() -> None:
+    from harness.report import lin_view
+
+    assert lin_view.lane_label(4000) == "p4000 (final)" and lin_view.lane_label(3) == "p3"
+    assert "p4000" in lin_view.LANES_NOTE and "final" in lin_view.LANES_NOTE

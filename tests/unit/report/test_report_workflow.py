@@ -103,3 +103,21 @@ def test_the_summary_is_carried_from_night_to_night() -> None:
     r, s = steps[restore[0]]["with"], steps[save[0]]["with"]
     assert r["path"] == s["path"] == "reports/summary.json"  # the file chaos summary reads and rewrites
     assert s["key"].startswith(r["restore-keys"]) and "github.run_id" in s["key"]  # newest earlier night
+
+
+def test_the_users_template_is_documented_and_keys_trends_on_the_users_commit() -> None:
+    """docs/templates/nightly.yml (for a user's repository): each run step is one command that docs/reports.md
+    lists, the suite writes JUnit XML, the summary is carried across nights, and the version recorded is the
+    user's commit (CHAOS_SUT_VERSION = github.sha)."""
+    template = yaml.safe_load((ROOT / "docs" / "templates" / "nightly.yml").read_text(encoding="utf-8"))
+    job = template["jobs"]["chaos"]
+    docs = (ROOT / "docs" / "reports.md").read_text(encoding="utf-8")
+    runs = [s["run"].strip() for s in job["steps"] if "run" in s]
+    assert runs and all("\n" not in r and r in docs for r in runs)
+    suite = [r for r in runs if "pytest" in r]
+    assert len(suite) == 1 and "--junitxml=" in suite[0] and "--chaos-seed=" in suite[0]
+    assert "github.sha" in job["env"]["CHAOS_SUT_VERSION"] and "github.run_id" in job["env"]["SEED"]
+    uses = [str(s.get("uses", "")) for s in job["steps"]]
+    assert any(u.startswith("actions/cache/restore") for u in uses)
+    assert any(u.startswith("actions/cache/save") for u in uses)
+    assert ".venv/" not in " ".join(runs) and "scripts/" not in " ".join(runs)  # nothing of this checkout
