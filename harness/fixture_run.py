@@ -73,7 +73,7 @@ def cluster_settings(
     else:
         obj = target
     name = str(getattr(obj, "name", "target"))
-    count = nodes if nodes is not None else int(getattr(obj, "default_nodes", DEFAULT_NODES))
+    count = nodes if nodes is not None else int(target_traits(obj).default_nodes or DEFAULT_NODES)
     try:
         switched = target_flags(obj, name, mode, tuple(flags))
         target_topology(obj, count, options or {})

@@ -42,7 +42,7 @@ def test_positional_arguments_have_one_name_per_kind() -> None:
         for a in p._actions
         if not a.option_strings and not isinstance(a, argparse._HelpAction)
     }
-    assert names == {"EXPERIMENT", "BUNDLE", "HISTORY", "DIR"}
+    assert names == {"EXPERIMENT", "BUNDLE", "HISTORY", "DIR", "TARGET"}
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
