@@ -38,6 +38,7 @@ from harness.provenance import code_version, harness_version, sut_version
 from harness.record import RunRecord
 from harness.registry import Registries
 from harness.schema import field_name
+from harness.target import target_traits
 
 DEFAULT_NODES = 3
 
