@@ -1,7 +1,7 @@
 """Benchmark: our linearizability checker against the newest Porcupine (Go), measured side by side in one run.
 
-    .venv/bin/python bench/checker/bench.py [--corpus DIR] [--files GLOB] [--repeat 5] [--porcupine-git GITDIR]
-                                            [--engine auto|native|python] [--big-ops 100000] [--skip-big]
+    .venv/bin/python bench/checker/bench.py [--corpus DIR] [--files GLOB] [--repeat 5]
+        [--porcupine-git GITDIR] [--engine auto|native|python] [--big-ops 100000] [--skip-big]
 
 Porcupine's newest source is looked for in ``$CHAOS_PORCUPINE_SRC`` or in the cache
 ``~/.cache/chaos-harness/bench/porcupine-<commit>/`` (outside the project tree; ``--porcupine-git GITDIR``
@@ -229,7 +229,7 @@ def main() -> int:
     ap.add_argument("--skip-go", action="store_true")
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--engine", default="auto", choices=("auto", "native", "python"), help="our search")
-    ap.add_argument("--repeat", type=int, default=5, help="alternating runs per file and side; best counts (5)")
+    ap.add_argument("--repeat", type=int, default=5, help="alternating runs per file and side (5)")
     ap.add_argument("--big-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.big_only:
