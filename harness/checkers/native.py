@@ -22,7 +22,7 @@ from typing import Any
 from harness.checkers.linsearch import BUDGET, ILLEGAL, OK, Budget, PartOp, SearchResult, event_order, gates
 from harness.checkers.models import Call, CasRegisterModel, KvModel, Model, RegisterModel
 
-ABI = 4
+ABI = 5
 _LIB_NAME = "libchaos_linsearch.so"
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "native" / "linsearch" / "target" / "release" / _LIB_NAME
 _STEP = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint32, ctypes.c_uint32)
@@ -95,10 +95,11 @@ class _Loader:
             ctypes.POINTER(ctypes.c_uint32),
             ctypes.POINTER(ctypes.c_uint64),
         ]
-        fp = lib.chaos_lin_check_part
+        fp = lib.chaos_lin_check_parts
         fp.restype = ctypes.c_int32
         fp.argtypes = [
             ctypes.c_uint32,
+            ctypes.POINTER(ctypes.c_uint64),
             ctypes.c_char_p,
             ctypes.POINTER(ctypes.c_uint32),
             ctypes.POINTER(ctypes.c_uint32),
@@ -112,8 +113,9 @@ class _Loader:
             ctypes.c_uint32,
             ctypes.c_double,
             ctypes.c_uint64,
+            ctypes.c_uint32,
+            ctypes.POINTER(ctypes.c_int32),
             ctypes.POINTER(ctypes.c_uint64),
-            ctypes.POINTER(ctypes.c_uint8),
         ]
         self.lib = lib
         return lib
