@@ -23,7 +23,7 @@ from harness.checkers.txn.txns import no_gc
 from harness.errors import BadInput
 from harness.history import History
 from harness.importers import EdnError, parse_all
-from harness.op import NEMESIS, OP_TYPES, Op
+from harness.op import NEMESIS, OP_TYPES, Op, make_op
 
 FORMATS = ("elle-edn", "elle-json")
 
@@ -98,7 +98,7 @@ class _Builder:
             raise ValueError("index and time must be integers")
         err = d.get("error")
         self.ops.append(
-            Op(index, time, proc, typ, f, _value(d.get("value")), None if err is None else str(err))
+            make_op(index, time, proc, typ, f, _value(d.get("value")), None if err is None else str(err))
         )
 
 

@@ -43,11 +43,12 @@ def applies(m: Model) -> bool:
 
 
 def screen(
-    history: History, m: Model, initial: Hashable, budget: Budget
+    history: History, m: Model, initial: Hashable, budget: Budget, threads: int | None = None
 ) -> tuple[list[tuple[Hashable, str, str]], int, int] | None:
     """((key, ok / illegal / budget, limit) per part searched, smallest part first; the number of ops kept;
     the number of parts), or None: use the ordinary pipeline. Parts run side by side on all cores when the
-    history is large; once one is illegal the others are stopped (false beats everything)."""
+    history is large (``threads``: that many threads instead; 0 all cores); once one is illegal the later
+    ones are stopped (false beats everything) and only the first illegal part is listed."""
     try:
         parts, values, init_id = _encode(history, initial)
     except _Unusual:
@@ -72,15 +73,17 @@ def screen(
     n_parts = len(ordered)
     total = len(cols[0])
     # one native call: its threads (std::thread) search the parts side by side; a small history on one
-    threads = 0 if total >= PARALLEL_FROM_OPS else 1
+    if threads is None:
+        threads = 0 if total >= PARALLEL_FROM_OPS else 1
     statuses = array("i", bytes(4 * max(1, n_parts)))
     configs = array("Q", bytes(8 * max(1, n_parts)))
     limit_s = -1.0 if budget.deadline is None else max(0.0, budget.deadline - time.monotonic())
     lib.chaos_lin_check_parts(
         n_parts, _ptr(part_ends, ctypes.c_uint64), cols[0].tobytes(), _ptr(cols[1], ctypes.c_uint32),
         _ptr(cols[2], ctypes.c_uint32), cols[3].tobytes(), _ptr(cols[4], ctypes.c_int64),
-        _ptr(cols[5], ctypes.c_int64), nv, blob, _ptr(ends, ctypes.c_uint64), _ptr(none, ctypes.c_uint8), init_id,
-        limit_s, budget.max_bytes, threads, _ptr(statuses, ctypes.c_int32), _ptr(configs, ctypes.c_uint64),
+        _ptr(cols[5], ctypes.c_int64), nv, blob, _ptr(ends, ctypes.c_uint64), _ptr(none, ctypes.c_uint8),
+        init_id, limit_s, budget.max_bytes, threads, _ptr(statuses, ctypes.c_int32),
+        _ptr(configs, ctypes.c_uint64),
     )  # fmt: skip
     out: list[tuple[Hashable, str, str]] = []
     for (key, _), status in zip(ordered, statuses, strict=False):

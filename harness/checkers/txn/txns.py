@@ -93,20 +93,35 @@ def index_txns(history: History | Iterable[Op], fs: frozenset[str]) -> list[Txn]
         src = comp if comp is not None and typ == "ok" else inv
         if not isinstance(value, (list, tuple)):
             raise BadInput(f"op index {src.index}: a txn value must be a list of micro-ops, got {value!r}")
-        mops = tuple(_mop(m, src, fs, reads_list) for m in value)
+        mops = tuple([_mop(m, src, fs, reads_list) for m in value])
         txns.append(
-            Txn(
-                id=len(txns),
-                index=inv.index,
-                complete_index=comp.index if comp is not None else None,
-                process=inv.process,
-                type=typ,
-                mops=mops,
-                invoke_time=inv.time,
-                complete_time=comp.time if comp is not None and typ == "ok" else None,
+            _make_txn(
+                len(txns),
+                inv.index,
+                comp.index if comp is not None else None,
+                inv.process,
+                typ,
+                mops,
+                inv.time,
+                comp.time if comp is not None and typ == "ok" else None,
             )
         )
     return txns
+
+
+_TXN_SET = tuple(
+    Txn.__dict__[f].__set__
+    for f in ("id", "index", "complete_index", "process", "type", "mops", "invoke_time", "complete_time")
+)
+
+
+def _make_txn(*fields: Any) -> Txn:
+    """``Txn(...)`` (positional, in field order) without the frozen dataclass's per-field
+    ``object.__setattr__``: a large history builds one per transaction."""
+    t = object.__new__(Txn)
+    for put, v in zip(_TXN_SET, fields, strict=True):
+        put(t, v)
+    return t
 
 
 def show(v: Any) -> str:
