@@ -4,10 +4,10 @@ A 100,000-op history spends more time in Python objects (pairing, ``Pair``, ``Ca
 search. Here one pass over the ops pairs them, splits them by key and encodes each part as integer columns
 (op kind, value ids, invoke / completion positions), exactly as ``KvModel.prepare`` would read them; the
 native core then prunes, pre-checks and searches every part in one call (``chaos_lin_check_parts``, the
-same rules as ``prune.py``), on one thread per core (std::thread in the native core; ctypes releases the GIL
-meanwhile). Parts it proves linearizable are done; the first illegal part in the order (smallest first) is
-handed back, the same whichever thread finishes first, and the checker explains it with the ordinary
-pipeline. Anything unusual (a value that is not a flat JSON scalar, an ``f``
+same rules as ``prune.py``), on std::threads in the native core, a few per core so that the parts race
+(ctypes releases the GIL meanwhile). Parts it proves linearizable are done; of the illegal parts, the one
+whose search decides it in the fewest steps (ties: the smaller part) is handed back, the same whichever thread
+finishes first, and the checker explains it with the ordinary pipeline. Anything unusual (a value that is not a flat JSON scalar, an ``f``
 outside read/get/write/put/append/cas, a malformed op) makes ``screen`` return None: the ordinary pipeline
 then handles the whole history, with its error messages. A differential test runs both on the corpus and
 on generated histories.
@@ -47,8 +47,8 @@ def screen(
 ) -> tuple[list[tuple[Hashable, str, str]], int, int] | None:
     """((key, ok / illegal / budget, limit) per part searched, smallest part first; the number of ops kept;
     the number of parts), or None: use the ordinary pipeline. Parts run side by side on all cores when the
-    history is large (``threads``: that many threads instead; 0 all cores); once one is illegal the later
-    ones are stopped (false beats everything) and only the first illegal part is listed."""
+    history is large (``threads``: that many threads instead; 0: the library's choice); once one is illegal,
+    the parts that cannot be decided in fewer steps are stopped (false beats everything) and not listed."""
     try:
         parts, values, init_id = _encode(history, initial)
     except _Unusual:
@@ -93,7 +93,7 @@ def screen(
             out.append((key, ILLEGAL, ""))
         elif status in (2, 3):
             out.append((key, BUDGET, "time" if status == 2 else "memory"))
-        elif status != 5:  # 5: not needed, an earlier part is illegal
+        elif status != 5:  # 5: not needed, another part is proved illegal in fewer steps
             return None
     if any(st == ILLEGAL for _, st, _ in out):
         out = [x for x in out if x[1] != BUDGET or x[2] == "memory"]  # a verdict of false: no time was short

@@ -354,8 +354,9 @@ pub unsafe extern "C" fn chaos_lin_search(
     let gate = std::slice::from_raw_parts(gate, n);
     let longest = std::slice::from_raw_parts_mut(out_longest, 3 * n);
     let lens = std::slice::from_raw_parts_mut(out_lens, 3);
-    let limits = Limits { deadline: deadline(time_limit_s), max_configs, cancel: &|| false };
-    let (status, configs) = run(events, gate, &mut stepper, &limits, &mut Scratch::default(), Some((longest, lens)));
+    let limits = Limits { deadline: deadline(time_limit_s), max_configs, cancel: &|_| false };
+    let (status, configs, _) =
+        run(events, gate, &mut stepper, &limits, &mut Scratch::default(), Some((longest, lens)));
     *out_configs = configs;
     status
 }
@@ -400,19 +401,20 @@ pub unsafe extern "C" fn chaos_lin_search_builtin(
     let gate = std::slice::from_raw_parts(gate, n);
     let longest = std::slice::from_raw_parts_mut(out_longest, 3 * n);
     let lens = std::slice::from_raw_parts_mut(out_lens, 3);
-    let limits = Limits { deadline: deadline(time_limit_s), max_configs, cancel: &|| false };
-    let (status, configs) = run(events, gate, &mut stepper, &limits, &mut Scratch::default(), Some((longest, lens)));
+    let limits = Limits { deadline: deadline(time_limit_s), max_configs, cancel: &|_| false };
+    let (status, configs, _) =
+        run(events, gate, &mut stepper, &limits, &mut Scratch::default(), Some((longest, lens)));
     *out_configs = configs;
     status
 }
 
 #[allow(clippy::too_many_arguments)]
-/// When a search must stop: the deadline (None: none), the memo's size, and `cancel` (polled now and then: another
-/// thread decided that this part's answer is no longer needed).
+/// When a search must stop: the deadline (None: none), the memo's size, and `cancel` (polled now and then with the
+/// steps taken so far: true when another thread decided that this part's answer is no longer needed).
 struct Limits<'c> {
     deadline: Option<Instant>,
     max_configs: u64,
-    cancel: &'c (dyn Fn() -> bool + Sync),
+    cancel: &'c (dyn Fn(u64) -> bool + Sync),
 }
 
 fn deadline(time_limit_s: f64) -> Option<Instant> {
@@ -433,7 +435,8 @@ struct Scratch {
     trans: Fast<u64, i32>,
 }
 
-/// The search of one part; (status, configurations memoised). `events` lists the call (op i: i) and return
+/// The search of one part; (status, configurations memoised, steps taken). The steps (iterations of the search
+/// loop) are a property of the part alone, the same on any thread and in any run. `events` lists the call (op i: i) and return
 /// (op i: -1 - i) events in time order; `gate[i]` as in `chaos_lin_search`. `longest`, when given, receives up
 /// to 3 longest partial linearizations (room for 3 * n ops) and their lengths.
 fn run(
@@ -443,7 +446,7 @@ fn run(
     limits: &Limits,
     scratch: &mut Scratch,
     mut longest: Option<(&mut [i32], &mut [u32])>,
-) -> (i32, u64) {
+) -> (i32, u64, u64) {
     let n = gate.len();
     let m = events.len();
     let end = m + 1;
@@ -474,6 +477,7 @@ fn run(
         count: 0,
     };
     let mut trans = std::mem::take(&mut scratch.trans);
+    let mut steps = 0u64;
     let status = search_loop(
         &SearchInput { op_of: &op_of, ret_of: &ret_of, gate, rnd: &rnd, end },
         &mut nxt,
@@ -484,13 +488,14 @@ fn run(
         stepper,
         limits,
         &mut longest,
+        &mut steps,
     );
     let configs = memo.count;
     scratch.memo_arena = memo.arena;
     scratch.memo_index = memo.index;
     scratch.memo_chain = memo.chain;
     scratch.trans = trans;
-    (status, configs)
+    (status, configs, steps)
 }
 
 struct SearchInput<'a> {
@@ -512,6 +517,7 @@ fn search_loop(
     stepper: &mut Stepper,
     limits: &Limits,
     longest: &mut Option<(&mut [i32], &mut [u32])>,
+    steps: &mut u64,
 ) -> i32 {
     let SearchInput { op_of, ret_of, gate, rnd, end } = *input;
     let n = gate.len();
@@ -522,9 +528,9 @@ fn search_loop(
     let mut h: u64 = 0;
     let mut sid: u32 = 0;
     let mut e = nxt[0];
-    let mut tick: u64 = 0;
     loop {
-        tick += 1;
+        *steps += 1;
+        let tick = *steps;
         if tick & 0xfff == 0 {
             if limits.deadline.is_some_and(|d| Instant::now() > d) {
                 return OUT_OF_TIME;
@@ -532,7 +538,7 @@ fn search_loop(
             if memo.count > limits.max_configs {
                 return OUT_OF_MEMORY;
             }
-            if (limits.cancel)() {
+            if (limits.cancel)(tick) {
                 return CANCELLED;
             }
         }
@@ -718,7 +724,7 @@ fn has_witness(kinds: &[u8], a: &[u32], b: &[u32], known: &[u8], inv: &[i64], re
 }
 
 /// One part of a kv history (encoded columns, see `chaos_lin_check_parts`): pruning, the pre-checks, then the
-/// search with the built-in model. (status, configurations memoised).
+/// search with the built-in model. (status, configurations memoised, search steps: 0 when a pre-check decided).
 #[allow(clippy::too_many_arguments)]
 fn check_part(
     kinds: &[u8],
@@ -731,7 +737,7 @@ fn check_part(
     init: u32,
     limits: &Limits,
     scratch: &mut Scratch,
-) -> (i32, u64) {
+) -> (i32, u64, u64) {
     let kept = drop_unobserved(kinds, a, b, known);
     let pick = |xs: &[u32]| -> Vec<u32> { kept.iter().map(|&i| xs[i]).collect() };
     let (k2, a2, b2): (Vec<u8>, Vec<u32>, Vec<u32>) = (kept.iter().map(|&i| kinds[i]).collect(), pick(a), pick(b));
@@ -739,7 +745,7 @@ fn check_part(
     let inv2: Vec<i64> = kept.iter().map(|&i| inv[i]).collect();
     let ret2: Vec<i64> = kept.iter().map(|&i| ret[i]).collect();
     if has_witness(&k2, &a2, &b2, &known2, &inv2, &ret2, init) {
-        return (ILLEGAL, 0);
+        return (ILLEGAL, 0, 0);
     }
     let m = kept.len();
     // events: (position, 0 call / 1 return, op); unknown ops have no return
@@ -773,13 +779,13 @@ fn max_configs(max_bytes: u64, n_ops: usize) -> u64 {
 }
 
 /// Every part of a kv history, each pruned, pre-checked and searched with the built-in model, side by side on
-/// `n_threads` threads (std::thread; 0: one per core). Per op: its kind (K_*), value ids `a`, `b`, `known` (0
+/// `n_threads` threads (std::thread; 0: `OVERSUBSCRIBE` per core). Per op: its kind (K_*), value ids `a`, `b`, `known` (0
 /// for an unknown outcome), invocation and return positions `inv`, `ret` (-1: none); all parts laid end to end in the order given
 /// (`part_ends[p]` is where part p ends); each part's status goes to `out_status[p]` and its memo's size to
-/// `out_configs[p]`. Workers take parts in that order. Once part p is illegal, parts after p are not needed
-/// (false beats everything): they are stopped or skipped and reported CANCELLED, while the parts before p
-/// still run to their end. So the first illegal part in the order is the same whichever thread finishes first,
-/// and every status is the one a one-thread run in that order gives (time limits aside). Statuses: OK, ILLEGAL
+/// `out_configs[p]`. Workers take parts in that order. One illegal part is enough (false beats everything):
+/// the one reported is the illegal part whose search decides it in the fewest steps (ties: the earlier), so
+/// it is the same whichever thread finishes first; the parts that cannot beat it stop early and are reported
+/// CANCELLED (see `check_parts`). Statuses: OK, ILLEGAL
 /// (the caller explains it with the Python pipeline), OUT_OF_TIME, OUT_OF_MEMORY, CANCELLED.
 ///
 /// # Safety
@@ -838,7 +844,18 @@ struct Columns<'c> {
     ret: &'c [i64],
 }
 
+/// Threads per core when the caller leaves the count to the library.
+const OVERSUBSCRIBE: usize = 4;
+
 /// `chaos_lin_check_parts`' work: (status, configurations) per part.
+///
+/// Which illegal part is reported must not depend on the threads. Each part's search takes a number of steps
+/// that belongs to the part alone, so the reported part is the illegal one decided in the fewest steps (ties:
+/// the earlier in the order): the part a round-robin of all parts, one step each, would find first. Workers
+/// share the best (steps, part) found so far; a search that has taken more steps than that, or as many and
+/// comes later, cannot win and stops. Parts are so decided about as fast as by racing them all (as Porcupine
+/// does), and the answer is the same with one thread or many. At the end every part that loses to the winner
+/// is reported CANCELLED, so the statuses too are the same in any run (time limits aside).
 fn check_parts(
     ends: &[u64],
     cols: &Columns,
@@ -848,14 +865,19 @@ fn check_parts(
     max_bytes: u64,
     n_threads: usize,
 ) -> Vec<(i32, u64)> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     use std::sync::Mutex;
     let np = ends.len();
     let next = AtomicUsize::new(0);
-    let first_illegal = AtomicUsize::new(usize::MAX);
-    let results = Mutex::new(vec![(CANCELLED, 0u64); np]);
+    // the best illegal (steps, part) so far, packed: steps in the high 40 bits, the part in the low 24
+    const PART_BITS: u32 = 24;
+    let pack = |steps: u64, p: usize| (steps.min((1u64 << 40) - 1) << PART_BITS) | p as u64;
+    let best = AtomicU64::new(u64::MAX);
+    let results = Mutex::new(vec![(CANCELLED, 0u64, u64::MAX); np]);
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-    let threads = (if n_threads == 0 { cores } else { n_threads }).clamp(1, np.max(1));
+    // auto: more threads than cores, so that the system's scheduler time-slices the parts as a race (a part
+    // quickly proved illegal then stops the long searches early), as Porcupine's goroutines do
+    let threads = (if n_threads == 0 { OVERSUBSCRIBE * cores } else { n_threads }).clamp(1, np.max(1));
     let work = || {
         let mut scratch = Scratch::default();
         loop {
@@ -863,14 +885,11 @@ fn check_parts(
             if p >= np {
                 return;
             }
-            if p > first_illegal.load(Ordering::Relaxed) {
-                continue; // an earlier part is illegal: this one is not needed (reported CANCELLED)
-            }
             let lo = if p == 0 { 0 } else { ends[p - 1] as usize };
             let hi = ends[p] as usize;
-            let cancel = || p > first_illegal.load(Ordering::Relaxed);
+            let cancel = |steps: u64| pack(steps, p) > best.load(Ordering::Relaxed);
             let limits = Limits { deadline, max_configs: max_configs(max_bytes, hi - lo), cancel: &cancel };
-            let (status, configs) = check_part(
+            let (status, configs, steps) = check_part(
                 &cols.kinds[lo..hi],
                 &cols.a[lo..hi],
                 &cols.b[lo..hi],
@@ -883,14 +902,14 @@ fn check_parts(
                 &mut scratch,
             );
             if status == ILLEGAL {
-                first_illegal.fetch_min(p, Ordering::Relaxed);
+                best.fetch_min(pack(steps, p), Ordering::Relaxed);
             }
             if let Ok(mut r) = results.lock() {
-                r[p] = (status, configs);
+                r[p] = (status, configs, steps);
             }
         }
     };
-    if threads == 1 {
+    if threads == 1 || np >= 1 << PART_BITS {
         work();
     } else {
         std::thread::scope(|s| {
@@ -899,14 +918,17 @@ fn check_parts(
             }
         });
     }
-    let first = first_illegal.load(Ordering::Relaxed);
-    let mut out = results.into_inner().unwrap_or_default();
-    for (p, r) in out.iter_mut().enumerate() {
-        if p > first {
-            *r = (CANCELLED, r.1); // decided or not, a part after the first illegal one is not reported
-        }
-    }
-    out
+    let winner = best.load(Ordering::Relaxed);
+    let out = results.into_inner().unwrap_or_default();
+    out.into_iter()
+        .enumerate()
+        .map(|(p, (status, configs, steps))| {
+            // a part that loses to the winner is not reported, whatever it reached before it stopped; time
+            // limits are the one thing that depends on the run
+            let loses = winner != u64::MAX && status != OUT_OF_TIME && pack(steps, p) > winner;
+            (if loses { CANCELLED } else { status }, configs)
+        })
+        .collect()
 }
 
 /// The version of this library's interface; native.py refuses a library whose version it does not know.
