@@ -6,11 +6,11 @@ search. Here one pass over the ops pairs them, splits them by key and encodes ea
 native core then prunes, pre-checks and searches every part in one call (``chaos_lin_check_parts``, the
 same rules as ``prune.py``), on std::threads in the native core, a few per core so that the parts race
 (ctypes releases the GIL meanwhile). Parts it proves linearizable are done; of the illegal parts, the one
-whose search decides it in the fewest steps (ties: the smaller part) is handed back, the same whichever thread
-finishes first, and the checker explains it with the ordinary pipeline. Anything unusual (a value that is not a flat JSON scalar, an ``f``
-outside read/get/write/put/append/cas, a malformed op) makes ``screen`` return None: the ordinary pipeline
-then handles the whole history, with its error messages. A differential test runs both on the corpus and
-on generated histories.
+whose search decides it in the fewest steps (ties: the smaller part) is handed back, the same whichever
+thread finishes first, and the checker explains it with the ordinary pipeline. Anything unusual (a value that
+is not a flat JSON scalar, an ``f`` outside read/get/write/put/append/cas, a malformed op) makes ``screen``
+return None: the ordinary pipeline then handles the whole history, with its error messages. A differential
+test runs both on the corpus and on generated histories.
 """
 
 from __future__ import annotations

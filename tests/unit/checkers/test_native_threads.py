@@ -90,8 +90,8 @@ def test_threads_decide_every_part_of_a_linearizable_history() -> None:
 
 @needs_native
 def test_the_illegal_part_decided_in_fewest_steps_is_named_not_the_first_in_order() -> None:
-    """Part order is smallest first; a larger part whose violation the pre-check sees at once (a read of a value
-    nobody wrote) is named instead of a smaller part that needs a search to be proved illegal."""
+    """Part order is smallest first; a larger part whose violation the pre-check sees at once (a read of a
+    value nobody wrote) is named instead of a smaller part that needs a search to be proved illegal."""
     ops: list[Op] = []
 
     def pair(p: int, f: str, key: int, inv: object, out: object) -> None:
