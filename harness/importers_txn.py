@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -135,34 +136,68 @@ def _json_line(p: Path, n: int, line: str) -> Any:
 
 def read_elle_json(path: str | os.PathLike[str]) -> History:
     p = Path(path)
-    text = _read_text(p)
     b = _Builder()
-    if text.lstrip().startswith("["):
-        try:
-            arr = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise BadInput(f"{p}:{e.lineno}: not valid JSON ({e.msg})") from None
-        items = list(enumerate(arr, start=1))
-        where = "item"
-    else:
-        numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
-        try:  # one C-level parse of all lines; on an error, parse line by line to name the bad one
-            parsed = json.loads("[" + ",".join(line for _, line in numbered) + "]")
-        except json.JSONDecodeError:
-            parsed = None
-        if not isinstance(parsed, list) or len(parsed) != len(numbered):
-            # invalid, or lines that are not whole values joined into valid JSON (a line '{"' and the next)
-            parsed = [_json_line(p, n, line) for n, line in numbered]
-        items = [(n, d) for (n, _), d in zip(numbered, parsed, strict=True)]
-        where = "line"
-    for n, d in items:
-        if not isinstance(d, dict):
-            raise BadInput(f"{p}: {where} {n}: expected an op object with type, f, process, value")
-        try:
-            b.add(d)
-        except ValueError as e:
-            raise BadInput(f"{p}: {where} {n}: {e}") from None
+    try:
+        with p.open(encoding="utf-8") as fh:
+            head = fh.read(4096)
+            if head.lstrip().startswith("["):
+                _read_json_array(p, head + fh.read(), b)
+            else:
+                fh.seek(0)
+                _read_json_lines(p, fh, b)
+    except OSError as e:
+        raise BadInput(f"{p}: cannot read history: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{p}: not a UTF-8 text file") from None
     return History(b.ops)
+
+
+def _read_json_array(p: Path, text: str, b: _Builder) -> None:
+    try:
+        arr = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BadInput(f"{p}:{e.lineno}: not valid JSON ({e.msg})") from None
+    for n, d in enumerate(arr, start=1):
+        _add(p, b, "item", n, d)
+
+
+LINES_PER_BATCH = 4096  # parsed together: one C-level parse per batch; only a batch of dicts alive at once
+
+
+def _read_json_lines(p: Path, fh: Iterable[str], b: _Builder) -> None:
+    """One op object per line, read in batches: the dicts of a batch become ops before the next is parsed, so
+    the peak memory holds the ops and one batch, not every line, every dict and the ops at once."""
+    batch: list[tuple[int, str]] = []
+    for n, line in enumerate(fh, start=1):
+        if line.strip():
+            batch.append((n, line))
+            if len(batch) == LINES_PER_BATCH:
+                _add_batch(p, batch, b)
+                batch = []
+    _add_batch(p, batch, b)
+
+
+def _add_batch(p: Path, batch: list[tuple[int, str]], b: _Builder) -> None:
+    if not batch:
+        return
+    try:  # one C-level parse of the batch; on an error, parse line by line to name the bad one
+        parsed = json.loads("[" + ",".join(line for _, line in batch) + "]")
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, list) or len(parsed) != len(batch):
+        # invalid, or lines that are not whole values joined into valid JSON (a line '{"' and the next)
+        parsed = [_json_line(p, n, line) for n, line in batch]
+    for (n, _), d in zip(batch, parsed, strict=True):
+        _add(p, b, "line", n, d)
+
+
+def _add(p: Path, b: _Builder, where: str, n: int, d: Any) -> None:
+    if not isinstance(d, dict):
+        raise BadInput(f"{p}: {where} {n}: expected an op object with type, f, process, value")
+    try:
+        b.add(d)
+    except ValueError as e:
+        raise BadInput(f"{p}: {where} {n}: {e}") from None
 
 
 def load(path: str | os.PathLike[str], fmt: str) -> History:
