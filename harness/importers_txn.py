@@ -42,18 +42,21 @@ def _kw(x: Any) -> Any:
     return x[1:] if isinstance(x, str) and x.startswith(":") else x
 
 
+# one string object per name: the JSON decoder makes a new one for every occurrence of a value (100 bytes a
+# micro-op in a large history)
+_NAMES = {n: n for n in ("invoke", "ok", "fail", "info", "txn", "append", "r", "w")}
+
+
 def _value(v: Any) -> Any:
-    """A txn value with keyword micro-op names (``":append"``) as plain names; other values untouched."""
-    if (
-        isinstance(v, list)
-        and v
-        and isinstance(v[0], list)
-        and isinstance(v[0][0], str)
-        and v[0][0][:1] == ":"
-    ):
+    """A txn value with keyword micro-op names (``":append"``) as plain names, each name one shared string;
+    other values untouched."""
+    if isinstance(v, list) and v and isinstance(v[0], list) and v[0] and isinstance(v[0][0], str):
+        names = _NAMES
         for m in v:
-            if isinstance(m, list) and m and isinstance(m[0], str) and m[0].startswith(":"):
-                m[0] = m[0][1:]
+            if type(m) is list and m and type(f := m[0]) is str:
+                if f[:1] == ":":
+                    f = f[1:]
+                m[0] = names.get(f, f)
     return v
 
 
@@ -67,12 +70,17 @@ class _Builder:
 
     def add(self, d: dict[str, Any]) -> None:
         typ = d.get("type")
+        if type(typ) is not str:
+            raise ValueError(f"type is {typ!r}; expected invoke, ok, fail or info")
+        typ = _NAMES.get(typ, typ)
         if typ not in OP_TYPES:
             typ = _kw(typ)
             if typ not in OP_TYPES:
                 raise ValueError(f"type is {d.get('type')!r}; expected invoke, ok, fail or info")
         f = d.get("f", "txn")
-        if f != "txn":
+        if f == "txn":
+            f = "txn"  # the one shared string
+        else:
             f = _kw(f)
             if not isinstance(f, str):
                 raise ValueError(f"f is {f!r}; expected a keyword or string such as txn")

@@ -61,7 +61,8 @@ def _mop(raw: Any, op: Op, fs: frozenset[str], reads_list: bool) -> MicroOp:
         if f == "r" and reads_list:
             if not isinstance(v, (list, tuple)):
                 raise BadInput(f"op index {op.index}: a list-append read returns a list or null, got {v!r}")
-            return (f, k, [_key(x) for x in v] if any(type(x) is list for x in v[:1]) else list(v))
+            # the history's own list when its elements are plain (no copy: the analyses only read it)
+            return (f, k, [_key(x) for x in v] if any(type(x) is list for x in v[:1]) else v)
         return (f, k, _key(v))
     if isinstance(raw, (list, tuple)) and len(raw) == 3 and raw[0] in fs:
         return _mop(list(raw), op, fs, reads_list)
