@@ -528,6 +528,7 @@ fn search_loop(
     let mut h: u64 = 0;
     let mut sid: u32 = 0;
     let mut e = nxt[0];
+    let mut recent = vec![(u64::MAX, 0i32); 1 << (64 - RECENT_SHIFT)];
     loop {
         *steps += 1;
         let tick = *steps;
@@ -554,15 +555,27 @@ fn search_loop(
                 continue;
             }
             let key = (u64::from(ev as u32) << 32) | u64::from(sid);
-            let ns = match trans.get(&key) {
-                Some(&x) => x,
-                None => {
-                    let x = stepper.step(ev as u32, sid);
-                    if x == -2 {
-                        return STEP_FAILED;
-                    }
-                    trans.insert(key, x);
+            let ns = if let Stepper::Native(model) = stepper {
+                // a built-in model's step is cheap: a small direct-mapped cache in front of it is enough
+                let slot = &mut recent[(key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> RECENT_SHIFT) as usize];
+                if slot.0 == key {
+                    slot.1
+                } else {
+                    let x = model.step(ev as usize, sid);
+                    *slot = (key, x);
                     x
+                }
+            } else {
+                match trans.get(&key) {
+                    Some(&x) => x,
+                    None => {
+                        let x = stepper.step(ev as u32, sid);
+                        if x == -2 {
+                            return STEP_FAILED;
+                        }
+                        trans.insert(key, x);
+                        x
+                    }
                 }
             };
             if ns >= 0 {
@@ -843,6 +856,9 @@ struct Columns<'c> {
     inv: &'c [i64],
     ret: &'c [i64],
 }
+
+/// log2 of the entries of a built-in model's transition cache is 64 minus this.
+const RECENT_SHIFT: u32 = 64 - 12;
 
 /// Threads per core when the caller leaves the count to the library.
 const OVERSUBSCRIBE: usize = 4;
