@@ -354,7 +354,7 @@ pub unsafe extern "C" fn chaos_lin_search(
     let gate = std::slice::from_raw_parts(gate, n);
     let longest = std::slice::from_raw_parts_mut(out_longest, 3 * n);
     let lens = std::slice::from_raw_parts_mut(out_lens, 3);
-    let limits = Limits { deadline: deadline(time_limit_s), max_configs, cancel: &|_| false };
+    let limits = Limits { deadline: deadline(time_limit_s), max_configs, cancel: &|_, _| false };
     let (status, configs, _) =
         run(events, gate, &mut stepper, &limits, &mut Scratch::default(), Some((longest, lens)));
     *out_configs = configs;
@@ -401,7 +401,7 @@ pub unsafe extern "C" fn chaos_lin_search_builtin(
     let gate = std::slice::from_raw_parts(gate, n);
     let longest = std::slice::from_raw_parts_mut(out_longest, 3 * n);
     let lens = std::slice::from_raw_parts_mut(out_lens, 3);
-    let limits = Limits { deadline: deadline(time_limit_s), max_configs, cancel: &|_| false };
+    let limits = Limits { deadline: deadline(time_limit_s), max_configs, cancel: &|_, _| false };
     let (status, configs, _) =
         run(events, gate, &mut stepper, &limits, &mut Scratch::default(), Some((longest, lens)));
     *out_configs = configs;
@@ -410,11 +410,12 @@ pub unsafe extern "C" fn chaos_lin_search_builtin(
 
 #[allow(clippy::too_many_arguments)]
 /// When a search must stop: the deadline (None: none), the memo's size, and `cancel` (polled now and then with the
-/// steps taken so far: true when another thread decided that this part's answer is no longer needed).
+/// steps taken and the configurations memoised so far: true when another thread decided that this part's answer
+/// is no longer needed; it may also block while the memory of other searches is in use).
 struct Limits<'c> {
     deadline: Option<Instant>,
     max_configs: u64,
-    cancel: &'c (dyn Fn(u64) -> bool + Sync),
+    cancel: &'c (dyn Fn(u64, u64) -> bool + Sync),
 }
 
 fn deadline(time_limit_s: f64) -> Option<Instant> {
@@ -539,7 +540,7 @@ fn search_loop(
             if memo.count > limits.max_configs {
                 return OUT_OF_MEMORY;
             }
-            if (limits.cancel)(tick) {
+            if (limits.cancel)(tick, memo.count) {
                 return CANCELLED;
             }
         }
@@ -860,6 +861,9 @@ struct Columns<'c> {
 /// log2 of the entries of a built-in model's transition cache is 64 minus this.
 const RECENT_SHIFT: u32 = 64 - 12;
 
+/// A part's memo may grow to this many bytes freely; past it, it takes one of a slot per core.
+const SMALL_MEMO_BYTES: u64 = 32 << 20;
+
 /// Threads per core when the caller leaves the count to the library.
 const OVERSUBSCRIBE: usize = 4;
 
@@ -881,8 +885,8 @@ fn check_parts(
     max_bytes: u64,
     n_threads: usize,
 ) -> Vec<(i32, u64)> {
-    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex};
     let np = ends.len();
     let next = AtomicUsize::new(0);
     // the best illegal (steps, part) so far, packed: steps in the high 40 bits, the part in the low 24
@@ -894,6 +898,8 @@ fn check_parts(
     // auto: more threads than cores, so that the system's scheduler time-slices the parts as a race (a part
     // quickly proved illegal then stops the long searches early), as Porcupine's goroutines do
     let threads = (if n_threads == 0 { OVERSUBSCRIBE * cores } else { n_threads }).clamp(1, np.max(1));
+    let slots = Mutex::new(cores);
+    let freed = Condvar::new();
     let work = || {
         let mut scratch = Scratch::default();
         loop {
@@ -903,7 +909,33 @@ fn check_parts(
             }
             let lo = if p == 0 { 0 } else { ends[p - 1] as usize };
             let hi = ends[p] as usize;
-            let cancel = |steps: u64| pack(steps, p) > best.load(Ordering::Relaxed);
+            let loses = |steps: u64| pack(steps, p) > best.load(Ordering::Relaxed);
+            let held = AtomicBool::new(false);
+            let small = max_configs(SMALL_MEMO_BYTES, hi - lo);
+            let cancel = |steps: u64, configs: u64| {
+                if loses(steps) {
+                    return true;
+                }
+                if configs > small && !held.load(Ordering::Relaxed) {
+                    // a memo past SMALL_MEMO_BYTES needs one of `cores` slots: at most that many searches hold
+                    // a large memo at once (each up to max_bytes), however many threads race
+                    let mut free = slots.lock().unwrap_or_else(|e| e.into_inner());
+                    while *free == 0 {
+                        if loses(steps) {
+                            return true;
+                        }
+                        if deadline.is_some_and(|d| Instant::now() > d) {
+                            return false; // the search loop reports the time limit
+                        }
+                        free = freed
+                            .wait_timeout(free, std::time::Duration::from_millis(5))
+                            .map_or_else(|e| e.into_inner().0, |r| r.0);
+                    }
+                    *free -= 1;
+                    held.store(true, Ordering::Relaxed);
+                }
+                false
+            };
             let limits = Limits { deadline, max_configs: max_configs(max_bytes, hi - lo), cancel: &cancel };
             let (status, configs, steps) = check_part(
                 &cols.kinds[lo..hi],
@@ -917,6 +949,10 @@ fn check_parts(
                 &limits,
                 &mut scratch,
             );
+            if held.load(Ordering::Relaxed) {
+                *slots.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                freed.notify_one();
+            }
             if status == ILLEGAL {
                 best.fetch_min(pack(steps, p), Ordering::Relaxed);
             }
