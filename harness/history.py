@@ -43,13 +43,26 @@ class Pair:
         return self.invoke.value
 
 
+_SET_INVOKE = Pair.__dict__["invoke"].__set__
+_SET_COMPLETE = Pair.__dict__["complete"].__set__
+
+
+def _make_pair(invoke: Op, complete: Op | None) -> Pair:
+    """``Pair(invoke, complete)`` without the frozen dataclass's per-field ``object.__setattr__``."""
+    p = object.__new__(Pair)
+    _SET_INVOKE(p, invoke)
+    _SET_COMPLETE(p, complete)
+    return p
+
+
 class History(Sequence[Op]):
     """An immutable sequence of ops in index order."""
 
-    __slots__ = ("_ops",)
+    __slots__ = ("_ops", "_pairs")
 
     def __init__(self, ops: Iterable[Op] = ()) -> None:
         self._ops: tuple[Op, ...] = tuple(ops)
+        self._pairs: tuple[Pair, ...] | None = None
 
     @overload
     def __getitem__(self, i: int) -> Op: ...
@@ -83,8 +96,15 @@ class History(Sequence[Op]):
         """Pair each client invocation with the next completion of the same process, in invocation order.
 
         Nemesis ops and completions with no open invocation are skipped. Raises ``BadInput`` when a process
-        invokes twice without completing (a history no honest recorder produces).
+        invokes twice without completing (a history no honest recorder produces). The pairing is computed
+        once per history (the history is immutable; ``chaos check`` pairs it for the evidence and again in the
+        checker); each call returns a new list.
         """
+        if self._pairs is None:
+            self._pairs = self._pair()
+        return list(self._pairs)
+
+    def _pair(self) -> tuple[Pair, ...]:
         open_: dict[Process, int] = {}
         invokes: list[Op] = []
         completes: list[Op | None] = []
@@ -105,7 +125,7 @@ class History(Sequence[Op]):
                 slot = open_.pop(op.process, None)
                 if slot is not None:
                     completes[slot] = op
-        return [Pair(i, c) for i, c in zip(invokes, completes, strict=True)]
+        return tuple(map(_make_pair, invokes, completes))
 
 
 def read_history_bytes(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:

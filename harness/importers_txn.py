@@ -14,8 +14,10 @@ naming the file, the line and what was expected.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from harness.errors import BadInput
 from harness.history import History, read_history_bytes
 from harness.importers import EdnError, parse_all
 from harness.limits import check_value, decode_utf8, json_loads, json_value, needs_walk
-from harness.op import NEMESIS, OP_TYPES, Op
+from harness.op import NEMESIS, OP_TYPES, Op, make_op
 
 FORMATS = ("elle-edn", "elle-json")
 
@@ -37,18 +39,21 @@ def _kw(x: Any) -> Any:
     return x[1:] if isinstance(x, str) and x.startswith(":") else x
 
 
+# one string object per name: the JSON decoder makes a new one for every occurrence of a value (100 bytes a
+# micro-op in a large history)
+_NAMES = {n: n for n in ("invoke", "ok", "fail", "info", "txn", "append", "r", "w")}
+
+
 def _value(v: Any) -> Any:
-    """A txn value with keyword micro-op names (``":append"``) as plain names; other values untouched."""
-    if (
-        isinstance(v, list)
-        and v
-        and isinstance(v[0], list)
-        and isinstance(v[0][0], str)
-        and v[0][0][:1] == ":"
-    ):
+    """A txn value with keyword micro-op names (``":append"``) as plain names, each name one shared string;
+    other values untouched."""
+    if isinstance(v, list) and v and isinstance(v[0], list) and v[0] and isinstance(v[0][0], str):
+        names = _NAMES
         for m in v:
-            if isinstance(m, list) and m and isinstance(m[0], str) and m[0].startswith(":"):
-                m[0] = m[0][1:]
+            if type(m) is list and m and type(f := m[0]) is str:
+                if f[:1] == ":":
+                    f = f[1:]
+                m[0] = names.get(f, f)
     return v
 
 
@@ -65,12 +70,17 @@ class _Builder:
         # numbers (finite, at most 1000 digits) and nesting were bounded by the reader: the EDN tokenizer, or
         # harness.limits.json_loads / needs_walk for JSON
         typ = d.get("type")
+        if type(typ) is not str:
+            raise ValueError(f"type is {typ!r}; expected invoke, ok, fail or info")
+        typ = _NAMES.get(typ, typ)
         if typ not in OP_TYPES:
             typ = _kw(typ)
             if typ not in OP_TYPES:
                 raise ValueError(f"type is {d.get('type')!r}; expected invoke, ok, fail or info")
         f = d.get("f", "txn")
-        if f != "txn":
+        if f == "txn":
+            f = "txn"  # the one shared string
+        else:
             f = _kw(f)
             if not isinstance(f, str):
                 raise ValueError(f"f is {f!r}; expected a keyword or string such as txn")
@@ -97,7 +107,7 @@ class _Builder:
             raise ValueError("index and time must be integers")
         err = d.get("error")
         self.ops.append(
-            Op(index, time, proc, typ, f, _value(d.get("value")), None if err is None else str(err))
+            make_op(index, time, proc, typ, f, _value(d.get("value")), None if err is None else str(err))
         )
         self.lines.append(line)
 
@@ -160,31 +170,53 @@ def _read_elle_json(path: str | os.PathLike[str], data: bytes | None) -> _Builde
             raise BadInput(f"{p}:{e.lineno}: not valid JSON ({e.msg})") from None
         except ValueError as e:  # NaN, 1e400, an integer of more than 1000 digits, deep nesting
             raise BadInput(f"{p}: {e}") from None
-        items = list(enumerate(arr, start=1))
-        where = "item"
-    else:
-        numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
-        try:  # one C-level parse of all lines; on an error, parse line by line to name the bad one
-            joined = "[" + ",".join(line for _, line in numbered) + "]"
-            parsed = json_loads(joined)
-            for (_, line), d in zip(numbered, parsed, strict=False):  # the rare line with deep or long values
-                if needs_walk(line):
-                    check_value(d)
-        except (ValueError, RecursionError):  # malformed, NaN, 1e400, too deep or too long: say which line
-            parsed = None
-        if not isinstance(parsed, list) or len(parsed) != len(numbered):
-            # invalid, or lines that are not whole values joined into valid JSON (a line '{"' and the next)
-            parsed = [_json_line(p, n, line) for n, line in numbered]
-        items = [(n, d) for (n, _), d in zip(numbered, parsed, strict=True)]
-        where = "line"
-    for n, d in items:
-        if not isinstance(d, dict):
-            raise BadInput(f"{p}: {where} {n}: expected an op object with type, f, process, value")
-        try:
-            b.add(d, n if where == "line" else 0)
-        except ValueError as e:
-            raise BadInput(f"{p}: {where} {n}: {e}") from None
+        for n, d in enumerate(arr, start=1):
+            _add(p, b, "item", n, d)
+    else:  # one op object per line, parsed in batches (only one batch of dicts alive at once)
+        for batch in _line_batches(text):
+            for n, d in _parse_batch(p, batch):
+                _add(p, b, "line", n, d)
     return b
+
+
+LINES_PER_BATCH = 4096  # parsed together: one C-level parse per batch; only a batch of dicts alive at once
+
+
+def _line_batches(text: str) -> Iterable[list[tuple[int, str]]]:
+    """The non-empty lines of ``text`` with their numbers, ``LINES_PER_BATCH`` at a time."""
+    batch: list[tuple[int, str]] = []
+    for n, line in enumerate(io.StringIO(text), start=1):  # lazily: no list of every line
+        if line.strip():
+            batch.append((n, line))
+            if len(batch) == LINES_PER_BATCH:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _parse_batch(p: Path, batch: list[tuple[int, str]]) -> list[tuple[int, Any]]:
+    """One C-level parse of the batch (numbers and nesting bounded); on an error, line by line to name it."""
+    try:
+        parsed = json_loads("[" + ",".join(line for _, line in batch) + "]")
+        for (_, line), d in zip(batch, parsed, strict=False):  # the rare line with deep or long values
+            if needs_walk(line):
+                check_value(d)
+    except (ValueError, RecursionError):  # malformed, NaN, 1e400, too deep or too long: say which line
+        parsed = None
+    if not isinstance(parsed, list) or len(parsed) != len(batch):
+        # invalid, or lines that are not whole values joined into valid JSON (a line '{"' and the next)
+        parsed = [_json_line(p, n, line) for n, line in batch]
+    return [(n, d) for (n, _), d in zip(batch, parsed, strict=True)]
+
+
+def _add(p: Path, b: _Builder, where: str, n: int, d: Any) -> None:
+    if not isinstance(d, dict):
+        raise BadInput(f"{p}: {where} {n}: expected an op object with type, f, process, value")
+    try:
+        b.add(d, n if where == "line" else 0)
+    except ValueError as e:
+        raise BadInput(f"{p}: {where} {n}: {e}") from None
 
 
 def load(path: str | os.PathLike[str], fmt: str, data: bytes | None = None) -> History:

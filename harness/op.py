@@ -70,15 +70,15 @@ class Op:
             raise ValueError("field 'process' must be an integer or a string such as 'nemesis'")
         if not isinstance(d["f"], str):
             raise ValueError("field 'f' must be a string")
-        return cls(
-            index=d["index"],
-            time=d["time"],
-            process=d["process"],
-            type=d["type"],
-            f=d["f"],
-            value=d.get("value"),
-            error=d.get("error"),
-            node=d.get("node"),
+        return make_op(
+            d["index"],
+            d["time"],
+            d["process"],
+            d["type"],
+            d["f"],
+            d.get("value"),
+            d.get("error"),
+            d.get("node"),
         )
 
 
@@ -96,3 +96,35 @@ def show(value: Any, limit: int = 0) -> str:
     if limit and len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
+
+
+_new = object.__new__
+_SET = tuple(
+    Op.__dict__[f].__set__ for f in ("index", "time", "process", "type", "f", "value", "error", "node")
+)
+
+
+def make_op(
+    index: int,
+    time: int,
+    process: Process,
+    type: str,
+    f: str,
+    value: Any = None,
+    error: str | None = None,
+    node: str | None = None,
+) -> Op:
+    """``Op(...)`` at about twice the speed, for readers that build hundreds of thousands of ops: the frozen
+    dataclass's ``__init__`` goes through ``object.__setattr__`` once per field; this fills the slots
+    directly. The fields are taken as given (the caller has checked them), as ``Op(...)`` does."""
+    op = _new(Op)
+    si, st, sp, sty, sf, sv, se, sn = _SET
+    si(op, index)
+    st(op, time)
+    sp(op, process)
+    sty(op, type)
+    sf(op, f)
+    sv(op, value)
+    se(op, error)
+    sn(op, node)
+    return op

@@ -4,7 +4,7 @@ independent Rust implementation of Elle's approach, built into ``.chaos/adya`` o
 ``ensure_adya()`` returns the binary, running ``cargo install adya --version 0.1.0 --no-default-features
 --root .chaos/adya`` when it is missing (about a minute on these machines). ``simulate`` writes a history from
 adya's simulated database at an isolation level; ``run_measured`` runs a command and returns its wall time,
-peak memory (the child's own max RSS, from ``wait4``), exit status and output. ``normalize`` maps anomaly
+CPU time and peak memory (the child's own, from ``wait4``), exit status and output. ``normalize`` maps anomaly
 names to ours (both use Elle's names: ``G-single-item``, ``G2-item``, ...).
 """
 
@@ -53,6 +53,7 @@ class Measured:
     peak_mb: float
     status: int
     stdout: str
+    cpu_s: float = 0.0  # user + system time of the process (less disturbed than wall time on a busy machine)
 
 
 def run_measured(argv: list[str]) -> Measured:
@@ -65,7 +66,7 @@ def run_measured(argv: list[str]) -> Measured:
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
-    return Measured(elapsed, usage.ru_maxrss / 1024, p.returncode, text)
+    return Measured(elapsed, usage.ru_maxrss / 1024, p.returncode, text, usage.ru_utime + usage.ru_stime)
 
 
 def simulate(

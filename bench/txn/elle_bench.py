@@ -5,7 +5,8 @@ database: one at ``serializable`` (checked as strict-serializable: valid) and on
 (checked as serializable: G2-item). Each is checked by ``adya check`` and by ``chaos check --checker
 list-append --format elle-json`` as separate processes, measuring wall time and the process's own peak RSS
 (the whole command: reading the file, checking, printing the JSON result). Printed per history: both times
-and memories, the time ratio (ours / adya), and whether the verdicts and the anomaly types the model forbids
+and memories, the time ratio (ours / adya), the least CPU time (user + system) of each and its ratio, the
+load average before and after, and whether the verdicts and the anomaly types the model forbids
 agree (our ``-process`` variants count as ``-realtime``: process order is real-time order). Each check runs
 ``--repeat`` times, the two tools alternating, and the fastest run of each counts (the machine is shared, so
 the minimum is the least disturbed measurement; memory is the peak of that run). Then the growth
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -76,9 +78,11 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
     times: dict[tuple[str, str], list[float]] = {}
+    one, five, _ = os.getloadavg()
+    print(f"before: load average {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} cores")
     print(
         f"{'history':>8} {'txns':>8} {'adya s':>7} {'adya MB':>8} {'ours s':>7} {'ours MB':>8} {'ratio':>6}"
-        f"  verdicts  types   anomalies (ours)"
+        f" {'adya cpu':>8} {'ours cpu':>8} {'cpu ratio':>9}  verdicts  types   anomalies (ours)"
     )
     try:
         for n in sizes:
@@ -95,14 +99,18 @@ def main() -> None:
                 same_types = forbidden_types(at, model) == forbidden_types(ot, model)
                 times.setdefault(("adya", name), []).append(a.seconds)
                 times.setdefault(("ours", name), []).append(o.seconds)
+                ca, co = min(r.cpu_s for r in runs_a), min(r.cpu_s for r in runs_o)
                 print(
                     f"{name:>8} {n:>8} {a.seconds:>7.2f} {a.peak_mb:>8.0f} {o.seconds:>7.2f}"
-                    f" {o.peak_mb:>8.0f} {o.seconds / a.seconds:>6.1f}"
+                    f" {o.peak_mb:>8.0f} {o.seconds / a.seconds:>6.2f} {ca:>8.2f} {co:>8.2f} {co / ca:>9.2f}"
                     f"  {'agree' if av == ov else 'DIFFER':>8}"
                     f"  {'agree' if same_types else 'DIFFER':>6}  {','.join(ot) or '-'}"
-                    + ("" if same_types else f" (adya: {','.join(at)})")
+                    + ("" if same_types else f" (adya: {','.join(at)})"),
+                    flush=True,
                 )
                 path.unlink()
+        one, five, _ = os.getloadavg()
+        print(f"after: load average {one:.2f} (1 min) {five:.2f} (5 min)")
         print("growth of time per 10x transactions:")
         for (tool, name), ts in sorted(times.items()):
             steps = [f"{sizes[i]}->{sizes[i + 1]}: x{ts[i + 1] / ts[i]:.1f}" for i in range(len(ts) - 1)]

@@ -3,22 +3,23 @@
 A 100,000-op history spends more time in Python objects (pairing, ``Pair``, ``Call``, ``PartOp``) than in the
 search. Here one pass over the ops pairs them, splits them by key and encodes each part as integer columns
 (op kind, value ids, invoke / completion positions), exactly as ``KvModel.prepare`` would read them; the
-native core then prunes, pre-checks and searches each part (``chaos_lin_check_part``, the same rules as
-``prune.py``), one thread per core (ctypes releases the GIL during the native call). Parts it proves
-linearizable are done; a part it finds illegal is handed back, and the checker explains it with the ordinary
-pipeline. Anything unusual (a value that is not a flat JSON scalar, an ``f``
-outside read/get/write/put/append/cas, a malformed op) makes ``screen`` return None: the ordinary pipeline
-then handles the whole history, with its error messages. A differential test runs both on the corpus and
-on generated histories.
+native core then prunes, pre-checks and searches every part in one call (``chaos_lin_check_parts``, the
+same rules as ``prune.py``), on std::threads in the native core, a few per core so that the parts race
+(ctypes releases the GIL meanwhile). Parts it proves linearizable are done; of the illegal parts, the one
+whose search decides it in the fewest steps (ties: the smaller part) is handed back, the same whichever
+thread finishes first, and the checker explains it with the ordinary pipeline. Anything unusual (a value that
+is not a flat JSON scalar, an ``f`` outside read/get/write/put/append/cas, a malformed op) makes ``screen``
+return None: the ordinary pipeline then handles the whole history, with its error messages. A differential
+test runs both on the corpus and on generated histories.
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
+import itertools
 import time
+from array import array
 from collections.abc import Hashable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.checkers import native
@@ -30,7 +31,7 @@ from harness.op import NEMESIS
 _SCALARS = (int, str, float, bool, type(None))
 _READS = KvModel.read_fs
 _KIND = {"write": native.K_WRITE, "put": native.K_WRITE, "append": native.K_APPEND}
-PARALLEL_FROM_OPS = 2000  # below this, starting threads costs more than it saves
+PARALLEL_FROM_OPS = 2000  # ops; below this, starting threads costs more than it saves
 
 
 class _Unusual(Exception):
@@ -42,11 +43,12 @@ def applies(m: Model) -> bool:
 
 
 def screen(
-    history: History, m: Model, initial: Hashable, budget: Budget
+    history: History, m: Model, initial: Hashable, budget: Budget, threads: int | None = None
 ) -> tuple[list[tuple[Hashable, str, str]], int, int] | None:
     """((key, ok / illegal / budget, limit) per part searched, smallest part first; the number of ops kept;
     the number of parts), or None: use the ordinary pipeline. Parts run side by side on all cores when the
-    history is large; once one is illegal the others are stopped (false beats everything)."""
+    history is large (``threads``: that many threads instead; 0: the library's choice); once one is illegal,
+    the parts that cannot be decided in fewer steps are stopped (false beats everything) and not listed."""
     try:
         parts, values, init_id = _encode(history, initial)
     except _Unusual:
@@ -63,58 +65,50 @@ def screen(
         blobs = [k.to_bytes(4, "little") for k in range(len(values))]
     nv = len(blobs)
     blob = b"".join(v or b"" for v in blobs) or b"\0"
-    ends: list[int] = []
-    total = 0
-    for v in blobs:
-        total += len(v or b"")
-        ends.append(total)
-    c_ends = (ctypes.c_uint64 * max(1, nv))(*ends)
-    c_none = (ctypes.c_uint8 * max(1, nv))(*[v is None for v in blobs])
-    stop = ctypes.c_uint8(0)
-
-    def one(cols: tuple[list[int], ...]) -> int:
-        kinds, a, b, known, inv, ret = cols
-        n = len(kinds)
-        limit_s = -1.0 if budget.deadline is None else max(0.0, budget.deadline - time.monotonic())
-        configs = ctypes.c_uint64(0)
-        status: int = lib.chaos_lin_check_part(
-            n, bytes(kinds), (ctypes.c_uint32 * n)(*a), (ctypes.c_uint32 * n)(*b), bytes(known),
-            (ctypes.c_int64 * n)(*inv), (ctypes.c_int64 * n)(*ret),
-            nv, blob, c_ends, c_none, init_id, limit_s, budget.max_bytes, ctypes.byref(configs),
-            ctypes.byref(stop),
-        )  # fmt: skip
-        if status == 1:
-            stop.value = 1  # false beats everything: the other parts need not finish
-        return status
-
-    ordered = sorted(parts.items(), key=lambda kv: len(kv[1][0]))
-    workers = min(os.cpu_count() or 1, len(ordered))
-    if workers > 1 and sum(len(c[0]) for _, c in ordered) >= PARALLEL_FROM_OPS:
-        # ctypes releases the GIL during the native call: parts are searched side by side
-        with ThreadPoolExecutor(workers, thread_name_prefix="linsearch") as pool:
-            statuses = list(pool.map(one, [cols for _, cols in ordered]))
-    else:
-        statuses = []
-        for _, cols in ordered:
-            statuses.append(one(cols))
-            if statuses[-1] in (1, 2):  # illegal, or the time is spent: the rest need not run
-                break
+    ends = array("Q", itertools.accumulate(len(v or b"") for v in blobs))
+    none = array("B", (v is None for v in blobs))
+    ordered = sorted(parts.items(), key=lambda kv: len(kv[1][0]))  # smallest first; ties: first seen first
+    cols = [array(code, itertools.chain.from_iterable(c[k] for _, c in ordered)) for k, code in _CODES]
+    part_ends = array("Q", itertools.accumulate(len(c[0]) for _, c in ordered))
+    n_parts = len(ordered)
+    total = len(cols[0])
+    # one native call: its threads (std::thread) search the parts side by side; a small history on one
+    if threads is None:
+        threads = 0 if total >= PARALLEL_FROM_OPS else 1
+    statuses = array("i", bytes(4 * max(1, n_parts)))
+    configs = array("Q", bytes(8 * max(1, n_parts)))
+    limit_s = -1.0 if budget.deadline is None else max(0.0, budget.deadline - time.monotonic())
+    lib.chaos_lin_check_parts(
+        n_parts, _ptr(part_ends, ctypes.c_uint64), cols[0].tobytes(), _ptr(cols[1], ctypes.c_uint32),
+        _ptr(cols[2], ctypes.c_uint32), cols[3].tobytes(), _ptr(cols[4], ctypes.c_int64),
+        _ptr(cols[5], ctypes.c_int64), nv, blob, _ptr(ends, ctypes.c_uint64), _ptr(none, ctypes.c_uint8),
+        init_id, limit_s, budget.max_bytes, threads, _ptr(statuses, ctypes.c_int32),
+        _ptr(configs, ctypes.c_uint64),
+    )  # fmt: skip
     out: list[tuple[Hashable, str, str]] = []
     for (key, _), status in zip(ordered, statuses, strict=False):
-        if status in (0, 5):  # 5: cancelled because another part is illegal
-            out.append((key, OK if status == 0 else BUDGET, "" if status == 0 else "time"))
+        if status == 0:
+            out.append((key, OK, ""))
         elif status == 1:
             out.append((key, ILLEGAL, ""))
         elif status in (2, 3):
             out.append((key, BUDGET, "time" if status == 2 else "memory"))
-        else:
+        elif status != 5:  # 5: not needed, another part is proved illegal in fewer steps
             return None
     if any(st == ILLEGAL for _, st, _ in out):
         out = [x for x in out if x[1] != BUDGET or x[2] == "memory"]  # a verdict of false: no time was short
-    elif any(st == BUDGET and lim == "time" for _, st, lim in out):
-        done = {k for k, _, _ in out}
-        out += [(k, BUDGET, "time") for k, _ in ordered if k not in done]  # the time is spent: undecided
-    return out, sum(len(cols[0]) for cols in parts.values()), len(parts)
+    return out, total, n_parts
+
+
+# per column of ``_encode``'s parts: its array type code (kinds, a, b, known, inv, ret)
+_CODES = ((0, "B"), (1, "I"), (2, "I"), (3, "B"), (4, "q"), (5, "q"))
+
+
+def _ptr(arr: array[Any], ctype: Any) -> Any:
+    """A ctypes pointer into ``arr``'s buffer (no copy; ``arr`` must outlive the call)."""
+    if not arr:
+        return (ctype * 1)()
+    return ctypes.cast(arr.buffer_info()[0], ctypes.POINTER(ctype))
 
 
 def _flat(v: Any) -> Hashable:

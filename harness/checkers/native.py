@@ -26,7 +26,7 @@ from harness.checkers.linsearch import BUDGET, ILLEGAL, OK, Budget, PartOp, Sear
 from harness.checkers.models import Call, CasRegisterModel, KvModel, Model, RegisterModel
 from harness.paths import SETUP_HINT, native_library
 
-ABI = 4
+ABI = 5
 _LIB_NAME = "libchaos_linsearch.so"
 DEFAULT_PATH = native_library(_LIB_NAME)
 _STEP = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint32, ctypes.c_uint32)
@@ -99,10 +99,11 @@ class _Loader:
             ctypes.POINTER(ctypes.c_uint32),
             ctypes.POINTER(ctypes.c_uint64),
         ]
-        fp = lib.chaos_lin_check_part
+        fp = lib.chaos_lin_check_parts
         fp.restype = ctypes.c_int32
         fp.argtypes = [
             ctypes.c_uint32,
+            ctypes.POINTER(ctypes.c_uint64),
             ctypes.c_char_p,
             ctypes.POINTER(ctypes.c_uint32),
             ctypes.POINTER(ctypes.c_uint32),
@@ -116,8 +117,9 @@ class _Loader:
             ctypes.c_uint32,
             ctypes.c_double,
             ctypes.c_uint64,
+            ctypes.c_uint32,
+            ctypes.POINTER(ctypes.c_int32),
             ctypes.POINTER(ctypes.c_uint64),
-            ctypes.POINTER(ctypes.c_uint8),
         ]
         self.lib = lib
         return lib

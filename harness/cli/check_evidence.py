@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from harness import evidence as ev
-from harness.bundle import RUN_FILE
 from harness.checkers.base import Result, Validity
 from harness.errors import BadInput
 from harness.history import History
-from harness.record import read as read_record
+
+RUN_FILE = "run.json"  # a bundle's run record (harness.record.RUN_FILE_NAME), read only when it is there
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,6 +46,8 @@ def _bundle_evidence(history_path: str) -> ev.Evidence | None:
     run_file = Path(history_path).with_name(RUN_FILE)
     if Path(history_path).name != "history.jsonl" or not run_file.is_file():
         return None
+    from harness.record import read as read_record  # only for a bundle: a plain file does not pay for it
+
     try:
         return read_record(run_file).evidence
     except (OSError, BadInput):  # a history checked on its own: the run record beside it is only a hint

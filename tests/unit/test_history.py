@@ -66,3 +66,22 @@ def test_torn_last_line_is_dropped_but_a_torn_middle_line_is_an_error(tmp_path: 
     p.write_text("\n".join([lines[0], '{"index": 6, "ti', *lines[1:]]) + "\n")
     with pytest.raises(BadInput, match=r"h.jsonl:2: not valid JSON"):
         read_jsonl(p)
+
+
+def test_make_op_builds_the_same_op_as_the_constructor() -> None:
+    from harness.op import make_op
+
+    for args in [(0, 5, 1, "invoke", "txn", [["r", 1, None]], None, None), (3, 9, "nemesis", "info", "kill")]:
+        assert make_op(*args) == Op(*args)  # type: ignore[arg-type]
+        assert hash(make_op(*args[:5])) == hash(Op(*args[:5]))  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        make_op(0, 0, 1, "ok", "r").index = 2  # type: ignore[misc]
+
+
+def test_pairs_are_computed_once_and_each_call_gets_its_own_list() -> None:
+    h = History([Op(0, 0, 1, "invoke", "r"), Op(1, 1, 2, "invoke", "w", 3), Op(2, 2, 1, "ok", "r", 3)])
+    first = h.pairs()
+    first.clear()
+    again = h.pairs()
+    assert [(p.invoke.index, p.complete.index if p.complete else None) for p in again] == [(0, 2), (1, None)]
+    assert again is not h.pairs() and again == h.pairs()

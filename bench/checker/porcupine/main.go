@@ -1,6 +1,12 @@
 // Command porcupine-bench checks Porcupine's own corpus files with Porcupine and prints one JSON line per file
-// ({"file", "verdict", "check_s"}), timing the check only (parsing excluded). bench/checker/bench.py runs it
-// beside our checker on the same files in the same run. Usage: porcupine-bench FILE...
+// ({"file", "verdict", "check_s", "parse_s"}), timing the check apart from the parsing. bench/checker/bench.py
+// runs it beside our checker on the same files in the same run, alternating file by file: with no arguments it
+// reads one path per line from stdin and answers each with its JSON line (one process for the whole run).
+// Usage: porcupine-bench [FILE...]
+//
+// It builds against either Porcupine version: with the build tag `newest` (bench.py builds it so against the
+// newest commit's source, through a go.mod replace) the models also give Porcupine a state hash
+// (Model.Hash, new after v1.3.1); without it, against v1.3.1 from the Go module proxy, they do not.
 package main
 
 import (
@@ -29,7 +35,7 @@ type regOutput struct {
 	value               int
 }
 
-var registerModel = porcupine.Model{
+var registerModel = withHash(porcupine.Model{
 	Init: func() interface{} { return nilValue },
 	Step: func(state, input, output interface{}) (bool, interface{}) {
 		st := state.(int)
@@ -50,6 +56,25 @@ var registerModel = porcupine.Model{
 			return legal, next
 		}
 	},
+}, func(state interface{}) uint64 { return mix(uint64(int64(state.(int)))) })
+
+// mix is the 64-bit finalizer of MurmurHash3: a well-spread hash of a small integer state.
+func mix(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	return x ^ (x >> 33)
+}
+
+// fnv is FNV-1a over a string state.
+func fnv(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 type kvInput struct {
@@ -57,7 +82,7 @@ type kvInput struct {
 	key, value string
 }
 
-var kvModel = porcupine.Model{
+var kvModel = withHash(porcupine.Model{
 	PartitionEvent: func(history []porcupine.Event) [][]porcupine.Event {
 		byKey := map[string][]porcupine.Event{}
 		keyOf := map[int]string{}
@@ -92,7 +117,7 @@ var kvModel = porcupine.Model{
 			return true, st + in.value
 		}
 	},
-}
+}, func(state interface{}) uint64 { return fnv(state.(string)) })
 
 // parser turns lines into events, pairing a completion with the open call of its process.
 type parser struct {
@@ -192,33 +217,50 @@ type result struct {
 	File    string  `json:"file"`
 	Verdict string  `json:"verdict"`
 	CheckS  float64 `json:"check_s"`
+	ParseS  float64 `json:"parse_s"`
+}
+
+func checkFile(path string) (result, error) {
+	started := time.Now()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return result{}, err
+	}
+	lines := strings.Split(string(data), "\n")
+	model, events := registerModel, []porcupine.Event(nil)
+	if strings.Contains("/"+path, "/kv/") {
+		model, events = kvModel, parseKv(lines)
+	} else {
+		events = parseEtcd(lines)
+	}
+	start := time.Now()
+	res := porcupine.CheckEventsTimeout(model, events, 0)
+	elapsed := time.Since(start).Seconds()
+	verdict := map[porcupine.CheckResult]string{porcupine.Ok: "true", porcupine.Illegal: "false", porcupine.Unknown: "unknown"}[res]
+	return result{File: path, Verdict: verdict, CheckS: elapsed, ParseS: start.Sub(started).Seconds()}, nil
 }
 
 func main() {
 	out := json.NewEncoder(os.Stdout)
-	for _, path := range os.Args[1:] {
-		fh, err := os.Open(path)
+	paths := os.Args[1:]
+	one := func(path string) {
+		r, err := checkFile(path)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(3)
 		}
-		var lines []string
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(make([]byte, 1<<20), 1<<24)
-		for sc.Scan() {
-			lines = append(lines, sc.Text())
+		_ = out.Encode(r)
+	}
+	if len(paths) > 0 {
+		for _, path := range paths {
+			one(path)
 		}
-		fh.Close()
-		model, events := registerModel, []porcupine.Event(nil)
-		if strings.Contains("/"+path, "/kv/") {
-			model, events = kvModel, parseKv(lines)
-		} else {
-			events = parseEtcd(lines)
+		return
+	}
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if path := strings.TrimSpace(sc.Text()); path != "" {
+			one(path)
 		}
-		start := time.Now()
-		res := porcupine.CheckEventsTimeout(model, events, 0)
-		elapsed := time.Since(start).Seconds()
-		verdict := map[porcupine.CheckResult]string{porcupine.Ok: "true", porcupine.Illegal: "false", porcupine.Unknown: "unknown"}[res]
-		_ = out.Encode(result{File: path, Verdict: verdict, CheckS: elapsed})
 	}
 }

@@ -35,10 +35,8 @@ from harness.checkers.contract import Checker
 from harness.checkers.txn.anomaly import Anomaly, Step
 from harness.checkers.txn.cycles import Budget, BudgetExhausted, find_cycle
 from harness.checkers.txn.graph import ALL, KIND_NAMES, PROCESS, REALTIME, Graph, components
-from harness.checkers.txn.list_append import ListAppend
 from harness.checkers.txn.models import DEFAULT_MODEL, FORBIDS, MODELS, check_model, ruled_out
 from harness.checkers.txn.orders import add_process_edges, add_realtime_edges, explain_order
-from harness.checkers.txn.rw_register import RwRegister
 from harness.checkers.txn.txns import LIST_APPEND_FS, RW_REGISTER_FS, index_txns, no_gc
 from harness.errors import BadInput
 from harness.history import History
@@ -171,9 +169,15 @@ def _check_all(name: str, history: History, options: dict[str, Any]) -> Result:
     started = time.monotonic()
     txns = index_txns(history, LIST_APPEND_FS if name == "list-append" else RW_REGISTER_FS)
     g = Graph(len(txns))
-    analysis: ListAppend | RwRegister = (
-        ListAppend(txns, g) if name == "list-append" else RwRegister(txns, g, bool(options.get("wfr_keys")))
-    )
+    analysis: Any  # each checker imports only its own analysis
+    if name == "list-append":
+        from harness.checkers.txn.list_append import ListAppend
+
+        analysis = ListAppend(txns, g)
+    else:
+        from harness.checkers.txn.rw_register import RwRegister
+
+        analysis = RwRegister(txns, g, bool(options.get("wfr_keys")))
     add_process_edges(txns, g)
     add_realtime_edges(txns, g)
     found: dict[str, Anomaly] = {}

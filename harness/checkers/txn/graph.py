@@ -10,7 +10,7 @@ a node set.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 WW, WR, RW, PROCESS, REALTIME = 1, 2, 4, 8, 16
 DATA = WW | WR | RW
@@ -45,43 +45,54 @@ class Graph:
 def components(g: Graph, kinds: int, nodes: Iterable[int] | None = None) -> list[list[int]]:
     """Strongly connected components with more than one node, using only edges whose mask meets ``kinds``
     and, when ``nodes`` is given, only those nodes. Iterative Tarjan: O(nodes + edges)."""
-    succ = g.succ
-    allowed: set[int] | None = None
-    order: Iterable[int]
-    if nodes is not None:
-        allowed = set(nodes)
-        order = sorted(allowed)
-    else:
-        order = range(len(succ))
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
-    stack: list[int] = []
+    if nodes is None:
+        return _tarjan(g.succ, kinds, range(len(g.succ)), None)
+    ids = sorted(set(nodes))
+    return _tarjan(g.succ, kinds, ids, {v: k for k, v in enumerate(ids)})
+
+
+def _tarjan(
+    succ: list[dict[int, int]], kinds: int, ids: Sequence[int], local: dict[int, int] | None
+) -> list[list[int]]:
+    """Tarjan over the nodes ``ids``; ``local`` maps a node to its position in ``ids`` (None: ``ids`` is
+    every node, a node is its own position). Per-node state lives in flat lists by position."""
+    n = len(ids)
+    index = [-1] * n
+    low = [0] * n
+    on_stack = bytearray(n)
+    stack: list[int] = []  # positions
     out: list[list[int]] = []
     counter = 0
-    for root in order:
-        if root in index:
+    for root in range(n):
+        if index[root] >= 0:
             continue
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
-        on_stack.add(root)
-        work = [(root, iter(succ[root].items()))]
+        on_stack[root] = 1
+        work = [(root, iter(succ[ids[root]].items()))]
         while work:
             v, it = work[-1]
             pushed = False
-            for w, m in it:
-                if not m & kinds or (allowed is not None and w not in allowed):
+            for node, m in it:
+                if not m & kinds:
                     continue
-                if w not in index:
+                if local is None:
+                    w = node
+                else:
+                    found = local.get(node)
+                    if found is None:
+                        continue
+                    w = found
+                if index[w] < 0:
                     index[w] = low[w] = counter
                     counter += 1
                     stack.append(w)
-                    on_stack.add(w)
-                    work.append((w, iter(succ[w].items())))
+                    on_stack[w] = 1
+                    work.append((w, iter(succ[ids[w]].items())))
                     pushed = True
                     break
-                if w in on_stack and index[w] < low[v]:
+                if on_stack[w] and index[w] < low[v]:
                     low[v] = index[w]
             if pushed:
                 continue
@@ -91,13 +102,16 @@ def components(g: Graph, kinds: int, nodes: Iterable[int] | None = None) -> list
                 if low[v] < low[u]:
                     low[u] = low[v]
             if low[v] == index[v]:
+                if stack[-1] == v:  # a component of one node: not reported
+                    stack.pop()
+                    on_stack[v] = 0
+                    continue
                 comp = []
                 while True:
                     w = stack.pop()
-                    on_stack.discard(w)
-                    comp.append(w)
+                    on_stack[w] = 0
+                    comp.append(ids[w])
                     if w == v:
                         break
-                if len(comp) > 1:
-                    out.append(comp)
+                out.append(comp)
     return out

@@ -60,7 +60,8 @@ def _mop(raw: Any, op: Op, fs: frozenset[str], reads_list: bool) -> MicroOp:
         if f == "r" and reads_list and v is not None:
             if not isinstance(v, (list, tuple)):  # e.g. [:r 1 5]: ill-typed, not a crash later
                 raise BadOp(op.index, f"field 'value': a list-append read returns a list or null, got {v!r}")
-            return (f, k, [_key(x) for x in v] if any(type(x) is list for x in v[:1]) else list(v))
+            # the history's own list when its elements are plain (no copy: the analyses only read it)
+            return (f, k, [_key(x) for x in v] if any(type(x) is list for x in v[:1]) else v)
         if v is None or type(v) is int or type(v) is str:
             return (f, k, v)
         if isinstance(v, dict):
@@ -93,21 +94,34 @@ def index_txns(history: History | Iterable[Op], fs: frozenset[str]) -> list[Txn]
         src = comp if comp is not None and typ == "ok" else inv
         if not isinstance(value, (list, tuple)):
             raise BadOp(src.index, f"a txn value must be a list of micro-ops, got {value!r}")
-        mops = tuple(_mop(m, src, fs, reads_list) for m in value)
+        mops = tuple([_mop(m, src, fs, reads_list) for m in value])
         txns.append(
-            Txn(
-                id=len(txns),
-                index=inv.index,
-                complete_index=comp.index if comp is not None else None,
-                process=inv.process,
-                type=typ,
-                mops=mops,
-                invoke_time=inv.time,
-                complete_time=comp.time if comp is not None and typ == "ok" else None,
-                node=comp.node if comp is not None else None,
+            _make_txn(
+                len(txns),
+                inv.index,
+                comp.index if comp is not None else None,
+                inv.process,
+                typ,
+                mops,
+                inv.time,
+                comp.time if comp is not None and typ == "ok" else None,
+                comp.node if comp is not None else None,
             )
         )
     return txns
+
+
+_TXN_FIELDS = ("id", "index", "complete_index", "process", "type", "mops", "invoke_time", "complete_time", "node")
+_TXN_SET = tuple(Txn.__dict__[f].__set__ for f in _TXN_FIELDS)
+
+
+def _make_txn(*fields: Any) -> Txn:
+    """``Txn(...)`` (positional, in field order) without the frozen dataclass's per-field
+    ``object.__setattr__``: a large history builds one per transaction."""
+    t = object.__new__(Txn)
+    for put, v in zip(_TXN_SET, fields, strict=True):
+        put(t, v)
+    return t
 
 
 def show(v: Any) -> str:

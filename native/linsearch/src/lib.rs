@@ -54,12 +54,11 @@ fn splitmix(x: &mut u64) -> u64 {
 /// States are canonical (equal strings share one id: a new node whose length and hash match an existing one
 /// is compared byte for byte, walking both paths), so the memo sees exactly the configurations the Python
 /// search sees. Comparing a state with a value checks length and hash, then the bytes.
-struct Builtin {
+struct Builtin<'v> {
     kind: Vec<u8>,
     a: Vec<u32>,
     b: Vec<u32>,
-    values: Vec<Option<Vec<u8>>>,
-    vhash: Vec<u64>,
+    values: &'v Values,
     parent: Vec<u32>, // u32::MAX for a base value
     piece: Vec<u32>,  // the value id of the base, or of the appended piece
     slen: Vec<u64>,
@@ -82,15 +81,41 @@ fn poly(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0u64, |h, &b| h.wrapping_mul(PRIME).wrapping_add(u64::from(b) + 1))
 }
 
-impl Builtin {
-    fn new(kind: Vec<u8>, a: Vec<u32>, b: Vec<u32>, values: Vec<Option<Vec<u8>>>, init: u32) -> Builtin {
-        let vhash = values.iter().map(|v| v.as_deref().map_or(0, poly)).collect();
+/// The values of a history (byte strings, or none) and their hashes, read once and shared by every part's
+/// model (and every worker thread).
+struct Values {
+    bytes: Vec<Option<Vec<u8>>>,
+    hash: Vec<u64>,
+}
+
+impl Values {
+    /// # Safety
+    /// `value_ends` / `value_none` hold `n` entries; `value_bytes` holds `value_ends[n - 1]` bytes (at least 1).
+    unsafe fn read(n: u32, value_bytes: *const u8, value_ends: *const u64, value_none: *const u8) -> Values {
+        let nv = n as usize;
+        let ends = std::slice::from_raw_parts(value_ends, nv);
+        let none = std::slice::from_raw_parts(value_none, nv);
+        let total = if nv == 0 { 0 } else { ends[nv - 1] as usize };
+        let all = std::slice::from_raw_parts(value_bytes, total.max(1));
+        let mut bytes = Vec::with_capacity(nv);
+        let mut start = 0usize;
+        for k in 0..nv {
+            let end = ends[k] as usize;
+            bytes.push(if none[k] != 0 { None } else { Some(all[start..end].to_vec()) });
+            start = end;
+        }
+        let hash = bytes.iter().map(|v| v.as_deref().map_or(0, poly)).collect();
+        Values { bytes, hash }
+    }
+}
+
+impl<'v> Builtin<'v> {
+    fn new(kind: Vec<u8>, a: Vec<u32>, b: Vec<u32>, values: &'v Values, init: u32) -> Builtin<'v> {
         let mut m = Builtin {
             kind,
             a,
             b,
             values,
-            vhash,
             parent: Vec::new(),
             piece: Vec::new(),
             slen: Vec::new(),
@@ -104,7 +129,7 @@ impl Builtin {
     }
 
     fn vbytes(&self, v: u32) -> &[u8] {
-        self.values[v as usize].as_deref().unwrap_or(&[])
+        self.values.bytes[v as usize].as_deref().unwrap_or(&[])
     }
 
     /// Whether state `s` spells `bytes` exactly (walking its pieces from the end).
@@ -179,9 +204,9 @@ impl Builtin {
     }
 
     fn base(&mut self, v: u32) -> u32 {
-        let none = self.values[v as usize].is_none();
+        let none = self.values.bytes[v as usize].is_none();
         let len = self.vbytes(v).len() as u64;
-        self.node(ROOT, v, none, len, self.vhash[v as usize])
+        self.node(ROOT, v, none, len, self.values.hash[v as usize])
     }
 
     fn append(&mut self, s: u32, v: u32) -> u32 {
@@ -194,18 +219,18 @@ impl Builtin {
         for _ in 0..n {
             scale = scale.wrapping_mul(PRIME);
         }
-        let hash = self.shash[s as usize].wrapping_mul(scale).wrapping_add(self.vhash[v as usize]);
+        let hash = self.shash[s as usize].wrapping_mul(scale).wrapping_add(self.values.hash[v as usize]);
         let len = self.slen[s as usize] + n;
         self.node(s, v, false, len, hash)
     }
 
     fn equals(&self, s: u32, v: u32) -> bool {
-        match &self.values[v as usize] {
+        match &self.values.bytes[v as usize] {
             None => self.snone[s as usize],
             Some(bytes) => {
                 !self.snone[s as usize]
                     && self.slen[s as usize] == bytes.len() as u64
-                    && self.shash[s as usize] == self.vhash[v as usize]
+                    && self.shash[s as usize] == self.values.hash[v as usize]
                     && self.spells(s, bytes)
             }
         }
@@ -249,12 +274,12 @@ impl Builtin {
     }
 }
 
-enum Stepper {
+enum Stepper<'v> {
     Callback(extern "C" fn(u32, u32) -> i32),
-    Native(Box<Builtin>),
+    Native(Box<Builtin<'v>>),
 }
 
-impl Stepper {
+impl Stepper<'_> {
     fn step(&mut self, op: u32, sid: u32) -> i32 {
         match self {
             Stepper::Callback(f) => f(op, sid),
@@ -324,19 +349,16 @@ pub unsafe extern "C" fn chaos_lin_search(
     out_configs: *mut u64,
 ) -> i32 {
     let mut stepper = Stepper::Callback(step);
-    run(
-        n_ops,
-        n_events,
-        events,
-        gate,
-        &mut stepper,
-        time_limit_s,
-        max_configs,
-        out_longest,
-        out_lens,
-        out_configs,
-        std::ptr::null(),
-    )
+    let n = n_ops as usize;
+    let events = std::slice::from_raw_parts(events, n_events as usize);
+    let gate = std::slice::from_raw_parts(gate, n);
+    let longest = std::slice::from_raw_parts_mut(out_longest, 3 * n);
+    let lens = std::slice::from_raw_parts_mut(out_lens, 3);
+    let limits = Limits { deadline: deadline(time_limit_s), max_configs, cancel: &|_, _| false };
+    let (status, configs, _) =
+        run(events, gate, &mut stepper, &limits, &mut Scratch::default(), Some((longest, lens)));
+    *out_configs = configs;
+    status
 }
 
 /// The same search with a built-in model: per op its kind (K_*), value `a` and value `b` (cas: from, to);
@@ -366,63 +388,68 @@ pub unsafe extern "C" fn chaos_lin_search_builtin(
     out_configs: *mut u64,
 ) -> i32 {
     let n = n_ops as usize;
-    let nv = n_values as usize;
-    let ends = std::slice::from_raw_parts(value_ends, nv);
-    let none = std::slice::from_raw_parts(value_none, nv);
-    let total = if nv == 0 { 0 } else { ends[nv - 1] as usize };
-    let bytes = std::slice::from_raw_parts(value_bytes, total.max(1));
-    let mut values = Vec::with_capacity(nv);
-    let mut start = 0usize;
-    for k in 0..nv {
-        let end = ends[k] as usize;
-        values.push(if none[k] != 0 { None } else { Some(bytes[start..end].to_vec()) });
-        start = end;
-    }
+    let values = Values::read(n_values, value_bytes, value_ends, value_none);
     let model = Builtin::new(
         std::slice::from_raw_parts(kinds, n).to_vec(),
         std::slice::from_raw_parts(a, n).to_vec(),
         std::slice::from_raw_parts(b, n).to_vec(),
-        values,
+        &values,
         init,
     );
     let mut stepper = Stepper::Native(Box::new(model));
-    run(
-        n_ops,
-        n_events,
-        events,
-        gate,
-        &mut stepper,
-        time_limit_s,
-        max_configs,
-        out_longest,
-        out_lens,
-        out_configs,
-        std::ptr::null(),
-    )
+    let events = std::slice::from_raw_parts(events, n_events as usize);
+    let gate = std::slice::from_raw_parts(gate, n);
+    let longest = std::slice::from_raw_parts_mut(out_longest, 3 * n);
+    let lens = std::slice::from_raw_parts_mut(out_lens, 3);
+    let limits = Limits { deadline: deadline(time_limit_s), max_configs, cancel: &|_, _| false };
+    let (status, configs, _) =
+        run(events, gate, &mut stepper, &limits, &mut Scratch::default(), Some((longest, lens)));
+    *out_configs = configs;
+    status
 }
 
 #[allow(clippy::too_many_arguments)]
-unsafe fn run(
-    n_ops: u32,
-    n_events: u32,
-    events: *const i32,
-    gate: *const i32,
-    stepper: &mut Stepper,
-    time_limit_s: f64,
+/// When a search must stop: the deadline (None: none), the memo's size, and `cancel` (polled now and then with the
+/// steps taken and the configurations memoised so far: true when another thread decided that this part's answer
+/// is no longer needed; it may also block while the memory of other searches is in use).
+struct Limits<'c> {
+    deadline: Option<Instant>,
     max_configs: u64,
-    out_longest: *mut i32,
-    out_lens: *mut u32,
-    out_configs: *mut u64,
-    stop: *const u8,
-) -> i32 {
-    let n = n_ops as usize;
-    let m = n_events as usize;
-    let events = std::slice::from_raw_parts(events, m);
-    let gate = std::slice::from_raw_parts(gate, n);
-    let out_longest = std::slice::from_raw_parts_mut(out_longest, 3 * n);
-    let out_lens = std::slice::from_raw_parts_mut(out_lens, 3);
-    let started = Instant::now();
+    cancel: &'c (dyn Fn(u64, u64) -> bool + Sync),
+}
 
+fn deadline(time_limit_s: f64) -> Option<Instant> {
+    if time_limit_s < 0.0 {
+        return None;
+    }
+    let now = Instant::now();
+    Some(now.checked_add(std::time::Duration::from_secs_f64(time_limit_s.min(1e9))).unwrap_or(now))
+}
+
+/// The tables of one search, kept by a worker thread from part to part: cleared, not freed, so the next part
+/// does not grow them (and fault their pages in) again.
+#[derive(Default)]
+struct Scratch {
+    memo_arena: Vec<u64>,
+    memo_index: Fast<u64, u32>,
+    memo_chain: Vec<u32>,
+    trans: Fast<u64, i32>,
+}
+
+/// The search of one part; (status, configurations memoised, steps taken). The steps (iterations of the search
+/// loop) are a property of the part alone, the same on any thread and in any run. `events` lists the call (op i: i) and return
+/// (op i: -1 - i) events in time order; `gate[i]` as in `chaos_lin_search`. `longest`, when given, receives up
+/// to 3 longest partial linearizations (room for 3 * n ops) and their lengths.
+fn run(
+    events: &[i32],
+    gate: &[i32],
+    stepper: &mut Stepper,
+    limits: &Limits,
+    scratch: &mut Scratch,
+    mut longest: Option<(&mut [i32], &mut [u32])>,
+) -> (i32, u64, u64) {
+    let n = gate.len();
+    let m = events.len();
     let end = m + 1;
     let mut nxt: Vec<usize> = (1..m + 2).collect();
     nxt.push(m + 1);
@@ -439,9 +466,62 @@ unsafe fn run(
     let rnd: Vec<u64> = (0..n).map(|_| splitmix(&mut seed)).collect();
     let words = n.div_ceil(64).max(1);
     let mut bits = vec![0u64; words];
-    let mut memo = Memo { words, arena: Vec::new(), index: Fast::default(), chain: Vec::new(), count: 0 };
-    let mut trans: Fast<u64, i32> = Fast::default();
+    scratch.memo_arena.clear();
+    scratch.memo_index.clear();
+    scratch.memo_chain.clear();
+    scratch.trans.clear();
+    let mut memo = Memo {
+        words,
+        arena: std::mem::take(&mut scratch.memo_arena),
+        index: std::mem::take(&mut scratch.memo_index),
+        chain: std::mem::take(&mut scratch.memo_chain),
+        count: 0,
+    };
+    let mut trans = std::mem::take(&mut scratch.trans);
+    let mut steps = 0u64;
+    let status = search_loop(
+        &SearchInput { op_of: &op_of, ret_of: &ret_of, gate, rnd: &rnd, end },
+        &mut nxt,
+        &mut prv,
+        &mut bits,
+        &mut memo,
+        &mut trans,
+        stepper,
+        limits,
+        &mut longest,
+        &mut steps,
+    );
+    let configs = memo.count;
+    scratch.memo_arena = memo.arena;
+    scratch.memo_index = memo.index;
+    scratch.memo_chain = memo.chain;
+    scratch.trans = trans;
+    (status, configs, steps)
+}
 
+struct SearchInput<'a> {
+    op_of: &'a [i32],
+    ret_of: &'a [usize],
+    gate: &'a [i32],
+    rnd: &'a [u64],
+    end: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn search_loop(
+    input: &SearchInput,
+    nxt: &mut [usize],
+    prv: &mut [usize],
+    bits: &mut [u64],
+    memo: &mut Memo,
+    trans: &mut Fast<u64, i32>,
+    stepper: &mut Stepper,
+    limits: &Limits,
+    longest: &mut Option<(&mut [i32], &mut [u32])>,
+    steps: &mut u64,
+) -> i32 {
+    let SearchInput { op_of, ret_of, gate, rnd, end } = *input;
+    let n = gate.len();
     let mut stack_e: Vec<usize> = Vec::new();
     let mut stack_s: Vec<u32> = Vec::new();
     let mut best = 0usize;
@@ -449,26 +529,23 @@ unsafe fn run(
     let mut h: u64 = 0;
     let mut sid: u32 = 0;
     let mut e = nxt[0];
-    let mut tick: u64 = 0;
-    let finish = |status: i32, memo: &Memo, out_configs: *mut u64| {
-        *out_configs = memo.count;
-        status
-    };
+    let mut recent = vec![(u64::MAX, 0i32); 1 << (64 - RECENT_SHIFT)];
     loop {
-        tick += 1;
+        *steps += 1;
+        let tick = *steps;
         if tick & 0xfff == 0 {
-            if time_limit_s >= 0.0 && started.elapsed().as_secs_f64() > time_limit_s {
-                return finish(OUT_OF_TIME, &memo, out_configs);
+            if limits.deadline.is_some_and(|d| Instant::now() > d) {
+                return OUT_OF_TIME;
             }
-            if memo.count > max_configs {
-                return finish(OUT_OF_MEMORY, &memo, out_configs);
+            if memo.count > limits.max_configs {
+                return OUT_OF_MEMORY;
             }
-            if !stop.is_null() && std::ptr::read_volatile(stop) != 0 {
-                return finish(CANCELLED, &memo, out_configs);
+            if (limits.cancel)(tick, memo.count) {
+                return CANCELLED;
             }
         }
         if e == end {
-            return finish(OK, &memo, out_configs);
+            return OK;
         }
         let ev = op_of[e];
         if ev >= 0 {
@@ -479,15 +556,27 @@ unsafe fn run(
                 continue;
             }
             let key = (u64::from(ev as u32) << 32) | u64::from(sid);
-            let ns = match trans.get(&key) {
-                Some(&x) => x,
-                None => {
-                    let x = stepper.step(ev as u32, sid);
-                    if x == -2 {
-                        return finish(STEP_FAILED, &memo, out_configs);
-                    }
-                    trans.insert(key, x);
+            let ns = if let Stepper::Native(model) = stepper {
+                // a built-in model's step is cheap: a small direct-mapped cache in front of it is enough
+                let slot = &mut recent[(key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> RECENT_SHIFT) as usize];
+                if slot.0 == key {
+                    slot.1
+                } else {
+                    let x = model.step(ev as usize, sid);
+                    *slot = (key, x);
                     x
+                }
+            } else {
+                match trans.get(&key) {
+                    Some(&x) => x,
+                    None => {
+                        let x = stepper.step(ev as u32, sid);
+                        if x == -2 {
+                            return STEP_FAILED;
+                        }
+                        trans.insert(key, x);
+                        x
+                    }
                 }
             };
             if ns >= 0 {
@@ -496,7 +585,7 @@ unsafe fn run(
                 bits[w] |= b;
                 let nh = h ^ rnd[i];
                 let hk = nh ^ (u64::from(ns as u32).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-                if memo.insert(hk, ns as u32, &bits) {
+                if memo.insert(hk, ns as u32, bits) {
                     stack_e.push(e);
                     stack_s.push(sid);
                     sid = ns as u32;
@@ -518,22 +607,24 @@ unsafe fn run(
             e = nxt[e];
         } else {
             if stack_e.is_empty() {
-                return finish(ILLEGAL, &memo, out_configs);
+                return ILLEGAL;
             }
             let depth = stack_e.len();
-            if depth > best || (depth == best && n_longest < 3) {
-                let slot = if depth > best { 0 } else { n_longest };
-                let seq: Vec<i32> = stack_e.iter().map(|&x| op_of[x]).collect();
-                let dup = depth == best
-                    && (0..n_longest).any(|k| out_longest[k * n..k * n + depth] == seq[..]);
-                if !dup {
-                    out_longest[slot * n..slot * n + depth].copy_from_slice(&seq);
-                    out_lens[slot] = depth as u32;
-                    n_longest = slot + 1;
-                    for l in out_lens.iter_mut().skip(n_longest) {
-                        *l = 0;
+            if let Some((out_longest, out_lens)) = longest.as_mut() {
+                if depth > best || (depth == best && n_longest < 3) {
+                    let slot = if depth > best { 0 } else { n_longest };
+                    let seq: Vec<i32> = stack_e.iter().map(|&x| op_of[x]).collect();
+                    let dup = depth == best
+                        && (0..n_longest).any(|k| out_longest[k * n..k * n + depth] == seq[..]);
+                    if !dup {
+                        out_longest[slot * n..slot * n + depth].copy_from_slice(&seq);
+                        out_lens[slot] = depth as u32;
+                        n_longest = slot + 1;
+                        for l in out_lens.iter_mut().skip(n_longest) {
+                            *l = 0;
+                        }
+                        best = depth;
                     }
-                    best = depth;
                 }
             }
             e = stack_e.pop().unwrap_or(0);
@@ -646,39 +737,21 @@ fn has_witness(kinds: &[u8], a: &[u32], b: &[u32], known: &[u8], inv: &[i64], re
     false
 }
 
-/// One part of a kv history, from encoded columns: pruning, the pre-checks, then the search with the
-/// built-in model (`known[i]` 0 for an unknown outcome; `ret[i]` -1 for none). Returns OK, ILLEGAL (the
-/// caller explains it with the Python pipeline), OUT_OF_TIME, OUT_OF_MEMORY, or CANCELLED once the byte at
-/// `stop` (may be null) is set by another thread (the caller found another part illegal).
-///
-/// # Safety
-/// The pointers must be valid for the lengths described (`n_ops` per op, `n_values` per value).
-#[no_mangle]
-pub unsafe extern "C" fn chaos_lin_check_part(
-    n_ops: u32,
-    kinds: *const u8,
-    a: *const u32,
-    b: *const u32,
-    known: *const u8,
-    inv: *const i64,
-    ret: *const i64,
-    n_values: u32,
-    value_bytes: *const u8,
-    value_ends: *const u64,
-    value_none: *const u8,
+/// One part of a kv history (encoded columns, see `chaos_lin_check_parts`): pruning, the pre-checks, then the
+/// search with the built-in model. (status, configurations memoised, search steps: 0 when a pre-check decided).
+#[allow(clippy::too_many_arguments)]
+fn check_part(
+    kinds: &[u8],
+    a: &[u32],
+    b: &[u32],
+    known: &[u8],
+    inv: &[i64],
+    ret: &[i64],
+    values: &Values,
     init: u32,
-    time_limit_s: f64,
-    max_bytes: u64,
-    out_configs: *mut u64,
-    stop: *const u8,
-) -> i32 {
-    let n = n_ops as usize;
-    let kinds = std::slice::from_raw_parts(kinds, n);
-    let a = std::slice::from_raw_parts(a, n);
-    let b = std::slice::from_raw_parts(b, n);
-    let known = std::slice::from_raw_parts(known, n);
-    let inv = std::slice::from_raw_parts(inv, n);
-    let ret = std::slice::from_raw_parts(ret, n);
+    limits: &Limits,
+    scratch: &mut Scratch,
+) -> (i32, u64, u64) {
     let kept = drop_unobserved(kinds, a, b, known);
     let pick = |xs: &[u32]| -> Vec<u32> { kept.iter().map(|&i| xs[i]).collect() };
     let (k2, a2, b2): (Vec<u8>, Vec<u32>, Vec<u32>) = (kept.iter().map(|&i| kinds[i]).collect(), pick(a), pick(b));
@@ -686,8 +759,7 @@ pub unsafe extern "C" fn chaos_lin_check_part(
     let inv2: Vec<i64> = kept.iter().map(|&i| inv[i]).collect();
     let ret2: Vec<i64> = kept.iter().map(|&i| ret[i]).collect();
     if has_witness(&k2, &a2, &b2, &known2, &inv2, &ret2, init) {
-        *out_configs = 0;
-        return ILLEGAL;
+        return (ILLEGAL, 0, 0);
     }
     let m = kept.len();
     // events: (position, 0 call / 1 return, op); unknown ops have no return
@@ -711,40 +783,208 @@ pub unsafe extern "C" fn chaos_lin_check_part(
             last.insert((k2[i], a2[i], b2[i]), x);
         }
     }
-    let nv = n_values as usize;
-    let ends = std::slice::from_raw_parts(value_ends, nv);
-    let none = std::slice::from_raw_parts(value_none, nv);
-    let total = if nv == 0 { 0 } else { ends[nv - 1] as usize };
-    let bytes = std::slice::from_raw_parts(value_bytes, total.max(1));
-    let mut values = Vec::with_capacity(nv);
-    let mut start = 0usize;
-    for k in 0..nv {
-        let end = ends[k] as usize;
-        values.push(if none[k] != 0 { None } else { Some(bytes[start..end].to_vec()) });
-        start = end;
-    }
     let model = Builtin::new(k2, a2, b2, values, init);
     let mut stepper = Stepper::Native(Box::new(model));
-    let mut longest = vec![0i32; 3 * m.max(1)];
-    let mut lens = [0u32; 3];
-    let max_configs = max_bytes / (40 + 8 * (m as u64 / 64 + 1));
-    run(
-        m as u32,
-        order.len() as u32,
-        order.as_ptr(),
-        gate.as_ptr(),
-        &mut stepper,
-        time_limit_s,
-        max_configs,
-        longest.as_mut_ptr(),
-        lens.as_mut_ptr(),
-        out_configs,
-        stop,
-    )
+    run(&order, &gate, &mut stepper, limits, scratch, None)
+}
+
+fn max_configs(max_bytes: u64, n_ops: usize) -> u64 {
+    max_bytes / (40 + 8 * (n_ops as u64 / 64 + 1))
+}
+
+/// Every part of a kv history, each pruned, pre-checked and searched with the built-in model, side by side on
+/// `n_threads` threads (std::thread; 0: `OVERSUBSCRIBE` per core). Per op: its kind (K_*), value ids `a`, `b`, `known` (0
+/// for an unknown outcome), invocation and return positions `inv`, `ret` (-1: none); all parts laid end to end in the order given
+/// (`part_ends[p]` is where part p ends); each part's status goes to `out_status[p]` and its memo's size to
+/// `out_configs[p]`. Workers take parts in that order. One illegal part is enough (false beats everything):
+/// the one reported is the illegal part whose search decides it in the fewest steps (ties: the earlier), so
+/// it is the same whichever thread finishes first; the parts that cannot beat it stop early and are reported
+/// CANCELLED (see `check_parts`). Statuses: OK, ILLEGAL
+/// (the caller explains it with the Python pipeline), OUT_OF_TIME, OUT_OF_MEMORY, CANCELLED.
+///
+/// # Safety
+/// The pointers must be valid for the lengths described (`part_ends[n_parts - 1]` ops, `n_values` values,
+/// `n_parts` outputs).
+#[no_mangle]
+pub unsafe extern "C" fn chaos_lin_check_parts(
+    n_parts: u32,
+    part_ends: *const u64,
+    kinds: *const u8,
+    a: *const u32,
+    b: *const u32,
+    known: *const u8,
+    inv: *const i64,
+    ret: *const i64,
+    n_values: u32,
+    value_bytes: *const u8,
+    value_ends: *const u64,
+    value_none: *const u8,
+    init: u32,
+    time_limit_s: f64,
+    max_bytes: u64,
+    n_threads: u32,
+    out_status: *mut i32,
+    out_configs: *mut u64,
+) -> i32 {
+    let np = n_parts as usize;
+    let ends = std::slice::from_raw_parts(part_ends, np);
+    let total = ends.last().map_or(0, |&x| x as usize);
+    let cols = Columns {
+        kinds: std::slice::from_raw_parts(kinds, total),
+        a: std::slice::from_raw_parts(a, total),
+        b: std::slice::from_raw_parts(b, total),
+        known: std::slice::from_raw_parts(known, total),
+        inv: std::slice::from_raw_parts(inv, total),
+        ret: std::slice::from_raw_parts(ret, total),
+    };
+    let values = Values::read(n_values, value_bytes, value_ends, value_none);
+    let results = check_parts(ends, &cols, &values, init, deadline(time_limit_s), max_bytes, n_threads as usize);
+    let out_status = std::slice::from_raw_parts_mut(out_status, np);
+    let out_configs = std::slice::from_raw_parts_mut(out_configs, np);
+    for (p, (status, configs)) in results.into_iter().enumerate() {
+        out_status[p] = status;
+        out_configs[p] = configs;
+    }
+    OK
+}
+
+/// The encoded ops of all parts, end to end.
+struct Columns<'c> {
+    kinds: &'c [u8],
+    a: &'c [u32],
+    b: &'c [u32],
+    known: &'c [u8],
+    inv: &'c [i64],
+    ret: &'c [i64],
+}
+
+/// log2 of the entries of a built-in model's transition cache is 64 minus this.
+const RECENT_SHIFT: u32 = 64 - 12;
+
+/// A part's memo may grow to this many bytes freely; past it, it takes one of a slot per core.
+const SMALL_MEMO_BYTES: u64 = 32 << 20;
+
+/// Threads per core when the caller leaves the count to the library.
+const OVERSUBSCRIBE: usize = 4;
+
+/// `chaos_lin_check_parts`' work: (status, configurations) per part.
+///
+/// Which illegal part is reported must not depend on the threads. Each part's search takes a number of steps
+/// that belongs to the part alone, so the reported part is the illegal one decided in the fewest steps (ties:
+/// the earlier in the order): the part a round-robin of all parts, one step each, would find first. Workers
+/// share the best (steps, part) found so far; a search that has taken more steps than that, or as many and
+/// comes later, cannot win and stops. Parts are so decided about as fast as by racing them all (as Porcupine
+/// does), and the answer is the same with one thread or many. At the end every part that loses to the winner
+/// is reported CANCELLED, so the statuses too are the same in any run (time limits aside).
+fn check_parts(
+    ends: &[u64],
+    cols: &Columns,
+    values: &Values,
+    init: u32,
+    deadline: Option<Instant>,
+    max_bytes: u64,
+    n_threads: usize,
+) -> Vec<(i32, u64)> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex};
+    let np = ends.len();
+    let next = AtomicUsize::new(0);
+    // the best illegal (steps, part) so far, packed: steps in the high 40 bits, the part in the low 24
+    const PART_BITS: u32 = 24;
+    let pack = |steps: u64, p: usize| (steps.min((1u64 << 40) - 1) << PART_BITS) | p as u64;
+    let best = AtomicU64::new(u64::MAX);
+    let results = Mutex::new(vec![(CANCELLED, 0u64, u64::MAX); np]);
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    // auto: more threads than cores, so that the system's scheduler time-slices the parts as a race (a part
+    // quickly proved illegal then stops the long searches early), as Porcupine's goroutines do
+    let threads = (if n_threads == 0 { OVERSUBSCRIBE * cores } else { n_threads }).clamp(1, np.max(1));
+    let slots = Mutex::new(cores);
+    let freed = Condvar::new();
+    let work = || {
+        let mut scratch = Scratch::default();
+        loop {
+            let p = next.fetch_add(1, Ordering::Relaxed);
+            if p >= np {
+                return;
+            }
+            let lo = if p == 0 { 0 } else { ends[p - 1] as usize };
+            let hi = ends[p] as usize;
+            let loses = |steps: u64| pack(steps, p) > best.load(Ordering::Relaxed);
+            let held = AtomicBool::new(false);
+            let small = max_configs(SMALL_MEMO_BYTES, hi - lo);
+            let cancel = |steps: u64, configs: u64| {
+                if loses(steps) {
+                    return true;
+                }
+                if configs > small && !held.load(Ordering::Relaxed) {
+                    // a memo past SMALL_MEMO_BYTES needs one of `cores` slots: at most that many searches hold
+                    // a large memo at once (each up to max_bytes), however many threads race
+                    let mut free = slots.lock().unwrap_or_else(|e| e.into_inner());
+                    while *free == 0 {
+                        if loses(steps) {
+                            return true;
+                        }
+                        if deadline.is_some_and(|d| Instant::now() > d) {
+                            return false; // the search loop reports the time limit
+                        }
+                        free = freed
+                            .wait_timeout(free, std::time::Duration::from_millis(5))
+                            .map_or_else(|e| e.into_inner().0, |r| r.0);
+                    }
+                    *free -= 1;
+                    held.store(true, Ordering::Relaxed);
+                }
+                false
+            };
+            let limits = Limits { deadline, max_configs: max_configs(max_bytes, hi - lo), cancel: &cancel };
+            let (status, configs, steps) = check_part(
+                &cols.kinds[lo..hi],
+                &cols.a[lo..hi],
+                &cols.b[lo..hi],
+                &cols.known[lo..hi],
+                &cols.inv[lo..hi],
+                &cols.ret[lo..hi],
+                values,
+                init,
+                &limits,
+                &mut scratch,
+            );
+            if held.load(Ordering::Relaxed) {
+                *slots.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                freed.notify_one();
+            }
+            if status == ILLEGAL {
+                best.fetch_min(pack(steps, p), Ordering::Relaxed);
+            }
+            if let Ok(mut r) = results.lock() {
+                r[p] = (status, configs, steps);
+            }
+        }
+    };
+    if threads == 1 || np >= 1 << PART_BITS {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(work);
+            }
+        });
+    }
+    let winner = best.load(Ordering::Relaxed);
+    let out = results.into_inner().unwrap_or_default();
+    out.into_iter()
+        .enumerate()
+        .map(|(p, (status, configs, steps))| {
+            // a part that loses to the winner is not reported, whatever it reached before it stopped; time
+            // limits are the one thing that depends on the run
+            let loses = winner != u64::MAX && status != OUT_OF_TIME && pack(steps, p) > winner;
+            (if loses { CANCELLED } else { status }, configs)
+        })
+        .collect()
 }
 
 /// The version of this library's interface; native.py refuses a library whose version it does not know.
 #[no_mangle]
 pub extern "C" fn chaos_lin_abi() -> u32 {
-    4
+    5
 }

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
+from harness.errors import BadInput
+from harness.importers_txn import load as load_txn
 
 G_SINGLE_EDN = """; read skew: T4 saw y's append but not the x append it depends on
 {:index 0 :type :invoke :f :txn :process 0 :value [[:append :x 1]]}
@@ -98,3 +100,10 @@ def test_lines_that_join_into_valid_json_are_still_one_op_per_line(
     assert main(["check", str(p), "--format", "elle-json", "--checker", "rw-register"]) == 3
     err = capsys.readouterr().err
     assert err.startswith(f"chaos: error: {p}:1: not valid JSON") and err.count("\n") == 1, err
+
+
+def test_an_elle_json_type_that_is_not_a_string_is_bad_input(tmp_path: Path) -> None:
+    bad = tmp_path / "h.jsonl"
+    bad.write_text('{"type": [1], "f": "txn", "process": 1, "value": []}\n')
+    with pytest.raises(BadInput, match=r"line 1: type is \[1\]"):
+        load_txn(bad, "elle-json")
