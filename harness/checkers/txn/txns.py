@@ -111,7 +111,10 @@ def index_txns(history: History | Iterable[Op], fs: frozenset[str]) -> list[Txn]
     return txns
 
 
-_TXN_FIELDS = ("id", "index", "complete_index", "process", "type", "mops", "invoke_time", "complete_time", "node")
+_TXN_FIELDS = (
+    *("id", "index", "complete_index", "process", "type", "mops"),
+    *("invoke_time", "complete_time", "node"),
+)
 _TXN_SET = tuple(Txn.__dict__[f].__set__ for f in _TXN_FIELDS)
 
 
