@@ -32,14 +32,16 @@ from harness.experiment import (
     TargetSpec,
     WorkloadSpec,
 )
-from harness.faults.base import FaultContext, ParamError, random_spec
+from harness.faults.base import FaultContext, ParamError, check_among, random_spec
 from harness.faults.event import EVENT_KEYS, FaultEvent
+from harness.faults.roles import check_targets
 from harness.limits import MAX_EXPERIMENT_BYTES, MAX_SECONDS, NAME, NAME_RULE, decode_utf8, read_bounded
 from harness.names import AUTO, BACKEND_CHOICES
 from harness.probes import parse as parse_steady_state
 from harness.registry import Registries
 from harness.schema import FieldPath, YamlDoc, check_schema, field_name
 from harness.schema.faults import RANDOM_OWN, live_schema
+from harness.target import role_names, static_roles
 
 
 def _frozen(d: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -165,6 +167,8 @@ def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
         source=doc.file,
         data=_frozen(d),
         steady_state=parse_steady_state(d.get("steady_state"), tuple(topo.nodes), doc.error),
+        roles=role_names(target_obj, topo.nodes),
+        role_sets=tuple(static_roles(target_obj, topo.nodes).items()),
     )
     faults = d.get("faults") or {}
     steps = tuple(_step(doc, reg, exp, i, s) for i, s in enumerate(faults.get("steps") or []))
@@ -336,9 +340,11 @@ def _random(
             raise doc.error(
                 (*base, key), f"[min, max] with min {v[0]:g} > max {v[1]:g}; write [{v[1]:g}, {v[0]:g}]"
             )
-    for i, n in enumerate(r.get("among") or []):
-        if n not in exp.nodes:
-            raise doc.error((*base, "among", i), f"unknown node {n!r}; valid: {', '.join(exp.nodes)}")
+    try:
+        check_among(r, exp.fault_context)
+        check_targets(r.get("targets") or (), exp.fault_context)
+    except ParamError as e:
+        raise doc.error((*base, *e.field), e.message) from None
     params = {k: v for k, v in r.items() if k not in RANDOM_OWN}  # the kinds' own keys (shapes, toxics, ...)
     rnd = RandomFaults(
         tuple(r["kinds"]),

@@ -49,7 +49,7 @@ from harness.run_guard import Guard
 from harness.runtime.interpreter import Hooks, Interpreter
 from harness.runtime.nemesis import Nemesis
 from harness.schedule import Schedule, generate
-from harness.target import ClientContext, make_workload
+from harness.target import ClientContext, live_roles, make_workload
 from harness.target import make_client as target_client
 
 Progress = Callable[[str], None]
@@ -193,7 +193,14 @@ class _Run:
             self.phase("steady-state")
             if not self.guard.before_faults(cluster.client_addrs, make_client):
                 return timings  # not steady: not tested (no faults, no workload)
-        nemesis = Nemesis(schedule, cluster, self.writer, self.reg, exp.fault_context)
+        nemesis = Nemesis(
+            schedule,
+            cluster,
+            self.writer,
+            self.reg,
+            exp.fault_context,
+            roles=lambda: live_roles(target, context),
+        )
         interp = stack.enter_context(
             Interpreter(
                 workload,

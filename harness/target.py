@@ -278,3 +278,31 @@ class Workload(Protocol):
     def final_ops(self) -> Sequence[tuple[str, Any]]: ...
 
     def checkers(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+
+# -- Roles (optional members; harness.faults.roles resolves fault selectors from them) -----------------------
+# A target may say who holds which role: ``role_names`` (the names ``roles`` may report, checked before the
+# run) and ``roles(context: ClientContext) -> Mapping[str, Iterable[str]]`` (asked on the live cluster,
+# through its client ports, when a fault that selects by role starts: e.g. ``{"leader": ["n2"], "followers":
+# [...]}``). A declared target's fixed roles (``roles_for(nodes)``: target.yaml ``roles:``) count too.
+
+
+def static_roles(target: Any, nodes: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Roles whose nodes are fixed before the run (a declared target's ``roles:``), role -> nodes."""
+    fixed = getattr(target, "roles_for", None)
+    return {str(k): tuple(v) for k, v in fixed(tuple(nodes)).items()} if callable(fixed) else {}
+
+
+def role_names(target: Any, nodes: Sequence[str]) -> tuple[str, ...]:
+    """Every role name a fault may select for ``target``: its ``role_names`` and its fixed roles."""
+    return tuple(dict.fromkeys((*map(str, getattr(target, "role_names", ())), *static_roles(target, nodes))))
+
+
+def live_roles(target: Any, context: ClientContext) -> dict[str, tuple[str, ...]]:
+    """The roles now: the fixed ones, then what ``target.roles(context)`` reports (it wins for a role both
+    name). Raises whatever the probe raises (the caller records it and falls back)."""
+    out = static_roles(target, context.nodes)
+    probe = getattr(target, "roles", None)
+    if callable(probe):
+        out.update({str(k): tuple(map(str, v)) for k, v in probe(context).items()})
+    return out
