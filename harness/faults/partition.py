@@ -4,8 +4,9 @@ A partition step names a ``shape`` and, depending on it, ``nodes`` (isolate: the
 nodes that cannot reach the rest; halves / bridge / majorities-ring: the node order, shuffled by the seed when
 absent) or ``groups``. ``isolate`` and ``one-way`` may ``select`` a role instead of naming nodes (the
 leader, a minority that holds it...: resolved when the fault starts, ``harness.faults.roles``); ``among``
-(nodes, or a declared role such as NATS's servers) limits the partition to those nodes: the others keep
-every link. The grudge (node -> nodes it cannot reach) is computed by the pure constructors of
+(nodes, or a declared role such as NATS's servers) limits the partition to those nodes: isolate and
+one-way pick (or select) the cut-off nodes among them, the ordered shapes split only them (the others keep
+every link). The grudge (node -> nodes it cannot reach) is computed by the pure constructors of
 ``harness.net.grudge`` and applied with ``cluster.net.partition(grudge, mode)``; ``stop`` heals the network.
 """
 
@@ -31,11 +32,11 @@ _SELECTABLE = ("isolate", "one-way")
 
 
 def grudge_of(params: Mapping[str, Any], nodes: tuple[str, ...]) -> dict[str, frozenset[str]]:
-    """The grudge a (resolved) partition step describes, among ``among`` when it names nodes."""
-    among = params.get("among")
-    if isinstance(among, (list, tuple)) and among:
-        nodes = tuple(n for n in nodes if n in among)
+    """The grudge a (resolved) partition step describes; an ordered shape splits only ``among``'s nodes."""
     shape = params["shape"]
+    among = params.get("among")
+    if shape in _ORDERED and isinstance(among, (list, tuple)) and among:
+        nodes = tuple(n for n in nodes if n in among)
     chosen = list(params.get("nodes") or [])
     if shape == "isolate":
         return g.groups(nodes, chosen)
@@ -99,16 +100,17 @@ class Partition:
         if params.get("select") and shape not in _SELECTABLE:
             raise ParamError(("select",), f"select picks nodes for shape isolate or one-way, not {shape}")
         universe = allowed_nodes(params, ctx)
+        split = universe if shape in _ORDERED else list(ctx.nodes)  # the nodes the grudge is over
         need = _MIN_NODES[shape]
-        if len(universe) < need:
-            where = "among" if "among" in params else "the cluster"
+        if len(split) < need:
+            where = "among" if "among" in params and shape in _ORDERED else "the cluster"
             raise ParamError(
-                ("shape",), f"shape {shape} needs at least {need} nodes; {where} has {len(universe)}"
+                ("shape",), f"shape {shape} needs at least {need} nodes; {where} has {len(split)}"
             )
         chosen = check_nodes(params, "nodes", ctx)
         if any(n not in universe for n in chosen):
             raise ParamError(("nodes",), f"nodes must be among {', '.join(universe)}")
-        if shape in _SELECTABLE and len(chosen) >= len(universe):
+        if shape in _SELECTABLE and len(chosen) >= len(ctx.nodes):
             raise ParamError(("nodes",), f"{shape} must leave at least one node on the other side")
         if shape in _ORDERED and chosen and sorted(chosen) != sorted(universe):
             raise ParamError(

@@ -132,10 +132,10 @@ def resolve(
     rng: random.Random,
     *,
     problem: str | None = None,
-    leave_one: bool = False,
+    leave_one: Sequence[str] = (),
 ) -> Selection:
     """The nodes ``selector`` names among ``allowed`` given the probe's answer ``roles`` (None: the probe
-    failed with ``problem``). ``leave_one``: the fault must leave a node outside (a partition's far side)."""
+    failed with ``problem``). ``leave_one``: nodes of which one must stay outside (a partition's far side)."""
     universe = sorted(dict.fromkeys(allowed))
     seen = {k: tuple(v) for k, v in roles.items()} if roles is not None else None
 
@@ -180,8 +180,8 @@ def resolve(
         why = f"the nodes holding the {selector} role"
     if not chosen:
         return fallback(f"no allowed node holds the {selector} role now")
-    if leave_one and len(chosen) >= len(universe):
-        return fallback(f"{selector} is every allowed node; the fault must leave one outside")
+    if leave_one and set(leave_one) <= set(chosen):
+        return fallback(f"{selector} is every node; the fault must leave one outside")
     return Selection(selector, tuple(sorted(chosen)), why, seen)
 
 

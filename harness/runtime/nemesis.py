@@ -142,7 +142,7 @@ class Nemesis:
             answer,
             random.Random(int(ev.params.get("select_seed") or 0)),
             problem=problem,
-            leave_one=bool(getattr(self.kind(ev.kind), "network", False)),
+            leave_one=self.ctx.nodes if getattr(self.kind(ev.kind), "network", False) else (),
         )
         return replace(ev, params={**ev.params, "nodes": list(chosen.nodes), "selected": chosen.record()})
 
