@@ -24,18 +24,18 @@ begins (``Hooks.phase``), the moment the workload started (``Hooks.started``) an
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.crash import Crash
 from harness.history import History, HistoryWriter
 from harness.registry import Registries
 from harness.runtime.clock import MONOTONIC, Clock
-from harness.runtime.nemesis import FaultLoop, Nemesis
+from harness.runtime.nemesis import FaultLoop, Nemesis, default_context
 from harness.runtime.workers import ClientFactory, Workers, call
 from harness.schedule import Schedule
-from harness.target import Target, Workload
+from harness.target import Target, Workload, live_roles, role_names
 
 FINAL_PROCESS_BASE = 1000  # final ops run as processes concurrency * 1000, + 1 per try
 
@@ -234,7 +234,11 @@ def play(
     def client(t: float) -> ClientFactory:
         return lambda process: target.client(cluster.client_addrs, process, t)
 
-    nemesis = Nemesis(faults, cluster, writer, registries) if faults is not None else None
+    def roles() -> Mapping[str, tuple[str, ...]]:  # asked only when a fault selects by role
+        return live_roles(target, cluster.client_context(timeout))
+
+    ctx = replace(default_context(cluster), roles=role_names(target, cluster.nodes))
+    nemesis = Nemesis(faults, cluster, writer, registries, ctx, roles=roles) if faults is not None else None
     with Interpreter(
         workload,
         client(timeout),
