@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from harness.declare.model import Declaration, ImageChoice, ReadyCheck, ResolvedSpec, role_members, spec_for
+from harness.declare.roles import client_class, client_role_names, client_roles
 from harness.declare.templates import NodeVars, TemplateError, peer_nodes, render
 from harness.errors import BadInput
 from harness.names import BACKENDS
@@ -127,6 +128,17 @@ class DeclaredTarget:
         cls = getattr(importlib.import_module(module), attr)
         names = tuple(ctx.nodes) or tuple(sorted(nodes))
         return cls(nodes, process, timeout, context=ctx, roles=role_members(d, names))
+
+    # -- optional role members (harness.target): live roles through the client class (declare/roles.py) --
+    @property
+    def role_names(self) -> tuple[str, ...]:
+        return client_role_names(client_class(self.decl.client_class))
+
+    def roles(self, context: ClientContext) -> Mapping[str, Any]:
+        ctx = replace(
+            context, options={**self.decl.options, **self.decl.client_options, **dict(context.options)}
+        )
+        return client_roles(client_class(self.decl.client_class), ctx)
 
 
 def _image(choice: ImageChoice | None) -> str | ImageBuild | None:

@@ -5,12 +5,14 @@ every seed when the leader is cut on purpose."""
 
 from __future__ import annotations
 
+import signal
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_example_clients import eventually, need, servers
 
 from chaos_targets.kv.client import KvClient
 from chaos_targets.kv.target import KvTarget
@@ -22,7 +24,7 @@ from harness.registry import Registries
 from harness.run import run_experiment
 from harness.runtime.nemesis import Nemesis, default_context
 from harness.schedule import Schedule
-from harness.target import live_roles, role_names
+from harness.target import ClientContext, live_roles, role_names
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,3 +107,23 @@ def test_stale_read_with_the_leader_partitioned_is_caught_for_every_seed(
             selected = s.details["selected"]
             assert "fallback" not in selected, (seed, selected)
             assert list(s.nodes) == selected["nodes"] == selected["roles"]["leader"], (seed, selected)
+
+
+def test_etcd_reports_its_leader_from_each_members_status(tmp_path: Path) -> None:
+    """The declared etcd target's live roles come from its client class (every member's status endpoint):
+    one leader that every member follows; killed, another member takes the role."""
+    need("etcd")
+    with servers("etcd", 3, tmp_path) as s:
+        assert s.target.role_names == ("leader", "followers")
+        context = ClientContext(nodes=tuple(s.addrs), addrs={n: {"client": a} for n, a in s.addrs.items()})
+
+        def one_leader() -> bool:
+            roles = live_roles(s.target, context)
+            return len(roles["leader"]) == 1 and len(roles["followers"]) == 2
+
+        assert eventually(one_leader, within=30)
+        first = live_roles(s.target, context)["leader"][0]
+        s.signal(first, signal.SIGKILL)
+        s.procs[first].wait(10)
+        assert eventually(lambda: live_roles(s.target, context)["leader"] not in ((), (first,)), within=30)
+        assert first in live_roles(s.target, context)["followers"]
