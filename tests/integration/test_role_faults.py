@@ -16,6 +16,7 @@ from test_example_clients import eventually, need, servers
 
 from chaos_targets.kv.client import KvClient
 from chaos_targets.kv.target import KvTarget
+from chaos_targets.lock.target import LockTarget
 from harness.faultop import fault_ops
 from harness.history import HistoryWriter
 from harness.loader import load, with_overrides
@@ -127,3 +128,30 @@ def test_etcd_reports_its_leader_from_each_members_status(tmp_path: Path) -> Non
         s.procs[first].wait(10)
         assert eventually(lambda: live_roles(s.target, context)["leader"] not in ((), (first,)), within=30)
         assert first in live_roles(s.target, context)["followers"]
+
+
+def test_lock_replicas_report_their_leader_and_pause_selects_it(local_backend: str, tmp_path: Path) -> None:
+    """The lock target's roles come from its replicas (the resource holds none); pause selects the leader."""
+    target = LockTarget()
+    with open_cluster(target, 3, backend=local_backend, log_dir=tmp_path) as cluster:
+        cluster.wait_ready(timeout=30)
+        context = cluster.client_context()
+        deadline = time.monotonic() + 30
+        while len(live_roles(target, context)["leader"]) != 1:
+            assert time.monotonic() < deadline, "no lock leader within 30 s"
+            time.sleep(0.1)
+        roles = live_roles(target, context)
+        assert "resource" not in roles["leader"] + roles["followers"]
+        assert sorted(roles["leader"] + roles["followers"]) == ["n1", "n2", "n3"]
+        ctx = replace(default_context(cluster), roles=role_names(target, cluster.nodes))
+        writer = HistoryWriter()
+        nem = Nemesis(
+            Schedule(), cluster, writer, Registries(), ctx, roles=lambda: live_roles(target, context)
+        )
+        try:
+            nem.end(nem.inject("pause", select="leader"))
+        finally:
+            nem.stop()
+    start = next(f for f in fault_ops(writer.history()) if f.phase == "start")
+    assert start.nodes == tuple(start.details["selected"]["roles"]["leader"])
+    assert start.nodes[0] in ("n1", "n2", "n3") and "fallback" not in start.details["selected"]

@@ -21,7 +21,8 @@ from harness.faults.roles import (
     known_selectors,
     resolve,
 )
-from harness.history import HistoryWriter
+from harness.faultop import fault_windows
+from harness.history import History, HistoryWriter
 from harness.loader import loads
 from harness.registry import Registries
 from harness.runtime.clock import ManualClock
@@ -270,6 +271,8 @@ def test_the_leader_at_the_moment_the_fault_starts_is_isolated_and_recorded() ->
     assert start["selected"]["selector"] == "leader" and start["selected"]["roles"]["leader"] == ["n2"]
     assert ops[1].value["nodes"] == ["n2"]  # the stop undoes the same nodes
     assert ops[2].value["nodes"] == ["n3"] and c.calls == [("kill", "n3"), ("start", "n3")]
+    windows, _ = fault_windows(History(tuple(ops)))
+    assert "select leader: n2 holds the leader role" in windows[0].detail()  # the report's tooltip
 
 
 def test_a_failing_probe_is_recorded_and_the_fault_falls_back() -> None:
