@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 from experiment_fakes import BASE, FakeCluster, FakeTarget, FakeWorkload, Harness, Store, no_stale
 
 from harness.errors import BadInput
+from harness.faultop import fault_windows
 from harness.faults.base import FaultContext, ParamError
 from harness.faults.link import Link
 from harness.faults.partition import Partition
@@ -21,7 +23,6 @@ from harness.faults.roles import (
     known_selectors,
     resolve,
 )
-from harness.faultop import fault_windows
 from harness.history import History, HistoryWriter
 from harness.loader import loads
 from harness.registry import Registries
@@ -30,6 +31,7 @@ from harness.runtime.nemesis import Nemesis
 from harness.schedule import generate
 from harness.target import ClientContext, Topology, live_roles, role_names
 
+ROOT = Path(__file__).resolve().parents[3]
 N5 = ["n1", "n2", "n3", "n4", "n5"]
 
 
@@ -299,3 +301,32 @@ def test_live_roles_merge_fixed_roles_and_the_probe() -> None:
     assert role_names(FakeTarget(store), context.nodes) == ()
     with pytest.raises(OSError):
         live_roles(RoleTarget(store, OSError("down")), context)
+
+
+def test_a_declared_primary_is_selectable_as_declared() -> None:
+    """redis declares primary (n1) and replica (the rest) in target.yaml: both are roles a fault selects,
+    and leader / primary resolve to the primary without a live probe."""
+    text = (ROOT / "experiments" / "redis-primary-only.yaml").read_text()
+    text = text.replace("among: [n2, n3]", "among: replica\n    targets: [primary, random]")
+    e = loads(text, "redis.yaml", Registries())
+    assert set(e.roles) >= {"primary", "replica"} and dict(e.role_sets)["replica"] == ("n2", "n3")
+    target = e.target.resolve(Registries())
+    roles = live_roles(target, ClientContext(nodes=e.nodes))
+    assert roles == {"primary": ("n1",), "replica": ("n2", "n3")}
+    assert resolve("leader", e.nodes, roles, rng()).nodes == ("n1",)
+    assert resolve("replica", e.nodes, roles, rng()).nodes == ("n2", "n3")
+    events = generate(e, 1, Registries()).events
+    assert any(ev.params.get("select") == "primary" for ev in events)
+    for ev in events:  # among: replica bounds what a seeded pick cuts or kills
+        assert ev.params.get("select") or set(ev.params["nodes"]) <= {"n2", "n3"}
+    with pytest.raises(
+        BadInput,
+        match=r"redis.yaml:\d+: faults.random.targets\[0\]: unknown role 'leeder'; .*primary.*replica",
+    ):
+        loads(
+            text.replace("targets: [primary, random]", "targets: [leeder]").replace(
+                "kinds: [partition, kill]", "kinds: [kill]"
+            ),
+            "redis.yaml",
+            Registries(),
+        )
