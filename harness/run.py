@@ -199,7 +199,7 @@ class _Run:
             self.writer,
             self.reg,
             exp.fault_context,
-            roles=lambda: live_roles(target, context),
+            roles=lambda: live_roles(target, context, cluster),
         )
         interp = stack.enter_context(
             Interpreter(

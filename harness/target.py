@@ -298,11 +298,21 @@ def role_names(target: Any, nodes: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*map(str, getattr(target, "role_names", ())), *static_roles(target, nodes))))
 
 
-def live_roles(target: Any, context: ClientContext) -> dict[str, tuple[str, ...]]:
+def live_roles(target: Any, context: ClientContext, cluster: Any = None) -> dict[str, tuple[str, ...]]:
     """The roles now: the fixed ones, then what ``target.roles(context)`` reports (it wins for a role both
-    name). Raises whatever the probe raises (the caller records it and falls back)."""
+    name); a ``roles`` that also takes a ``cluster`` keyword gets the live cluster (to run a probe command
+    beside each node). Raises whatever the probe raises (the caller records it and falls back)."""
     out = static_roles(target, context.nodes)
     probe = getattr(target, "roles", None)
     if callable(probe):
-        out.update({str(k): tuple(map(str, v)) for k, v in probe(context).items()})
+        wants_cluster = cluster is not None and _takes(probe, "cluster")
+        answer = probe(context, cluster=cluster) if wants_cluster else probe(context)
+        out.update({str(k): tuple(map(str, v)) for k, v in answer.items()})
     return out
+
+
+def _takes(fn: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False

@@ -235,7 +235,7 @@ def play(
         return lambda process: target.client(cluster.client_addrs, process, t)
 
     def roles() -> Mapping[str, tuple[str, ...]]:  # asked only when a fault selects by role
-        return live_roles(target, cluster.client_context(timeout))
+        return live_roles(target, cluster.client_context(timeout), cluster)
 
     ctx = replace(default_context(cluster), roles=role_names(target, cluster.nodes))
     nemesis = Nemesis(faults, cluster, writer, registries, ctx, roles=roles) if faults is not None else None

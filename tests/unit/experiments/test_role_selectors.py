@@ -330,3 +330,17 @@ def test_a_declared_primary_is_selectable_as_declared() -> None:
             "redis.yaml",
             Registries(),
         )
+
+
+def test_a_probe_that_takes_the_cluster_gets_it() -> None:
+    """A target whose roles(context, cluster=...) runs a command beside each node gets the live cluster."""
+    seen: list[Any] = []
+
+    class ByCommand(FakeTarget):
+        def roles(self, context: ClientContext, cluster: Any = None) -> dict[str, list[str]]:
+            seen.append(cluster)
+            return {"leader": [cluster.nodes[-1]]}
+
+    c = FakeCluster(FakeTarget(Store()), 3, None)
+    assert live_roles(ByCommand(Store()), ClientContext(nodes=c.nodes), c) == {"leader": ("n3",)}
+    assert seen == [c]
