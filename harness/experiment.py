@@ -101,10 +101,12 @@ class Experiment:
     source: str | None = None
     data: Mapping[str, Any] = field(default_factory=_empty)
     steady_state: SteadyState | None = None  # probes before faults, and the abort condition (harness.probes)
+    roles: tuple[str, ...] = ()  # role names a fault may select (harness.target.role_names)
+    role_sets: tuple[tuple[str, tuple[str, ...]], ...] = ()  # roles with fixed nodes (declared roles:)
 
     @property
     def fault_context(self) -> FaultContext:
-        return FaultContext(self.nodes, self.links)
+        return FaultContext(self.nodes, self.links, self.roles, self.role_sets)
 
     @property
     def fault_window(self) -> tuple[float, float]:

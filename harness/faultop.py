@@ -126,7 +126,8 @@ class FaultWindow:
         return f"{self.kind} {who}"
 
     def detail(self) -> str:
-        """A plain-words description for tooltips: the grudge when there is one."""
+        """A plain-words description for tooltips: the grudge when there is one, and why a role selector
+        picked these nodes."""
         parts = [self.label]
         grudge = self.value.get("grudge") if isinstance(self.value, dict) else None
         if isinstance(grudge, dict) and grudge:
@@ -137,6 +138,9 @@ class FaultWindow:
             )
             if drops:
                 parts.append(f"grudge: {drops}")
+        selected = self.value.get("selected") if isinstance(self.value, dict) else None
+        if isinstance(selected, dict) and selected.get("selector"):  # a role selector (harness.faults.roles)
+            parts.append(f"select {selected['selector']}: {selected.get('why', '')}")
         if self.observed:
             parts.append("not scheduled: observed by the nemesis's watch, not caused by the harness")
         if self.end is None:

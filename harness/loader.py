@@ -33,8 +33,9 @@ from harness.experiment import (
     TargetSpec,
     WorkloadSpec,
 )
-from harness.faults.base import FaultContext, ParamError, random_spec
+from harness.faults.base import FaultContext, ParamError, check_among, random_spec
 from harness.faults.event import EVENT_KEYS, FaultEvent
+from harness.faults.roles import check_targets
 from harness.limits import (
     MAX_EXPERIMENT_BYTES,
     MAX_SECONDS,
@@ -49,7 +50,15 @@ from harness.probes import parse as parse_steady_state
 from harness.registry import Registries
 from harness.schema import FieldPath, YamlDoc, check_schema, field_name, load_schema
 from harness.schema.faults import RANDOM_OWN, live_schema
-from harness.target import ClientContext, Target, Topology, make_workload, target_traits
+from harness.target import (
+    ClientContext,
+    Target,
+    Topology,
+    make_workload,
+    role_names,
+    static_roles,
+    target_traits,
+)
 
 
 def _frozen(d: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -171,6 +180,8 @@ def build(doc: YamlDoc, reg: Registries, default_name: str) -> Experiment:
         source=doc.file,
         data=_frozen(d),
         steady_state=parse_steady_state(d.get("steady_state"), tuple(topo.nodes), doc.error),
+        roles=role_names(target_obj, topo.nodes),
+        role_sets=tuple(static_roles(target_obj, topo.nodes).items()),
     )
     faults = d.get("faults") or {}
     steps = tuple(_step(doc, reg, exp, i, s) for i, s in enumerate(faults.get("steps") or []))
@@ -395,9 +406,11 @@ def _random(
             raise doc.error(
                 (*base, key), f"[min, max] with min {v[0]:g} > max {v[1]:g}; write [{v[1]:g}, {v[0]:g}]"
             )
-    for i, n in enumerate(r.get("among") or []):
-        if n not in exp.nodes:
-            raise doc.error((*base, "among", i), f"unknown node {n!r}; valid: {', '.join(exp.nodes)}")
+    try:
+        check_among(r, exp.fault_context)
+        check_targets(r.get("targets") or (), exp.fault_context)
+    except ParamError as e:
+        raise doc.error((*base, *e.field), e.message) from None
     params = {k: v for k, v in r.items() if k not in RANDOM_OWN}  # the kinds' own keys (shapes, toxics, ...)
     rnd = RandomFaults(
         tuple(r["kinds"]),

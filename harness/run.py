@@ -49,7 +49,7 @@ from harness.run_guard import Guard
 from harness.runtime.interpreter import Hooks, Interpreter, client_context, client_factory, workload_for
 from harness.runtime.nemesis import Nemesis
 from harness.schedule import Schedule, generate
-from harness.target import Target
+from harness.target import Target, live_roles
 from harness.target import make_client as target_client
 
 Progress = Callable[[str], None]
@@ -214,7 +214,14 @@ class _Run:
             self.phase("steady-state")
             if not self.guard.before_faults(cluster.client_addrs, make_client):
                 return timings  # not steady: not tested (no faults, no workload)
-        nemesis = Nemesis(schedule, cluster, self.writer, self.reg, exp.fault_context)
+        nemesis = Nemesis(
+            schedule,
+            cluster,
+            self.writer,
+            self.reg,
+            exp.fault_context,
+            roles=lambda: live_roles(target, context, cluster),
+        )
         interp = stack.enter_context(
             Interpreter(
                 workload,

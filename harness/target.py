@@ -263,6 +263,9 @@ class Target(Protocol):
     - ``default_workload: str``: the workload kind when an experiment names none (default: the target's name);
     - ``roles_for(nodes) -> {role: nodes}``: which node plays which role, shown by ``chaos run --dry-run``
       (default: no roles);
+    - ``role_names``: the roles ``roles`` may report, which fault selectors may name (default none);
+    - ``roles(context) -> {role: nodes}``: who holds which role on the live cluster, asked when a fault that
+      selects by role starts (default: only the fixed roles of ``roles_for``);
     - ``decl``: the ``target.yaml`` declaration it was made from (declared targets; its ``file`` is shown).
     """
 
@@ -329,6 +332,16 @@ class HasRoles(Protocol):
 
 
 @runtime_checkable
+class HasRoleNames(Protocol):
+    role_names: Iterable[str]
+
+
+@runtime_checkable
+class HasLiveRoles(Protocol):
+    def roles(self, context: ClientContext) -> Mapping[str, Iterable[str]]: ...
+
+
+@runtime_checkable
 class DeclarationFile(Protocol):
     file: str
 
@@ -353,6 +366,8 @@ class TargetTraits:
     default_workload: str | None = None
     declaration: str | None = None  # the declaration file of a declared target
     roles_for: Callable[[tuple[str, ...]], Roles] = _no_roles
+    role_names: tuple[str, ...] = ()
+    roles: Callable[..., Mapping[str, Iterable[str]]] | None = None
 
 
 def target_traits(target: object) -> TargetTraits:
@@ -369,6 +384,8 @@ def target_traits(target: object) -> TargetTraits:
         default_workload=target.default_workload if isinstance(target, HasDefaultWorkload) else None,
         declaration=str(decl.file) if isinstance(decl, DeclarationFile) else None,
         roles_for=target.roles_for if isinstance(target, HasRoles) else _no_roles,
+        role_names=tuple(map(str, target.role_names)) if isinstance(target, HasRoleNames) else (),
+        roles=target.roles if isinstance(target, HasLiveRoles) else None,
     )
 
 
@@ -390,3 +407,40 @@ def target_ports(target: object) -> dict[str, int]:
     if len(set(ports.values())) != len(ports):
         raise ValueError(f"ports: two names share one port number: {ports}")
     return ports
+
+
+# -- Roles (optional members; harness.faults.roles resolves fault selectors from them) -----------------------
+# A target may say who holds which role: ``role_names`` (the names ``roles`` may report, checked before the
+# run) and ``roles(context: ClientContext) -> Mapping[str, Iterable[str]]`` (asked on the live cluster,
+# through its client ports, when a fault that selects by role starts: e.g. ``{"leader": ["n2"], "followers":
+# [...]}``). A declared target's fixed roles (``roles_for(nodes)``: target.yaml ``roles:``) count too.
+
+
+def static_roles(target: object, nodes: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Roles whose nodes are fixed before the run (a declared target's ``roles:``), role -> nodes."""
+    return {str(k): tuple(v) for k, v in target_traits(target).roles_for(tuple(nodes)).items()}
+
+
+def role_names(target: object, nodes: Sequence[str]) -> tuple[str, ...]:
+    """Every role name a fault may select for ``target``: its ``role_names`` and its fixed roles."""
+    return tuple(dict.fromkeys((*target_traits(target).role_names, *static_roles(target, nodes))))
+
+
+def live_roles(target: object, context: ClientContext, cluster: Any = None) -> dict[str, tuple[str, ...]]:
+    """The roles now: the fixed ones, then what ``target.roles(context)`` reports (it wins for a role both
+    name); a ``roles`` that also takes a ``cluster`` keyword gets the live cluster (to run a probe command
+    beside each node). Raises whatever the probe raises (the caller records it and falls back)."""
+    out = static_roles(target, context.nodes)
+    probe = target_traits(target).roles
+    if probe is not None:
+        wants_cluster = cluster is not None and _takes(probe, "cluster")
+        answer = probe(context, cluster=cluster) if wants_cluster else probe(context)
+        out.update({str(k): tuple(map(str, v)) for k, v in answer.items()})
+    return out
+
+
+def _takes(fn: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False

@@ -137,3 +137,27 @@ class EtcdClient:
             # The gateway omits false booleans: the compare was evaluated and failed, a real observation.
             return Completion("fail", error="mismatch", node=node)
         return Completion("ok", dict(value), node=node)
+
+    # The live roles, for faults that select the leader (harness/declare/roles.py): each member's own
+    # /v3/maintenance/status says its member id, the leader it follows and its Raft term.
+    role_names = ("leader", "followers")
+
+    @staticmethod
+    def roles(context: ClientContext) -> dict[str, list[str]]:
+        """The member that says it leads in the highest term, and every other member."""
+        terms: dict[str, int] = {}
+        with requests.Session() as session:
+            for node, ports in sorted(context.addrs.items()):
+                addr = next(iter(ports.values()))
+                try:
+                    r = session.post(
+                        f"http://{addr.host}:{addr.port}/v3/maintenance/status", json={}, timeout=1.0
+                    )
+                    data = r.json()
+                except (requests.RequestException, ValueError):
+                    continue  # a member that does not answer leads nobody as far as anyone can tell
+                if str(data.get("leader")) == str(data.get("header", {}).get("member_id")):
+                    terms[node] = int(data.get("raftTerm") or data.get("header", {}).get("raft_term") or 0)
+        top = max(terms.values(), default=0)
+        leader = [n for n, t in terms.items() if t == top]
+        return {"leader": leader, "followers": [n for n in sorted(context.addrs) if n not in leader]}

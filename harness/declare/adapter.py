@@ -23,6 +23,7 @@ from typing import Any
 from harness.declare import launch
 from harness.declare.imports import import_object
 from harness.declare.model import Declaration, ImageChoice, ReadyCheck, ResolvedSpec, role_members, spec_for
+from harness.declare.roles import client_role_names, client_roles
 from harness.declare.templates import NodeVars, Piece, TemplateError, peer_nodes, render
 from harness.errors import BadInput
 from harness.names import BACKENDS
@@ -142,8 +143,8 @@ class DeclaredTarget:
 
     def role_holders(self, role: str, cluster: Any, timeout: float = 5.0) -> tuple[str, ...]:
         """The nodes of a live ``cluster`` on which the declared ``role_probes[role]`` command exits 0 now
-        (run beside each node: docker in its container, local on the host). Declared side only: fault
-        selection does not call it yet."""
+        (run beside each node: docker in its container, local on the host); ``roles`` asks it when a fault
+        selects that role."""
         probe = self.decl.probes.get(role)
         if probe is None:
             valid = ", ".join(sorted(self.decl.probes)) or "(none declared; add role_probes:)"
@@ -177,6 +178,27 @@ class DeclaredTarget:
             raise BadInput(f"{d.file}: client: {e}") from None
         names = tuple(ctx.nodes) or tuple(sorted(nodes))
         return cls(nodes, process, timeout, context=ctx, roles=role_members(d, names))
+
+    # -- optional role members (harness.target): live roles through the client class (declare/roles.py) and
+    #    the declared role probes (``role_probes:``, a command run beside each node)
+    def _client_class(self) -> Any:
+        try:
+            return import_object(self.decl.client_class, self.decl.folder)
+        except ValueError as e:
+            raise BadInput(f"{self.decl.file}: client: {e}") from None
+
+    @property
+    def role_names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*client_role_names(self._client_class()), *self.decl.probes)))
+
+    def roles(self, context: ClientContext, cluster: Any = None) -> Mapping[str, Any]:
+        ctx = replace(
+            context, options={**self.decl.options, **self.decl.client_options, **dict(context.options)}
+        )
+        found = dict(client_roles(self._client_class(), ctx))
+        if cluster is not None:
+            found.update({role: self.role_holders(role, cluster) for role in self.decl.probes})
+        return found
 
 
 def _start_pieces(spec: ResolvedSpec) -> list[Piece]:

@@ -156,7 +156,7 @@ class Declaration:
 
 @dataclass(frozen=True)
 class RoleProbe:
-    """How to find which node holds a role at run time (declared; not yet used by fault selection): a
+    """How to find which node holds a role at run time (a fault step's ``select:`` may name it): a
     ``command`` run beside each node exits 0 on the node that holds it."""
 
     name: str

@@ -49,11 +49,16 @@ class FaultContext:
     """What a fault kind may know before the cluster runs: node names and directed links (``Topology``).
 
     ``links`` holds the peer links and the client links ``("client", node)``, so a link fault can cut or slow
-    a holder's or a producer's way to the service as well as the links between nodes.
+    a holder's or a producer's way to the service as well as the links between nodes. ``roles``: the role
+    names the target may report at run time (what ``select`` may name, ``harness.faults.roles``);
+    ``role_sets``: the roles whose nodes are fixed before the run (declared ``roles:``), which ``among`` may
+    name.
     """
 
     nodes: tuple[str, ...]
     links: tuple[tuple[str, str], ...]
+    roles: tuple[str, ...] = ()
+    role_sets: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @classmethod
     def of(cls, topology: Any) -> FaultContext:
@@ -119,7 +124,32 @@ def random_spec(kind: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k in keys}
 
 
-AMONG = Param("among", "nodes", "Faults that pick their own nodes pick them among these (default: any node).")
+AMONG = Param(
+    "among",
+    "nodeset",
+    "Faults that pick their own nodes pick them among these nodes, or the nodes of this declared role "
+    "(default: any node).",
+)
+
+
+def allowed_nodes(params: Mapping[str, Any], ctx: FaultContext) -> list[str]:
+    """The nodes ``among`` allows (a node list, or a declared role's nodes), every node when absent."""
+    among = params.get("among")
+    if isinstance(among, str):
+        return list(dict(ctx.role_sets).get(among, ()))
+    return list(among or ctx.nodes)
+
+
+def check_among(params: Mapping[str, Any], ctx: FaultContext) -> None:
+    """``among`` names known nodes, or a role whose nodes are fixed before the run."""
+    among = params.get("among")
+    if isinstance(among, str):
+        sets = dict(ctx.role_sets)
+        if not sets.get(among):
+            valid = ", ".join(sets) or "none declared"
+            raise ParamError(("among",), f"unknown role {among!r} (a role with fixed nodes); roles: {valid}")
+    elif among is not None:
+        check_nodes(params, "among", ctx)
 
 
 def parameters_of(kind: Any) -> tuple[Param, ...] | None:
@@ -183,7 +213,7 @@ class Kind:
     def random_params(self, rng: random.Random, ctx: FaultContext, spec: Mapping[str, Any]) -> dict[str, Any]:
         only_random = {p.name for p in self.random_parameters} - {p.name for p in self.parameters}
         out = with_defaults(self.parameters, {k: v for k, v in spec.items() if k not in only_random})
-        among = list(spec.get("among") or ctx.nodes)
+        among = allowed_nodes(spec, ctx)
         for key in self._node_fields():
             if not out.get(key) and among:
                 out[key] = [rng.choice(among)]

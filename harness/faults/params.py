@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # The types a parameter may have: scalars, one of ``choices``, a list of them, node names, directed links
-# ([src, dst] pairs), node groups (lists of node lists), or anything (an old-protocol kind's random keys).
+# ([src, dst] pairs), node groups (lists of node lists), a list of names (role selectors), node names or one
+# role name (``nodeset``), or anything (an old-protocol kind's random keys).
 PARAM_TYPES = (
     "integer",
     "number",
@@ -26,6 +27,8 @@ PARAM_TYPES = (
     "nodes",
     "links",
     "groups",
+    "names",
+    "nodeset",
     "any",
 )
 MAX_INT32 = 2**31 - 1
@@ -85,6 +88,10 @@ class Param:
             out = {"type": "array", "items": pair}
         elif self.type == "groups":
             out = {"type": "array", "items": {"$ref": "#/$defs/nodes"}, "minItems": 2}
+        elif self.type == "names":
+            out = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
+        elif self.type == "nodeset":
+            out = {"anyOf": [{"$ref": "#/$defs/nodes"}, {"type": "string", "minLength": 1}]}
         if self.default is not None:
             out["default"] = self.default
         if self.description:
@@ -114,7 +121,11 @@ class Param:
                 value, lambda x: x in self.choices, f"one of {', '.join(map(str, self.choices))}"
             )
         elif t == "nodes":
-            return _list_problem(value, lambda x: isinstance(x, str) and bool(x), "a node name")
+            return _list_problem(value, _is_name, "a node name")
+        elif t == "nodeset" and not _is_name(value):
+            return _list_problem(value, _is_name, "a node name (or give one role name as a string)")
+        elif t == "names":
+            return _list_problem(value, _is_name, "a name")
         elif t == "links":
             return _list_problem(value, _is_link, "a [src, dst] pair of node names")
         elif t == "groups":

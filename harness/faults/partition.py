@@ -2,7 +2,11 @@
 
 A partition step names a ``shape`` and, depending on it, ``nodes`` (isolate: the nodes cut off; one-way: the
 nodes that cannot reach the rest; halves / bridge / majorities-ring: the node order, shuffled by the seed when
-absent) or ``groups``. The grudge (node -> nodes it cannot reach) is computed by the pure constructors of
+absent) or ``groups``. ``isolate`` and ``one-way`` may ``select`` a role instead of naming nodes (the
+leader, a minority that holds it...: resolved when the fault starts, ``harness.faults.roles``); ``among``
+(nodes, or a declared role such as NATS's servers) limits the partition to those nodes: isolate and
+one-way pick (or select) the cut-off nodes among them, the ordered shapes split only them (the others keep
+every link). The grudge (node -> nodes it cannot reach) is computed by the pure constructors of
 ``harness.net.grudge`` and applied with ``cluster.net.partition(grudge, mode)``; ``stop`` heals the network.
 """
 
@@ -13,7 +17,8 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadInput
-from harness.faults.base import FaultContext, Param, ParamError, check_nodes, drop_one
+from harness.faults.base import AMONG, FaultContext, Param, ParamError, allowed_nodes, check_nodes, drop_one
+from harness.faults.roles import SELECT, SELECT_SEED, TARGETS, check_selection, selection_params
 from harness.net import grudge as g
 from harness.net.base import PARTITION_MODES
 
@@ -23,11 +28,15 @@ if TYPE_CHECKING:
 SHAPES = ("isolate", "halves", "majorities-ring", "bridge", "one-way", "groups")
 _MIN_NODES = {"isolate": 2, "halves": 2, "one-way": 2, "groups": 2, "bridge": 3, "majorities-ring": 4}
 _ORDERED = ("halves", "majorities-ring", "bridge")
+_SELECTABLE = ("isolate", "one-way")
 
 
 def grudge_of(params: Mapping[str, Any], nodes: tuple[str, ...]) -> dict[str, frozenset[str]]:
-    """The grudge a (resolved) partition step describes."""
+    """The grudge a (resolved) partition step describes; an ordered shape splits only ``among``'s nodes."""
     shape = params["shape"]
+    among = params.get("among")
+    if shape in _ORDERED and isinstance(among, (list, tuple)) and among:
+        nodes = tuple(n for n in nodes if n in among)
     chosen = list(params.get("nodes") or [])
     if shape == "isolate":
         return g.groups(nodes, chosen)
@@ -67,10 +76,15 @@ class Partition:
             "halves/bridge/majorities-ring: the node order (default: shuffled by the seed).",
         ),
         Param("groups", "groups", "groups: nodes in different groups cannot reach each other."),
+        SELECT,
+        SELECT_SEED,
+        AMONG,
     )
     random_parameters = (
         Param("shapes", "choices", "Partition shapes a random partition is drawn from.", choices=SHAPES[:-1]),
         Param("mode", "choice", "Partition mode of random partitions.", choices=PARTITION_MODES),
+        AMONG,
+        TARGETS,
     )
     random_keys = tuple(p.name for p in random_parameters)
 
@@ -82,17 +96,25 @@ class Partition:
             raise ParamError(
                 ("mode",), f"unknown mode {params.get('mode')!r}; valid: {', '.join(PARTITION_MODES)}"
             )
+        check_selection(params, ctx)
+        if params.get("select") and shape not in _SELECTABLE:
+            raise ParamError(("select",), f"select picks nodes for shape isolate or one-way, not {shape}")
+        universe = allowed_nodes(params, ctx)
+        split = universe if shape in _ORDERED else list(ctx.nodes)  # the nodes the grudge is over
         need = _MIN_NODES[shape]
-        if len(ctx.nodes) < need:
+        if len(split) < need:
+            where = "among" if "among" in params and shape in _ORDERED else "the cluster"
             raise ParamError(
-                ("shape",), f"shape {shape} needs at least {need} nodes; the cluster has {len(ctx.nodes)}"
+                ("shape",), f"shape {shape} needs at least {need} nodes; {where} has {len(split)}"
             )
         chosen = check_nodes(params, "nodes", ctx)
-        if shape in ("isolate", "one-way") and len(chosen) >= len(ctx.nodes):
+        if any(n not in universe for n in chosen):
+            raise ParamError(("nodes",), f"nodes must be among {', '.join(universe)}")
+        if shape in _SELECTABLE and len(chosen) >= len(ctx.nodes):
             raise ParamError(("nodes",), f"{shape} must leave at least one node on the other side")
-        if shape in _ORDERED and chosen and sorted(chosen) != sorted(ctx.nodes):
+        if shape in _ORDERED and chosen and sorted(chosen) != sorted(universe):
             raise ParamError(
-                ("nodes",), f"for {shape}, nodes is the order of all nodes: {', '.join(ctx.nodes)}"
+                ("nodes",), f"for {shape}, nodes is the order of all nodes: {', '.join(universe)}"
             )
         if shape == "groups":
             parts = params.get("groups")
@@ -116,23 +138,30 @@ class Partition:
             raise ParamError(("groups",), "groups is only allowed with shape: groups")
 
     def random_params(self, rng: random.Random, ctx: FaultContext, spec: Mapping[str, Any]) -> dict[str, Any]:
-        out = dict(spec)
+        out = {k: v for k, v in spec.items() if k not in ("shapes", "targets")}
+        out.update(selection_params(rng, spec, ctx))
+        universe = allowed_nodes(spec, ctx)
+        if "among" in spec:
+            out["among"] = universe
         if "shape" not in out:
-            shapes = [s for s in spec.get("shapes", SHAPES[:-1]) if len(ctx.nodes) >= _MIN_NODES[s]]
-            out["shape"] = rng.choice(shapes or ["isolate"])
-        out.pop("shapes", None)
+            fits = [s for s in spec.get("shapes", SHAPES[:-1]) if len(universe) >= _MIN_NODES[s]]
+            if out.get("select"):  # a role selector picks the cut-off side: isolate or one-way
+                fits = [s for s in fits if s in _SELECTABLE] or ["isolate"]
+            out["shape"] = rng.choice(fits or ["isolate"])
         out.setdefault("mode", "blackhole")
         shape = out["shape"]
-        if not out.get("nodes") and shape in _ORDERED:
-            out["nodes"] = rng.sample(list(ctx.nodes), len(ctx.nodes))
-        elif not out.get("nodes") and shape in ("isolate", "one-way"):
-            out["nodes"] = [rng.choice(ctx.nodes)]
+        if out.get("select") or out.get("nodes"):
+            return out
+        if shape in _ORDERED:
+            out["nodes"] = rng.sample(universe, len(universe))
+        elif shape in _SELECTABLE:
+            out["nodes"] = [rng.choice(universe)]
         return out
 
     def nodes(self, params: Mapping[str, Any], ctx: FaultContext) -> frozenset[str]:
         """The nodes the partition singles out: the cut-off side(s), or every node for the ordered shapes."""
         shape = params["shape"]
-        if shape in ("isolate", "one-way"):
+        if shape in _SELECTABLE:
             return frozenset(params.get("nodes") or [])
         if shape == "groups":
             parts = sorted((list(p) for p in params["groups"]), key=len, reverse=True)

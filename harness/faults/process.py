@@ -1,9 +1,11 @@
 """Process faults: kill (SIGKILL, then start), restart (graceful stop, then start), pause (freeze, resume).
 
-A step may name ``nodes``; otherwise the schedule's seeded source picks one node. The fault lasts ``duration``
-seconds: the node is down (or paused) for that long. These act only through the cluster's process controls
-(``kill`` / ``stop`` / ``start`` / ``pause`` / ``resume``), which each backend implements. The words are
-those of ``harness.platform.Cluster``: ``kill`` crashes, ``restart`` is a graceful stop then a start.
+A step may name ``nodes``, or ``select`` a role (``leader``, ``followers``...: resolved when the fault starts,
+``harness.faults.roles``); otherwise the schedule's seeded source picks one node (among ``among``). The fault
+lasts ``duration`` seconds: the node is down (or paused) for that long. These act only through the
+cluster's process controls (``kill`` / ``stop`` / ``start`` / ``pause`` / ``resume``), which each backend
+implements. The words are those of ``harness.platform.Cluster``: ``kill`` crashes, ``restart`` is a
+graceful stop then a start.
 
 Each declares its ``effect`` (``down``: kill, restart; ``paused``: pause), recorded with its fault ops: the
 report draws each node's down and paused windows from it.
@@ -16,7 +18,8 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from harness.faultop import DOWN, PAUSED
-from harness.faults.base import AMONG, FaultContext, Param, check_nodes, drop_one
+from harness.faults.base import AMONG, FaultContext, Param, allowed_nodes, check_nodes, drop_one
+from harness.faults.roles import SELECT, SELECT_SEED, TARGETS, check_selection, selection_params
 
 if TYPE_CHECKING:
     from harness.platform import Cluster
@@ -30,20 +33,28 @@ class _ProcessFault:
     effect: str | None = DOWN  # ``paused``: the node's process is frozen for the fault; ``down``: not running
     parameters = (
         Param("nodes", "nodes", "The nodes to kill / restart / pause (default: one chosen by the seed)."),
+        SELECT,
+        SELECT_SEED,
+        AMONG,
     )
-    random_parameters = (AMONG,)
-    random_keys: tuple[str, ...] = ("among",)
+    random_parameters = (AMONG, TARGETS)
+    random_keys: tuple[str, ...] = ("among", "targets")
 
     def validate(self, params: Mapping[str, Any], ctx: FaultContext) -> None:
         check_nodes(params, "nodes", ctx)
+        check_selection(params, ctx)
 
     def random_params(self, rng: random.Random, ctx: FaultContext, spec: Mapping[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in spec.items() if k != "among"}
-        if not out.get("nodes"):
-            out["nodes"] = [rng.choice(list(spec.get("among") or ctx.nodes))]
+        out = {k: v for k, v in spec.items() if k not in ("among", "targets")}
+        out.update(selection_params(rng, spec, ctx))
+        if not out.get("nodes") and not out.get("select"):
+            out["nodes"] = [rng.choice(allowed_nodes(spec, ctx))]
         return out
 
     def nodes(self, params: Mapping[str, Any], ctx: FaultContext) -> frozenset[str]:
+        """The nodes named, or (a role selected but not yet resolved) every node it may resolve to."""
+        if params.get("select") and not params.get("nodes"):
+            return frozenset(allowed_nodes(params, ctx))
         return frozenset(params.get("nodes") or [])
 
     def start(self, cluster: Cluster, params: Mapping[str, Any]) -> dict[str, Any]:

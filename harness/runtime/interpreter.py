@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.crash import Crash
@@ -39,10 +39,10 @@ from harness.loader import workload_of
 from harness.names import FINAL_PROCESS_BASE  # final ops run as processes concurrency * 1000, + 1 per try
 from harness.registry import Registries
 from harness.runtime.clock import MONOTONIC, Clock
-from harness.runtime.nemesis import FaultLoop, Nemesis
+from harness.runtime.nemesis import FaultLoop, Nemesis, default_context
 from harness.runtime.workers import ClientFactory, Workers, call
 from harness.schedule import Schedule
-from harness.target import ClientContext, Target, Workload, make_client
+from harness.target import ClientContext, Target, Workload, live_roles, make_client, role_names
 
 
 def _noop(*_: Any) -> None:
@@ -290,7 +290,12 @@ def play_run(
         raise BadInput("play: options= goes with a workload given by name; this workload is already made")
     else:
         made = workload
-    nemesis = Nemesis(faults, cluster, writer, registries) if faults is not None else None
+
+    def roles() -> Mapping[str, tuple[str, ...]]:  # asked only when a fault selects by role
+        return live_roles(target, cluster.client_context(timeout), cluster)
+
+    ctx = replace(default_context(cluster), roles=role_names(target, cluster.nodes))
+    nemesis = Nemesis(faults, cluster, writer, registries, ctx, roles=roles) if faults is not None else None
     with Interpreter(
         made,
         client(timeout),

@@ -10,7 +10,10 @@ the client ops. The nemesis always heals: a fault whose start raised is undone a
 the error is reported, and ``stop()`` ends every active fault (recording its stop, with the error if its stop
 raised) and heals the network, so a run that crashed or was interrupted still records an end for every start.
 While it plays the plan it also watches the nodes (``harness.runtime.watch``): an outage it did not cause is
-recorded too.
+recorded too. A fault that selects its nodes by role (``select: leader``) is resolved the moment it starts:
+the nemesis asks the run's role probe (``roles``), resolves the selector (``harness.faults.roles.resolve``,
+seeded by the step's ``select_seed``) and records the selection (nodes, why, the probe's answer, any
+fallback) as ``selected`` in the fault's start and stop ops; the stop acts on the same nodes.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from typing import Any
 
 from harness.cluster.base import Cluster
 from harness.faultop import START, STOP, FaultOp
-from harness.faults.base import FaultContext, effect_of
+from harness.faults.base import FaultContext, allowed_nodes, effect_of
 from harness.faults.event import FaultEvent
+from harness.faults.roles import RoleProbe, ask, resolve
 from harness.history import HistoryWriter
 from harness.registry import Registries
 from harness.runtime.clock import MONOTONIC, Clock
@@ -72,6 +76,7 @@ class Nemesis:
         ctx: FaultContext | None = None,
         *,
         clock: Clock = MONOTONIC,
+        roles: RoleProbe | None = None,
     ) -> None:
         self.plan = plan
         self.cluster = cluster
@@ -79,6 +84,7 @@ class Nemesis:
         self.registries = registries if registries is not None else Registries()
         self.ctx = ctx if ctx is not None else default_context(cluster)
         self._clock = clock
+        self.roles = roles  # who holds which role now (``harness.target.live_roles``), for ``select``
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._active: dict[int, FaultEvent] = {}
@@ -122,7 +128,27 @@ class Nemesis:
         nodes = tuple(sorted(kind.nodes(ev.params, self.ctx)))
         return FaultOp(phase, ev.kind, nodes, {**details, **(extra or {})}, effect_of(kind))
 
-    def _start(self, ev: FaultEvent) -> None:
+    def _resolved(self, ev: FaultEvent) -> FaultEvent:
+        """``ev`` with the nodes its ``select`` names now (unchanged when it selects nothing)."""
+        selector = ev.params.get("select")
+        if not selector:
+            return ev
+        answer: Mapping[str, tuple[str, ...]] | None = None
+        problem: str | None = "this run has no role probe (the target reports no live roles)"
+        if self.roles is not None:
+            answer, problem = ask(self.roles)
+        chosen = resolve(
+            str(selector),
+            allowed_nodes(ev.params, self.ctx),
+            answer,
+            random.Random(int(ev.params.get("select_seed") or 0)),
+            problem=problem,
+            leave_one=self.ctx.nodes if getattr(self.kind(ev.kind), "network", False) else (),
+        )
+        return replace(ev, params={**ev.params, "nodes": list(chosen.nodes), "selected": chosen.record()})
+
+    def _start(self, original: FaultEvent) -> None:
+        ev = self._resolved(original)
         kind = self.kind(ev.kind)
         self._touch(ev, +1)  # before the fault acts, so the watch never mistakes it for an outside outage
         try:
@@ -133,12 +159,16 @@ class Nemesis:
             self._touch(ev, -1)
             raise
         with self._lock:
-            self._active[id(ev)] = ev
+            self._active[id(original)] = ev  # the resolved fault, which its stop undoes
         self._op(START, ev, extra).write(self.writer)
 
-    def _end(self, ev: FaultEvent, error: str | None = None) -> None:
+    def _end(self, original: FaultEvent, error: str | None = None) -> None:
+        self._finish(id(original), error)
+
+    def _finish(self, key: int, error: str | None = None) -> None:
         with self._lock:
-            if self._active.pop(id(ev), None) is None:
+            ev = self._active.pop(key, None)
+            if ev is None:
                 return
         try:
             self.kind(ev.kind).stop(self.cluster, ev.params)
@@ -216,8 +246,10 @@ class Nemesis:
             self.watch.stop()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        for ev in self.active:
-            self._end(ev)
+        with self._lock:
+            keys = list(self._active)
+        for key in keys:
+            self._finish(key)
         net = getattr(self.cluster, "net", None)
         if net is not None:
             net.heal()

@@ -5,7 +5,8 @@ This module imports ``harness``: only adapters, which run in the harness process
 and ``check_flags`` refuse a bad target option, workload option or planted-bug flag with ``BadInput`` naming
 it; ``node_argv`` is the command line every node of a ``chaos_targets.<name>.node`` program starts with;
 ``completion_of`` / ``read_completion`` turn calls over the line protocol into completions (``NotSent``:
-``fail``; ``Indefinite``: ``info``).
+``fail``; ``Indefinite``: ``info``); ``raft_roles`` asks every Raft replica's ``health`` who leads now (the
+kv and lock targets' ``roles``, for faults that select the leader).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 
 from chaos_targets.common.wire import Indefinite, LineClient, NotSent
 from harness.errors import BadInput
-from harness.target import Completion, NodeContext
+from harness.target import Addr, Completion, NodeContext
+
+RAFT_ROLES = ("leader", "followers")  # what raft_roles reports: a Raft target's role_names
 
 INSTALLED_AS = __name__.split(".")[0]  # the bundled targets' import package (chaos_targets once installed)
 
@@ -86,3 +89,25 @@ def read_completion(conn: LineClient, op: str, key: str) -> Completion:
     """A final-phase read: ``ok`` with the reply's ``key``, or ``fail`` with the service's error."""
     reply = conn.call({"op": op})
     return Completion("ok", reply[key]) if reply.get("ok") else Completion("fail", None, reply.get("error"))
+
+
+def raft_roles(replicas: Mapping[str, Addr], timeout: float = 1.0) -> dict[str, list[str]]:
+    """``{"leader": [...], "followers": [...]}`` from each replica's own ``health`` answer (role and term).
+
+    The leader is the replica that says it leads in the highest term any leader reports (an old leader cut
+    off from the rest may still say so, in an older term); every other replica is a follower.
+    """
+    terms: dict[str, int] = {}
+    for name in sorted(replicas):
+        conn = LineClient(replicas[name].host, replicas[name].port, timeout)
+        try:
+            reply = conn.call({"op": "health"})
+            if reply.get("role") == "leader":
+                terms[name] = int(reply.get("term") or 0)
+        except (NotSent, Indefinite):
+            continue  # a replica that does not answer is not the leader as far as anyone can tell
+        finally:
+            conn.close()
+    top = max(terms.values(), default=0)
+    leader = [n for n, t in terms.items() if t == top]
+    return {"leader": leader, "followers": [n for n in sorted(replicas) if n not in leader]}

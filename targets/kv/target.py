@@ -3,6 +3,7 @@
 Nodes ``n1..nN`` (N >= 3) form a full mesh: node i reaches peer j through the proxy of link i->j, so
 partitions, latency and one-way faults are applied per direction. Every node is client-reachable. Options:
 ``heartbeat_ms`` (50), ``election_ms`` ("300-600"), ``op_timeout`` (seconds a node waits for commit, 1.0).
+Roles: ``leader`` and ``followers``, asked of the nodes at run time (``roles``), so a fault can select them.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chaos_targets.common.adapter import RAFT_ROLES, raft_roles
 from chaos_targets.kv.client import KvClient
 from chaos_targets.kv.service import FLAGS
 from harness.errors import BadInput
-from harness.target import Addr, NodeContext, NodeSpec, Topology
+from harness.target import Addr, ClientContext, NodeContext, NodeSpec, Topology
 
 OPTIONS = ("heartbeat_ms", "election_ms", "op_timeout")
 
@@ -21,6 +23,7 @@ OPTIONS = ("heartbeat_ms", "election_ms", "op_timeout")
 class KvTarget:
     name = "kv"
     planted_bugs: frozenset[str] = FLAGS
+    role_names = RAFT_ROLES  # faults may select leader / followers (and the selectors built on them)
 
     def topology(self, nodes: int, options: Mapping[str, Any]) -> Topology:
         if nodes < 3:
@@ -51,3 +54,8 @@ class KvTarget:
 
     def client(self, nodes: Mapping[str, Addr], process: int, timeout: float) -> KvClient:
         return KvClient(nodes, process, timeout)
+
+    def roles(self, context: ClientContext) -> dict[str, list[str]]:
+        """Who leads now, from every node's own ``health`` answer (``raft_roles``)."""
+        addrs = {n: next(iter(ports.values())) for n, ports in context.addrs.items() if ports}
+        return raft_roles(addrs, min(context.timeout, 1.0))

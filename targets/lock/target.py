@@ -3,7 +3,8 @@
 Topology for ``nodes=n``: lock replicas ``n1..nn`` with a full mesh of Raft links (one proxy per direction)
 plus the ``resource``; clients reach every node. Target options (integers, optional, passed to the replicas):
 ``heartbeat_ms``, ``election_min_ms``, ``election_max_ms``, ``propose_timeout_ms``. Flags: ``no-fencing`` (the
-resource ignores tokens), ``early-grant`` and ``token-reset`` (the replicas).
+resource ignores tokens), ``early-grant`` and ``token-reset`` (the replicas). Roles: the replicas'
+``leader`` and ``followers`` (``roles``), so a fault can select them; the resource is neither.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chaos_targets.common.adapter import check_flags, check_int_options, node_argv
+from chaos_targets.common.adapter import RAFT_ROLES, check_flags, check_int_options, node_argv, raft_roles
 from chaos_targets.lock.client import LockClient
 from chaos_targets.lock.machine import FLAGS
 from chaos_targets.lock.node import LOCK_OPTIONS
 from harness.errors import BadInput
-from harness.target import Addr, Client, NodeContext, NodeSpec, Topology
+from harness.target import Addr, Client, ClientContext, NodeContext, NodeSpec, Topology
 
 
 def validate_options(options: Mapping[str, Any]) -> None:
@@ -26,6 +27,7 @@ def validate_options(options: Mapping[str, Any]) -> None:
 class LockTarget:
     name = "lock"
     planted_bugs: frozenset[str] = FLAGS  # the bugs this target offers
+    role_names = RAFT_ROLES  # the replicas' leader and followers (the resource holds no role)
 
     def topology(self, nodes: int, options: Mapping[str, Any]) -> Topology:
         if not isinstance(nodes, int) or nodes < 1:
@@ -51,3 +53,8 @@ class LockTarget:
 
     def client(self, nodes: Mapping[str, Addr], process: int, timeout: float) -> Client:
         return LockClient(nodes, process, timeout)
+
+    def roles(self, context: ClientContext) -> dict[str, list[str]]:
+        """The replicas' leader and followers, from each replica's ``health`` (the resource is not asked)."""
+        addrs = {n: next(iter(p.values())) for n, p in context.addrs.items() if p and n != "resource"}
+        return raft_roles(addrs, min(context.timeout, 1.0))

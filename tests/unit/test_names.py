@@ -48,7 +48,8 @@ def _enums(node: object) -> list[list[object]]:
 def test_process_fault_kinds_in_the_schema_are_those_of_the_code() -> None:
     defs = _schema("experiment.schema.json")["$defs"]
     for k in PROCESS_FAULTS:
-        assert set(defs[f"fault-{k.name}"]["properties"]) == {"kind", "at", "duration", "nodes"}
+        fields = {"kind", "at", "duration", *(p.name for p in k.parameters)}
+        assert set(defs[f"fault-{k.name}"]["properties"]) == fields >= {"nodes", "select", "among"}
         assert k.name in defs["step"]["properties"]["kind"]["examples"]
 
 
