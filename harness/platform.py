@@ -37,7 +37,7 @@ from harness.cluster.readiness import probe
 from harness.cluster.rundir import RunDir, check_run_id, new_run_id
 from harness.errors import BadInput, InfrastructureError
 from harness.interrupts import hold, shielded, trapped
-from harness.names import AUTO, BACKEND_CHOICES, CLIENT, CLIENTS, DOCKER, LOCAL, PEERS, ROUTES
+from harness.names import AUTO, BACKEND_CHOICES, CLIENT, CLIENTS, DOCKER, KUBERNETES, LOCAL, PEERS, ROUTES
 from harness.net.mesh import Mesh
 from harness.net.packet import PacketNet
 from harness.net.toxiproxy import ToxiproxyApi
@@ -177,6 +177,10 @@ def _resolve_target(target: Target | str) -> Target:
 def make_backend(name: str, run: RunDir, base_port: int | None) -> Backend:
     if name not in BACKEND_CHOICES:
         raise BadInput(f"backend {name!r}: unknown; valid backends: {', '.join(BACKEND_CHOICES)}")
+    if name == KUBERNETES:
+        from harness.cluster.kubernetes import KubernetesBackend
+
+        return KubernetesBackend(run)
     if name in (DOCKER, AUTO):
         from harness.cluster.docker import DockerBackend, docker_reachable
 
@@ -312,7 +316,7 @@ def open_cluster(
                     client_links=CLIENTS in proxied,
                 )
             net = mesh
-            if be.name == DOCKER:
+            if be.name in (DOCKER, KUBERNETES):
                 ips = {n: be.direct_addr(n).host for n in topology.nodes}
                 ips[CLIENT] = be.client_ip()  # type: ignore[attr-defined]
                 be.attach_agents()  # type: ignore[attr-defined]
@@ -337,7 +341,7 @@ def open_cluster(
             caps = capabilities_of(be) | {"partition"}
             if proxied:
                 caps |= {"link"}
-            if be.name == DOCKER:
+            if be.name in (DOCKER, KUBERNETES):
                 caps |= {"packet-loss"}
                 if be.netem_available():  # type: ignore[attr-defined]
                     caps |= {"netem"}

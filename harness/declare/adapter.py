@@ -17,7 +17,7 @@ from typing import Any
 from harness.declare.model import Declaration, ImageChoice, ReadyCheck, ResolvedSpec, role_members, spec_for
 from harness.declare.templates import NodeVars, TemplateError, peer_nodes, render
 from harness.errors import BadInput
-from harness.names import BACKENDS
+from harness.names import BACKENDS, LIKE
 from harness.target import Addr, ClientContext, ImageBuild, NodeContext, NodeSpec, Readiness, Topology
 
 
@@ -103,7 +103,7 @@ class DeclaredTarget:
         return spec, vars_
 
     def node_spec(self, ctx: NodeContext) -> NodeSpec:
-        if ctx.backend not in self.decl.backends:
+        if ctx.backend not in self.decl.backends and LIKE.get(ctx.backend) not in self.decl.backends:
             raise BadInput(
                 f"backend {ctx.backend}: {self.name} runs only on {', '.join(self.decl.backends)} "
                 f"(declared in {self.decl.file}); pass --backend {self.decl.backends[0]}"
