@@ -17,10 +17,10 @@ DOCKER = "docker"
 LOCAL = "local"
 KUBERNETES = "kubernetes"
 AUTO = "auto"
-BACKENDS: tuple[str, ...] = (DOCKER, LOCAL, KUBERNETES)
+BACKENDS: tuple[str, ...] = (DOCKER, LOCAL, KUBERNETES)  # the real ones, as a target declaration lists them
 # A backend that gives nodes what docker gives them (an address of their own, real ports, peers dialled
 # directly): a declaration written for docker runs on it unchanged, with docker's overrides.
-LIKE: Mapping[str, str] = MappingProxyType({KUBERNETES: DOCKER})  # the real ones, as a target declaration lists them
+LIKE: Mapping[str, str] = MappingProxyType({KUBERNETES: DOCKER})
 BACKEND_CHOICES: tuple[str, ...] = (AUTO, *BACKENDS)  # what an experiment / the command line may ask for
 
 # The source of the client -> node links (the harness's workers): a client link is ``(CLIENT, node)``.
