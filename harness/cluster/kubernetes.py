@@ -245,17 +245,13 @@ class KubernetesBackend:
             self.docker = dk.client()
             self.image = self._publish(dk.ensure_image(self.docker))
             self.base = self._publish(self._base_tag(dk))
+            meta: Any = {
+                "name": self.namespace,
+                "labels": {LABEL: run.run_id, "chaos-harness.role": "run"},
+                "annotations": {OWNER_ANNOTATION: json.dumps(owner.labels() if owner else {})},
+            }
             with shielded():  # created means recorded: close() deletes it
-                self.core.create_namespace(
-                    {
-                        "metadata": {
-                            "name": self.namespace,
-                            "labels": {LABEL: run.run_id, "chaos-harness.role": "run"},
-                            "annotations": {OWNER_ANNOTATION: json.dumps(owner.labels() if owner else {})},
-                        }
-                    },
-                    _request_timeout=15,
-                )
+                self.core.create_namespace({"metadata": meta}, _request_timeout=15)
         except BaseException as e:
             with shielded():
                 self._delete_namespace(wait=False)
