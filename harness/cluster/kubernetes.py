@@ -40,7 +40,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from harness.cluster.base import NodeAddrs, ProxyHosts
 from harness.cluster.owner import Owner
@@ -245,13 +245,13 @@ class KubernetesBackend:
             self.docker = dk.client()
             self.image = self._publish(dk.ensure_image(self.docker))
             self.base = self._publish(self._base_tag(dk))
-            meta: Any = {
+            meta = {
                 "name": self.namespace,
                 "labels": {LABEL: run.run_id, "chaos-harness.role": "run"},
                 "annotations": {OWNER_ANNOTATION: json.dumps(owner.labels() if owner else {})},
             }
             with shielded():  # created means recorded: close() deletes it
-                self.core.create_namespace({"metadata": meta}, _request_timeout=15)
+                self.core.create_namespace(cast(Any, {"metadata": meta}), _request_timeout=15)
         except BaseException as e:
             with shielded():
                 self._delete_namespace(wait=False)
