@@ -22,8 +22,9 @@ The host reaches every pod at its address (from where the harness runs: a host o
 cluster's is, or a Job inside the cluster: docs/kubernetes.md). Packet filters are ``iptables-restore`` rule
 sets loaded by the ``net`` agent, the agents' own ports always accepted first. Images are the docker backend's
 (built locally by content hash) and reach the cluster by ``CHAOS_KUBE_IMAGES``: ``import:<command>`` (the
-command reads ``docker save`` output on stdin; the test cluster's default), ``registry:<prefix>`` (tag and
-push; pods pull) or ``present`` (already there).
+command is called with the image's name and makes it available to the cluster's nodes, as ``kind load
+docker-image`` does; the test cluster's default is ``.chaos/kube/import-image``), ``registry:<prefix>``
+(tag and push; pods pull) or ``present`` (already there).
 """
 
 from __future__ import annotations
@@ -182,16 +183,14 @@ def publish_image(tag: str) -> str:
     if kind == "present":
         return tag
     if kind == "import":
-        argv = shlex.split(arg)
+        argv = [*shlex.split(arg), tag]
         try:
-            save = subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE)
-            r = subprocess.run(argv, stdin=save.stdout, capture_output=True, timeout=600)
-            save.wait(timeout=60)
+            r = subprocess.run(argv, capture_output=True, timeout=900)
         except (OSError, subprocess.TimeoutExpired) as e:
-            raise InfrastructureError(f"kubernetes: cannot import image {tag} with {arg!r}: {e}") from None
-        if r.returncode != 0 or save.returncode != 0:
-            err = (r.stderr or b"").decode(errors="replace").strip()[-200:]
-            raise InfrastructureError(f"kubernetes: importing image {tag} with {arg!r} failed: {err}")
+            raise InfrastructureError(f"kubernetes: cannot load image {tag} with {arg!r}: {e}") from None
+        if r.returncode != 0:
+            err = (r.stderr or r.stdout or b"").decode(errors="replace").strip()[-200:]
+            raise InfrastructureError(f"kubernetes: loading image {tag} with {arg!r} failed: {err}")
         return tag
     if kind == "registry":
         remote = f"{arg.rstrip('/')}/{tag.replace('/', '-')}"
@@ -445,6 +444,16 @@ class KubernetesBackend:
             return int(agent.call("exec", argv=list(argv), env=dict(env), timeout=timeout)["code"])
         except InfrastructureError:
             return 126
+
+    def exec_output(self, node: str, argv: list[str], timeout: float = 20) -> tuple[int, str]:
+        """Run ``argv`` in the node's container; its exit code and output (tests and diagnosis)."""
+        out = self._nodes[node].call("exec", argv=argv, timeout=timeout, capture=True)
+        return int(out["code"]), str(out["output"])
+
+    def rules(self, node: str) -> str:
+        """The filter rules now in the node's namespace (``iptables -S``), for tests and diagnosis."""
+        out = self._nets[node].call("exec", argv=["iptables", "-S"], timeout=10, capture=True)
+        return str(out["output"])
 
     def direct_addr(self, node: str, port: str | None = None) -> Addr:
         named = self._ports[node]

@@ -191,23 +191,26 @@ def handle(req: dict[str, Any], node: Supervised, peer: str) -> dict[str, Any]:
                 return {"ok": True, "text": f.read().decode(errors="replace")}
         except OSError:
             return {"ok": True, "text": ""}
-    if op == "exec":
+    if op == "exec":  # ``capture``: the command's output too (bounded), for tests and diagnosis
         env = {**os.environ, **dict(req.get("env") or {})}
+        capture = bool(req.get("capture"))
+        sink = subprocess.PIPE if capture else subprocess.DEVNULL
         try:
             r = subprocess.run(
                 list(req["argv"]),
                 env=env,
                 cwd=req.get("cwd"),
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.STDOUT if capture else subprocess.DEVNULL,
                 timeout=float(req.get("timeout", 5)),
             )
-            return {"ok": True, "code": r.returncode}
+            out = (r.stdout or b"")[-65536:].decode(errors="replace") if capture else ""
+            return {"ok": True, "code": r.returncode, "output": out}
         except subprocess.TimeoutExpired:
-            return {"ok": True, "code": 124}
-        except OSError:
-            return {"ok": True, "code": 127}
+            return {"ok": True, "code": 124, "output": ""}
+        except OSError as e:
+            return {"ok": True, "code": 127, "output": str(e)}
     if op == "mkdir":
         os.makedirs(str(req["path"]), exist_ok=True)
         return {"ok": True}
