@@ -110,6 +110,31 @@ def kube_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+def cluster_summary(timeout: float = 3.0) -> tuple[bool, str]:
+    """What ``chaos doctor`` says of the cluster: reachable or not, its server, version and nodes."""
+    path = kubeconfig_path()
+    if path is None and not os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return False, f"no kubeconfig (KUBECONFIG, .chaos/kube/kubeconfig, ~/.kube/config); {FIX}"
+    try:
+        from kubernetes import client as k8s
+
+        with api_client() as api:
+            version = k8s.VersionApi(api).get_code(_request_timeout=timeout).git_version
+            core: Any = k8s.CoreV1Api(api)
+            nodes = core.list_node(_request_timeout=timeout).items
+            ready = sum(
+                1
+                for n in nodes
+                if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
+            )
+            server = api.configuration.host
+    except InfrastructureError as e:
+        return False, str(e)
+    except Exception as e:  # noqa: BLE001 - any failure: say what it was, on one line
+        return False, f"{path or 'in-cluster'}: not reachable ({_why(e)}); {FIX}"
+    return True, f"{server} ({version}, {ready}/{len(nodes)} nodes ready; kubeconfig {path or 'in-cluster'})"
+
+
 def _ns(run_id: str) -> str:
     return f"chaos-{run_id.replace('_', '-')}"
 
