@@ -252,3 +252,20 @@ def test_shipped_experiments_reach_their_verdicts_on_kubernetes(kube: str, tmp_p
     results = json.loads((bundle / "results.json").read_text())
     assert run["backend"] == "kubernetes" and run["status"] == "finished"
     assert results["valid"] is EXPERIMENTS[name], results["verdict"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100, 110))
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_shipped_experiments_ten_seeds_on_kubernetes(kube: str, tmp_path: Path, name: str, seed: int) -> None:
+    """The slow suite: each experiment of ``EXPERIMENTS`` with seeds 100-109, the same verdict every time."""
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "out"
+    r = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", str(root / "experiments" / f"{name}.yaml"),
+         "--backend", "kubernetes", "--out", str(out), "--seed", str(seed)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout[-1500:] + r.stderr[-1500:]
+    results = json.loads((out / name / "latest" / "results.json").read_text())
+    assert results["valid"] is EXPERIMENTS[name], results["verdict"]
