@@ -24,7 +24,9 @@ sets loaded by the ``net`` agent, the agents' own ports always accepted first. I
 (built locally by content hash) and reach the cluster by ``CHAOS_KUBE_IMAGES``: ``import:<command>`` (the
 command is called with the image's name and makes it available to the cluster's nodes, as ``kind load
 docker-image`` does; the test cluster's default is ``.chaos/kube/import-image``), ``registry:<prefix>``
-(tag and push; pods pull) or ``present`` (already there).
+(tag and push; pods pull) or ``present`` (already there; with ``CHAOS_KUBE_TARGET_IMAGE`` naming the target
+image, and ``CHAOS_KUBE_BASE_IMAGE`` the base image (default: the target image), no Docker engine is needed,
+as in a Job inside the cluster).
 """
 
 from __future__ import annotations
@@ -229,6 +231,10 @@ def publish_image(tag: str) -> str:
     raise BadInput(f"CHAOS_KUBE_IMAGES={how!r}: expected import:<command>, registry:<prefix> or present")
 
 
+def _images_mode() -> str:
+    return (os.environ.get("CHAOS_KUBE_IMAGES") or _default_images()).partition(":")[0]
+
+
 def _default_images() -> str:
     script = chaos_home() / "kube" / "import-image"
     return f"import:{script}" if script.is_file() else "present"
@@ -250,11 +256,7 @@ class KubernetesBackend:
         self.token = secrets.token_hex(16)
         self.api: Any = api_client()
         self.core: Any = k8s.CoreV1Api(self.api)
-        self._pull = (
-            "Never"
-            if (os.environ.get("CHAOS_KUBE_IMAGES") or _default_images()).startswith("import:")
-            else "IfNotPresent"
-        )
+        self._pull = "Never" if _images_mode() == "import" else "IfNotPresent"
         self._ips: dict[str, str] = {}
         self._ports: dict[str, dict[str, int]] = {}
         self._nodes: dict[str, Agent] = {}
@@ -266,9 +268,15 @@ class KubernetesBackend:
         self._toxi_ip: str | None = None
         owner = run.owner()
         try:
-            self.docker = dk.client()
-            self.image = self._publish(dk.ensure_image(self.docker))
-            self.base = self._publish(self._base_tag(dk))
+            named = os.environ.get("CHAOS_KUBE_TARGET_IMAGE")
+            if named and _images_mode() == "present":  # no engine needed: the images are in a registry
+                self.docker = None
+                self.image = named
+                self.base = os.environ.get("CHAOS_KUBE_BASE_IMAGE") or named
+            else:
+                self.docker = dk.client()
+                self.image = self._publish(dk.ensure_image(self.docker))
+                self.base = self._publish(self._base_tag(dk))
             meta = {
                 "name": self.namespace,
                 "labels": {LABEL: run.run_id, "chaos-harness.role": "run"},
@@ -396,7 +404,16 @@ class KubernetesBackend:
         the target's command in it."""
         from harness.cluster import docker as dk
 
-        img = self._publish(dk.resolve_image(self.docker, spec.image, self.image))
+        if self.docker is not None:
+            img = self._publish(dk.resolve_image(self.docker, spec.image, self.image))
+        elif spec.image is None or isinstance(spec.image, str):
+            img = spec.image or self.image
+        else:
+            raise BadInput(
+                f"node {ctx.node}: its image is built from Debian packages "
+                f"({' '.join(spec.image.packages)}), which needs a Docker engine; without one, push the image "
+                "and name it in the target instead"
+            )
         node = ctx.node
         container = {
             "name": "node",
@@ -573,8 +590,9 @@ class KubernetesBackend:
                 agent.close()
             with contextlib.suppress(Exception):
                 self._delete_namespace(wait=True)
-            with contextlib.suppress(Exception):
-                self.docker.close()
+            if self.docker is not None:
+                with contextlib.suppress(Exception):
+                    self.docker.close()
             with contextlib.suppress(Exception):
                 self.api.close()
 
