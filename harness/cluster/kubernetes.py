@@ -411,8 +411,8 @@ class KubernetesBackend:
         else:
             raise BadInput(
                 f"node {ctx.node}: its image is built from Debian packages "
-                f"({' '.join(spec.image.packages)}), which needs a Docker engine; without one, push the image "
-                "and name it in the target instead"
+                f"({' '.join(spec.image.packages)}), which needs a Docker engine; without one, push it "
+                "and name the image in the target instead"
             )
         node = ctx.node
         container = {
