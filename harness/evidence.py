@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.checkers.base import UNKNOWN, Validity
+from harness.faultop import START, fault_ops
 from harness.history import History
-from harness.op import NEMESIS
 
 DEFAULT_MIN_OK = 10
 """Ops that must complete ``ok`` during an experiment's workload unless its ``evidence.min_ok`` says so."""
@@ -188,9 +188,7 @@ def gather(
             attempts.setdefault(key, []).append(p.type)
         else:
             counts[op.f] = counts.get(op.f, Counts()).add(p.type)
-    injected = sum(
-        1 for op in history if op.process == NEMESIS and op.f.startswith("start-") and op.error is None
-    )
+    injected = sum(1 for fop in fault_ops(history) if fop.phase == START and fop.error is None)
     final_failed = tuple(
         f"{_describe(f, json.loads(v))} ({len(types)} attempt{'s' * (len(types) != 1)}: "
         f"{Counts(0, types.count('fail'), len(types) - types.count('fail')).words()})"

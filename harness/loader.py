@@ -39,6 +39,7 @@ from harness.names import AUTO, BACKEND_CHOICES
 from harness.probes import parse as parse_steady_state
 from harness.registry import Registries
 from harness.schema import FieldPath, YamlDoc, check_schema, field_name
+from harness.schema.faults import RANDOM_OWN, live_schema
 
 
 def _frozen(d: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -62,8 +63,9 @@ def loads(
 ) -> Experiment:
     """Validate experiment YAML text (``file`` is used in messages only)."""
     doc = YamlDoc.parse(text, file)
-    check_schema(doc)
-    return build(doc, registries or Registries(), default_name)
+    reg = registries or Registries()
+    check_schema(doc, live_schema(reg.faults))
+    return build(doc, reg, default_name)
 
 
 def with_overrides(
@@ -337,7 +339,7 @@ def _random(
     for i, n in enumerate(r.get("among") or []):
         if n not in exp.nodes:
             raise doc.error((*base, "among", i), f"unknown node {n!r}; valid: {', '.join(exp.nodes)}")
-    params = {k: r[k] for k in ("shapes", "mode", "toxics", "among") if k in r}
+    params = {k: v for k, v in r.items() if k not in RANDOM_OWN}  # the kinds' own keys (shapes, toxics, ...)
     rnd = RandomFaults(
         tuple(r["kinds"]),
         _range(r.get("interval"), (1.0, 3.0)),

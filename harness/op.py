@@ -4,10 +4,12 @@ An op is Jepsen's {index, time, process, type, f, value} plus optional ``error``
 ``invoke`` when a call starts, and ``ok`` (happened), ``fail`` (certainly did not happen) or ``info`` (outcome
 unknown: it may take effect at any time after its invocation, or never) when it completes. Fault events are
 ops of process ``"nemesis"``. Ops are plain data so that checkers, reports and replays can read them alone.
+``show`` is the one short text form of an op's value: checkers' plain words and the report both use it.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -78,3 +80,19 @@ class Op:
             error=d.get("error"),
             node=d.get("node"),
         )
+
+
+def show(value: Any, limit: int = 0) -> str:
+    """A compact, readable text form of a history value (JSON for containers), cut to ``limit`` if set."""
+    if isinstance(value, str):
+        text = value
+    elif value is None:
+        text = "nil"
+    else:
+        try:
+            text = json.dumps(value, separators=(",", ":"), sort_keys=False, default=str)
+        except (TypeError, ValueError):
+            text = str(value)
+    if limit and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text

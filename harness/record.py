@@ -143,7 +143,10 @@ class ResultsRecord:
     def from_dict(
         cls, data: Mapping[str, Any], source: str | os.PathLike[str] = "results.json"
     ) -> ResultsRecord:
-        from harness.checkers.details import read_result  # every checker module: only when results are read
+        from harness.checkers.contract import Checkers  # checker modules: only when results are read
+        from harness.checkers.details import read_result
+
+        checkers = Checkers()
 
         raw = data.get("results", {})
         if not isinstance(raw, Mapping):
@@ -162,7 +165,7 @@ class ResultsRecord:
                     f"got {_short(r.get('valid'))}"
                 )
             try:
-                results[str(name)] = read_result({"checker": name, **r})
+                results[str(name)] = read_result({"checker": name, **r}, checkers)
             except (TypeError, ValueError, AttributeError, KeyError):
                 raise BadInput(
                     f"{source}: field 'results.{name}' is not a checker result: {_short(r)}"

@@ -3,10 +3,10 @@
 The bundled pieces are found exactly as a user's own are: through the entry-point groups
 ``chaos_harness.targets`` (a class constructed with no arguments), ``chaos_harness.workloads`` (a class
 constructed with its options mapping), ``chaos_harness.faults`` (a class constructed with no arguments,
-see ``harness.faults.base.FaultKind``) and ``chaos_harness.checkers`` (a function
-``check(history, **options) -> Result``). ``Registries`` bundles the four; tests pass explicit mappings
-instead of entry points. A name that is not registered, or whose module cannot be imported, is a
-``BadInput`` that lists the names that are available.
+see ``harness.faults.base.FaultKind``) and ``chaos_harness.checkers`` (a
+``harness.checkers.contract.Checker``, or a plain function ``check(history, **options) -> Result``).
+``Registries`` bundles the four; tests pass explicit mappings instead of entry points. A name that is not
+registered, or whose module cannot be imported, is a ``BadInput`` that lists the names that are available.
 """
 
 from __future__ import annotations

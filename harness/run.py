@@ -31,6 +31,7 @@ from harness import evidence as ev
 from harness import outcome as oc
 from harness.bundle import Bundle
 from harness.checkers.base import UNKNOWN, Composite, Result, Validity, compose
+from harness.checkers.contract import Checkers
 from harness.cluster.base import explain_missing
 from harness.cluster.owner import register_bundle
 from harness.cluster.rundir import chaos_home
@@ -109,7 +110,8 @@ def _catch(fn: Callable[..., Result], history: History, opts: Mapping[str, Any])
 
 def check(exp: Experiment, history: History, registries: Registries) -> Composite:
     """Run every checker of ``exp`` on ``history`` (false beats unknown beats true)."""
-    thunks = {c.name: _budgeted(c.name, registries.checkers.get(c.name), history, c) for c in exp.checkers}
+    checkers = Checkers(registries.checkers)
+    thunks = {c.name: _budgeted(c.name, checkers.get(c.name).check, history, c) for c in exp.checkers}
     return compose(thunks)
 
 

@@ -1,9 +1,9 @@
 """Availability under faults, from the history alone: rates, latencies, recovery times, unavailability.
 
 ``analyse(history)`` derives the figures; ``check(history, **thresholds)`` is the registered checker (entry
-point ``availability``). Fault windows are the nemesis ops ``start-<kind>`` / ``stop-<kind>`` (paired as
-the report pairs them: same nodes, else first in first out). Client ops are assigned to a *segment* by their
-invocation time:
+point ``availability``). Fault windows are the history's fault ops paired by
+``harness.faultop.fault_windows``, as the report pairs them (same nodes, else first in first out). Client
+ops are assigned to a *segment* by their invocation time:
 
     outside      invoked while no fault was active (before, between and after faults)
     fault #i     invoked while fault window i was active (start <= t < end)
@@ -42,9 +42,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from harness.checkers.base import Details, Result
+from harness import faultop
+from harness.checkers.base import Details, Result, Validity
+from harness.checkers.contract import Checker
 from harness.history import History, Pair
-from harness.op import NEMESIS, Op
+from harness.op import NEMESIS
 
 NAME = "availability"
 NS = 1_000_000_000
@@ -102,31 +104,10 @@ class Window:
         return f"fault #{self.index} {self.kind} {who} ({(self.start - t0) / NS:.1f}s-{end})"
 
 
-def _nodes(value: Any) -> tuple[str, ...]:
-    if isinstance(value, Mapping):
-        nodes = value.get("nodes")
-        if isinstance(nodes, (list, tuple)):
-            return tuple(str(n) for n in nodes)
-    return ()
-
-
 def fault_windows(history: History) -> list[Window]:
-    """Pair each ``start-<kind>`` nemesis op with its ``stop-<kind>`` (same nodes, else FIFO)."""
-    open_: dict[str, list[Op]] = defaultdict(list)
-    raw: list[tuple[int, int, str, tuple[str, ...], int | None]] = []
-    for op in history.nemesis_ops():
-        if op.f.startswith("start-"):
-            open_[op.f[6:]].append(op)
-        elif op.f.startswith("stop-") and open_[op.f[5:]]:
-            q = open_[op.f[5:]]
-            nodes = _nodes(op.value)
-            k = next((i for i, s in enumerate(q) if nodes and _nodes(s.value) == nodes), 0)
-            s = q.pop(k)
-            raw.append((s.time, s.index, op.f[5:], _nodes(s.value), op.time))
-    for kind, q in open_.items():
-        raw.extend((s.time, s.index, kind, _nodes(s.value), None) for s in q)
-    raw.sort(key=lambda r: (r[0], r[1]))
-    return [Window(i, kind, nodes, t, end, idx) for i, (t, idx, kind, nodes, end) in enumerate(raw)]
+    """The history's fault windows (``harness.faultop.fault_windows``), numbered in order of start."""
+    found, _ = faultop.fault_windows(history)
+    return [Window(i, w.kind, w.nodes, w.start, w.end, w.start_index) for i, w in enumerate(found)]
 
 
 def _quantile(xs: list[int], q: float) -> float | None:
@@ -406,3 +387,29 @@ def check(
     if thresholds:
         return Result(NAME, True, f"every threshold held: {figures}", details)
     return Result(NAME, True, f"figures only (no thresholds given): {figures}", details)
+
+
+# --- what this checker declares about itself (harness.checkers.contract) ---------------------------------
+def explain(valid: Validity, details: AvailabilityDetails) -> str | None:
+    """The verdict in plain words, with the thresholds and the first breaches. Its figures are drawn by the
+    report's availability section (every report has one), so it declares no counterexample view."""
+    limits = ", ".join(f"{k} {v}" for k, v in details.thresholds.items()) or "none"
+    if valid is True:
+        return (
+            f"The system stayed available within the experiment's thresholds ({limits}): the rates, "
+            "latencies and recovery times below are inside them."
+        )
+    if valid is False:
+        broken = details.breaches
+        return (
+            f"Availability fell outside the experiment's thresholds ({limits}) in {len(broken)} window(s): "
+            + "; ".join(str(b) for b in broken[:6])
+            + ("; ..." if len(broken) > 6 else "")
+        )
+    return None
+
+
+CHECKER = Checker(
+    name=NAME, check=check, details=AvailabilityDetails, required=("thresholds", "breaches"),
+    explain=explain,
+)

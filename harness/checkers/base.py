@@ -7,7 +7,8 @@ and the report can render them later without re-checking.
 
 ``details`` is typed: each bundled checker module defines its own frozen ``Details`` subclass (for example
 ``harness.checkers.linearizable.LinearizableDetails``) with ``to_dict`` / ``from_dict`` keeping the JSON shape
-results always had, and its report view imports that type and renders from its fields.
+results always had, and its report view imports that type and renders from its fields. A checker declares
+its type (with its words, named ops and view) in its ``harness.checkers.contract.Checker``;
 ``harness.checkers.details`` reads stored results back into those types (by the ``checker`` written with each
 result). A checker of a user's own may return a plain mapping: it is kept as ``PlainDetails``. Every
 ``Details`` also reads as a mapping of its JSON form (``details["failed_part"]``), as results did before.

@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.checkers.base import UNKNOWN, Details, Result
+from harness.checkers.base import UNKNOWN, Details, Result, Validity
+from harness.checkers.contract import Checker
 from harness.history import History, Pair
 from harness.wellformed import BadOp
 
@@ -143,3 +144,33 @@ def check(history: History, **_options: Any) -> Result:
             f"than once, {len(unexpected)} applied but never (successfully) sent."
         )
     return Result(NAME, valid, summary, ExactlyOnceDetails(counts, lost, duplicated, unexpected, recovered))
+
+
+# --- what this checker declares about itself (harness.checkers.contract) ---------------------------------
+def explain(valid: Validity, d: ExactlyOnceDetails) -> str | None:
+    """The verdict in plain words, with the counts."""
+    counts = d.counts
+    if valid is True:
+        return (
+            f"Every message the broker acknowledged was applied exactly once ({counts.get('applied', '?')} "
+            f"effects, {counts.get('sent_ok', '?')} acknowledged sends, {counts.get('sent_info', 0)} with "
+            "unknown outcome): nothing was lost, duplicated or invented."
+        )
+    if valid is False:
+        return (
+            f"Effects were not applied exactly once: {len(d.lost)} acknowledged message(s) were lost, "
+            f"{len(d.duplicated)} were applied more than once and {len(d.unexpected)} were applied although "
+            "no send of them could have succeeded. The tables below list each with its delivery trail."
+        )
+    return None
+
+
+def named_ops(d: ExactlyOnceDetails) -> list[int]:
+    """The sends of the lost and the recovered messages."""
+    return [e["send_index"] for e in (*d.lost, *d.recovered) if isinstance(e.get("send_index"), int)]
+
+
+CHECKER = Checker(
+    name=NAME, check=check, details=ExactlyOnceDetails, required=("counts",), explain=explain,
+    named_ops=named_ops, view="harness.report.effects_view:exactly_once_view",
+)

@@ -23,12 +23,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.checkers import fastkv
-from harness.checkers.base import UNKNOWN, Details, Result
+from harness.checkers.base import UNKNOWN, Details, Result, Validity
+from harness.checkers.contract import Checker
 from harness.checkers.linsearch import BUDGET, ILLEGAL, Budget, PartOp, SearchResult, frontier, replay, search
 from harness.checkers.models import Call, Model, get_model
 from harness.checkers.prune import drop_unobserved, find_witness
 from harness.errors import BadInput
 from harness.history import History, Pair
+from harness.op import show
 
 StepFn = Callable[[Hashable, Call], tuple[bool, Hashable]]
 SearchFn = Callable[[list[PartOp], StepFn, Hashable, Budget], SearchResult]
@@ -312,3 +314,53 @@ def _explain(
         final_state=m.describe_state(final),
         describe={str(ops[i].index): m.describe_call(ops[i].call) for i in sorted(set(best) | set(stuck))},
     )
+
+
+# --- what this checker declares about itself (harness.checkers.contract) ---------------------------------
+def explain(valid: Validity, d: LinearizableDetails) -> str | None:
+    """The verdict in plain words; for an undecided one, which keys the budget left open."""
+    if valid is True:
+        parts, ops = ("?" if n is None else n for n in (d.parts, d.ops))
+        return (
+            f"Every operation of the {d.model or 'kv'} model, split into {parts} independent key(s) "
+            f"({ops} operations), can be put in one order that respects real time and behaves like a single "
+            "copy of the data: the system looked linearizable."
+        )
+    if valid is False:
+        fp = d.failed_part or FailedPart(None, [], [], [])
+        longest = fp.longest or [[]]
+        return (
+            f"Key {show(fp.key)}: no order of its {len(fp.ops)} operations both respects real time and "
+            "behaves like a single copy of the data. The longest consistent prefix found orders "
+            f"{len(longest[0]) if longest else 0} of them (ending in state "
+            f"{show(fp.final_state, 80)}); "
+            f"after it, none of operation(s) {', '.join('#' + str(i) for i in fp.stuck_ops[:8]) or '(none)'} "
+            "could go next - "
+            "the value observed there cannot be explained by any write that could have happened before it. "
+            "The drawing below shows these operations."
+        )
+    if d.unknown_parts:
+        return (
+            f"The search ran out of its budget on key(s) {show(list(d.unknown_parts), 200)}: no "
+            "violation was found there, but none was ruled out either."
+        )
+    return None
+
+
+def named_ops(d: LinearizableDetails) -> set[int]:
+    """The failed key's stuck ops, the end of its longest prefix, and all its ops when they are few."""
+    fp = d.failed_part
+    if fp is None:
+        return set()
+    found = set(fp.stuck_ops)
+    for lin in fp.longest[:1]:
+        found.update(lin[-50:])
+    if len(fp.ops) <= 200:
+        found.update(fp.ops)
+    return found
+
+
+CHECKER = Checker(
+    name=NAME, check=check, details=LinearizableDetails, required=("model", "failed_part"),
+    explain=explain, named_ops=named_ops, view="harness.report.lin_view:view",
+)

@@ -82,6 +82,28 @@ def gates(ops: Sequence[PartOp], order: Sequence[int]) -> list[int]:
     return gate
 
 
+def interned_step(
+    step: Callable[[Hashable, Call], tuple[bool, Hashable]], calls: Sequence[Call], init: Hashable
+) -> Callable[[int, int], int]:
+    """``step`` over interned states: ``next(i, sid)`` runs call ``i`` from the state numbered ``sid`` and
+    returns the number of the state it leads to (-1: illegal). ``init`` is state 0; each distinct state gets
+    the next number the first time it is reached (both searches memoise configurations by these numbers)."""
+    states: list[Hashable] = [init]
+    state_id: dict[Hashable, int] = {init: 0}
+
+    def nxt(i: int, sid: int) -> int:
+        legal, nxt_state = step(states[sid], calls[i])
+        if not legal:
+            return -1
+        ns = state_id.get(nxt_state)
+        if ns is None:
+            ns = state_id[nxt_state] = len(states)
+            states.append(nxt_state)
+        return ns
+
+    return nxt
+
+
 def search(
     ops: Sequence[PartOp],
     step: Callable[[Hashable, Call], tuple[bool, Hashable]],
@@ -103,20 +125,8 @@ def search(
     bits = [1 << i for i in range(n)]
     gate = [0 if g < 0 else bits[g] for g in gates(ops, order)]
 
-    states: list[Hashable] = [init]
-    state_id: dict[Hashable, int] = {init: 0}
     trans: list[dict[int, int]] = [{} for _ in range(n)]
-    calls = [op.call for op in ops]
-
-    def compute(i: int, sid: int) -> int:
-        legal, nxt_state = step(states[sid], calls[i])
-        if not legal:
-            return -1
-        ns = state_id.get(nxt_state)
-        if ns is None:
-            ns = state_id[nxt_state] = len(states)
-            states.append(nxt_state)
-        return ns
+    compute = interned_step(step, [op.call for op in ops], init)
 
     cache: set[tuple[int, int]] = set()
     stack_e: list[int] = []

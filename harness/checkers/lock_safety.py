@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.checkers.base import UNKNOWN, Details, Result, Validity
+from harness.checkers.contract import Checker
 from harness.history import History
 from harness.wellformed import BadOp
 
@@ -201,3 +202,34 @@ def _grant(process: Any, v: dict[str, Any], index: int) -> dict[str, Any]:
         "expires_at": v["expires_at"],
         "op": index,
     }
+
+
+# --- what this checker declares about itself (harness.checkers.contract) ---------------------------------
+def explain(valid: Validity, d: LockSafetyDetails) -> str | None:
+    """The verdict in plain words, with the counts of each kind of breach."""
+    if valid is True:
+        grants, writes = ("?" if n is None else n for n in (d.grants, d.writes))
+        return (
+            "No two clients held the lock at the same time as seen by the protected resource "
+            f"({grants} grants, {writes} accepted writes), fencing tokens never went backwards, and no grant "
+            "was made while another holder's lease was still running."
+        )
+    if valid is False:
+        return (
+            f"Mutual exclusion failed: {len(d.overlaps)} pair(s) of critical sections overlapped at the "
+            f"resource, {len(d.token_regressions)} accepted write(s) carried an older fencing token than one "
+            f"before them, {len(d.duplicate_grants)} token(s) were granted more than once, and "
+            f"{len(d.lease_overlaps)} grant(s) were made while another holder's lease was still running."
+        )
+    return None
+
+
+def named_ops(d: LockSafetyDetails) -> list[int]:
+    """The grants of every token granted more than once."""
+    return [i for g in d.duplicate_grants for i in g.get("grants") or [] if isinstance(i, int)]
+
+
+CHECKER = Checker(
+    name=NAME, check=check, details=LockSafetyDetails, required=("overlaps", "grants"), explain=explain,
+    named_ops=named_ops, view="harness.report.effects_view:lock_view",
+)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.checkers import linsearch
 from harness.checkers.linsearch import BUDGET, ILLEGAL, OK, Budget, PartOp, SearchResult, event_order, gates
 from harness.checkers.models import Call, CasRegisterModel, KvModel, Model, RegisterModel
 
@@ -251,21 +252,12 @@ def search(
             enc.init, limit_s, max_configs, longest, lens, ctypes.byref(configs),
         )  # fmt: skip
         return _search_result(status, longest, lens, n, configs)
-    calls = [op.call for op in ops]
-    states: list[Hashable] = [init]
-    state_id: dict[Hashable, int] = {init: 0}
+    nxt = linsearch.interned_step(step, [op.call for op in ops], init)
     raised: list[BaseException] = []
 
     def compute(i: int, sid: int) -> int:
         try:
-            legal, nxt_state = step(states[sid], calls[i])
-            if not legal:
-                return -1
-            ns = state_id.get(nxt_state)
-            if ns is None:
-                ns = state_id[nxt_state] = len(states)
-                states.append(nxt_state)
-            return ns
+            return nxt(i, sid)
         except BaseException as e:  # noqa: BLE001 - re-raised below, after the native frame has returned
             raised.append(e)
             return -2

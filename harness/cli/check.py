@@ -1,7 +1,7 @@
 """``chaos check HISTORY``: run a checker on a history file: exit 0 valid, 1 invalid, 2 unknown, 3 bad input.
 
     chaos check HISTORY [--format auto|jsonl|jepsen-edn|porcupine-etcd|porcupine-kv] [--model NAME]
-                        [--checker linearizable|exactly-once|lock-safety|list-append|rw-register]
+                        [--checker NAME (any registered checker; default linearizable)]
                         [--init JSON] [--time-limit S] [--consistency-model M]
                         [--max-memory MB] [--strict-nil] [--engine auto|native|python] [--json]
                         [--evidence auto|on|off] [--min-ok N] [--max-history-mb MB]
@@ -14,7 +14,9 @@ jepsen-edn -> cas-register, porcupine-kv -> kv with initial value "" (Porcupine'
 A valid verdict on a history that holds too little evidence is ``unknown`` (``harness.cli.check_evidence``).
 Jepsen histories (jepsen-edn) are judged as Knossos judges them: a completed read of nil matches any state
 and every :fail op is dropped; ``--strict-nil`` makes a nil read mean "the value was nil".
-Checkers are imported when used, so a small check answers in a fraction of a second.
+``--checker`` takes any checker registered in ``chaos_harness.checkers`` (a plugin's too: it gets
+``--time-limit`` when its check takes ``time_limit``); only the one named is imported, so a small check
+answers in a fraction of a second.
 The transactional checkers (list-append, rw-register) also read elle-edn and elle-json (see
 harness.importers_txn); with --format auto they read .edn files as elle-edn and anything else as elle-json
 (of which our jsonl is a special case).
@@ -23,7 +25,7 @@ harness.importers_txn); with --format auto they read .edn files as elle-edn and 
 from __future__ import annotations
 
 import argparse
-import importlib
+import inspect
 import json
 import math
 import os
@@ -31,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.checkers.base import Result, check_safe
+from harness.checkers.contract import Checkers
 from harness.checkers.models import BUNDLED_MODELS, MODELS_GROUP, get_model
 from harness.checkers.txn.models import DEFAULT_MODEL as DEFAULT_TXN_MODEL
 from harness.checkers.txn.models import MODELS as TXN_MODELS
@@ -43,14 +46,6 @@ from harness.importers_txn import load as load_txn
 from harness.limits import MAX_HISTORY_MB
 from harness.wellformed import BadOp
 
-# checker name -> (its module under harness.checkers, the function's name); imported on use
-CHECKER_MODULES = {
-    "linearizable": ("linearizable", "check"),
-    "exactly-once": ("exactly_once", "check"),
-    "lock-safety": ("lock_safety", "check"),
-    "list-append": ("txn.check", "list_append"),
-    "rw-register": ("txn.check", "rw_register"),
-}
 TXN_CHECKERS = ("list-append", "rw-register")
 DEFAULT_MODEL = {"porcupine-etcd": "cas-register", "jepsen-edn": "cas-register", "porcupine-kv": "kv"}
 DEFAULT_INIT = {"porcupine-kv": '""'}
@@ -59,9 +54,20 @@ ENGINES = ("auto", "native", "python")
 
 
 def checker_fn(name: str) -> Callable[..., Result]:
-    module, attr = CHECKER_MODULES[name]
-    fn: Callable[..., Result] = getattr(importlib.import_module(f"harness.checkers.{module}"), attr)
-    return fn
+    """The check function registered as ``name``; only its module is imported."""
+    return Checkers().get(name).check
+
+
+def _taken(name: str, fn: Callable[..., Result], options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` without the unset ones (None) that ``fn`` does not take (a plugin's check may take none);
+    one that is set but not taken is bad input."""
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return options
+    for k, v in options.items():
+        if k not in params and v is not None:
+            raise BadInput(f"--{k.replace('_', '-')}: the {name} checker does not take it")
+    return {k: v for k, v in options.items() if k in params}
 
 
 def _size_ok(path: str, max_mb: float) -> None:
@@ -86,7 +92,8 @@ def register(subparsers: Any) -> None:
         help="file format (default: guess)",
     )
     p.add_argument(
-        "--checker", default="linearizable", choices=sorted(CHECKER_MODULES), help="default: linearizable"
+        "--checker", default="linearizable", choices=Checkers().names(),
+        help="any registered checker (default: linearizable)",
     )
     p.add_argument(
         "--model",
@@ -168,6 +175,7 @@ def _options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
 def run_checker(name: str, history: History, options: dict[str, Any]) -> Result:
     """Bad input (a malformed op, an unknown f for the model) stays an error; any other crash is unknown."""
     fn = checker_fn(name)
+    options = _taken(name, fn, options)
     bad: list[HarnessError] = []
 
     def call() -> Result:

@@ -1,10 +1,19 @@
-"""The protocol of a fault kind, and the small helpers the bundled kinds share.
+"""The protocol of a fault kind, the ``Kind`` base class, and the small helpers the bundled kinds share.
 
 A fault step is plain data: ``{"kind", "at", "duration", ...params}``. A kind validates its params before
 anything runs (raising ``ParamError`` with the field path inside the step, which ``harness.loader`` turns
 into file:line), draws random params from the schedule's one seeded ``random.Random`` (so the same seed gives
-the same schedule), starts and stops itself on a live cluster (returning the JSON-able details recorded in the
-nemesis op), and lists smaller variants of its params for shrinking (fewer nodes involved).
+the same schedule), starts (applies) and stops (heals) itself on a live cluster (returning the JSON-able
+details recorded in the fault op), and lists smaller variants of its params for shrinking (fewer nodes).
+
+A kind also declares what the harness needs to know about it without running it: its ``parameters`` and
+``random_parameters`` (``harness.faults.params.Param``; the JSON schema is generated from them), the
+``capability`` it needs of the cluster, its ``effect`` on its nodes (``down``, ``paused`` or none:
+recorded with each fault op, so the report knows it from the bundle alone) and a one-line ``description``.
+Those members are optional: a kind written against the older protocol (no declarations) keeps working, and
+the accessors below (``parameters_of``, ``effect_of``, ...) give the defaults. ``Kind`` is the base class a
+new kind subclasses: it validates, draws and shrinks from the declarations, so it writes only ``start`` and
+``stop``.
 """
 
 from __future__ import annotations
@@ -12,18 +21,27 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from harness.faultop import EFFECTS
+from harness.faults.params import Param, ParamError, check_params, with_defaults
 from harness.names import CLIENT
 
+if TYPE_CHECKING:
+    from harness.platform import Cluster
 
-class ParamError(Exception):
-    """A fault parameter is wrong; ``field`` is its path inside the step, e.g. ``("nodes", 1)``."""
-
-    def __init__(self, field: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+__all__ = [
+    "FaultContext",
+    "FaultKind",
+    "Kind",
+    "AMONG",
+    "Param",
+    "ParamError",
+    "check_links",
+    "check_nodes",
+    "drop_one",
+    "random_spec",
+]
 
 
 @dataclass(frozen=True)
@@ -47,8 +65,9 @@ class FaultContext:
 
 @runtime_checkable
 class FaultKind(Protocol):
-    """One kind of fault. ``capability`` is what the cluster must offer (``cluster.capabilities``);
-    ``network`` kinds share the one network state, so two of them never overlap in time."""
+    """One kind of fault (the members every kind has; the declarations of the module docstring are optional).
+    ``capability`` is what the cluster must offer (``cluster.capabilities``); ``network`` kinds share the one
+    network state, so two of them never overlap in time."""
 
     name: str
     capability: str
@@ -63,9 +82,9 @@ class FaultKind(Protocol):
 
     def nodes(self, params: Mapping[str, Any], ctx: FaultContext) -> frozenset[str]: ...
 
-    def start(self, cluster: Any, params: Mapping[str, Any]) -> dict[str, Any]: ...
+    def start(self, cluster: Cluster, params: Mapping[str, Any]) -> dict[str, Any]: ...
 
-    def stop(self, cluster: Any, params: Mapping[str, Any]) -> None: ...
+    def stop(self, cluster: Cluster, params: Mapping[str, Any]) -> None: ...
 
     def smaller(self, params: Mapping[str, Any], ctx: FaultContext) -> Iterator[dict[str, Any]]: ...
 
@@ -79,6 +98,13 @@ def check_nodes(params: Mapping[str, Any], key: str, ctx: FaultContext) -> list[
     return list(names)
 
 
+def check_links(params: Mapping[str, Any], ctx: FaultContext) -> None:
+    """Every ``[src, dst]`` of ``params["links"]`` must be a link of the topology."""
+    for i, pair in enumerate(params.get("links") or []):
+        if list(pair) not in [list(x) for x in ctx.links]:
+            raise ParamError(("links", i), f"no link {pair!r} in the topology; links are [src, dst] pairs")
+
+
 def drop_one(names: Sequence[str]) -> Iterator[list[str]]:
     """Every list with one name fewer (for shrinking), never an empty one."""
     if len(names) <= 1:
@@ -89,4 +115,90 @@ def drop_one(names: Sequence[str]) -> Iterator[list[str]]:
 
 def random_spec(kind: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a random schedule's params (shapes, mode, toxics, ...) that concerns ``kind``."""
-    return {k: v for k, v in params.items() if k in getattr(kind, "random_keys", ())}
+    keys = {p.name for p in random_parameters_of(kind)}
+    return {k: v for k, v in params.items() if k in keys}
+
+
+AMONG = Param("among", "nodes", "Faults that pick their own nodes pick them among these (default: any node).")
+
+
+def parameters_of(kind: Any) -> tuple[Param, ...] | None:
+    """The step fields ``kind`` declares; None for a kind of the older protocol (its steps stay open)."""
+    declared = getattr(kind, "parameters", None)
+    return tuple(declared) if declared is not None else None
+
+
+def random_parameters_of(kind: Any) -> tuple[Param, ...]:
+    """The ``random:`` keys ``kind`` reads: declared, or its older ``random_keys`` (of any type)."""
+    declared = getattr(kind, "random_parameters", None)
+    if declared is not None:
+        return tuple(declared)
+    return tuple(Param(str(k), "any") for k in getattr(kind, "random_keys", ()))
+
+
+def effect_of(kind: Any) -> str | None:
+    """``down`` / ``paused`` when ``kind`` takes its nodes down or pauses them for the fault, else None."""
+    effect = getattr(kind, "effect", None)
+    return effect if effect in EFFECTS else None
+
+
+def description_of(kind: Any) -> str:
+    """The kind's one-line description (its declared one, else the first line of its docstring)."""
+    text = getattr(kind, "description", None) or getattr(kind, "__doc__", None) or ""
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+class Kind:
+    """A base for new fault kinds: every declaration with its default, and validate / random_params /
+    nodes / smaller derived from ``parameters`` and ``random_parameters``. A subclass sets ``name``,
+    ``capability``, ``parameters`` (and what else applies) and writes ``start`` and ``stop``.
+
+    Derived behaviour: ``validate`` checks the fields against the declarations and every ``nodes`` field's
+    names against the cluster's; ``random_params`` keeps the step's fields (the random keys that are not
+    step fields, like ``among``, only steer the draw), fills in defaults and, when a ``nodes`` field is left
+    empty, picks one node with the seeded source (among ``among`` when given); ``nodes`` is the union of the
+    ``nodes`` fields; ``smaller`` drops one node at a time."""
+
+    name = ""
+    capability = ""
+    description = ""
+    network = False
+    effect: str | None = None
+    parameters: tuple[Param, ...] = ()
+    random_parameters: tuple[Param, ...] = ()
+
+    @property
+    def random_keys(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.random_parameters)
+
+    def _node_fields(self) -> list[str]:
+        return [p.name for p in self.parameters if p.type == "nodes"]
+
+    def validate(self, params: Mapping[str, Any], ctx: FaultContext) -> None:
+        check_params(self.parameters, params, self.name)
+        for key in self._node_fields():
+            check_nodes(params, key, ctx)
+
+    def random_params(self, rng: random.Random, ctx: FaultContext, spec: Mapping[str, Any]) -> dict[str, Any]:
+        only_random = {p.name for p in self.random_parameters} - {p.name for p in self.parameters}
+        out = with_defaults(self.parameters, {k: v for k, v in spec.items() if k not in only_random})
+        among = list(spec.get("among") or ctx.nodes)
+        for key in self._node_fields():
+            if not out.get(key) and among:
+                out[key] = [rng.choice(among)]
+        return out
+
+    def nodes(self, params: Mapping[str, Any], ctx: FaultContext) -> frozenset[str]:
+        return frozenset(n for key in self._node_fields() for n in params.get(key) or [])
+
+    def smaller(self, params: Mapping[str, Any], ctx: FaultContext) -> Iterator[dict[str, Any]]:
+        for key in self._node_fields():
+            for fewer in drop_one(params.get(key) or []):
+                yield {**params, key: fewer}
+
+    def start(self, cluster: Cluster, params: Mapping[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def stop(self, cluster: Cluster, params: Mapping[str, Any]) -> None:
+        raise NotImplementedError

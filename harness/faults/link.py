@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.faults.base import FaultContext, ParamError, check_nodes, drop_one
+from harness.faults.base import FaultContext, Param, ParamError, check_links, check_nodes, drop_one
+from harness.faults.params import MAX_INT32
 from harness.names import CLIENT, CLIENTS, PEERS, ROUTES, TOXIC_ATTRIBUTES, TOXICS
+
+if TYPE_CHECKING:
+    from harness.platform import Cluster
 
 # The values a link step gets for the attributes it leaves out, where not 0 (the attributes themselves, and
 # the toxics, are ``harness.names.TOXIC_ATTRIBUTES``).
@@ -29,6 +33,9 @@ TOXIC_DEFAULTS: dict[str, dict[str, int]] = {
     toxic: {a: _NONZERO.get(toxic, {}).get(a, 0) for a in attrs} for toxic, attrs in TOXIC_ATTRIBUTES.items()
 }
 _STEP_KEYS = {"kind", "at", "duration", "toxic", "nodes", "links", "toxics"}
+_ATTRIBUTES = tuple(dict.fromkeys(a for attrs in TOXIC_ATTRIBUTES.values() for a in attrs))
+_AT_LEAST_ONE = ("average_size",)
+LINKS = Param("links", "links", "Explicit directed links [src, dst] (resolved schedules list them).")
 
 
 def links_of(nodes: list[str], ctx: FaultContext) -> list[list[str]]:
@@ -36,13 +43,45 @@ def links_of(nodes: list[str], ctx: FaultContext) -> list[list[str]]:
     return [[a, b] for a, b in ctx.links if not nodes or a in nodes or b in nodes]
 
 
+def fewer_links(params: Mapping[str, Any], ctx: FaultContext) -> Iterator[dict[str, Any]]:
+    """Smaller variants of a step over links (for shrinking): each half of its ``links``, then its ``nodes``
+    less one node, with their links."""
+    links = params.get("links") or []
+    if len(links) > 1:
+        half = len(links) // 2
+        yield {**params, "links": links[:half]}
+        yield {**params, "links": links[half:]}
+    for fewer in drop_one(params.get("nodes") or []):
+        yield {**params, "nodes": fewer, "links": links_of(fewer, ctx)}
+
+
 class Link:
     """``kind: link``."""
 
     name = "link"
     capability = "link"
+    description = "degrade links with a Toxiproxy toxic (latency, bandwidth, slicer, resets, timeouts)"
     network = True
-    random_keys: tuple[str, ...] = ("toxics",)
+    effect = None
+    parameters = (
+        Param("toxic", "choice", "The toxic put on the links.", required=True, choices=TOXICS),
+        Param("nodes", "nodes", "Links from and to these nodes (default: every link)."),
+        *(
+            Param(
+                a,
+                "integer",
+                f"Toxic attribute {a}.",
+                minimum=1 if a in _AT_LEAST_ONE else 0,
+                maximum=MAX_INT32,
+            )
+            for a in _ATTRIBUTES
+        ),
+        LINKS,
+    )
+    random_parameters = (
+        Param("toxics", "choices", "Toxics a random link fault is drawn from.", choices=TOXICS),
+    )
+    random_keys = ("toxics",)
 
     def validate(self, params: Mapping[str, Any], ctx: FaultContext) -> None:
         toxic = params.get("toxic")
@@ -53,11 +92,7 @@ class Link:
                 allowed = ", ".join(TOXIC_DEFAULTS[toxic]) or "none"
                 raise ParamError((key,), f"not an attribute of toxic {toxic}; its attributes: {allowed}")
         check_nodes(params, "nodes", ctx)
-        for i, pair in enumerate(params.get("links") or []):
-            if list(pair) not in [list(x) for x in ctx.links]:
-                raise ParamError(
-                    ("links", i), f"no link {pair!r} in the topology; links are [src, dst] pairs"
-                )
+        check_links(params, ctx)
 
     def random_params(self, rng: random.Random, ctx: FaultContext, spec: Mapping[str, Any]) -> dict[str, Any]:
         out = {k: v for k, v in spec.items() if k != "toxics"}
@@ -72,23 +107,17 @@ class Link:
     def nodes(self, params: Mapping[str, Any], ctx: FaultContext) -> frozenset[str]:
         return frozenset(n for pair in params.get("links") or links_of([], ctx) for n in pair)
 
-    def start(self, cluster: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    def start(self, cluster: Cluster, params: Mapping[str, Any]) -> dict[str, Any]:
         attrs = {k: params[k] for k in TOXIC_DEFAULTS[params["toxic"]] if k in params}
         for src, dst in params["links"]:
             cluster.net.link(src, dst, kind=params["toxic"], **attrs)
         return {"links": [list(p) for p in params["links"]], "attributes": attrs}
 
-    def stop(self, cluster: Any, params: Mapping[str, Any]) -> None:
+    def stop(self, cluster: Cluster, params: Mapping[str, Any]) -> None:
         cluster.net.heal()
 
     def smaller(self, params: Mapping[str, Any], ctx: FaultContext) -> Iterator[dict[str, Any]]:
-        links = params.get("links") or []
-        if len(links) > 1:
-            half = len(links) // 2
-            yield {**params, "links": links[:half]}
-            yield {**params, "links": links[half:]}
-        for fewer in drop_one(params.get("nodes") or []):
-            yield {**params, "nodes": fewer, "links": links_of(fewer, ctx)}
+        return fewer_links(params, ctx)
 
 
 def proxied_links(events: Iterable[Any]) -> frozenset[str]:

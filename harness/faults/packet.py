@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadInput
-from harness.faults.base import FaultContext, ParamError, check_nodes, drop_one
-from harness.faults.link import links_of
+from harness.faults.base import FaultContext, Param, ParamError, check_links, check_nodes
+from harness.faults.link import LINKS, fewer_links, links_of
 from harness.net.netem import Netem
+
+if TYPE_CHECKING:
+    from harness.platform import Cluster
 
 _COMMON = {"kind", "at", "duration", "links", "nodes"}
 NETEM_KEYS = ("delay", "jitter", "duplicate", "reorder", "loss")
@@ -28,22 +31,34 @@ class _LinkSet:
 
     name = ""
     capability = ""
+    description = ""
     network = True
+    effect = None
     random_keys: tuple[str, ...] = ()
-    own: tuple[str, ...] = ()
+    random_parameters: tuple[Param, ...] = ()
+    own: tuple[Param, ...] = ()
+    _WHICH = (
+        LINKS,
+        Param("nodes", "nodes", "Every link from or to these nodes (default: one node drawn from the seed)."),
+    )
+
+    @property
+    def parameters(self) -> tuple[Param, ...]:
+        return (*self.own, *self._WHICH)
+
+    @property
+    def own_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.own)
 
     def validate(self, params: Mapping[str, Any], ctx: FaultContext) -> None:
         for key in params:
-            if key not in _COMMON and key not in self.own:
+            if key not in _COMMON and key not in self.own_names:
                 raise ParamError(
-                    (key,), f"not a field of {self.name}; its fields: {', '.join(self.own)}, links, nodes"
+                    (key,),
+                    f"not a field of {self.name}; its fields: {', '.join(self.own_names)}, links, nodes",
                 )
         check_nodes(params, "nodes", ctx)
-        for i, pair in enumerate(params.get("links") or []):
-            if list(pair) not in [list(x) for x in ctx.links]:
-                raise ParamError(
-                    ("links", i), f"no link {pair!r} in the topology; links are [src, dst] pairs"
-                )
+        check_links(params, ctx)
         self.check_own(params)
 
     def check_own(self, params: Mapping[str, Any]) -> None:
@@ -60,15 +75,9 @@ class _LinkSet:
         return frozenset(n for pair in params.get("links") or [] for n in pair if n in ctx.nodes)
 
     def smaller(self, params: Mapping[str, Any], ctx: FaultContext) -> Iterator[dict[str, Any]]:
-        links = params.get("links") or []
-        if len(links) > 1:
-            half = len(links) // 2
-            yield {**params, "links": links[:half]}
-            yield {**params, "links": links[half:]}
-        for fewer in drop_one(params.get("nodes") or []):
-            yield {**params, "nodes": fewer, "links": links_of(fewer, ctx)}
+        return fewer_links(params, ctx)
 
-    def stop(self, cluster: Any, params: Mapping[str, Any]) -> None:
+    def stop(self, cluster: Cluster, params: Mapping[str, Any]) -> None:
         cluster.net.heal()
 
 
@@ -76,7 +85,18 @@ class PacketLoss(_LinkSet):
     """``kind: packet-loss``: ``probability`` (0 < p <= 1, default 0.3) of dropping each packet."""
 
     name = capability = "packet-loss"
-    own = ("probability",)
+    description = "drop each packet of the chosen links with a probability (iptables statistic)"
+    own = (
+        Param(
+            "probability",
+            "number",
+            "Chance of dropping each packet.",
+            default=0.3,
+            minimum=0,
+            maximum=1,
+            exclusive_minimum=True,
+        ),
+    )
 
     def check_own(self, params: Mapping[str, Any]) -> None:
         p = params.get("probability", 0.3)
@@ -84,6 +104,7 @@ class PacketLoss(_LinkSet):
             raise ParamError(("probability",), f"expected a number in (0, 1], got {p!r}")
 
     def start(self, cluster: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+        # Any: only a packet-level net (docker) has loss / netem; the capability was checked before the run
         p = float(params.get("probability", 0.3))
         cluster.net.loss([tuple(x) for x in params["links"]], p)
         return {"links": [list(x) for x in params["links"]], "probability": p}
@@ -93,7 +114,20 @@ class NetemFault(_LinkSet):
     """``kind: netem``: ``delay`` / ``jitter`` (ms), ``duplicate`` / ``reorder`` / ``loss`` (percent)."""
 
     name = capability = "netem"
-    own = NETEM_KEYS
+    description = "delay, jitter, duplicate, reorder or lose the chosen links' packets (kernel sch_netem)"
+    own = (
+        Param("delay", "number", "Added delay, ms (needed by jitter and reorder).", minimum=0),
+        Param("jitter", "number", "Delay variation, ms.", minimum=0),
+        Param("duplicate", "number", "Percent of packets sent twice.", minimum=0, maximum=100),
+        Param(
+            "reorder",
+            "number",
+            "Percent of packets sent at once, ahead of delayed ones.",
+            minimum=0,
+            maximum=100,
+        ),
+        Param("loss", "number", "Percent of packets dropped.", minimum=0, maximum=100),
+    )
 
     def setting(self, params: Mapping[str, Any]) -> Netem:
         return Netem(**{k: params[k] for k in NETEM_KEYS if k in params})

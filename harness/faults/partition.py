@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadInput
-from harness.faults.base import FaultContext, ParamError, check_nodes, drop_one
+from harness.faults.base import FaultContext, Param, ParamError, check_nodes, drop_one
 from harness.net import grudge as g
 from harness.net.base import PARTITION_MODES
+
+if TYPE_CHECKING:
+    from harness.platform import Cluster
 
 SHAPES = ("isolate", "halves", "majorities-ring", "bridge", "one-way", "groups")
 _MIN_NODES = {"isolate": 2, "halves": 2, "one-way": 2, "groups": 2, "bridge": 3, "majorities-ring": 4}
@@ -45,8 +48,31 @@ class Partition:
 
     name = "partition"
     capability = "partition"
+    description = "cut the network by a shape: nodes on different sides cannot reach each other"
     network = True
-    random_keys: tuple[str, ...] = ("shapes", "mode")
+    effect = None
+    parameters = (
+        Param("shape", "choice", "Which nodes cannot reach which.", required=True, choices=SHAPES),
+        Param(
+            "mode",
+            "choice",
+            "blackhole: traffic hangs; refuse: it fails fast.",
+            default="blackhole",
+            choices=PARTITION_MODES,
+        ),
+        Param(
+            "nodes",
+            "nodes",
+            "isolate: the nodes cut off; one-way: the nodes that cannot reach the others; "
+            "halves/bridge/majorities-ring: the node order (default: shuffled by the seed).",
+        ),
+        Param("groups", "groups", "groups: nodes in different groups cannot reach each other."),
+    )
+    random_parameters = (
+        Param("shapes", "choices", "Partition shapes a random partition is drawn from.", choices=SHAPES[:-1]),
+        Param("mode", "choice", "Partition mode of random partitions.", choices=PARTITION_MODES),
+    )
+    random_keys = tuple(p.name for p in random_parameters)
 
     def validate(self, params: Mapping[str, Any], ctx: FaultContext) -> None:
         shape = params.get("shape")
@@ -115,7 +141,7 @@ class Partition:
             return frozenset(n for p in parts[1:] for n in p)
         return frozenset(ctx.nodes)
 
-    def start(self, cluster: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    def start(self, cluster: Cluster, params: Mapping[str, Any]) -> dict[str, Any]:
         try:
             cut = grudge_of(params, tuple(cluster.nodes))
         except BadInput as e:
@@ -123,7 +149,7 @@ class Partition:
         cluster.net.partition(cut, mode=params.get("mode", "blackhole"))
         return {"grudge": {a: sorted(bs) for a, bs in cut.items()}}
 
-    def stop(self, cluster: Any, params: Mapping[str, Any]) -> None:
+    def stop(self, cluster: Cluster, params: Mapping[str, Any]) -> None:
         cluster.net.heal()
 
     def smaller(self, params: Mapping[str, Any], ctx: FaultContext) -> Iterator[dict[str, Any]]:

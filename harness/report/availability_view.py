@@ -33,22 +33,6 @@ def figures(data: ReportData) -> Figures | None:
         return None
 
 
-def explain(valid: Any, details: AvailabilityDetails) -> str:
-    """Plain words for the verdict banner."""
-    limits = ", ".join(f"{k} {v}" for k, v in details.thresholds.items()) or "none"
-    if valid is True:
-        return (
-            f"The system stayed available within the experiment's thresholds ({limits}): the rates, "
-            "latencies and recovery times below are inside them."
-        )
-    broken = details.breaches
-    return (
-        f"Availability fell outside the experiment's thresholds ({limits}) in {len(broken)} window(s): "
-        + "; ".join(str(b) for b in broken[:6])
-        + ("; ..." if len(broken) > 6 else "")
-    )
-
-
 def _fault_for(fig: Figures, w: FaultWindow) -> Mapping[str, Any] | None:
     return next((f for f in fig.get("faults") or [] if f.get("start_index") == w.start_index), None)
 

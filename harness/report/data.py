@@ -8,50 +8,17 @@ wrong type is ``BadInput`` naming the file and the field. The outcome is ``harne
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness import outcome as oc
 from harness.bundle import Bundle
+from harness.faultop import FaultWindow, fault_windows
 from harness.history import History, Pair
 from harness.op import Op, Process
 from harness.record import ResultsRecord, RunRecord
 
-
-@dataclass(frozen=True)
-class FaultWindow:
-    """One fault from its ``start-<kind>`` op to its ``stop-<kind>`` op (``end`` None: never ended)."""
-
-    kind: str
-    start: int
-    end: int | None
-    nodes: tuple[str, ...]
-    value: Any
-    start_index: int
-
-    @property
-    def label(self) -> str:
-        who = ", ".join(self.nodes) if self.nodes else "all"
-        return f"{self.kind} {who}"
-
-    def detail(self) -> str:
-        """A plain-words description for tooltips: the grudge when there is one."""
-        parts = [self.label]
-        grudge = self.value.get("grudge") if isinstance(self.value, dict) else None
-        if isinstance(grudge, dict) and grudge:
-            drops = "; ".join(
-                f"{k} drops {', '.join(map(str, v)) or 'none'}"
-                for k, v in grudge.items()
-                if isinstance(v, (list, tuple))
-            )
-            if drops:
-                parts.append(f"grudge: {drops}")
-        if isinstance(self.value, dict) and self.value.get("observed"):
-            parts.append("not scheduled: observed by the nemesis's watch, not caused by the harness")
-        if self.end is None:
-            parts.append("(not ended before the history closed)")
-        return " | ".join(parts)
+__all__ = ["FaultWindow", "ReportData", "load", "pack_lanes"]  # FaultWindow: harness.faultop's
 
 
 @dataclass(frozen=True)
@@ -88,41 +55,6 @@ class ReportData:
             return oc.of_bundle(self.run, None)
         valid = self.results.valid
         return oc.of_bundle(self.run, "unknown" if valid is None else valid, self.results.outcome)
-
-
-def _fault_nodes(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, dict):
-        return ()
-    nodes = value.get("nodes")
-    if isinstance(nodes, (list, tuple)):
-        return tuple(str(n) for n in nodes)
-    grudge = value.get("grudge")
-    if isinstance(grudge, dict):
-        return tuple(str(n) for n in grudge)
-    return ()
-
-
-def fault_windows(history: History, t_end: int) -> tuple[list[FaultWindow], list[Op]]:
-    """Pair ``start-<kind>`` with a ``stop-<kind>`` (same nodes, else FIFO); other nemesis ops are points."""
-    open_: dict[str, deque[Op]] = defaultdict(deque)
-    done: list[FaultWindow] = []
-    points: list[Op] = []
-    for op in history.nemesis_ops():
-        if op.f.startswith("start-"):
-            open_[op.f[6:]].append(op)
-        elif op.f.startswith("stop-") and open_[op.f[5:]]:
-            q = open_[op.f[5:]]
-            nodes = _fault_nodes(op.value)
-            same = next((k for k, c in enumerate(q) if nodes and _fault_nodes(c.value) == nodes), 0)
-            s = q[same]
-            del q[same]
-            done.append(FaultWindow(op.f[5:], s.time, op.time, _fault_nodes(s.value), s.value, s.index))
-        else:
-            points.append(op)
-    for kind, q in open_.items():
-        done.extend(FaultWindow(kind, s.time, None, _fault_nodes(s.value), s.value, s.index) for s in q)
-    done.sort(key=lambda w: (w.start, w.start_index))
-    return done, points
 
 
 def pack_lanes(pairs: list[Pair], t_end: int) -> dict[Process, int]:
@@ -168,7 +100,7 @@ def load(bundle: Bundle) -> ReportData:
     t0, t1 = min(times), max(times)
     if t1 <= t0:
         t1 = t0 + 1
-    faults, points = fault_windows(history, t1)
+    faults, points = fault_windows(history)
     return ReportData(
         run=run,
         results=results,

@@ -4,7 +4,8 @@ critical sections on a time axis with their fencing tokens.
 Exactly-once details name lost, duplicated, unexpected and recovered messages; each row shows the message's
 delivery trail, taken from the details (``trail``) or else from the history's final ``read-deliveries`` op.
 Lock-safety details name overlapping pairs of critical sections (first to last accepted write of each holder
-at the resource), token regressions and duplicate grants.
+at the resource), token regressions and duplicate grants. ``exactly_once_view`` and ``lock_view`` are the two
+checkers' report views (named by their declarations).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from harness.checkers.exactly_once import ExactlyOnceDetails
 from harness.checkers.lock_safety import LockSafetyDetails
 from harness.history import History, Pair
+from harness.report.data import ReportData
 from harness.report.markup import esc, show, table, tag
 
 
@@ -63,6 +65,11 @@ def _send(by_index: Mapping[int, Pair], i: Any) -> str:
     return f"#{i} p{p.invoke.process} {p.type}"
 
 
+def exactly_once_view(d: ExactlyOnceDetails, data: ReportData) -> str:
+    """The message tables of a decided exactly-once result (nothing when undecided)."""
+    return render_exactly_once(d, data.pairs, data.history) if d.decided else ""
+
+
 def render_exactly_once(d: ExactlyOnceDetails, pairs: list[Pair], history: History) -> str:
     by_index = {p.invoke.index: p for p in pairs}
     trails = delivery_trails(history)
@@ -108,6 +115,11 @@ def _num(v: Any) -> float | None:
     if isinstance(v, Mapping):
         v = v.get("time")
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def lock_view(d: LockSafetyDetails, data: ReportData) -> str:
+    """The overlapping critical sections, regressions and early grants of a lock-safety result."""
+    return render_lock(d)
 
 
 def render_lock(d: LockSafetyDetails) -> str:
@@ -172,32 +184,29 @@ def render_lock(d: LockSafetyDetails) -> str:
                 class_="note",
             )
         )
-    regressions = list(d.token_regressions)
-    out.append(tag("h3", esc(f"Token regressions ({len(regressions)})")))
+    regressions, dups, early = list(d.token_regressions), list(d.duplicate_grants), list(d.lease_overlaps)
     out.append(
-        table(
+        _listed(
+            "Token regressions",
+            len(regressions),
             ["write seq", "token", "previous token"],
             [[esc(r.get("seq")), esc(r.get("token")), esc(r.get("previous_token"))] for r in regressions],
-            class_="lock-regressions",
+            "lock-regressions",
         )
-        if regressions
-        else tag("p", "none", class_="note")
     )
-    dups = list(d.duplicate_grants)
-    out.append(tag("h3", esc(f"Tokens granted more than once ({len(dups)})")))
     out.append(
-        table(
+        _listed(
+            "Tokens granted more than once",
+            len(dups),
             ["token", "grant ops"],
             [[esc(g.get("token")), esc(", ".join(f"#{i}" for i in g.get("grants") or []))] for g in dups],
-            class_="lock-dups",
+            "lock-dups",
         )
-        if dups
-        else tag("p", "none", class_="note")
     )
-    early = list(d.lease_overlaps)
-    out.append(tag("h3", esc(f"Grants inside a running lease ({len(early)})")))
     out.append(
-        table(
+        _listed(
+            "Grants inside a running lease",
+            len(early),
             ["lock", "first holder", "first lease (granted, expires)", "second holder", "second granted at"],
             [
                 [
@@ -210,12 +219,16 @@ def render_lock(d: LockSafetyDetails) -> str:
                 for g in early
                 if isinstance(g.get("first"), Mapping) and isinstance(g.get("second"), Mapping)
             ],
-            class_="lock-early-grants",
+            "lock-early-grants",
         )
-        if early
-        else tag("p", "none", class_="note")
     )
     return tag("section", "".join(out), class_="counterexample lock-safety")
+
+
+def _listed(title: str, count: int, headers: list[str], rows: list[list[str]], class_: str) -> str:
+    """A heading with the count, then the rows as a table (or "none" when there are none)."""
+    body = table(headers, rows, class_=class_) if count else tag("p", "none", class_="note")
+    return tag("h3", esc(f"{title} ({count})")) + body
 
 
 def _grant_text(g: Mapping[str, Any]) -> str:

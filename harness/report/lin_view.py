@@ -4,7 +4,8 @@ For the failing key: its operations on a time axis, one lane per process, each l
 operations of the longest partial linearization carry their position in that order, and the operations that
 could not go next after it (``stuck_ops``) are marked, so a person sees which read could not be explained.
 Below the drawing: every longest partial linearization as an ordered list, and the involved
-operations as a table.
+operations as a table. ``view`` is the checker's report view (``harness.checkers.linearizable.CHECKER`` names
+it).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.checkers.linearizable import FailedPart
+from harness.checkers.linearizable import FailedPart, LinearizableDetails
 from harness.history import Pair
+from harness.report.data import ReportData
 from harness.report.markup import esc, fmt_seconds, show, table, tag
 
 MAX_DRAWN = 150
@@ -52,6 +54,11 @@ def _chosen(ops: list[int], longest: list[int], stuck: list[int], by_index: Mapp
 
 def _end(p: Pair, default: int) -> int:
     return p.complete.time if p.complete is not None else default
+
+
+def view(d: LinearizableDetails, data: ReportData) -> str:
+    """The failed key's drawing (nothing when no key failed)."""
+    return "" if d.failed_part is None else render(d.failed_part, data.pairs)
 
 
 def render(failed: FailedPart, pairs: list[Pair]) -> str:

@@ -3,7 +3,7 @@
 Every value that came from a history, a log or a results file passes through ``esc`` (text and attributes) or
 ``script_json`` (data embedded for the page's script), so a value such as ``<script>alert(1)</script>``
 shows as text. Section modules build strings with these helpers only; nothing else writes raw markup from
-data.
+data. ``show``, the short text form of a value, is ``harness.op.show`` (checkers' plain words use it too).
 """
 
 from __future__ import annotations
@@ -12,26 +12,14 @@ import html
 import json
 from typing import Any
 
+from harness.op import show
+
+__all__ = ["attrs", "esc", "fmt_seconds", "script_json", "show", "table", "tag", "text"]
+
 
 def esc(value: Any) -> str:
     """Escape any value for HTML text or a double-quoted attribute (quotes included)."""
     return html.escape(value if isinstance(value, str) else show(value), quote=True)
-
-
-def show(value: Any, limit: int = 0) -> str:
-    """A compact, readable text form of a history value (JSON for containers), cut to ``limit`` if set."""
-    if isinstance(value, str):
-        text = value
-    elif value is None:
-        text = "nil"
-    else:
-        try:
-            text = json.dumps(value, separators=(",", ":"), sort_keys=False, default=str)
-        except (TypeError, ValueError):
-            text = str(value)
-    if limit and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text
 
 
 def attrs(**kv: Any) -> str:

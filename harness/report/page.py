@@ -1,30 +1,22 @@
 """Assembles ``report.html``: one self-contained page (inline CSS, JS, SVG; no network) from ``ReportData``.
 
 Order of the page: what ran (experiment, seed, target, mode, replay command) and its outcome; a verdict banner
-per invariant; the counterexample of each violated invariant; the op timeline with fault bands; throughput and
-latency; per node downs and pauses; the fault list; every operation (a virtualised table fed by embedded
-JSON); node logs.
+per invariant; the counterexample of each violated invariant (drawn by the view its checker declares,
+``harness.checkers.contract``; a view that fails leaves a note, not a broken page); the op timeline with
+fault bands; throughput and latency; per node downs and pauses; the fault list; every operation (a
+virtualised table fed by embedded JSON); node logs.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
-from harness.checkers.exactly_once import ExactlyOnceDetails
-from harness.checkers.linearizable import LinearizableDetails
-from harness.checkers.lock_safety import LockSafetyDetails
-from harness.checkers.txn.check import TxnDetails
+from harness.checkers.contract import Checker, Checkers
 from harness.record import RunRecord
-from harness.report import (
-    availability_view,
-    effects_view,
-    evidence_view,
-    lin_view,
-    timeline,
-    txn_view,
-    verdicts,
-)
+from harness.report import availability_view, evidence_view, timeline, txn_view, verdicts
 from harness.report.data import ReportData
 from harness.report.markup import esc, fmt_seconds, script_json, show, table, tag
 
@@ -130,22 +122,35 @@ def _faults_table(data: ReportData, avail: availability_view.Figures | None = No
     return table(["fault", "nodes", "start", "end", "duration", "recovery", "detail"], rows, class_="faults")
 
 
-def _counterexamples(data: ReportData) -> str:
-    """Each failed checker's counterexample, drawn by the view of its details' type."""
+def _counterexamples(data: ReportData, checkers: Checkers) -> str:
+    """Each failed checker's counterexample, drawn by the view its checker declares (none: nothing drawn)."""
     out = []
     for name, r in (data.results.results if data.results is not None else {}).items():
-        if r.valid is not False:
+        checker = checkers.of(r)
+        if r.valid is not False or checker is None or checker.view is None:
             continue
-        d, head = r.details, tag("h2", esc(f"Why {name} failed"))
-        if isinstance(d, LinearizableDetails) and d.failed_part is not None:
-            out.append(head + lin_view.render(d.failed_part, data.pairs))
-        elif isinstance(d, ExactlyOnceDetails) and d.decided:
-            out.append(head + effects_view.render_exactly_once(d, data.pairs, data.history))
-        elif isinstance(d, TxnDetails):
-            out.append(head + txn_view.render(d))
-        elif isinstance(d, LockSafetyDetails):
-            out.append(head + effects_view.render_lock(d))
+        try:
+            drawn = _view(checker)(r.details, data)
+        except Exception as e:  # noqa: BLE001 - a broken view costs its drawing, not the report
+            drawn = tag(
+                "p",
+                esc(f"The view {checker.view} of the {checker.name} checker failed: {type(e).__name__}: {e}"),
+                class_="note view-error",
+            )
+        if drawn:
+            out.append(tag("h2", esc(f"Why {name} failed")) + drawn)
     return "".join(out)
+
+
+def _view(checker: Checker) -> Callable[..., str]:
+    """The function a checker's ``view`` names (``module:function``), imported now that a report is drawn."""
+    module, _, attr = str(checker.view).partition(":")
+    fn = importlib.import_module(module)
+    for part in attr.split("."):
+        fn = getattr(fn, part)
+    if not callable(fn):
+        raise TypeError(f"{checker.view} is not a function view(details, data) -> str")
+    return fn
 
 
 def _nodes(data: ReportData) -> str:
@@ -192,11 +197,13 @@ def _logs(data: ReportData) -> str:
     return "".join(out)
 
 
-def render(data: ReportData) -> str:
+def render(data: ReportData, checkers: Checkers | None = None) -> str:
+    """The page; ``checkers`` (default: the installed ones) give verdicts their words, ops and views."""
     run = data.run
     outcome = data.outcome()
     title = f"chaos report: {run.experiment if run.experiment is not None else 'unnamed run'}"
-    highlight = verdicts.named_ops(data.results)
+    checkers = checkers or Checkers()
+    highlight = verdicts.named_ops(data.results, checkers)
     avail = availability_view.figures(data)
     parts = [
         tag("h1", esc(title)),
@@ -219,8 +226,8 @@ def render(data: ReportData) -> str:
         )
     parts += [
         tag("h2", "Verdicts"),
-        verdicts.banners(data.results, run),
-        _counterexamples(data),
+        verdicts.banners(data.results, run, checkers),
+        _counterexamples(data, checkers),
         tag("h2", "Timeline of client operations"),
         tag(
             "p",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from harness.faults.process import DOWN_KINDS, PAUSE_KINDS
+from harness.faultop import DOWN, EFFECTS
 from harness.history import Pair
 from harness.report.data import FaultWindow, ReportData
 from harness.report.markup import attrs, esc, fmt_seconds, show, tag
@@ -265,22 +265,20 @@ def _chart(
 
 def node_lanes(data: ReportData) -> tuple[str, list[dict[str, object]]]:
     """Per node: its down (kill, restart) and paused windows on the shared time axis, their counts and the
-    total time down or paused; the kinds are those of ``harness.faults.process``."""
+    total time down or paused; a window's ``effect`` (recorded with its fault op) says which it is."""
     axis = Axis(data.t0, data.t1)
     nodes = data.nodes
     rows: list[dict[str, object]] = []
     parts = []
     for i, node in enumerate(nodes):
         y = 4 + i * LANE_H
-        mine = [
-            w for w in data.faults if node in w.nodes and (w.kind in DOWN_KINDS or w.kind in PAUSE_KINDS)
-        ]
+        mine = [w for w in data.faults if node in w.nodes and w.effect in EFFECTS]
         down = sum((w.end if w.end is not None else axis.t1) - w.start for w in mine)
         rows.append(
             {
                 "node": node,
-                "downs": sum(w.kind in DOWN_KINDS for w in mine),
-                "pauses": sum(w.kind in PAUSE_KINDS for w in mine),
+                "downs": sum(w.effect == DOWN for w in mine),
+                "pauses": sum(w.effect != DOWN for w in mine),
                 "down": down,
                 "faults": sum(node in w.nodes for w in data.faults),
             }
@@ -288,7 +286,7 @@ def node_lanes(data: ReportData) -> tuple[str, list[dict[str, object]]]:
         parts.append(f'<text class="lane-label" x="4" y="{y + 12}">{esc(node)}</text>')
         for w in mine:
             xa, xb = axis.x(w.start), axis.x(w.end if w.end is not None else axis.t1)
-            cls = "node-down" if w.kind in DOWN_KINDS else "node-pause"
+            cls = "node-down" if w.effect == DOWN else "node-pause"
             parts.append(
                 f'<rect{attrs(class_=cls, data_node=node, data_kind=w.kind)} x="{xa:.1f}" '
                 f'y="{y + 2}" width="{max(xb - xa, 1.5):.1f}" height="{LANE_H - 4}">'

@@ -6,6 +6,7 @@ and for each cycle anomaly its witness drawn as the cycle itself: transactions a
 dependency an arrow labelled with its kind (ww, wr, rw, process, realtime), and below it every edge's reason
 in words. A non-cycle anomaly lists the transactions it names with their micro-ops. Everything is read from
 the result's ``details`` (harness/checkers/txn/anomaly.py writes them); nothing is re-checked here.
+``view`` is the two checkers' report view (their declarations in ``harness.checkers.txn.check`` name it).
 """
 
 from __future__ import annotations
@@ -15,21 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.checkers.txn.check import TxnDetails
+from harness.report.data import ReportData
 from harness.report.markup import esc, show, table, tag
 
 BOX_W, BOX_H = 170, 46
 MAX_DRAWN = 12
 KIND_CLASS = {"ww": "ww", "wr": "wr", "rw": "rw", "process": "order", "realtime": "order"}
-
-
-def named_ops(d: TxnDetails) -> set[int]:
-    """Invocation indices of the transactions the anomalies name (drawn even in an aggregated timeline)."""
-    out: set[int] = set()
-    for a in d.anomalies:
-        for t in a.get("txns") or []:
-            if isinstance(t, Mapping) and isinstance(t.get("index"), int):
-                out.add(t["index"])
-    return out
 
 
 def _mops_text(ops: Any, limit: int = 60) -> str:
@@ -150,6 +142,11 @@ def _clip(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]
     sy = (BOX_H / 2 + 4) / abs(dy) if dy else math.inf
     s = min(sx, sy)
     return a[0] + dx * s, a[1] + dy * s
+
+
+def view(d: TxnDetails, data: ReportData) -> str:
+    """The anomalies of a failed list-append / rw-register result."""
+    return render(d)
 
 
 def render(d: TxnDetails) -> str:

@@ -4,10 +4,10 @@ It runs in its own thread on the run's clock (seconds since the workload started
 injected so tests follow a schedule in simulated time). A plan is either a ``Schedule`` (the seeded timeline
 of an experiment, followed through ``schedule.simulate``) or a ``FaultLoop`` (one fault at a time, each chosen
 when its turn comes, e.g. on whichever node leads now: what hand-written integration tests use). Each fault
-start and stop is an op of process ``"nemesis"``, type ``info``, ``f`` = ``start-<kind>`` / ``stop-<kind>``,
-value = ``{"kind", "nodes", ...params, ...what start returned (e.g. the grudge)}``, in the same history as the
-client ops. The nemesis always heals: a fault whose start raised is undone at once (best effort) before the
-error is reported, and ``stop()`` ends every active fault (recording its stop, with the error if its stop
+start and stop is a ``harness.faultop.FaultOp`` (kind, affected nodes, the step's params, what start returned,
+e.g. the grudge, and the kind's declared ``effect``), written by that module's codec into the same history as
+the client ops. The nemesis always heals: a fault whose start raised is undone at once (best effort) before
+the error is reported, and ``stop()`` ends every active fault (recording its stop, with the error if its stop
 raised) and heals the network, so a run that crashed or was interrupted still records an end for every start.
 While it plays the plan it also watches the nodes (``harness.runtime.watch``): an outage it did not cause is
 recorded too.
@@ -23,10 +23,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from harness.faults.base import FaultContext
+from harness.faultop import START, STOP, FaultOp
+from harness.faults.base import FaultContext, effect_of
 from harness.faults.event import FaultEvent
 from harness.history import HistoryWriter
-from harness.op import NEMESIS
 from harness.registry import Registries
 from harness.runtime.clock import MONOTONIC, Clock
 from harness.runtime.watch import NodeWatch
@@ -113,12 +113,13 @@ class Nemesis:
         with self._lock:
             return list(self._active.values())
 
-    def _value(self, ev: FaultEvent, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        nodes = sorted(self.kind(ev.kind).nodes(ev.params, self.ctx))
-        value = {**ev.params, "kind": ev.kind, "nodes": nodes, "at": ev.at, "duration": ev.duration}
+    def _op(self, phase: str, ev: FaultEvent, extra: Mapping[str, Any] | None = None) -> FaultOp:
+        kind = self.kind(ev.kind)
+        details = {**ev.params, "at": ev.at, "duration": ev.duration}
         if "nodes" in ev.params:  # the step's own node list (an order, the cut-off side) beside the affected
-            value["step_nodes"] = list(ev.params["nodes"])
-        return {**value, **(extra or {})}
+            details["step_nodes"] = list(ev.params["nodes"])
+        nodes = tuple(sorted(kind.nodes(ev.params, self.ctx)))
+        return FaultOp(phase, ev.kind, nodes, {**details, **(extra or {})}, effect_of(kind))
 
     def _start(self, ev: FaultEvent) -> None:
         kind = self.kind(ev.kind)
@@ -132,7 +133,7 @@ class Nemesis:
             raise
         with self._lock:
             self._active[id(ev)] = ev
-        self.writer.record(NEMESIS, "info", f"start-{ev.kind}", self._value(ev, extra))
+        self._op(START, ev, extra).write(self.writer)
 
     def _end(self, ev: FaultEvent, error: str | None = None) -> None:
         with self._lock:
@@ -144,7 +145,7 @@ class Nemesis:
             error = f"{type(e).__name__}: {e}"
         finally:
             self._touch(ev, -1)
-        self.writer.record(NEMESIS, "info", f"stop-{ev.kind}", self._value(ev), error=error)
+        self._op(STOP, ev).write(self.writer, error=error)
 
     def _sleep(self, seconds: float) -> bool:
         """Wait ``seconds`` on the clock; False when ``stop`` was called meanwhile."""

@@ -2,10 +2,10 @@
 
 While the workload runs, a thread polls the cluster's node states (``Cluster.node_states()``: ``running``,
 ``paused`` or ``down``) a few times a second. A node found down or paused while no scheduled fault is acting
-on it (the nemesis says which nodes its active faults touch) is recorded in the history as a nemesis op pair
-``start-observed-down`` / ``start-observed-paused`` ... ``stop-observed-*`` (value ``{"kind", "nodes",
-"state", "observed": true}``), so the report draws it on the timeline and lists it in the faults table like
-any fault, marked as observed. An outage still open when the watch stops stays open ("never ended").
+on it (the nemesis says which nodes its active faults touch) is recorded in the history as a fault op pair
+(``harness.faultop.FaultOp``: kind ``observed-down`` / ``observed-paused``, ``observed``, details
+``{"state"}``), so the report draws it on the timeline and lists it in the faults table like any fault,
+marked as observed. An outage still open when the watch stops stays open ("never ended").
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from harness.faultop import FaultOp
 from harness.history import HistoryWriter
-from harness.op import NEMESIS
 
 WATCH_INTERVAL = 0.3
 
@@ -58,9 +58,9 @@ class NodeWatch:
                 self._record("start", node, state)
 
     def _record(self, what: str, node: str, state: str) -> None:
-        kind = f"observed-{state}"
-        value = {"kind": kind, "nodes": [node], "state": state, "observed": True}
-        self.writer.record(NEMESIS, "info", f"{what}-{kind}", value, node=node)
+        FaultOp(what, f"observed-{state}", (node,), {"state": state}, observed=True).write(
+            self.writer, node=node
+        )
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

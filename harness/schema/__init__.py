@@ -1,7 +1,9 @@
 """The published experiment JSON Schema, and YAML documents that remember where each field was written.
 
 ``experiment.schema.json`` (beside this file) is what editors use to complete and check experiment files; the
-loader validates against the very same file, so the schema and the loader cannot drift. ``YamlDoc`` parses a
+loader validates against the very same file with the fault parts of every registered fault kind
+(``harness.schema.faults``, which also generates the file's fault parts from the bundled kinds), so the
+schema and the loader cannot drift. ``YamlDoc`` parses a
 file once (one composed node tree, from which the data is constructed), so every error, whether from the
 schema or from later checks in ``harness.loader``, can name ``file:line`` and the field path
 (``faults.steps[1].at``). The parse is bounded (``harness.limits``): nesting depth, the size of the tree once
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -293,12 +295,15 @@ def _specific(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
 
 
 def check_schema(
-    doc: YamlDoc, schema: Path = SCHEMA_FILE, top: str = "a mapping with target, workload and expect"
+    doc: YamlDoc,
+    schema: Path | Mapping[str, Any] = SCHEMA_FILE,
+    top: str = "a mapping with target, workload and expect",
 ) -> None:
-    """Raise the first (top-most in the file) violation of ``schema`` as a one-line ``BadInput``."""
+    """Raise the first (top-most in the file) violation of ``schema`` (a file, or the schema itself) as a
+    one-line ``BadInput``."""
     if not isinstance(doc.data, dict):
         raise BadInput(f"{doc.file}:{doc.line(())}: (top level): expected {top}, got {_kind(doc.data)}")
-    validator = jsonschema.Draft202012Validator(load_schema(schema))
+    validator = jsonschema.Draft202012Validator(load_schema(schema) if isinstance(schema, Path) else schema)
     found = []
     for err in validator.iter_errors(doc.data):
         path, msg, key = _describe(_specific(err))

@@ -7,11 +7,12 @@ result's details carry and the report draws from.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.checkers.txn.models import describe, ruled_out
-from harness.checkers.txn.txns import Txn
+from harness.checkers.txn.txns import Txn, show
 
 
 @dataclass(frozen=True)
@@ -54,3 +55,13 @@ class Anomaly:
                 for s in self.steps
             ]
         return d
+
+
+def unwritten_read(t: Txn, key: Hashable, read: Any, value: Any, failed: Txn | None) -> Anomaly:
+    """``t`` read ``key`` = ``read``, holding ``value``, which no committed transaction wrote: an aborted read
+    (G1a) when ``failed``, a transaction that failed, wrote it; else a garbage read (nobody wrote it)."""
+    seen = f"{t.name} read {key} = {show(read)}"
+    if failed is not None:
+        wrote = f"{show(value)} was written by {failed.name}, which failed"
+        return Anomaly("G1a", (t.id, failed.id), f"{seen}: {wrote}")
+    return Anomaly("garbage-read", (t.id,), f"{seen}, but no transaction wrote {show(value)}")

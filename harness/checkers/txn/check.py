@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.checkers.base import UNKNOWN, Details, Result, Validity
+from harness.checkers.contract import Checker
 from harness.checkers.txn.anomaly import Anomaly, Step
 from harness.checkers.txn.cycles import Budget, BudgetExhausted, find_cycle
 from harness.checkers.txn.graph import ALL, KIND_NAMES, PROCESS, REALTIME, Graph, components
@@ -255,3 +256,21 @@ def _summary(
             f"budget for {', '.join(undecided)}; verdict unknown."
         )
     return f"{n} transactions: consistent with {model} (anomalies found: {kinds})."
+
+
+# --- what these checkers declare about themselves (harness.checkers.contract) ----------------------------
+def named_ops(d: TxnDetails) -> set[int]:
+    """Invocation indices of the transactions the anomalies name."""
+    out: set[int] = set()
+    for a in d.anomalies:
+        for t in a.get("txns") or []:
+            if isinstance(t, Mapping) and isinstance(t.get("index"), int):
+                out.add(t["index"])
+    return out
+
+
+LIST_APPEND = Checker(
+    name="list-append", check=list_append, details=TxnDetails, required=("consistency_model", "anomalies"),
+    named_ops=named_ops, view="harness.report.txn_view:view",
+)
+RW_REGISTER = replace(LIST_APPEND, name="rw-register", check=rw_register)

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Hashable
 from typing import Any
 
-from harness.checkers.txn.anomaly import Anomaly
+from harness.checkers.txn.anomaly import Anomaly, unwritten_read
 from harness.checkers.txn.graph import RW, WR, WW, Graph
 from harness.checkers.txn.txns import Txn, show
 
@@ -203,23 +203,8 @@ class ListAppend:
             x = v[i]
             w = writers.get(x)
             if w is None:
-                if x in failed:
-                    f_ = self.txns[failed[x]]
-                    self.anomalies.append(
-                        Anomaly(
-                            "G1a",
-                            (t.id, f_.id),
-                            f"{t.name} read {k} = {show(v)}, with {x} from {f_.name}, which failed",
-                        )
-                    )
-                else:
-                    self.anomalies.append(
-                        Anomaly(
-                            "garbage-read",
-                            (t.id,),
-                            f"{t.name} read {k} = {show(v)}, but no transaction appended {x}",
-                        )
-                    )
+                by = self.txns[failed[x]] if x in failed else None
+                self.anomalies.append(unwritten_read(t, k, v, x, by))
                 return
             if i == len(v) - 1 and w != t.id:
                 mine = (self.appends[w] or {}).get(k, [])

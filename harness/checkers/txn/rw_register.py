@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Hashable
 from typing import Any
 
-from harness.checkers.txn.anomaly import Anomaly
+from harness.checkers.txn.anomaly import Anomaly, unwritten_read
 from harness.checkers.txn.graph import RW, WR, WW, Graph
 from harness.checkers.txn.txns import Txn, show
 
@@ -91,23 +91,8 @@ class RwRegister:
                     continue
                 w = self.writer[k].get(v)
                 if w is None:
-                    if v in self.failed.get(k, {}):
-                        f_ = self.txns[self.failed[k][v]]
-                        self.anomalies.append(
-                            Anomaly(
-                                "G1a",
-                                (t.id, f_.id),
-                                f"{t.name} read {k} = {show(v)}, written by {f_.name}, which failed",
-                            )
-                        )
-                    else:
-                        self.anomalies.append(
-                            Anomaly(
-                                "garbage-read",
-                                (t.id,),
-                                f"{t.name} read {k} = {show(v)}, which no transaction wrote",
-                            )
-                        )
+                    f_ = self.failed.get(k, {}).get(v)
+                    self.anomalies.append(unwritten_read(t, k, v, v, None if f_ is None else self.txns[f_]))
                     continue
                 mine = (self.writes[w] or {}).get(k, [])
                 if w != t.id and mine and mine[-1] != v:

@@ -11,7 +11,8 @@ import pytest
 
 from harness.checkers import availability, exactly_once, linearizable, lock_safety
 from harness.checkers.base import Composite, PlainDetails, Result, check_safe
-from harness.checkers.details import TYPES, read_composite, read_result
+from harness.checkers.contract import Checkers
+from harness.checkers.details import read_composite, read_result
 from harness.checkers.txn.check import TxnDetails, list_append, rw_register
 from harness.history import History, read_jsonl
 from harness.op import Op
@@ -103,7 +104,7 @@ OLD_KEYS = {  # the keys results had before details were typed, in their order
 @pytest.mark.parametrize("name, run, keys", CASES, ids=[c[0] for c in CASES])
 def test_details_round_trip_through_results_json_as_their_own_type(name: str, run: Any, keys: Any) -> None:
     r: Result = run()
-    kind = TYPES[r.checker]
+    kind = Checkers().get(r.checker).details  # the type the registered checker declares
     assert type(r.details) is kind, name  # the checker returns its own type
     stored = json.loads(json.dumps(r.to_dict(), default=str))
     back = read_result(stored)

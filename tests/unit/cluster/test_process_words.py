@@ -10,7 +10,8 @@ import pytest
 
 from harness.cluster.base import capabilities_of
 from harness.errors import BadInput
-from harness.faults.process import DOWN_KINDS, PAUSE_KINDS, Restart
+from harness.faultop import DOWN, PAUSED
+from harness.faults.process import PROCESS_FAULTS, Restart
 from harness.platform import Cluster
 
 
@@ -67,5 +68,5 @@ def test_every_backend_restarts_only_a_killable_one_kills() -> None:
     assert "kill" in capabilities_of(_KillableBackend())
 
 
-def test_the_report_takes_down_and_paused_kinds_from_the_fault_kinds() -> None:
-    assert DOWN_KINDS == {"kill", "restart"} and PAUSE_KINDS == {"pause"}
+def test_the_process_kinds_declare_which_take_nodes_down_and_which_pause_them() -> None:
+    assert {k.name: k.effect for k in PROCESS_FAULTS} == {"kill": DOWN, "restart": DOWN, "pause": PAUSED}

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import MappingProxyType
 
+from harness.faultop import fault_windows
 from harness.faults.base import FaultContext
 from harness.faults.event import FaultEvent
 from harness.faults.process import Kill, Pause
 from harness.history import HistoryWriter
 from harness.registry import Registries
-from harness.report.data import fault_windows
 from harness.runtime.clock import ManualClock
 from harness.runtime.nemesis import Nemesis
 from harness.runtime.watch import NodeWatch
@@ -59,7 +59,7 @@ def test_an_outside_outage_is_recorded_as_a_window_and_a_faulted_node_is_not() -
         ("start-observed-down", ["n3"]),
     ]
     assert all(op.process == "nemesis" and op.type == "info" for op in writer.history())
-    windows, _ = fault_windows(writer.history(), writer.now())
+    windows, _ = fault_windows(writer.history())
     assert [(w.kind, w.nodes, w.end is None) for w in windows] == [
         ("observed-paused", ("n2",), False),
         ("observed-down", ("n3",), True),

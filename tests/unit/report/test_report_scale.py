@@ -8,11 +8,12 @@ from pathlib import Path
 import report_bundles as bundles
 from report_dom import parse
 
+from harness.faultop import fault_windows
 from harness.history import History
 from harness.op import Op
 from harness.record import RunRecord
 from harness.report import render_html
-from harness.report.data import fault_windows, pack_lanes
+from harness.report.data import pack_lanes
 from harness.report.timeline import DETAIL_LIMIT
 
 
@@ -95,7 +96,7 @@ def test_faults_pair_first_in_first_out_and_open_ones_stay_open() -> None:
             _op(3, 4, "nemesis", "info", "heal", None),
         ]
     )
-    windows, points = fault_windows(h, 10)
+    windows, points = fault_windows(h)
     assert [(w.nodes, w.start, w.end) for w in windows] == [(("n1",), 1, 3), (("n2",), 2, None)]
     assert [p.f for p in points] == ["heal"]
     # a stop naming the nodes of a later start closes that one
@@ -106,4 +107,4 @@ def test_faults_pair_first_in_first_out_and_open_ones_stay_open() -> None:
             _op(2, 3, "nemesis", "info", "stop-kill", v2),
         ]
     )
-    assert [(w.nodes, w.end) for w in fault_windows(h2, 10)[0]] == [(("n1",), None), (("n2",), 3)]
+    assert [(w.nodes, w.end) for w in fault_windows(h2)[0]] == [(("n1",), None), (("n2",), 3)]

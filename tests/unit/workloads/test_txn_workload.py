@@ -76,7 +76,7 @@ def test_bad_options_name_the_field(opts: dict[str, object], field: str) -> None
 def test_registered_as_entry_points() -> None:
     assert Registry("workloads").get("list-append") is ListAppendWorkload
     assert Registry("workloads").get("rw-register") is RwRegisterWorkload
-    assert Registry("checkers").get("list-append").__name__ == "list_append"
+    assert Registry("checkers").get("list-append").check.__name__ == "list_append"
 
 
 def test_an_experiment_can_name_the_workload_and_its_mix() -> None:
