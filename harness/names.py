@@ -17,9 +17,13 @@ from types import MappingProxyType
 # available (docker when an engine answers, else local).
 DOCKER = "docker"
 LOCAL = "local"
+KUBERNETES = "kubernetes"
 AUTO = "auto"
-BACKENDS: tuple[str, ...] = (DOCKER, LOCAL)  # the bundled ones, as a target declaration lists them
-AUTO_ORDER: tuple[str, ...] = BACKENDS
+BACKENDS: tuple[str, ...] = (DOCKER, LOCAL, KUBERNETES)  # the bundled ones, as a declaration lists them
+AUTO_ORDER: tuple[str, ...] = (DOCKER, LOCAL)  # what ``auto`` tries (kubernetes is asked for by name)
+# A backend that gives nodes what docker gives them (an address of their own, real ports, peers dialled
+# directly): a declaration written for docker runs on it unchanged, with docker's overrides.
+LIKE: Mapping[str, str] = MappingProxyType({KUBERNETES: DOCKER})
 BACKEND_CHOICES: tuple[str, ...] = (AUTO, *BACKENDS)  # the bundled choices (what editors complete)
 
 # The source of the client -> node links (the harness's workers): a client link is ``(CLIENT, node)``.

@@ -1,5 +1,6 @@
 """``chaos clean``: remove what runs killed outright left behind (subprocesses by pid file, containers and
-networks by label), from whichever checkout they came, and mark their bundles ``killed``.
+networks by label, Kubernetes namespaces by label), from whichever checkout they came, and mark their bundles
+``killed``.
 
 A run is removed by an unscoped ``chaos clean`` only when its owner is positively gone
 (``harness.cluster.owner``): the owner record in its run directory (this ``CHAOS_HOME``) or in its engine
@@ -27,6 +28,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="only local leftovers (processes, run directories): do not ask a Docker engine for containers "
         "and networks (e.g. where none runs)",
+    )
+    p.add_argument(
+        "--no-kubernetes",
+        action="store_true",
+        help="do not look for the runs' namespaces on a Kubernetes cluster",
     )
     p.add_argument("--images", action="store_true", help="also remove unused, outdated target images")
     p.set_defaults(func=handler)
@@ -75,7 +81,9 @@ def _clean_labelled(dk: Any, run_id: str | None, stale: set[str], home: Path, do
                 _remove_dir(other, done)
 
 
-def clean(run_id: str | None = None, docker: bool = True, images: bool = False) -> list[str]:
+def clean(
+    run_id: str | None = None, docker: bool = True, images: bool = False, kubernetes: bool = True
+) -> list[str]:
     """Remove leftovers; returns one line per thing removed (see the module docstring)."""
     done: list[str] = []
     home = chaos_home()
@@ -98,13 +106,20 @@ def clean(run_id: str | None = None, docker: bool = True, images: bool = False) 
             _clean_labelled(dk, run_id, stale, home, done)
             if images:
                 done.extend(dk.prune_images())
+    if kubernetes:
+        from harness.cluster import kubernetes as kube
+
+        if kube.kubeconfig_path() is not None and kube.kube_reachable():
+            _clean_labelled(kube, run_id, stale, home, done)
     return done
 
 
 def handler(args: argparse.Namespace) -> int:
     run_id = check_run_id(args.run) if args.run else None
     try:
-        removed = clean(run_id, docker=not args.no_docker, images=args.images)
+        removed = clean(
+            run_id, docker=not args.no_docker, images=args.images, kubernetes=not args.no_kubernetes
+        )
     except OSError as e:
         raise InfrastructureError(f"clean: {e}") from None
     for line in removed:

@@ -71,6 +71,10 @@ def checks() -> list[tuple[bool, bool, str, str]]:
             out.append((False, False, "base image", str(e)))
         finally:
             c.close()
+    from harness.cluster import kubernetes as kube
+
+    kube_ok, kube_how = kube.cluster_summary()  # the kubernetes backend's cluster (optional)
+    out.append((kube_ok, False, "kubernetes cluster", kube_how))
     from harness.net.netem import probe_host
 
     netem_ok, how = probe_host()  # packet-level delay/jitter/duplicate/reorder faults need sch_netem

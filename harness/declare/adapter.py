@@ -26,7 +26,7 @@ from harness.declare.model import Declaration, ImageChoice, ReadyCheck, Resolved
 from harness.declare.roles import client_role_names, client_roles
 from harness.declare.templates import NodeVars, Piece, TemplateError, peer_nodes, render
 from harness.errors import BadInput
-from harness.names import BACKENDS
+from harness.names import BACKENDS, LIKE
 from harness.target import Addr, ClientContext, ImageBuild, NodeContext, NodeSpec, Readiness, Topology
 
 MAX_LAUNCH_SPEC = 100_000  # bytes of one node's launcher spec (one argv element; the kernel allows 128 KiB)
@@ -117,7 +117,7 @@ class DeclaredTarget:
         return spec, vars_
 
     def node_spec(self, ctx: NodeContext) -> NodeSpec:
-        if ctx.backend not in self.decl.backends:
+        if ctx.backend not in self.decl.backends and LIKE.get(ctx.backend) not in self.decl.backends:
             raise BadInput(
                 f"backend {ctx.backend}: {self.name} runs only on {', '.join(self.decl.backends)} "
                 f"(declared in {self.decl.file}); pass --backend {self.decl.backends[0]}"

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from harness.declare.templates import Join, Piece, Template
-from harness.names import BACKENDS
+from harness.names import BACKENDS, LIKE
 
 
 def _empty() -> Mapping[str, Any]:
@@ -192,7 +192,8 @@ def spec_for(
 ) -> ResolvedSpec:
     """Resolve base <- backend override <- role <- modes for ``node`` (see the module docstring)."""
     role = next((r for r, members in role_members(decl, nodes).items() if node in members), None)
-    layers = [decl.base, decl.overrides.get(backend, Override())]
+    override = decl.overrides.get(backend) or decl.overrides.get(LIKE.get(backend, backend), Override())
+    layers = [decl.base, override]
     if role is not None:
         layers.append(next(r.run for r in decl.roles if r.name == role))
     command: tuple[Piece, ...] = ()

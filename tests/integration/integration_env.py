@@ -48,6 +48,19 @@ def require_docker() -> None:
         _missing(str(e))
 
 
+def require_kubernetes() -> None:
+    """A reachable Kubernetes cluster (the project's test cluster: ``CHAOS_KUBERNETES=1 scripts/setup``) and
+    the Docker engine its images are built with. ``CHAOS_KUBERNETES=0`` opts out (the tests skip)."""
+    if os.environ.get("CHAOS_KUBERNETES") == "0":
+        pytest.skip("CHAOS_KUBERNETES=0: the kubernetes backend's tests are off")
+    require_docker()
+    from harness.cluster import kubernetes as kube
+
+    ok, how = kube.cluster_summary()
+    if not ok:
+        _missing(f"no Kubernetes cluster: {how}")
+
+
 def isolated_env(home: object) -> dict[str, str]:
     """The environment for a child ``chaos`` process with its own ``CHAOS_HOME`` (a second "checkout"):
     it still finds this machine's toxiproxy-server and the base image set-up chose."""

@@ -3,8 +3,8 @@ port ``udp``; ``Prober`` measures, from inside every node, which peers it reache
 
 The node program is an inline ``python3 -c`` script (standard library only), so it runs from the bundled
 target image with nothing added. Over TCP the host asks a node ``count TOKEN`` (how many datagrams carrying
-TOKEN it received) or ``ping``. Probes run in the source node's container (``docker exec``), so the traffic
-really leaves that node's namespace (docker only: Toxiproxy carries no UDP).
+TOKEN it received) or ``ping``. Probes run in the source node's container (``docker exec``, or the kubernetes
+pod's supervisor), so the traffic really leaves that node's namespace (never local: Toxiproxy carries no UDP).
 """
 
 from __future__ import annotations
@@ -108,8 +108,12 @@ class Prober:
             for p, ctx_addr in ((p, self.cluster.contexts[src].peers[p]) for p in self.nodes if p != src)
         }
         argv = ["python3", "-c", PROBE, token, str(datagrams), str(timeout), json.dumps(peers)]
-        res = self.cluster.backend._c(src).exec_run(argv, user="65534:65534")  # docker only: UDP has no proxy
-        return dict(json.loads(res.output.decode().strip().splitlines()[-1]))
+        backend = self.cluster.backend
+        if hasattr(backend, "exec_output"):  # kubernetes: through the node's supervisor
+            _, output = backend.exec_output(src, argv)
+        else:  # docker (UDP has no proxy, so never local)
+            output = backend._c(src).exec_run(argv, user="65534:65534").output.decode()
+        return dict(json.loads(output.strip().splitlines()[-1]))
 
     def udp_count(self, dst: str, token: str) -> int:
         return int(ask(self.cluster.client_ports[dst]["tcp"], f"count {token}"))

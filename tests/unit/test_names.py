@@ -9,6 +9,7 @@ from pathlib import Path
 
 from harness import names
 from harness.cluster.docker import DockerBackend
+from harness.cluster.kubernetes import KubernetesBackend
 from harness.cluster.local import LocalBackend
 from harness.declare.model import Declaration
 from harness.faults.process import PROCESS_FAULTS
@@ -32,8 +33,9 @@ def test_backend_names_in_the_schemas_are_those_of_the_code() -> None:
     assert plugin["type"] == "string" and plugin["pattern"]
     target = _schema("target.schema.json")
     assert tuple(target["properties"]["backends"]["items"]["enum"]) == names.BACKENDS  # type: ignore[index]
-    assert {"docker", "local"} <= set(target["properties"])  # type: ignore[arg-type]
-    assert (DockerBackend.name, LocalBackend.name) == names.BACKENDS == names.AUTO_ORDER
+    assert {"docker", "local", "kubernetes"} <= set(target["properties"])  # type: ignore[arg-type]
+    assert (DockerBackend.name, LocalBackend.name, KubernetesBackend.name) == names.BACKENDS
+    assert names.AUTO_ORDER == (DockerBackend.name, LocalBackend.name)
     assert Declaration.__dataclass_fields__["backends"].default == names.BACKENDS
 
 

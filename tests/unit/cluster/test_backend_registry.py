@@ -80,7 +80,7 @@ def test_the_command_line_accepts_a_registered_name_and_lists_them_otherwise(tmp
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert r.returncode == 3 and "Traceback" not in r.stderr
-    assert "--backend 'nosuch': unknown; valid backends: auto, docker, local" in r.stderr
+    assert "--backend 'nosuch': unknown; valid backends: auto, docker, kubernetes, local" in r.stderr
     ok = subprocess.run(
         [sys.executable, "-m", "harness.cli", "run", str(ROOT / "experiments/kv-register.yaml"), "--dry-run",
          "--backend", "local"],

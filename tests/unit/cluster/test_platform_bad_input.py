@@ -33,9 +33,9 @@ def one_error_line(r: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_unknown_backend() -> None:
-    line = one_error_line(chaos("doctor", "--smoke", "kubernetes"))
-    assert "'kubernetes'" in line and "auto, docker, local" in line
-    with pytest.raises(BadInput, match="valid backends: auto, docker, local"):
+    line = one_error_line(chaos("doctor", "--smoke", "vmware"))
+    assert "'vmware'" in line and "auto, docker, kubernetes, local" in line
+    with pytest.raises(BadInput, match="valid backends: auto, docker, kubernetes, local"):
         with open_cluster(EchoTarget(), backend="vm"):
             pass
 
