@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from harness.cluster.base import Backend, NodeAddrs, Pausable, capabilities_of
+from harness.cluster.prepare import Preparable, check_ready
 from harness.cluster.readiness import probe
 from harness.cluster.rundir import RunDir, check_run_id, new_run_id
 from harness.errors import BadInput, InfrastructureError
@@ -59,6 +60,7 @@ class Cluster:
     client_ports: dict[str, dict[str, Addr]] = field(default_factory=dict)
     ready: dict[str, Readiness | None] = field(default_factory=dict)
     proxied: frozenset[str] = frozenset(ROUTES)
+    refusals: dict[str, str] = field(default_factory=dict)  # capability -> why this cluster lacks it
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -113,6 +115,9 @@ class Cluster:
                     f"nodes {', '.join(pending)} not ready within {timeout:g} s ({detail})"
                 )
             time.sleep(0.02)
+        refused = check_ready(self.backend, nodes or self.nodes)  # a prepared ability that cannot work
+        self.refusals.update(refused)
+        self.capabilities = self.capabilities - set(refused)
         return time.monotonic() - start
 
     def kill(self, node: str) -> None:
@@ -268,12 +273,15 @@ def open_cluster(
     log_dir: str | Path | None = None,
     base_port: int | None = None,
     proxies: Iterable[str] | None = None,
+    prepare: Iterable[str] = (),
 ) -> Iterator[Cluster]:
     """Start a cluster of ``target`` on ``backend`` (``local``, ``docker`` or ``auto``); removed on exit.
 
     ``base_port`` (local backend only) uses consecutive fixed ports from there instead of free ones.
     ``proxies`` (docker only; local proxies everything): the classes of links (``peers``, ``clients``)
     to route through Toxiproxy, so that link toxics can act on them; the rest are direct.
+    ``prepare``: capabilities the run's faults need that nodes must be started for (``clock``: under
+    libfaketime; see ``harness.cluster.prepare``); other nodes start exactly as without it.
     """
     if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= 32:
         raise BadInput(f"nodes {nodes!r}: expected a whole number between 1 and 32")
@@ -293,6 +301,8 @@ def open_cluster(
         be: Backend | None = None
         try:
             be = make_backend(backend, run, base_port)
+            if isinstance(be, Preparable):
+                be.prepare(frozenset(prepare))
             proxied = resolve_proxies(be.name, proxies)
             addrs = _in_parallel(be, topology.nodes, lambda n: be.node_addrs(n, ports))
             mesh: Mesh | None = None
@@ -346,8 +356,20 @@ def open_cluster(
                 # packet loss is a partial partition: offered wherever partitions are
                 packet = {"packet-loss", "netem"} if "partition" in allowed else set()
                 caps &= frozenset(allowed) | packet
+            refusals: dict[str, str] = {}
+            if isinstance(be, Preparable):
+                caps |= be.prepared()  # until the readiness check says a node cannot have one
+                refusals.update(be.unprepared())
             yield Cluster(
-                rid, be, net, contexts, caps, client_ports=client_ports, ready=ready, proxied=proxied
+                rid,
+                be,
+                net,
+                contexts,
+                caps,
+                client_ports=client_ports,
+                ready=ready,
+                proxied=proxied,
+                refusals=refusals,
             )
         finally:
             if be is not None:

@@ -120,13 +120,16 @@ WHY_MISSING = {
     "link": "link toxics act only on links routed through Toxiproxy proxies (local: all; docker: the classes "
     "of links the experiment's link faults name, which the runner proxies)",
     "packet-loss": "packet loss needs packet filters in the nodes' network namespaces: the docker backend",
+    "clock": "clock faults need nodes started under libfaketime: the local and docker backends",
+    "disk": "disk faults need the node's data directory behind the FUSE fault layer: the local backend with "
+    "/dev/fuse, fusermount3 and mfusepy (chaos doctor: disk faults)",
     "netem": "netem needs the docker backend on a kernel with sch_netem (chaos doctor: netem); the Toxiproxy "
     "link toxics (latency, jitter, bandwidth) are the alternative",
 }
 
 
-def explain_missing(missing: set[str] | frozenset[str]) -> str:
-    """One clause per missing capability: why a cluster may not offer it."""
-    return "; ".join(
-        f"{c}: {WHY_MISSING.get(c, 'not offered by this target or backend')}" for c in sorted(missing)
-    )
+def explain_missing(missing: set[str] | frozenset[str], found: Mapping[str, str] | None = None) -> str:
+    """One clause per missing capability: why a cluster may not offer it (``found``: what this cluster
+    found out, e.g. the readiness check of a prepared ability, before the general reasons)."""
+    why = {**WHY_MISSING, **(found or {})}
+    return "; ".join(f"{c}: {why.get(c, 'not offered by this target or backend')}" for c in sorted(missing))
