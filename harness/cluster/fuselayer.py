@@ -220,6 +220,12 @@ def operations(layer: Layer) -> Any:
     """The mfusepy ``Operations`` of ``layer`` (imported here: the library is needed only by the process)."""
     import mfusepy
 
+    def owned(real: str) -> None:
+        """A new entry belongs to whoever made it (the layer runs as root; the node may not)."""
+        uid, gid, _pid = mfusepy.fuse_get_context()
+        if os.geteuid() == 0 and uid != 0:
+            os.lchown(real, uid, gid)
+
     def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any) -> Any:
             with layer.lock:
@@ -279,8 +285,9 @@ def operations(layer: Layer) -> Any:
             layer.check_space()
             real = layer.real(path)
             existed = os.path.lexists(real)
-            fd = os.open(real, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+            fd = os.open(real, os.O_RDWR | os.O_CREAT | os.O_TRUNC, mode)  # reads through it too
             if not existed:
+                owned(real)
                 layer.names.append(NameOp("create", path))
                 layer.files[path] = FileUndo(0)
             return fd
@@ -336,6 +343,7 @@ def operations(layer: Layer) -> Any:
         def mknod(self, path: str, mode: int, dev: int) -> int:
             layer.check_space()
             os.mknod(layer.real(path), mode, dev)
+            owned(layer.real(path))
             layer.names.append(NameOp("create", path))
             return 0
 
@@ -343,6 +351,7 @@ def operations(layer: Layer) -> Any:
         def mkdir(self, path: str, mode: int) -> int:
             layer.check_space()
             os.mkdir(layer.real(path), mode)
+            owned(layer.real(path))
             layer.names.append(NameOp("create", path))
             return 0
 
@@ -355,6 +364,7 @@ def operations(layer: Layer) -> Any:
         def symlink(self, target: str, source: str) -> int:
             layer.check_space()
             os.symlink(source, layer.real(target))
+            owned(layer.real(target))
             layer.names.append(NameOp("create", target))
             return 0
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
-# The capabilities a backend must prepare before nodes start: the faked clock and the disk fault layer.
-PREPARED = frozenset({"clock", "disk"})
+# The capabilities a backend must prepare before nodes start: the faked clock, the disk fault layer, and
+# (docker) a node data directory the host can reach to corrupt its files.
+PREPARED = frozenset({"clock", "disk", "corrupt"})
 
 
 @runtime_checkable
