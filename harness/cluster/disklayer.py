@@ -40,8 +40,9 @@ CORRUPT_MODES = ("flip", "truncate")
 
 @runtime_checkable
 class DiskControl(Protocol):
-    def lose_unsynced(self, node: str) -> dict[str, Any]:
-        """The node's disk loses power: every unsynced write is dropped. Returns what was lost."""
+    def lose_unsynced(self, node: str, names: str = "strict") -> dict[str, Any]:
+        """The node's disk loses power: every unsynced write is dropped (``names``: strict or journaled,
+        see ``harness.cluster.fuselayer``). Returns what was lost."""
         ...
 
     def power_on(self, node: str) -> None:

@@ -14,7 +14,10 @@ wrote) and keeps, beside it, what a power loss would take back -- LazyFS's idea,
 - ``lose`` (the power goes): first ``off`` -- from then on every operation is refused with EIO (what the
   kernel still writes back from a killed process's shared mappings is lost, as dirty pages are at a power
   loss) -- then the name operations are undone newest first, then each file's data is put back byte for byte
-  as it was at its last sync and cut to its synced size. ``on`` serves again. So exactly the unsynced writes
+  as it was at its last sync and cut to its synced size (a directory whose creation is undone takes its
+  whole subtree with it). ``lose journaled`` keeps every name change made before the latest fsync of
+  anything, as journaling file systems (ext4 with data=ordered, XFS) do in practice; plain ``lose`` is
+  POSIX-strict. ``on`` serves again. So exactly the unsynced writes
   are lost (``tests/unit/cluster/test_fuselayer.py`` proves it byte for byte).
 - ``full on`` / ``full off``: while on, ``write``, ``create``, ``mkdir``, ``mknod``, ``symlink`` and growing a
   file fail with ENOSPC (the disk-full fault); reads, syncs and deletes work.
@@ -33,6 +36,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -61,6 +65,7 @@ class NameOp:
     path: str
     new: str = ""
     stash: str = ""
+    seq: int = 0
 
 
 class Layer:
@@ -77,6 +82,16 @@ class Layer:
         self._stashed = 0
         self.lost_bytes = 0
         self.losses = 0
+        self.seq = 0  # name operations so far
+        self.last_sync = 0  # the seq of the last name operation before the latest fsync of anything
+
+    def note(self, op: NameOp) -> None:
+        self.seq += 1
+        op.seq = self.seq
+        self.names.append(op)
+
+    def any_sync(self) -> None:
+        self.last_sync = self.seq
 
     def real(self, path: str) -> str:
         rel = path.lstrip("/")
@@ -138,17 +153,29 @@ class Layer:
 
     # the power loss
 
-    def lose(self) -> dict[str, Any]:
-        """Undo every change not synced: names newest first, then each file's data. Returns what went."""
+    def lose(self, names: str = "strict") -> dict[str, Any]:
+        """Undo every change not synced: names newest first, then each file's data. Returns what went.
+
+        ``names``: ``strict`` (POSIX: a name change is durable once its directory is fsync'd) or
+        ``journaled`` (as ext4 with data=ordered and XFS behave: any fsync also commits every name change
+        made before it)."""
         self.powered = False
         undone, created_bytes = 0, 0
+        if names == "journaled":
+            self.names = [op for op in self.names if op.seq > self.last_sync]
         for op in reversed(self.names):
             undone += 1
             if op.what == "create":
                 real = self.real(op.path)
                 if os.path.isfile(real) and not os.path.islink(real):
-                    self.lost_bytes += os.path.getsize(real)
                     created_bytes += os.path.getsize(real)
+                elif os.path.isdir(real) and not os.path.islink(real):
+                    # its entry in its parent is gone: so is everything below it, synced or not
+                    inside = op.path.rstrip("/") + "/"
+                    for key in [k for k in self.files if k.startswith(inside)]:
+                        del self.files[key]
+                    created_bytes += sum(p.stat().st_size for p in Path(real).rglob("*") if p.is_file())
+                    shutil.rmtree(real, ignore_errors=True)
                 _remove(real)
                 self.files.pop(op.path, None)
             elif op.what == "unlink":
@@ -180,6 +207,7 @@ class Layer:
         self.files = {}
         self.lost_bytes += lost
         self.losses += 1
+        self.lost_bytes += created_bytes
         return {"files": files, "names": undone, "bytes": lost + created_bytes}
 
     def stats(self) -> dict[str, Any]:
@@ -195,8 +223,8 @@ class Layer:
     def control(self, line: str) -> dict[str, Any]:
         with self.lock:
             cmd = line.strip()
-            if cmd == "lose":
-                return {"ok": True, **self.lose()}
+            if cmd in ("lose", "lose strict", "lose journaled"):
+                return {"ok": True, **self.lose(cmd.split()[1] if " " in cmd else "strict")}
             if cmd == "on":
                 self.powered = True
             elif cmd in ("full on", "full off"):
@@ -288,7 +316,7 @@ def operations(layer: Layer) -> Any:
             fd = os.open(real, os.O_RDWR | os.O_CREAT | os.O_TRUNC, mode)  # reads through it too
             if not existed:
                 owned(real)
-                layer.names.append(NameOp("create", path))
+                layer.note(NameOp("create", path))
                 layer.files[path] = FileUndo(0)
             return fd
 
@@ -327,11 +355,13 @@ def operations(layer: Layer) -> Any:
         def fsync(self, path: str, datasync: int, fh: int) -> int:
             os.fsync(fh)
             layer.synced(path)
+            layer.any_sync()
             return 0
 
         @guarded
         def fsyncdir(self, path: str, datasync: int, fh: int) -> int:
             layer.dir_synced(path)
+            layer.any_sync()
             return 0
 
         def release(self, path: str, fh: int) -> int:
@@ -344,7 +374,7 @@ def operations(layer: Layer) -> Any:
             layer.check_space()
             os.mknod(layer.real(path), mode, dev)
             owned(layer.real(path))
-            layer.names.append(NameOp("create", path))
+            layer.note(NameOp("create", path))
             return 0
 
         @guarded
@@ -352,7 +382,7 @@ def operations(layer: Layer) -> Any:
             layer.check_space()
             os.mkdir(layer.real(path), mode)
             owned(layer.real(path))
-            layer.names.append(NameOp("create", path))
+            layer.note(NameOp("create", path))
             return 0
 
         @guarded
@@ -365,13 +395,13 @@ def operations(layer: Layer) -> Any:
             layer.check_space()
             os.symlink(source, layer.real(target))
             owned(layer.real(target))
-            layer.names.append(NameOp("create", target))
+            layer.note(NameOp("create", target))
             return 0
 
         @guarded
         def unlink(self, path: str) -> int:
             layer.real(path)
-            layer.names.append(NameOp("unlink", path, stash=layer.stash(path)))
+            layer.note(NameOp("unlink", path, stash=layer.stash(path)))
             return 0
 
         @guarded
@@ -379,7 +409,7 @@ def operations(layer: Layer) -> Any:
             stash = layer.stash(new) if os.path.lexists(layer.real(new)) else ""
             os.rename(layer.real(old), layer.real(new))
             layer.move_undo(old, new)
-            layer.names.append(NameOp("rename", old, new=new, stash=stash))
+            layer.note(NameOp("rename", old, new=new, stash=stash))
             return 0
 
         @guarded
@@ -418,7 +448,11 @@ def serve_control(layer: Layer, path: str) -> threading.Thread:
             conn, _ = server.accept()
             with conn, conn.makefile("rw") as f:
                 for line in f:
-                    f.write(json.dumps(layer.control(line)) + "\n")
+                    try:
+                        reply = layer.control(line)
+                    except Exception as e:  # noqa: BLE001 - the harness hears of it; the layer keeps serving
+                        reply = {"ok": False, "error": f"{type(e).__name__}: {e}"}
+                    f.write(json.dumps(reply) + "\n")
                     f.flush()
 
     t = threading.Thread(target=loop, name="layer-control", daemon=True)

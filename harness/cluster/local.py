@@ -319,10 +319,10 @@ class LocalBackend:
             )
         return self._layers[node]
 
-    def lose_unsynced(self, node: str) -> dict[str, object]:
+    def lose_unsynced(self, node: str, names: str = "strict") -> dict[str, object]:
         if self.running(node):
             raise InfrastructureError(f"lose-unsynced: node {node} must be killed first")
-        return self._layer(node).call("lose")
+        return self._layer(node).call(f"lose {names}")
 
     def power_on(self, node: str) -> None:
         self._layer(node).call("on")

@@ -29,6 +29,7 @@ from harness.cluster.disklayer import CORRUPT, CORRUPT_MODES, DISK, DiskControl,
 from harness.errors import BadInput
 from harness.faults.base import FaultContext, ParamError, check_nodes, drop_one
 
+NAME_MODES = ("strict", "journaled")
 NODES_SCHEMA = {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 32}
 
 
@@ -67,10 +68,19 @@ class _NodeFault:
 
 
 class LoseUnsynced(_NodeFault):
-    """``kind: lose-unsynced``: kill the nodes and drop what they had not synced; start them at the end."""
+    """``kind: lose-unsynced``: kill the nodes and drop what they had not synced; start them at the end.
+    ``names: strict`` (default: a create, rename or unlink is durable once its directory is fsync'd, as POSIX
+    promises) or ``journaled`` (any fsync also makes earlier name changes durable, as ext4 and XFS do)."""
 
     name = "lose-unsynced"
     takes_nodes_down = True
+    random_keys = ("among", "names")
+    params_schema = {"nodes": NODES_SCHEMA, "names": {"enum": list(NAME_MODES)}}
+
+    def validate(self, params: Mapping[str, Any], ctx: FaultContext) -> None:
+        super().validate(params, ctx)
+        if params.get("names", "strict") not in NAME_MODES:
+            raise ParamError(("names",), f"names: strict or journaled, got {params.get('names')!r}")
 
     def start(self, cluster: Any, params: Mapping[str, Any]) -> dict[str, Any]:
         disks = _ability(cluster, DiskControl, DISK)
@@ -78,7 +88,8 @@ class LoseUnsynced(_NodeFault):
         for n in params["nodes"]:
             cluster.kill(n)
         for n in params["nodes"]:  # every node is down before any disk loses power (one power cut)
-            lost[n] = {k: v for k, v in disks.lose_unsynced(n).items() if k in ("files", "names", "bytes")}
+            got = disks.lose_unsynced(n, params.get("names", "strict"))
+            lost[n] = {k: v for k, v in got.items() if k in ("files", "names", "bytes")}
         return {"lost": lost}
 
     def stop(self, cluster: Any, params: Mapping[str, Any]) -> None:
