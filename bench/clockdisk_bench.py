@@ -83,8 +83,15 @@ def raw_writes(tmp: str, n: int = 3000) -> None:
     if fuse_refusal() is not None:
         print(f"  raw writes: not measured ({fuse_refusal()})")
         return
-    os.environ["CHAOS_HOME"] = tmp
-    run = RunDir.create("20260101000000-bbbbbb")
+    home = os.environ.get("CHAOS_HOME")
+    os.environ["CHAOS_HOME"] = tmp  # the layer's run directory lives there, not among real runs
+    try:
+        run = RunDir.create("20260101000000-bbbbbb")
+    finally:
+        if home is None:
+            os.environ.pop("CHAOS_HOME")
+        else:
+            os.environ["CHAOS_HOME"] = home
     layer = LayerProcess(run, "n1", run.path / "disk" / "n1", run.path / "data" / "n1")
     plain = Path(tmp) / "plain"
     plain.mkdir()

@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from harness.cluster.fuselayer import socket_address
 from harness.cluster.rundir import RunDir, unmount
 from harness.errors import InfrastructureError
 
@@ -79,7 +80,8 @@ class LayerProcess:
 
     def __init__(self, run: RunDir, node: str, backing: Path, mount: Path) -> None:
         self.node, self.mount = node, mount
-        self.control = str(run.path / f"layer-{node}.sock")
+        # an abstract socket ("@..."): no file, so no path length limit and nothing left behind
+        self.control = f"@chaos-layer-{run.run_id}-{node}"
         try:
             backing.mkdir(parents=True, exist_ok=True)
             mount.mkdir(parents=True, exist_ok=True)
@@ -87,7 +89,8 @@ class LayerProcess:
             raise InfrastructureError(
                 f"the disk fault layer of node {node} did not mount {mount}: {e.strerror or e}"
             ) from None
-        log = open(run.log_file(f"layer-{node}"), "ab")  # noqa: SIM115 - the child holds it
+        self.log = run.log_file(f"layer-{node}")
+        log = open(self.log, "ab")  # noqa: SIM115 - the child holds it
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "harness.cluster.fuselayer", str(backing), str(mount), self.control],
@@ -107,16 +110,16 @@ class LayerProcess:
         line = self.proc.stdout.readline() if readable else b""  # "ready" once mounted; EOF when it died
         if line.strip() != b"ready":
             self.stop()
+            tail = " | ".join(self.log.read_text(errors="replace").strip().splitlines()[-2:])[-300:]
             raise InfrastructureError(
-                f"the disk fault layer of node {self.node} did not mount {self.mount} "
-                f"(see its log layer-{self.node}.log)"
+                f"the disk fault layer of node {self.node} did not mount {self.mount}: {tail or 'no output'}"
             )
 
     def call(self, command: str) -> dict[str, Any]:
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
                 s.settimeout(30)
-                s.connect(self.control)
+                s.connect(socket_address(self.control))
                 s.sendall(command.encode() + b"\n")
                 reply = s.makefile("r").readline()
             out = json.loads(reply)

@@ -26,9 +26,10 @@ Mapped files: the kernel serves ``mmap`` from its page cache and writes dirty pa
 so they count as writes when they arrive, and are synced by ``msync(MS_SYNC)``/``fsync``. Attribute and entry
 caches are off (timeouts 0) so that a node restarted after a loss sees the files' sizes and names as they are.
 
-The control socket speaks one line per request (``lose``, ``on``, ``full on``, ``full off``, ``stats``) and
-answers one JSON line. The process prints ``ready`` once mounted; it unmounts on SIGTERM. A layer left
-mounted by a killed run is unmounted by ``chaos clean`` (``harness.cluster.rundir.unmount_below``).
+The control socket (``@name``: an abstract socket) speaks one line per request (``lose``, ``lose journaled``,
+``on``, ``full on``, ``full off``, ``stats``) and answers one JSON line. The process prints ``ready`` once
+mounted; it unmounts on SIGTERM. A layer left mounted by a killed run is unmounted by ``chaos clean``
+(``harness.cluster.rundir.unmount_below``).
 """
 
 from __future__ import annotations
@@ -433,12 +434,17 @@ def operations(layer: Layer) -> Any:
     return Ops()
 
 
+def socket_address(name: str) -> str:
+    """``@name`` is a Linux abstract socket (no file); anything else a path."""
+    return "\0" + name[1:] if name.startswith("@") else name
+
+
 def serve_control(layer: Layer, path: str) -> threading.Thread:
     """Answer control requests on the Unix socket ``path`` in a daemon thread."""
-    if os.path.exists(path):
+    if not path.startswith("@") and os.path.exists(path):
         os.unlink(path)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
+    server.bind(socket_address(path))
     server.listen(8)
 
     def loop() -> None:
