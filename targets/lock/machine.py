@@ -27,17 +27,20 @@ Results are plain dicts handed back to the proposer: ``{"granted": true, "token"
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 FLAGS = frozenset({"no-fencing", "early-grant", "token-reset", "wall-clock-lease"})
 
 
 class LockMachine:
-    def __init__(self, flags: frozenset[str] = frozenset()) -> None:
+    def __init__(self, flags: frozenset[str] = frozenset(), mono: Any = time.monotonic) -> None:
         self.flags = flags
+        self.mono = mono  # this replica's monotonic clock: when it applied the highest stamp (LeaseClock)
         self.locks: dict[str, dict[str, Any]] = {}  # lock -> holder, token, granted_at, expires_at
         self.tokens: dict[str, int] = {}  # lock -> highest token granted (the replicated counter)
         self.last_now = 0  # the highest stamp applied (replicated: every replica applies the same ones)
+        self.last_now_at = mono()  # local, not replicated: this replica's monotonic time when it applied it
 
     def apply(self, command: Any) -> Any:
         if not isinstance(command, dict):
@@ -59,7 +62,8 @@ class LockMachine:
 
     def _acquire(self, c: dict[str, Any]) -> dict[str, Any]:
         lock, now, lease = str(c["lock"]), int(c["now"]), int(c["lease_ms"])
-        self.last_now = max(self.last_now, now)
+        if now > self.last_now:
+            self.last_now, self.last_now_at = now, self.mono()
         held = self.locks.get(lock)
         if held is not None and not self._expired(held, now):
             return {"granted": False, "holder": held["holder"], "expires_at": held["expires_at"]}
@@ -91,17 +95,15 @@ class LeaseClock:
     """The service time a replica stamps with: never ahead of real time since any stamp it has applied.
 
     ``now() = L + (mono() - t_L)`` where ``L`` is the highest stamp this replica has applied and ``t_L`` the
-    replica's monotonic time when it first saw ``L``. Stamps are compared only with stamps this replica has
+    replica's monotonic time when it applied ``L``. Stamps are compared only with stamps this replica has
     applied, and the time elapsed by a stamp's reckoning is at most the real time elapsed (by induction:
     ``L`` itself was made no later than it was applied here), so a lease never counts as expired early,
     whatever the wall clocks say. Only the monotonic clock of one machine is used, which no clock skew moves.
     """
 
-    def __init__(self, machine: LockMachine, mono: Any) -> None:
-        self.machine, self.mono = machine, mono
-        self.seen, self.at = machine.last_now, mono()
+    def __init__(self, machine: LockMachine) -> None:
+        self.machine = machine
 
     def now(self) -> int:
-        if self.machine.last_now > self.seen:
-            self.seen, self.at = self.machine.last_now, self.mono()
-        return self.seen + int((self.mono() - self.at) * 1000)
+        m = self.machine
+        return m.last_now + int((m.mono() - m.last_now_at) * 1000)

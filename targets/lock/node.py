@@ -70,7 +70,7 @@ class LockNode:
             election_max_ms=a.opts.get("election_max_ms", 600),
         )
         machine = LockMachine(a.flag_set)
-        self.clock = LeaseClock(machine, time.monotonic)
+        self.clock = LeaseClock(machine)
         self.server = RaftServer(a.name, a.peers, machine, FileStorage(a.data_dir), cfg, handler=self.handle)
 
     async def handle(self, req: dict[str, Any]) -> dict[str, Any]:
