@@ -188,3 +188,4 @@ class Corrupt(_NodeFault):
 
 
 DISK_FAULTS: tuple[type[_NodeFault], ...] = (LoseUnsynced, DiskFull, Corrupt)
+DOWN_KINDS = frozenset(k.name for k in DISK_FAULTS if k.takes_nodes_down)  # the report draws them as down

@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from harness.faults.process import DOWN_KINDS, PAUSE_KINDS
+from harness.faults.disk import DOWN_KINDS as DISK_DOWN_KINDS
+from harness.faults.process import DOWN_KINDS as PROCESS_DOWN_KINDS
+from harness.faults.process import PAUSE_KINDS
 from harness.history import Pair
 from harness.report.data import FaultWindow, ReportData
 from harness.report.markup import attrs, esc, fmt_seconds, show, tag
+
+DOWN_KINDS = PROCESS_DOWN_KINDS | DISK_DOWN_KINDS  # kinds whose nodes are down for the window
 
 DETAIL_LIMIT = 3000
 WIDTH = 1200
