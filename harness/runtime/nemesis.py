@@ -212,7 +212,7 @@ class Nemesis:
         self._stop.set()
         if self.watch is not None:
             self.watch.stop()
-        if self._thread is not None:
+        if self._thread is not None and self._thread.ident is not None:  # an interrupt may come before start
             self._thread.join(timeout=30)
         for ev in self.active:
             self._end(ev)
