@@ -67,7 +67,8 @@ def test_power_cuts_are_recorded_and_every_layer_is_unmounted(backend: str, tmp_
     assert mounts_below(str(ROOT / ".chaos" / "runs")) == []
 
 
-def test_an_interrupted_run_unmounts_its_layers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("phase", ["setup", "workload", "recovery"])
+def test_an_interrupted_run_unmounts_its_layers(tmp_path: Path, phase: str) -> None:
     spec = ROOT / "experiments" / "kv-lose-unsynced-correct.yaml"
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "run", str(spec), "--backend", "local", "--out", str(tmp_path)],
@@ -78,8 +79,8 @@ def test_an_interrupted_run_unmounts_its_layers(tmp_path: Path) -> None:
     )
     assert proc.stdout is not None
     deadline = time.monotonic() + 120
-    for line in proc.stdout:  # interrupt while the workload (and its mounted layers) runs
-        if "phase workload" in line or time.monotonic() > deadline:
+    for line in proc.stdout:  # interrupt in that phase (the layers are mounted from setup on)
+        if f"phase {phase}" in line or time.monotonic() > deadline:
             break
     os.kill(proc.pid, signal.SIGINT)
     rest = proc.communicate(timeout=120)[0]
