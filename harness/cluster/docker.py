@@ -49,6 +49,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from harness.cluster import agent, image
+from harness.cluster.abilities import HostAbilities
 from harness.cluster.base import NodeAddrs, ProxyHosts
 from harness.cluster.disklayer import CORRUPT, DISK, LayerProcess, fuse_refusal
 from harness.cluster.fakeclock import CLOCK, FakeClocks, clock_refusal, libfaketime_path
@@ -171,7 +172,7 @@ def nsenter_usable() -> bool:
     return local and os.geteuid() == 0 and all(shutil.which(t) for t in ("nsenter", "iptables-restore"))
 
 
-class DockerBackend:
+class DockerBackend(HostAbilities):
     """Containers on a per-run internal network; see the module docstring."""
 
     name = DOCKER
@@ -188,12 +189,10 @@ class DockerBackend:
         self._ports: dict[str, dict[str, int]] = {}
         self._final_logs: dict[str, str] = {}
         self._toxi: Container | None = None
-        self._clocks: FakeClocks | None = None
+        self._init_abilities()
         self._faketime_lib = ""
         self._disk = False
         self._host_data = False  # node data directories bind-mounted from the host (disk faults, corrupt)
-        self._layers: dict[str, LayerProcess] = {}
-        self._why: dict[str, str] = {}
         via = os.environ.get("CHAOS_RULES_VIA", "")
         if via not in ("", "nsenter", "agent", "exec"):
             self.client.close()
@@ -541,9 +540,6 @@ class DockerBackend:
             out.add(CORRUPT)
         return frozenset(out)
 
-    def unprepared(self) -> dict[str, str]:
-        return dict(self._why)
-
     def refusal(self, ability: str, node: str) -> str | None:
         if ability != CLOCK:
             return None
@@ -570,45 +566,6 @@ class DockerBackend:
             os.chown(mount, uid, gid)
         return mount
 
-    def _clock(self) -> FakeClocks:
-        if self._clocks is None:
-            raise InfrastructureError(
-                "clock faults: this run's nodes were not started under libfaketime "
-                f"({self._why.get(CLOCK, 'the run did not ask for clock faults')})"
-            )
-        return self._clocks
-
-    def set_clock(self, node: str, offset_ms: float) -> None:
-        self._clock().set(node, offset_ms)
-
-    def clock_offset(self, node: str) -> float:
-        return self._clock().offset(node)
-
-    def strobe_clock(self, node: str, offsets_ms: tuple[float, float], period_ms: float) -> None:
-        self._clock().strobe(node, offsets_ms, period_ms)
-
-    def reset_clock(self, node: str) -> None:
-        self._clock().reset(node)
-
-    def _layer(self, node: str) -> LayerProcess:
-        if node not in self._layers:
-            raise InfrastructureError(
-                f"disk faults: node {node}'s data directory has no fault layer "
-                f"({self._why.get(DISK, 'the run did not ask for disk faults')})"
-            )
-        return self._layers[node]
-
-    def lose_unsynced(self, node: str, names: str = "strict") -> dict[str, Any]:
-        if self.running(node):
-            raise InfrastructureError(f"lose-unsynced: node {node} must be killed first")
-        return self._layer(node).call(f"lose {names}")
-
-    def power_on(self, node: str) -> None:
-        self._layer(node).call("on")
-
-    def disk_full(self, node: str, full: bool) -> None:
-        self._layer(node).call("full on" if full else "full off")
-
     def data_files(self, node: str) -> Path:
         if not self._host_data:
             raise InfrastructureError(f"corrupt: node {node}'s data directory is inside its container")
@@ -617,8 +574,7 @@ class DockerBackend:
     def close(self) -> None:
         """Remove what the run recorded, then everything labelled with its id (also what an interrupted
         call created without our knowing)."""
-        if self._clocks is not None:
-            self._clocks.reset_all()
+        self._close_abilities()
         with shielded():
             for channel in self._channels.values():
                 channel.close()
@@ -633,9 +589,7 @@ class DockerBackend:
             with contextlib.suppress(docker.errors.DockerException):
                 sweep_labelled(self.client, self.run.run_id)
             self.client.close()
-            for layer in self._layers.values():  # after the containers: nothing holds the mounts any more
-                layer.stop()
-            self._layers.clear()
+            self._unmount_layers()  # after the containers: nothing holds the mounts any more
 
 
 def sweep_labelled(c: docker.DockerClient, run_id: str, rounds: int = 3) -> list[str]:

@@ -23,6 +23,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from harness.cluster.abilities import HostAbilities
 from harness.cluster.base import NodeAddrs, ProxyHosts
 from harness.cluster.disklayer import CORRUPT, DISK, LayerProcess, fuse_refusal
 from harness.cluster.fakeclock import CLOCK, FakeClocks, clock_refusal, libfaketime_path
@@ -57,7 +58,7 @@ def check_port_free(port: int, why: str) -> int:
     return port
 
 
-class LocalBackend:
+class LocalBackend(HostAbilities):
     """Subprocesses on loopback; ``base_port``: consecutive fixed ports from there instead of free ones."""
 
     name = LOCAL
@@ -74,10 +75,8 @@ class LocalBackend:
         self._specs: dict[str, tuple[NodeContext, NodeSpec]] = {}
         self._addrs: dict[str, dict[str, Addr]] = {}
         self.data_root = str(run.path / "data")
-        self._clocks: FakeClocks | None = None
+        self._init_abilities()
         self._disk = False
-        self._layers: dict[str, LayerProcess] = {}
-        self._why: dict[str, str] = {}
 
     def _port(self, why: str) -> int:
         """A port for ``why``, never one this run handed out before. Without ``base_port`` the kernel picks
@@ -282,53 +281,11 @@ class LocalBackend:
             out.add(DISK)
         return frozenset(out)
 
-    def unprepared(self) -> dict[str, str]:
-        return dict(self._why)
-
     def refusal(self, ability: str, node: str) -> str | None:
         proc = self._procs.get(node)
         if ability != CLOCK or proc is None:
             return None
         return clock_refusal([proc.pid, *descendants(proc.pid)])
-
-    def _clock(self) -> FakeClocks:
-        if self._clocks is None:
-            raise InfrastructureError(
-                "clock faults: this run's nodes were not started under libfaketime "
-                f"({self._why.get(CLOCK, 'the run did not ask for clock faults')})"
-            )
-        return self._clocks
-
-    def set_clock(self, node: str, offset_ms: float) -> None:
-        self._clock().set(node, offset_ms)
-
-    def clock_offset(self, node: str) -> float:
-        return self._clock().offset(node)
-
-    def strobe_clock(self, node: str, offsets_ms: tuple[float, float], period_ms: float) -> None:
-        self._clock().strobe(node, offsets_ms, period_ms)
-
-    def reset_clock(self, node: str) -> None:
-        self._clock().reset(node)
-
-    def _layer(self, node: str) -> LayerProcess:
-        if node not in self._layers:
-            raise InfrastructureError(
-                f"disk faults: node {node}'s data directory has no fault layer "
-                f"({self._why.get(DISK, 'the run did not ask for disk faults')})"
-            )
-        return self._layers[node]
-
-    def lose_unsynced(self, node: str, names: str = "strict") -> dict[str, object]:
-        if self.running(node):
-            raise InfrastructureError(f"lose-unsynced: node {node} must be killed first")
-        return self._layer(node).call(f"lose {names}")
-
-    def power_on(self, node: str) -> None:
-        self._layer(node).call("on")
-
-    def disk_full(self, node: str, full: bool) -> None:
-        self._layer(node).call("full on" if full else "full off")
 
     def data_files(self, node: str) -> Path:
         if node in self._layers:
@@ -336,16 +293,13 @@ class LocalBackend:
         return Path(self._specs[node][0].data_dir)
 
     def close(self) -> None:
-        if self._clocks is not None:
-            self._clocks.reset_all()
+        self._close_abilities()
         for node in list(self._procs):
             try:
                 self.kill(node)
             except Exception:  # noqa: BLE001 - cleanup must go on for the other nodes
                 pass
-        for layer in self._layers.values():  # after the nodes: nothing holds the mounts any more
-            layer.stop()
-        self._layers.clear()
+        self._unmount_layers()  # after the nodes: nothing holds the mounts any more
         if self._toxiproxy is not None:
             try:
                 self._toxiproxy.stop()
