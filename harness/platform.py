@@ -52,6 +52,7 @@ from harness.cluster.base import (
     capabilities_of,
     capability_for,
 )
+from harness.cluster.prepare import PREPARED, Preparable, check_ready
 from harness.cluster.readiness import probe
 from harness.cluster.rundir import RunDir, check_run_id, new_run_id
 from harness.errors import BadInput, InfrastructureError
@@ -88,6 +89,7 @@ class Cluster:
     client_ports: dict[str, dict[str, Addr]] = field(default_factory=dict)
     ready: dict[str, Readiness | None] = field(default_factory=dict)
     proxied: frozenset[str] = frozenset(ROUTES)
+    refusals: dict[str, str] = field(default_factory=dict)  # capability -> why this cluster lacks it
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -142,6 +144,9 @@ class Cluster:
                     f"nodes {', '.join(pending)} not ready within {timeout:g} s ({detail})"
                 )
             time.sleep(0.02)
+        refused = check_ready(self.backend, nodes or self.nodes)  # a prepared ability that cannot work
+        self.refusals.update(refused)
+        self.capabilities = self.capabilities - set(refused)
         return time.monotonic() - start
 
     def ability(self, protocol: type[T]) -> T:
@@ -298,6 +303,7 @@ def open_cluster(
     log_dir: str | Path | None = None,
     base_port: int | None = None,
     proxies: Iterable[str] | None = None,
+    prepare: Iterable[str] = (),
 ) -> Iterator[Cluster]:
     """Start a cluster of ``target`` on ``backend`` (any registered name, e.g. ``local`` or ``docker``, or
     ``auto``); removed on exit.
@@ -305,6 +311,8 @@ def open_cluster(
     ``base_port`` (local backend only) uses consecutive fixed ports from there instead of free ones.
     ``proxies`` (docker only; local proxies everything): the classes of links (``peers``, ``clients``)
     to route through Toxiproxy, so that link toxics can act on them; the rest are direct.
+    ``prepare``: capabilities the run's faults need that nodes must be started for (``clock``: under
+    libfaketime; see ``harness.cluster.prepare``); other nodes start exactly as without it.
     """
     if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= 32:
         raise BadInput(f"nodes {nodes!r}: expected a whole number between 1 and 32")
@@ -325,6 +333,8 @@ def open_cluster(
         be: Backend | None = None
         try:
             be = make_backend(backend, run, base_port)
+            if isinstance(be, Preparable):
+                be.prepare(frozenset(prepare))
             proxied = resolve_proxies(be, proxies)
             addrs = _in_parallel(be, topology.nodes, lambda n: be.node_addrs(n, ports))
             if proxied:
@@ -356,9 +366,22 @@ def open_cluster(
             ready: dict[str, Readiness | None] = {n: spec.ready for n, spec in specs.items()}
             _in_parallel(be, topology.nodes, lambda n: be.start_node(contexts[n], specs[n]))
             hold("start-up")
-            caps = capabilities_of(be, net, traits.capabilities)
+            caps = capabilities_of(be, net, traits.capabilities) - PREPARED
+            refusals: dict[str, str] = {}
+            if isinstance(be, Preparable):  # until the readiness check says a node cannot have one
+                allowed = traits.capabilities
+                caps |= be.prepared() if allowed is None else be.prepared() & frozenset(allowed)
+                refusals.update(be.unprepared())
             yield Cluster(
-                rid, be, net, contexts, caps, client_ports=client_ports, ready=ready, proxied=proxied
+                rid,
+                be,
+                net,
+                contexts,
+                caps,
+                client_ports=client_ports,
+                ready=ready,
+                proxied=proxied,
+                refusals=refusals,
             )
         finally:
             if be is not None:

@@ -34,6 +34,7 @@ from harness.checkers.base import UNKNOWN, Composite, Result, Validity, compose
 from harness.checkers.contract import Checkers
 from harness.cluster.base import Cluster, explain_missing
 from harness.cluster.owner import register_bundle
+from harness.cluster.prepare import PREPARED
 from harness.cluster.rundir import chaos_home
 from harness.crash import Crash
 from harness.crash import summary as crash_summary
@@ -192,7 +193,8 @@ class _Run:
         if missing:
             raise InfrastructureError(
                 f"this cluster cannot {', '.join(sorted(missing))} (capabilities: "
-                f"{', '.join(sorted(cluster.capabilities))}; {explain_missing(missing)}); "
+                f"{', '.join(sorted(cluster.capabilities))}; "
+                f"{explain_missing(missing, getattr(cluster, 'refusals', None))}); "
                 "remove those faults or pick another backend"
             )
         context = client_context(cluster, exp.workload.timeout, exp.target.flags, exp.target.options)
@@ -320,6 +322,13 @@ def _start(
     return _Run(exp, seed, reg, bundle, say)
 
 
+def prepared_abilities(reg: Registries, events: Any) -> dict[str, frozenset[str]]:
+    """``{"prepare": ...}`` for the cluster factory when the schedule needs nodes started for an ability
+    (a faked clock, a disk layer); nothing otherwise, so factories that know no such ability still fit."""
+    wanted = frozenset(reg.fault(e.kind).capability for e in events) & PREPARED
+    return {"prepare": wanted} if wanted else {}
+
+
 def _execute(
     run: _Run, exp: Experiment, reg: Registries, factory: ClusterFactory, schedule: Schedule
 ) -> dict[str, float]:
@@ -336,6 +345,7 @@ def _execute(
                 options=dict(exp.target.options),
                 log_dir=run.bundle.logs_dir,
                 proxies=proxied_links(schedule.events),
+                **prepared_abilities(reg, schedule.events),
             )
         )
         timings = run.main(cluster, stack, schedule, target)

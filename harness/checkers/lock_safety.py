@@ -10,7 +10,11 @@ resource's accepted-write log (the final ``read-resource`` op: ``[{"token", "cli
     duplicate_grants    the same token granted by more than one successful acquire (per lock)
     lease_overlaps      a grant made while an earlier grant of the same lock was still leased (service time,
                         ``granted_at`` < the earlier ``expires_at``) and its holder had not released it: the
-                        lock service broke mutual exclusion itself, even where fencing hid it at the resource
+                        lock service broke mutual exclusion itself, even where fencing hid it at the resource.
+                        Also by the harness's own clock, which no fault moves (entries with ``"clock":
+                        "harness"``): a grant that completed before an earlier unreleased holder's lease could
+                        have run out (its acquire was sent less than ``lease_ms`` earlier) -- what a service
+                        whose lease arithmetic trusts a skewed clock does, although its own stamps look fine
 
 Any of them makes the verdict false. A release that completed ``ok`` or ``info`` (it may have happened)
 clears its holder, so an unknown outcome never raises a false alarm. Without a ``read-resource`` op only
@@ -206,6 +210,52 @@ def _lease_overlaps(pairs: list[Any], nodes: dict[int, str]) -> list[dict[str, A
             if b["granted_at"] < a["expires_at"] and (pa, a.get("token")) not in released:
                 first, second = _grant(pa, a, ia, nodes), _grant(pb, b, ib, nodes)
                 out.append({"lock": lock, "first": first, "second": second})
+
+    def key(e: dict[str, Any]) -> tuple[Any, Any, Any]:
+        return e["lock"], e["first"]["token"], e["second"]["token"]
+
+    seen = {key(e) for e in out}
+    return out + [e for e in _real_time_overlaps(pairs, nodes) if key(e) not in seen]
+
+
+def _real_time_overlaps(pairs: list[Any], nodes: dict[int, str]) -> list[dict[str, Any]]:
+    """Grants that completed (harness clock) before the previous holder's lease could have ended: its
+    acquire was sent less than ``lease_ms`` earlier and it had not begun to release. The service counts a
+    lease from some moment after the acquire was sent, so the lease runs at least until ``sent + lease_ms``;
+    a second grant known complete before then, while the holder held on, broke mutual exclusion in real
+    time."""
+    release_sent: dict[tuple[Any, Any], int] = {}
+    for p in pairs:
+        if p.invoke.f == "release" and isinstance(p.invoke.value, dict) and p.type in ("ok", "info"):
+            key = (p.invoke.process, p.invoke.value.get("token"))
+            release_sent[key] = min(release_sent.get(key, p.invoke.time), p.invoke.time)
+    by_lock: dict[Any, list[tuple[Any, dict[str, Any], Any]]] = defaultdict(list)
+    for p in pairs:
+        v = p.value
+        if p.invoke.f == "acquire" and p.type == "ok" and isinstance(v, dict) and p.complete is not None:
+            lease = v.get("lease_ms")
+            if isinstance(lease, (int, float)) and not isinstance(lease, bool):
+                by_lock[v.get("lock")].append((p.invoke.process, v, p))
+    out: list[dict[str, Any]] = []
+    for lock, grants in by_lock.items():
+        grants.sort(key=lambda g: g[2].complete.time)
+        for i, (pa, a, opa) in enumerate(grants):
+            lease_end = opa.invoke.time + int(a["lease_ms"] * 1_000_000)
+            held_until = min(lease_end, release_sent.get((pa, a.get("token")), lease_end))
+            for pb, b, opb in grants[i + 1 :]:
+                if opb.complete.time >= held_until:
+                    break
+                if pb == pa and b.get("token") == a.get("token"):
+                    continue
+                out.append(
+                    {
+                        "lock": lock,
+                        "clock": "harness",
+                        "first": {**_grant(pa, a, opa.invoke.index, nodes), "sent_ns": opa.invoke.time},
+                        "second": {**_grant(pb, b, opb.invoke.index, nodes), "done_ns": opb.complete.time},
+                    }
+                )
+                break
     return out
 
 
@@ -213,8 +263,8 @@ def _grant(process: Any, v: dict[str, Any], index: int, nodes: dict[int, str]) -
     return {
         "process": process,
         "token": v.get("token"),
-        "granted_at": v["granted_at"],
-        "expires_at": v["expires_at"],
+        "granted_at": v.get("granted_at"),
+        "expires_at": v.get("expires_at"),
         "op": index,
         **({"node": nodes[index]} if index in nodes else {}),
     }

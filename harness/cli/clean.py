@@ -44,6 +44,8 @@ def _remove_dir(run: RunDir, done: list[str]) -> None:
         done.append(f"process {pid} of run {run.run_id}")
     if owner is not None and mark_killed(owner.bundle):
         done.append(f"bundle {owner.bundle} of run {run.run_id} marked killed")
+    for point in run.unmount():
+        done.append(f"mount {point} of run {run.run_id}")
     if run.path.exists():
         run.remove()
         done.append(f"run directory {run.path}")

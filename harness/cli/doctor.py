@@ -40,6 +40,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=handler)
 
 
+def clock_disk_checks() -> list[tuple[bool, bool, str, str]]:
+    """Whether this machine can run clock faults (libfaketime) and disk faults (the FUSE layer)."""
+    from harness.cluster.disklayer import fuse_refusal
+    from harness.cluster.fakeclock import libfaketime_path
+
+    lib = libfaketime_path()
+    clock = f"libfaketime {lib} (local, docker; Go and static programs refused per node)" if lib else (
+        f"libfaketime not installed: clock-skew, clock-jump, clock-strobe refused; {SETUP}"
+    )
+    why = fuse_refusal()
+    disk = "FUSE layer ready (local, docker): lose-unsynced, disk-full" if why is None else (
+        f"{why}: lose-unsynced and disk-full refused (corrupt still works); {SETUP}"
+    )
+    return [(lib is not None, False, "clock faults", clock), (why is None, False, "disk faults", disk)]
+
+
 def checks() -> list[tuple[bool, bool, str, str]]:
     """(ok, required, what, detail-or-fix) for every piece the harness uses."""
     out: list[tuple[bool, bool, str, str]] = []
@@ -79,6 +95,7 @@ def checks() -> list[tuple[bool, bool, str, str]]:
 
     netem_ok, how = probe_host()  # packet-level delay/jitter/duplicate/reorder faults need sch_netem
     out.append((bool(netem_ok), False, "netem", how))
+    out.extend(clock_disk_checks())
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     out.append((bool(browser), False, "chromium", browser or f"not found (report browser test); {SETUP}"))
     from harness.checkers import native

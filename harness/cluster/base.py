@@ -256,6 +256,23 @@ register_capability(
     "netem needs the docker backend on a kernel with sch_netem (chaos doctor: netem); the Toxiproxy "
     "link toxics (latency, jitter, bandwidth) are the alternative",
 )
+# Offered by a backend that prepared them before its nodes started (harness.cluster.prepare: the platform adds
+# what ``Preparable.prepared()`` holds, and the readiness check takes away what a node cannot have).
+register_capability(
+    "clock", None, "clock faults need nodes started under libfaketime: the local and docker backends"
+)
+register_capability(
+    "disk",
+    None,
+    "disk faults need the node's data directory behind the FUSE fault layer: the local backend with "
+    "/dev/fuse, fusermount3 and mfusepy, or docker with a local engine (chaos doctor: disk faults)",
+)
+register_capability(
+    "corrupt",
+    None,
+    "corrupting a file needs the node's data directory where the harness can reach it: the local and "
+    "docker backends",
+)
 
 # packet loss and netem are partial partitions: a target that allows partitions allows them
 _PARTIAL_PARTITIONS = frozenset({"packet-loss", "netem"})
@@ -282,11 +299,11 @@ def capabilities_of(
     return frozenset(caps)
 
 
-def explain_missing(missing: set[str] | frozenset[str]) -> str:
-    """One clause per missing capability: why a cluster may not offer it."""
-    return "; ".join(
-        f"{c}: {WHY_MISSING.get(c, 'not offered by this target or backend')}" for c in sorted(missing)
-    )
+def explain_missing(missing: set[str] | frozenset[str], found: Mapping[str, str] | None = None) -> str:
+    """One clause per missing capability: why a cluster may not offer it (``found``: what this cluster
+    found out, e.g. the readiness check of a prepared ability, before the general reasons)."""
+    why = {**WHY_MISSING, **(found or {})}
+    return "; ".join(f"{c}: {why.get(c, 'not offered by this target or backend')}" for c in sorted(missing))
 
 
 T = TypeVar("T")

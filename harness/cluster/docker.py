@@ -18,6 +18,13 @@ sandbox's agent (``harness.cluster.agent``: the sandbox's main process, reading 
 stdin); ``CHAOS_RULES_VIA=nsenter`` loads them from the host with ``nsenter`` into the sandbox's namespace
 (root and a local engine), ``exec`` with ``docker exec`` in the sandbox, which is also the fallback.
 
+Clock and disk faults (asked for through ``prepare``, a local engine only): a node is started with the host's
+libfaketime and its clock offset folder bind-mounted read-only (``CLOCK_DIR``, ``FAKETIME_LIB``; the images
+are Debian bookworm like the host, so the host's build fits) and the ``LD_PRELOAD`` environment of
+``harness.cluster.fakeclock``; its data directory is bind-mounted from the host, where the disk fault layer
+(``harness.cluster.fuselayer``, run on the host with ``allow_other``) is mounted, so the node needs neither
+``/dev/fuse`` nor ``CAP_SYS_ADMIN``. The readiness check inspects the container's processes from the host.
+
 ``python -m harness.cluster.docker build-image`` builds the target image if its content hash is new;
 ``build-image --all-declared`` also builds the images (``ImageBuild``) every registered target declares.
 """
@@ -43,9 +50,12 @@ import docker.errors
 from docker.models.containers import Container
 
 from harness.cluster import agent, image
+from harness.cluster.abilities import HostAbilities
 from harness.cluster.base import NodeAddrs, Placement, ProxyHosts
+from harness.cluster.disklayer import CORRUPT, DISK, LayerProcess, fuse_refusal
+from harness.cluster.fakeclock import CLOCK, FakeClocks, clock_refusal, libfaketime_path
 from harness.cluster.owner import Owner
-from harness.cluster.rundir import LABEL, RunDir, chaos_home
+from harness.cluster.rundir import LABEL, RunDir, chaos_home, descendants
 from harness.cluster.toxiproxy_server import require_toxiproxy
 from harness.errors import BadInput, HarnessError, InfrastructureError
 from harness.interrupts import shielded
@@ -60,6 +70,8 @@ PROXY_BASE_PORT = 20000
 NODE_PORT = 7000
 USER = "65534:65534"
 FIX = "run scripts/setup (it installs and starts dockerd) or use the local backend"
+CLOCK_DIR = "/chaos-clock"  # where a node sees its clock offset file (bind-mounted read-only)
+FAKETIME_LIB = "/chaos-faketime/libfaketime.so.1"  # the host's libfaketime, bind-mounted read-only
 
 
 def client(timeout: int = 30) -> docker.DockerClient:
@@ -199,10 +211,11 @@ def nsenter_usable() -> bool:
     return local and os.geteuid() == 0 and all(shutil.which(t) for t in ("nsenter", "iptables-restore"))
 
 
-class DockerBackend:
+class DockerBackend(HostAbilities):
     """Containers on a per-run internal network; see the module docstring. Besides ``Backend`` it implements
-    ``Killable``, ``Pausable``, ``NodeStates``, ``Concurrent`` and ``NetworkHost`` (``harness.cluster.base``):
-    its ``build_net`` is packet filters in each node's namespace (``PacketNet``)."""
+    ``Killable``, ``Pausable``, ``NodeStates``, ``Concurrent``, ``NetworkHost`` (``harness.cluster.base``)
+    and ``Preparable`` (clock and disk faults, ``harness.cluster.prepare``): its ``build_net`` is packet
+    filters in each node's namespace (``PacketNet``)."""
 
     name = DOCKER
     data_root = "/tmp/chaos-data"
@@ -225,6 +238,10 @@ class DockerBackend:
         self._ports: dict[str, dict[str, int]] = {}
         self._final_logs: dict[str, str] = {}
         self._toxi: Container | None = None
+        self._init_abilities()
+        self._faketime_lib = ""
+        self._disk = False
+        self._host_data = False  # node data directories bind-mounted from the host (disk faults, corrupt)
         via = os.environ.get("CHAOS_RULES_VIA", "")
         if via not in ("", "nsenter", "agent", "exec"):
             self.client.close()
@@ -338,6 +355,16 @@ class DockerBackend:
     def start_node(self, ctx: NodeContext, spec: NodeSpec) -> None:
         img = resolve_image(self.client, spec.image, self.image)
         kw: dict[str, Any] = {"working_dir": "/app"} if img == self.image else {}
+        env = dict(spec.env)
+        volumes: dict[str, dict[str, str]] = {}
+        if self._clocks is not None:  # the host's libfaketime and the offset files, read-only
+            env.update(self._clocks.env(ctx.node))
+            volumes[str(self._clocks.folder)] = {"bind": CLOCK_DIR, "mode": "ro"}
+            volumes[self._faketime_lib] = {"bind": FAKETIME_LIB, "mode": "ro"}
+        if self._host_data:
+            volumes[str(self._host_data_dir(ctx))] = {"bind": ctx.data_dir, "mode": "rw"}
+        if volumes:
+            kw["volumes"] = volumes
         try:
             with shielded():  # created means recorded (close() removes it, also if starting fails)
                 c = self._containers[ctx.node] = self.client.containers.create(
@@ -349,11 +376,12 @@ class DockerBackend:
                     user=USER,
                     cap_drop=["ALL"],
                     security_opt=["no-new-privileges"],
-                    environment=dict(spec.env),
+                    environment=env,
                     **kw,
                 )
             # the data dir exists, owned by the node's user, before the node starts (it survives restarts)
-            c.put_archive("/" + ctx.data_dir.strip("/").split("/")[0], _dir_tar(ctx.data_dir))
+            if not self._host_data:
+                c.put_archive("/" + ctx.data_dir.strip("/").split("/")[0], _dir_tar(ctx.data_dir))
             c.start()
         except docker.errors.APIError as e:
             raise InfrastructureError(
@@ -561,9 +589,75 @@ class DockerBackend:
                 out[node] = c.logs().decode("utf-8", errors="replace")
         return out
 
+    # prepared abilities (harness.cluster.prepare): faked clocks, the disk fault layer, host-side data dirs
+
+    def prepare(self, abilities: frozenset[str]) -> None:
+        local_engine = os.environ.get("DOCKER_HOST", "unix://").startswith("unix://")
+        if (abilities & {CLOCK, DISK, CORRUPT}) and not local_engine:
+            for a in abilities & {CLOCK, DISK, CORRUPT}:
+                self._why[a] = "the Docker engine is not on this machine: its containers cannot see our files"
+            return
+        if CLOCK in abilities:
+            lib = libfaketime_path()
+            if lib is None:
+                self._why[CLOCK] = "libfaketime is not installed (scripts/setup installs it from Debian)"
+            else:
+                self._faketime_lib = lib
+                self._clocks = FakeClocks(self.run.path / "clock", FAKETIME_LIB, visible=CLOCK_DIR)
+                os.chmod(self._clocks.folder, 0o755)
+        if DISK in abilities:
+            why = fuse_refusal()
+            if why is None:
+                self._disk = True
+            else:
+                self._why[DISK] = why
+        self._host_data = self._disk or CORRUPT in abilities
+
+    def prepared(self) -> frozenset[str]:
+        out = set()
+        if self._clocks is not None:
+            out.add(CLOCK)
+        if self._disk:
+            out.add(DISK)
+        if self._host_data:
+            out.add(CORRUPT)
+        return frozenset(out)
+
+    def refusal(self, ability: str, node: str) -> str | None:
+        if ability != CLOCK:
+            return None
+        c = self._c(node)
+        c.reload()
+        pid = int(c.attrs["State"].get("Pid") or 0)
+        if not pid:
+            return "its container is not running"
+        return clock_refusal([pid, *descendants(pid)])
+
+    def _host_data_dir(self, ctx: NodeContext) -> Path:
+        """The node's data directory on the host (behind the disk fault layer when there is one), owned by the
+        node's user; created before the container so the bind mount shows it."""
+        uid, gid = (int(x) for x in USER.split(":"))
+        mount = self.run.path / "data" / ctx.node
+        if self._disk and ctx.node not in self._layers:
+            backing = self.run.path / "disk" / ctx.node
+            backing.mkdir(parents=True, exist_ok=True)
+            os.chown(backing, uid, gid)
+            with shielded():
+                self._layers[ctx.node] = LayerProcess(self.run, ctx.node, backing, mount)
+        elif not self._disk:
+            mount.mkdir(parents=True, exist_ok=True)
+            os.chown(mount, uid, gid)
+        return mount
+
+    def data_files(self, node: str) -> Path:
+        if not self._host_data:
+            raise InfrastructureError(f"corrupt: node {node}'s data directory is inside its container")
+        return self.run.path / ("disk" if self._disk else "data") / node
+
     def close(self) -> None:
         """Remove what the run recorded, then everything labelled with its id (also what an interrupted
         call created without our knowing)."""
+        self._close_abilities()
         with shielded():
             for channel in self._channels.values():
                 channel.close()
@@ -578,6 +672,7 @@ class DockerBackend:
             with contextlib.suppress(docker.errors.DockerException):
                 sweep_labelled(self.client, self.run.run_id)
             self.client.close()
+            self._unmount_layers()  # after the containers: nothing holds the mounts any more
 
 
 def sweep_labelled(c: docker.DockerClient, run_id: str, rounds: int = 3) -> list[str]:

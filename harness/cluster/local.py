@@ -23,7 +23,10 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from harness.cluster.abilities import HostAbilities
 from harness.cluster.base import NodeAddrs, Placement, ProxyHosts
+from harness.cluster.disklayer import CORRUPT, DISK, LayerProcess, fuse_refusal
+from harness.cluster.fakeclock import CLOCK, FakeClocks, clock_refusal, libfaketime_path
 from harness.cluster.rundir import RUN_ENV, RunDir, descendants, project_root
 from harness.cluster.toxiproxy_server import LocalToxiproxy
 from harness.errors import InfrastructureError
@@ -55,7 +58,7 @@ def check_port_free(port: int, why: str) -> int:
     return port
 
 
-class LocalBackend:
+class LocalBackend(HostAbilities):
     """Subprocesses on loopback; ``base_port``: consecutive fixed ports from there instead of free ones."""
 
     name = LOCAL
@@ -73,6 +76,8 @@ class LocalBackend:
         self._specs: dict[str, tuple[NodeContext, NodeSpec]] = {}
         self._addrs: dict[str, dict[str, Addr]] = {}
         self.data_root = str(run.path / "data")
+        self._init_abilities()
+        self._disk = False
 
     def _port(self, why: str) -> int:
         """A port for ``why``, never one this run handed out before. Without ``base_port`` the kernel picks
@@ -144,6 +149,11 @@ class LocalBackend:
             )
         self._specs[ctx.node] = (ctx, spec)
         Path(ctx.data_dir).mkdir(parents=True, exist_ok=True)
+        if self._disk:  # the data directory is the layer's mount; its files live in disk/<node>
+            with shielded():
+                self._layers[ctx.node] = LayerProcess(
+                    self.run, ctx.node, self.run.path / "disk" / ctx.node, Path(ctx.data_dir)
+                )
         self.start(ctx.node)
 
     def start(self, node: str) -> None:
@@ -154,6 +164,8 @@ class LocalBackend:
         if argv and argv[0] in ("python3", "python"):
             argv[0] = sys.executable
         env = {**os.environ, **spec.env, RUN_ENV: self.run.run_id, "PYTHONUNBUFFERED": "1"}
+        if self._clocks is not None:
+            env.update(self._clocks.env(node))
         Path(ctx.data_dir).mkdir(parents=True, exist_ok=True)
         with shielded(), open(self.run.log_file(node), "ab") as log:  # started means recorded
             try:
@@ -252,12 +264,50 @@ class LocalBackend:
             out[node] = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
         return out
 
+    # prepared abilities (harness.cluster.prepare): a faked clock per node
+
+    def prepare(self, abilities: frozenset[str]) -> None:
+        if DISK in abilities:
+            why = fuse_refusal()
+            if why is None:
+                self._disk = True
+            else:
+                self._why[DISK] = why
+        if CLOCK in abilities:
+            lib = libfaketime_path()
+            if lib is None:
+                self._why[CLOCK] = "libfaketime is not installed (scripts/setup installs it from Debian)"
+            else:
+                self._clocks = FakeClocks(self.run.path / "clock", lib)
+
+    def prepared(self) -> frozenset[str]:
+        """What this run's nodes were set up for; files of a stopped node are always at hand (corrupt)."""
+        out = {CORRUPT}
+        if self._clocks is not None:
+            out.add(CLOCK)
+        if self._disk:
+            out.add(DISK)
+        return frozenset(out)
+
+    def refusal(self, ability: str, node: str) -> str | None:
+        proc = self._procs.get(node)
+        if ability != CLOCK or proc is None:
+            return None
+        return clock_refusal([proc.pid, *descendants(proc.pid)])
+
+    def data_files(self, node: str) -> Path:
+        if node in self._layers:
+            return self.run.path / "disk" / node  # the backing files (the mount may be powered off)
+        return Path(self._specs[node][0].data_dir)
+
     def close(self) -> None:
+        self._close_abilities()
         for node in list(self._procs):
             try:
                 self.kill(node)
             except Exception:  # noqa: BLE001 - cleanup must go on for the other nodes
                 pass
+        self._unmount_layers()  # after the nodes: nothing holds the mounts any more
         if self._toxiproxy is not None:
             try:
                 self._toxiproxy.stop()

@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,11 @@ __all__ = [
     "all_runs",
     "chaos_home",
     "check_run_id",
+    "mounts_below",
     "proc_start_time",
     "project_root",
+    "unmount",
+    "unmount_below",
 ]
 
 LABEL = "chaos-harness.run"
@@ -162,8 +166,49 @@ class RunDir:
             killed.append(pid)
         return killed
 
+    def unmount(self) -> list[str]:
+        """Unmount every file system mounted below the run directory (a disk fault layer); returns them."""
+        return unmount_below(str(self.path))
+
     def remove(self) -> None:
+        self.unmount()
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def mounts_below(root: str, mounts_file: str = "/proc/self/mounts") -> list[str]:
+    """Mount points at or below ``root``, deepest first."""
+    base = os.path.realpath(root)
+    try:
+        lines = Path(mounts_file).read_text().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) > 1:
+            point = parts[1].replace("\\040", " ")
+            if point == base or point.startswith(base + "/"):
+                found.append(point)
+    return sorted(set(found), key=len, reverse=True)
+
+
+def unmount(point: str) -> bool:
+    """Unmount ``point`` if it is a mount (lazily when busy; a dead FUSE mount too); never raises."""
+    point = os.path.realpath(point)
+    if point not in mounts_below(point):
+        return False
+    for argv in (["fusermount3", "-u", "-z", point], ["umount", "-l", point]):
+        try:
+            subprocess.run(argv, capture_output=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if point not in mounts_below(point):
+            return True
+    return False
+
+
+def unmount_below(root: str) -> list[str]:
+    return [p for p in mounts_below(root) if unmount(p)]
 
 
 def all_runs() -> list[RunDir]:

@@ -44,11 +44,28 @@ def write_files(files: list[dict[str, Any]], data_dir: str) -> None:
                 os.chmod(path, 0o600)  # a read-only file from the previous start must be writable again
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(f["content"])
+                fh.flush()
+                os.fsync(fh.fileno())  # durable before the node starts: a power cut must not take it
             os.chmod(path, int(f["mode"]))
+            _sync_dir(os.path.dirname(path) or ".")
         except OSError as e:
             _say(f"cannot write declared file {path}: {e.strerror or e} (docker nodes run unprivileged: "
                  "write inside the data dir, or bake it into the image with image.files)")
             raise SystemExit(1) from None
+
+
+def _sync_dir(path: str) -> None:
+    """fsync a directory, so the names made in it survive a power cut (lose-unsynced faults drop them)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _tcp_open(addr: str) -> bool:
@@ -130,6 +147,9 @@ def prepare(spec: dict[str, Any]) -> list[str]:
     if first and not (fs or {}).get("unless_exists"):
         with open(os.path.join(data_dir, MARKER), "w", encoding="utf-8") as fh:
             fh.write("started\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        _sync_dir(data_dir)
     return argv
 
 

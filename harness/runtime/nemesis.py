@@ -244,7 +244,7 @@ class Nemesis:
         self._stop.set()
         if self.watch is not None:
             self.watch.stop()
-        if self._thread is not None:
+        if self._thread is not None and self._thread.ident is not None:  # an interrupt may come before start
             self._thread.join(timeout=30)
         with self._lock:
             keys = list(self._active)

@@ -134,7 +134,7 @@ def open_storage(cfg: NodeConfig) -> Storage:
         return MemoryStorage()  # planted bug: a restarted node comes back empty
     if os.path.exists(cfg.data_dir) and not os.path.isdir(cfg.data_dir):
         raise StorageError(f"data dir {cfg.data_dir!r} is not a directory")
-    storage = FileStorage(cfg.data_dir)
+    storage = FileStorage(cfg.data_dir, fsync="no-fsync" not in cfg.flags)
     storage.load()  # surfaces an unreadable or corrupt journal now, before serving
     return storage
 

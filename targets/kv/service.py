@@ -10,6 +10,9 @@ Planted bugs (``flags``), all off by default:
 - ``stale-read``: every node answers ``get`` from its own state, without forwarding or a read-index round;
 - ``ack-before-commit``: the leader acknowledges ``put`` once it is in its own log, before a majority has it;
 - ``volatile-log`` lives in node.py: nothing is persisted;
+- ``no-fsync`` lives in node.py (``FileStorage(fsync=False)``): the Raft journal is written but never fsync'd
+  before a node votes or acknowledges, so a kill loses nothing (the page cache survives the process) while a
+  power loss (the ``lose-unsynced`` disk fault) on a majority loses acknowledged writes;
 - ``slow-election`` lives in node.py (the Raft core's ``reelection_factor``): once a node has followed a
   leader, its election timeouts are ten times longer, so losing the leader stalls every client for seconds
   (safe, but unavailable: only an availability threshold catches it).
@@ -23,7 +26,7 @@ from typing import Any
 from chaos_targets.raft.core import NotLeader
 from chaos_targets.raft.server import RaftServer, Rejected, Unknown
 
-FLAGS = frozenset({"stale-read", "ack-before-commit", "volatile-log", "slow-election"})
+FLAGS = frozenset({"stale-read", "ack-before-commit", "volatile-log", "slow-election", "no-fsync"})
 SLOW_ELECTION_FACTOR = 10
 
 

@@ -15,22 +15,32 @@ Planted bugs (the same flags on every replica, so replicas still agree):
 - ``token-reset``: the token comes from the proposing leader's own, unreplicated counter
   (``command["token"]``), so a new leader hands out tokens that an old leader already issued.
 
+- ``wall-clock-lease`` (``node.py``): the leader stamps ``now`` with its own wall clock, trusting it to agree
+  with the clock that stamped the running lease. A leader whose clock is ahead (an NTP step, a skewed VM)
+  counts a live lease as expired and grants the lock to a second client. The correct service stamps with
+  ``LeaseClock``: the highest stamp it has applied plus the monotonic time elapsed on this node since it
+  applied it, which never runs ahead of real time (a new leader counts leases from when it learned of them).
+
 Results are plain dicts handed back to the proposer: ``{"granted": true, "token", "lease_ms", "granted_at",
 "expires_at"}`` / ``{"granted": false, "holder", "expires_at"}``, ``{"released": bool}``.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-FLAGS = frozenset({"no-fencing", "early-grant", "token-reset"})
+FLAGS = frozenset({"no-fencing", "early-grant", "token-reset", "wall-clock-lease"})
 
 
 class LockMachine:
-    def __init__(self, flags: frozenset[str] = frozenset()) -> None:
+    def __init__(self, flags: frozenset[str] = frozenset(), mono: Any = time.monotonic) -> None:
         self.flags = flags
+        self.mono = mono  # this replica's monotonic clock: when it applied the highest stamp (LeaseClock)
         self.locks: dict[str, dict[str, Any]] = {}  # lock -> holder, token, granted_at, expires_at
         self.tokens: dict[str, int] = {}  # lock -> highest token granted (the replicated counter)
+        self.last_now = 0  # the highest stamp applied (replicated: every replica applies the same ones)
+        self.last_now_at = mono()  # local, not replicated: this replica's monotonic time when it applied it
 
     def apply(self, command: Any) -> Any:
         if not isinstance(command, dict):
@@ -52,6 +62,8 @@ class LockMachine:
 
     def _acquire(self, c: dict[str, Any]) -> dict[str, Any]:
         lock, now, lease = str(c["lock"]), int(c["now"]), int(c["lease_ms"])
+        if now > self.last_now:
+            self.last_now, self.last_now_at = now, self.mono()
         held = self.locks.get(lock)
         if held is not None and not self._expired(held, now):
             return {"granted": False, "holder": held["holder"], "expires_at": held["expires_at"]}
@@ -77,3 +89,21 @@ class LockMachine:
             return {"released": False}
         del self.locks[lock]
         return {"released": True}
+
+
+class LeaseClock:
+    """The service time a replica stamps with: never ahead of real time since any stamp it has applied.
+
+    ``now() = L + (mono() - t_L)`` where ``L`` is the highest stamp this replica has applied and ``t_L`` the
+    replica's monotonic time when it applied ``L``. Stamps are compared only with stamps this replica has
+    applied, and the time elapsed by a stamp's reckoning is at most the real time elapsed (by induction:
+    ``L`` itself was made no later than it was applied here), so a lease never counts as expired early,
+    whatever the wall clocks say. Only the monotonic clock of one machine is used, which no clock skew moves.
+    """
+
+    def __init__(self, machine: LockMachine) -> None:
+        self.machine = machine
+
+    def now(self) -> int:
+        m = self.machine
+        return m.last_now + int((m.mono() - m.last_now_at) * 1000)

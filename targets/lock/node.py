@@ -21,7 +21,7 @@ from typing import Any
 from chaos_targets.common.journal import CorruptJournal
 from chaos_targets.common.nodeargs import EXIT_CORRUPT, NodeArgs
 from chaos_targets.common.wire import serve
-from chaos_targets.lock.machine import FLAGS, LockMachine
+from chaos_targets.lock.machine import FLAGS, LeaseClock, LockMachine
 from chaos_targets.lock.resource import ResourceService
 from chaos_targets.raft.core import NotLeader, RaftConfig
 from chaos_targets.raft.server import RaftServer, Rejected, Unknown
@@ -69,9 +69,9 @@ class LockNode:
             election_min_ms=a.opts.get("election_min_ms", 300),
             election_max_ms=a.opts.get("election_max_ms", 600),
         )
-        self.server = RaftServer(
-            a.name, a.peers, LockMachine(a.flag_set), FileStorage(a.data_dir), cfg, handler=self.handle
-        )
+        machine = LockMachine(a.flag_set)
+        self.clock = LeaseClock(machine)
+        self.server = RaftServer(a.name, a.peers, machine, FileStorage(a.data_dir), cfg, handler=self.handle)
 
     async def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         op = req.get("op")
@@ -92,7 +92,7 @@ class LockNode:
                     "lock": lock,
                     "client": req["client"],
                     "lease_ms": lease,
-                    "now": int(time.time() * 1000),
+                    "now": self._now(),
                 }
                 if "token-reset" in self.flags:
                     cmd["token"] = self.local_tokens.get(lock, 0) + 1
@@ -107,6 +107,13 @@ class LockNode:
         except (KeyError, TypeError, ValueError) as e:
             return {"ok": False, "error": f"bad-request: {op}: missing or bad field {e}", "definite": True}
         return {"ok": False, "error": f"bad-request: unknown op {op!r}", "definite": True}
+
+    def _now(self) -> int:
+        """The service time of a stamp: the leader's wall clock (the ``wall-clock-lease`` bug) or the
+        skew-proof ``LeaseClock``."""
+        if "wall-clock-lease" in self.flags:
+            return int(time.time() * 1000)
+        return self.clock.now()
 
     async def _propose(self, cmd: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from harness.checkers.base import UNKNOWN
@@ -64,13 +65,28 @@ def test_grant_inside_a_running_unreleased_lease_is_caught_even_when_fencing_hid
 
 def test_released_or_expired_leases_are_no_early_grant() -> None:
     h = read_jsonl(DATA / "lock-early-grant.jsonl")
+    late = 1_100_000_000  # the second acquire is sent 1.1 s after the first (lease 1000 ms)
     after_expiry = History(
-        Op(o.index, o.time, o.process, o.type, o.f, dict(o.value, granted_at=1010, expires_at=2010), o.error)
+        Op(
+            o.index,
+            o.time + late,
+            o.process,
+            o.type,
+            o.f,
+            dict(o.value, granted_at=1010, expires_at=2010),
+            o.error,
+        )
         if o.index == 3
-        else o
+        else replace(o, time=o.time + (late if o.index > 1 else 0))
         for o in h
     )
     assert check(after_expiry).details["lease_overlaps"] == []
+    # The same stamps but the second grant completed (harness clock) 3 ms after the first acquire was sent:
+    # the first lease (1000 ms from no earlier than that) was still running -- caught by the harness's clock.
+    skewed = History(replace(o, time=o.time + 3_000_000) if o.index >= 2 else o for o in after_expiry)
+    skewed = History(replace(o, time=o.time - late) if o.index >= 2 else o for o in skewed)
+    (real,) = check(skewed).details["lease_overlaps"]
+    assert real["clock"] == "harness" and (real["first"]["token"], real["second"]["token"]) == (1, 2)
     # An info release (it may have happened) clears the first holder: no false alarm.
     release = {"lock": "L", "token": 1}
     release_ops = [Op(100, 2, 0, "invoke", "release", release), Op(101, 2, 0, "info", "release", release)]

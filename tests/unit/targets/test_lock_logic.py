@@ -185,6 +185,26 @@ def test_early_grants_flags_a_grant_inside_an_unreleased_lease() -> None:
         found = lock_check(_grant_history(events)).details["lease_overlaps"]
         return [(e["first"]["token"], e["second"]["token"]) for e in found]
 
-    assert early(after_expiry) == []
+    assert early(after_expiry) == [(1, 2)]  # by the harness clock: granted microseconds after the first
+    assert early([*after_expiry[:1], (1, "release", g(1, 0), "ok"), *after_expiry[1:]]) == []
     assert early(inside) == [(1, 2)]
     assert early(released) == []
+
+
+def test_lease_clock_counts_from_when_the_replica_applied_the_highest_stamp() -> None:
+    from chaos_targets.lock.machine import LeaseClock
+
+    t = [100.0]
+    m = LockMachine(mono=lambda: t[0])
+    clock = LeaseClock(m)
+    assert clock.now() == 0
+    t[0] += 0.5
+    assert clock.now() == 500  # elapsed on this replica's monotonic clock
+    m.apply({"op": "acquire", "lock": "L", "client": 1, "lease_ms": 1000, "now": 5000})  # stamped elsewhere
+    t[0] += 0.2
+    assert clock.now() == 5200  # from the stamp, counted from when it was applied here
+    m.apply({"op": "acquire", "lock": "L", "client": 2, "lease_ms": 1000, "now": 4000})  # an older stamp
+    assert clock.now() == 5200  # changes nothing
+    t[0] += 0.9
+    grant = m.apply({"op": "acquire", "lock": "L", "client": 2, "lease_ms": 1000, "now": clock.now()})
+    assert grant["granted"]  # the first lease (stamped 5000, 1000 ms) ran out 1.1 s after it was applied
