@@ -118,9 +118,9 @@ def test_a_pinned_kv_worker_stays_on_one_node(local_backend: str, tmp_path: Path
 
     exp = loads(
         "expect: valid\ntarget: {name: kv, nodes: 3, backend: local}\n"
-        "workload: {duration: 3, concurrency: 3, rate: 60, timeout: 0.5,\n"
+        "workload: {duration: 5, concurrency: 3, rate: 60, timeout: 0.3,\n"
         "           options: {pin: true, read_only: 1}}\n"
-        "faults: {steps: [{kind: kill, nodes: [n2], at: 1, duration: 1}]}\n"
+        "faults: {steps: [{kind: pause, nodes: [n2], at: 1, duration: 3}]}\n"
         "phases: {warmup: 0.5, cooldown: 0.5, recovery: 1, final: true}\n",
         str(tmp_path / "pin.yaml"),
     )
@@ -128,7 +128,9 @@ def test_a_pinned_kv_worker_stays_on_one_node(local_backend: str, tmp_path: Path
     outcome = run_experiment(exp, seed=3, out=tmp_path / "reports", registries=reg)
     workers = {p: nodes for p, nodes in given.items() if p < 1000}
     finals = {p: nodes for p, nodes in given.items() if p >= 1000}
-    assert {p % 3 for p in workers} == {0, 1, 2} and max(workers) >= 3  # a fresh process came (n2 killed)
+    # a fresh process came: n2 was paused past the client timeout, so its worker's request ended info (a kill
+    # is not enough: clients dial nodes directly, and a refused connection is a certain fail, not info)
+    assert {p % 3 for p in workers} == {0, 1, 2} and max(workers) >= 3
     assert all(nodes == [["n1", "n2", "n3"][p % 3]] for p, nodes in workers.items()), workers
     assert finals and all(nodes == ["n1", "n2", "n3"] for nodes in finals.values())
     history = read_jsonl(outcome.bundle.path / "history.jsonl")
