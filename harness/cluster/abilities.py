@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.cluster.disklayer import DISK, LayerProcess
+from harness.cluster.disklayer import DISK, LayerProcess, fuse_refusal
 from harness.cluster.fakeclock import CLOCK, FakeClocks
 from harness.errors import InfrastructureError
 
@@ -30,6 +30,13 @@ class HostAbilities:
 
     def unprepared(self) -> dict[str, str]:
         return dict(self._why)
+
+    def _prepare_disk(self) -> bool:
+        """Whether this machine can put the disk fault layer under a node (else why is noted)."""
+        why = fuse_refusal()
+        if why is not None:
+            self._why[DISK] = why
+        return why is None
 
     def _clock(self) -> FakeClocks:
         if self._clocks is None:

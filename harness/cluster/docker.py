@@ -52,7 +52,7 @@ from docker.models.containers import Container
 from harness.cluster import agent, image
 from harness.cluster.abilities import HostAbilities
 from harness.cluster.base import NodeAddrs, Placement, ProxyHosts
-from harness.cluster.disklayer import CORRUPT, DISK, LayerProcess, fuse_refusal
+from harness.cluster.disklayer import CORRUPT, DISK, LayerProcess
 from harness.cluster.fakeclock import CLOCK, FakeClocks, clock_refusal, libfaketime_path
 from harness.cluster.owner import Owner
 from harness.cluster.rundir import LABEL, RunDir, chaos_home, descendants
@@ -606,11 +606,7 @@ class DockerBackend(HostAbilities):
                 self._clocks = FakeClocks(self.run.path / "clock", FAKETIME_LIB, visible=CLOCK_DIR)
                 os.chmod(self._clocks.folder, 0o755)
         if DISK in abilities:
-            why = fuse_refusal()
-            if why is None:
-                self._disk = True
-            else:
-                self._why[DISK] = why
+            self._disk = self._prepare_disk()
         self._host_data = self._disk or CORRUPT in abilities
 
     def prepared(self) -> frozenset[str]:

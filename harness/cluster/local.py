@@ -25,7 +25,7 @@ from pathlib import Path
 
 from harness.cluster.abilities import HostAbilities
 from harness.cluster.base import NodeAddrs, Placement, ProxyHosts
-from harness.cluster.disklayer import CORRUPT, DISK, LayerProcess, fuse_refusal
+from harness.cluster.disklayer import CORRUPT, DISK, LayerProcess
 from harness.cluster.fakeclock import CLOCK, FakeClocks, clock_refusal, libfaketime_path
 from harness.cluster.rundir import RUN_ENV, RunDir, descendants, project_root
 from harness.cluster.toxiproxy_server import LocalToxiproxy
@@ -268,11 +268,7 @@ class LocalBackend(HostAbilities):
 
     def prepare(self, abilities: frozenset[str]) -> None:
         if DISK in abilities:
-            why = fuse_refusal()
-            if why is None:
-                self._disk = True
-            else:
-                self._why[DISK] = why
+            self._disk = self._prepare_disk()
         if CLOCK in abilities:
             lib = libfaketime_path()
             if lib is None:

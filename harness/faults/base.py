@@ -94,6 +94,15 @@ class FaultKind(Protocol):
     def smaller(self, params: Mapping[str, Any], ctx: FaultContext) -> Iterator[dict[str, Any]]: ...
 
 
+def one_node_unless_named(rng: random.Random, ctx: FaultContext, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A random step's params: ``spec`` without ``among``, and ``nodes`` (unless it names them) one node drawn
+    from ``among`` (default: every node) by the schedule's seeded source."""
+    out = {k: v for k, v in spec.items() if k != "among"}
+    if not out.get("nodes"):
+        out["nodes"] = [rng.choice(list(spec.get("among") or ctx.nodes))]
+    return out
+
+
 def check_nodes(params: Mapping[str, Any], key: str, ctx: FaultContext) -> list[str]:
     """The node list ``params[key]`` (empty when absent), every name checked against the cluster."""
     names = params.get(key) or []

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from harness.cluster.fakeclock import CLOCK, MAX_OFFSET_MS, as_clock_control
-from harness.faults.base import FaultContext, ParamError, check_nodes, drop_one
+from harness.faults.base import FaultContext, ParamError, check_nodes, drop_one, one_node_unless_named
 from harness.faults.params import Param
 
 NODES_SCHEMA = {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 32}
@@ -73,10 +73,7 @@ class _ClockFault:
         raise NotImplementedError
 
     def random_params(self, rng: random.Random, ctx: FaultContext, spec: Mapping[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in spec.items() if k != "among"}
-        if not out.get("nodes"):
-            out["nodes"] = [rng.choice(list(spec.get("among") or ctx.nodes))]
-        return out
+        return one_node_unless_named(rng, ctx, spec)
 
     def nodes(self, params: Mapping[str, Any], ctx: FaultContext) -> frozenset[str]:
         return frozenset(params.get("nodes") or [])

@@ -27,7 +27,7 @@ from typing import Any
 
 from harness.cluster.disklayer import CORRUPT, CORRUPT_MODES, DISK, DiskControl, FileCorruption, corrupt_file
 from harness.errors import BadInput
-from harness.faults.base import FaultContext, ParamError, check_nodes, drop_one
+from harness.faults.base import FaultContext, ParamError, check_nodes, drop_one, one_node_unless_named
 from harness.faults.params import Param
 
 NAME_MODES = ("strict", "journaled")
@@ -61,10 +61,7 @@ class _NodeFault:
         check_nodes(params, "among", ctx)
 
     def random_params(self, rng: random.Random, ctx: FaultContext, spec: Mapping[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in spec.items() if k != "among"}
-        if not out.get("nodes"):
-            out["nodes"] = [rng.choice(list(spec.get("among") or ctx.nodes))]
-        return out
+        return one_node_unless_named(rng, ctx, spec)
 
     def nodes(self, params: Mapping[str, Any], ctx: FaultContext) -> frozenset[str]:
         return frozenset(params.get("nodes") or [])
