@@ -25,10 +25,10 @@ def test_unchanged_tree_builds_nothing_edited_target_rebuilds_fast(
     assert dk.ensure_image(c) == tag and c.images.get(tag).id == before
 
     shutil.copytree(
-        image.project_root() / "targets", tmp_path / "targets", ignore=shutil.ignore_patterns("__pycache__")
+        image.targets_dir(), tmp_path / "targets", ignore=shutil.ignore_patterns("__pycache__")
     )
     (tmp_path / "targets" / "echo" / "extra.txt").write_text(f"edited {time.time()}\n")
-    monkeypatch.setattr(image, "project_root", lambda: tmp_path)
+    monkeypatch.setattr(image, "targets_dir", lambda: tmp_path / "targets")
     new = dk.ensure_image(c)
     try:
         assert new != tag, new
@@ -56,11 +56,11 @@ def test_clean_images_removes_outdated_unused_target_images(
     c = dk.client()
     current = dk.ensure_image(c)
     shutil.copytree(
-        image.project_root() / "targets", tmp_path / "targets", ignore=shutil.ignore_patterns("__pycache__")
+        image.targets_dir(), tmp_path / "targets", ignore=shutil.ignore_patterns("__pycache__")
     )
     (tmp_path / "targets" / "echo" / "extra.txt").write_text(f"old {time.time()}\n")
     with monkeypatch.context() as m:
-        m.setattr(image, "project_root", lambda: tmp_path)
+        m.setattr(image, "targets_dir", lambda: tmp_path / "targets")
         old = dk.ensure_image(c)
     assert old != current
     removed = clean(run_id="no-such-run", images=True)
