@@ -24,6 +24,8 @@ import threading
 import time
 from typing import Any
 
+from drive import run_for  # noqa: E402 - bench/ is on sys.path when a script runs
+
 from chaos_targets.kv.client import KvClient
 from chaos_targets.kv.target import KvTarget
 from chaos_targets.kv.workload import KvWorkload
@@ -61,15 +63,7 @@ def write_heavy(backend: str, layer: bool, seconds: float, workers: int) -> tupl
                         lat.append(time.perf_counter() - t0)
             client.close()
 
-        threads = [threading.Thread(target=worker, args=(w,)) for w in range(workers)]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        time.sleep(seconds)
-        stop.set()
-        for t in threads:
-            t.join(10)
-        elapsed = time.perf_counter() - start
+        elapsed = run_for(worker, workers, seconds, stop)
     return len(lat) / elapsed, statistics.median(lat) * 1000 if lat else float("nan")
 
 

@@ -15,6 +15,8 @@ import statistics
 import threading
 import time
 
+from drive import run_for  # noqa: E402 - bench/ is on sys.path when a script runs
+
 from chaos_targets.kv.client import KvClient
 from chaos_targets.kv.target import KvTarget
 from chaos_targets.kv.workload import KvWorkload
@@ -61,15 +63,7 @@ def run(backend: str, seconds: float, workers: int) -> None:
                     counts[out.type] += 1
             client.close()
 
-        threads = [threading.Thread(target=worker, args=(w,)) for w in range(workers)]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        time.sleep(seconds)
-        stop.set()
-        for t in threads:
-            t.join(10)
-        elapsed = time.perf_counter() - start
+        elapsed = run_for(worker, workers, seconds, stop)
     all_lat = [x for xs in lat for x in xs]
     total = sum(counts.values())
     p50, p99 = percentile(all_lat, 0.5) * 1000, percentile(all_lat, 0.99) * 1000
