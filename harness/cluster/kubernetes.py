@@ -476,16 +476,17 @@ class KubernetesBackend:
         self._nodes[node].call("resume")
 
     def running(self, node: str) -> bool:
-        return self.states().get(node, "down") != "down" if node in self._nodes else False
+        return node in self._nodes and self._state(node) != "down"
 
     def states(self) -> dict[str, str]:
-        out = {}
-        for node, agent in self._nodes.items():
-            try:
-                out[node] = str(agent.call("state")["state"])
-            except InfrastructureError:
-                out[node] = "down"
-        return out
+        return {node: self._state(node) for node in self._nodes}
+
+    def _state(self, node: str) -> str:
+        """One node's state as its supervisor reports it (``down`` when the agent cannot be reached)."""
+        try:
+            return str(self._nodes[node].call("state")["state"])
+        except InfrastructureError:
+            return "down"
 
     def run_command(self, node: str, argv: tuple[str, ...], env: Mapping[str, str], timeout: float) -> int:
         agent = self._nodes.get(node)
